@@ -1,0 +1,51 @@
+/**
+ * Catalog shapes: products and the warehouse registry. Request bodies derive
+ * from the response shapes, so the two cannot drift.
+ */
+import { z } from "zod";
+import { Id, Money, Size } from "../shared/schema";
+
+export const Country = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code such as US");
+export const PostalCode = z.string().trim().min(1).max(16).regex(/^[A-Za-z0-9 -]+$/, "must be letters, digits, spaces or -");
+export const Region = z.string().trim().min(1).max(64);
+
+export const Product = z
+	.object({
+		product_id: Id,
+		name: z.string().trim().min(1).max(200),
+		price: Money,
+		sizes: z
+			.array(Size)
+			.min(1)
+			.max(50)
+			.refine((s) => new Set(s).size === s.length, "sizes must be unique"),
+		active: z.boolean(),
+	})
+	.meta({ id: "Product" });
+export type Product = z.infer<typeof Product>;
+
+export const ProductInput = Product.pick({ name: true, price: true, sizes: true }).extend({ active: z.boolean().default(true) });
+export type ProductInput = z.infer<typeof ProductInput>;
+
+export const ProductWithAvailability = Product.extend({
+	availability: z.record(z.string(), z.int()).meta({ description: "Available units per size, summed over active warehouses" }),
+}).meta({ id: "ProductWithAvailability" });
+
+export const ProductParams = z.object({ product_id: Id });
+
+export const Warehouse = z
+	.object({
+		warehouse_id: Id,
+		name: z.string().trim().min(1).max(200),
+		postal_code: PostalCode,
+		region: Region,
+		country: Country,
+		active: z.boolean(),
+	})
+	.meta({ id: "Warehouse" });
+export type Warehouse = z.infer<typeof Warehouse>;
+
+export const WarehouseInput = Warehouse.omit({ warehouse_id: true, active: true }).extend({ active: z.boolean().default(true) });
+export type WarehouseInput = z.infer<typeof WarehouseInput>;
+
+export const WarehouseParams = z.object({ warehouse_id: Id });

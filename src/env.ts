@@ -1,0 +1,27 @@
+/**
+ * The Worker's bindings, vars and secrets (see wrangler.toml and .dev.vars.example).
+ * Vars arrive as strings; src/config.ts turns them into typed settings.
+ */
+import type { Warehouse } from "./stock/Warehouse";
+
+export interface Env {
+	DB: D1Database;
+	WAREHOUSE: DurableObjectNamespace<Warehouse>;
+	CURRENCY?: string;
+	TAX_RATE?: string;
+	RESERVATION_TTL_SECONDS?: string;
+	CORS_ORIGINS?: string;
+	JWT_SECRET?: string;
+	JWT_JWKS_URL?: string;
+	JWT_ISSUER?: string;
+	JWT_AUDIENCE?: string;
+	PAYMENT_WEBHOOK_SECRET?: string;
+}
+
+type StockgateEnv = Env;
+
+declare global {
+	namespace Cloudflare {
+		interface Env extends StockgateEnv {}
+	}
+}

@@ -1,0 +1,38 @@
+/**
+ * The one mapping from domain failures (the `ok: false` outcomes of Warehouse
+ * methods and of the checkout and order modules) to the contract's HTTP errors.
+ * The switch is exhaustive: a new failure reason does not compile until it has
+ * a status and a code here.
+ */
+import type { BelowReservedFailure, Insufficient } from "../stock/types";
+import { ApiError } from "./errors";
+
+export type DomainFailure =
+	| Insufficient
+	| BelowReservedFailure
+	| { ok: false; reason: "unknown_hold" }
+	| { ok: false; reason: "hold_released" }
+	| { ok: false; reason: "hold_committed" }
+	| { ok: false; reason: "hold_closed"; state: string };
+
+export function toApiError(failure: DomainFailure): ApiError {
+	switch (failure.reason) {
+		case "insufficient_stock":
+			return new ApiError("INSUFFICIENT_STOCK", "Not enough stock available.", failure.shortages);
+		case "below_reserved":
+			return new ApiError("INSUFFICIENT_STOCK", "On-hand stock cannot fall below what is reserved for open orders.", failure.conflicts);
+		case "unknown_hold":
+		case "hold_released":
+		case "hold_committed":
+		case "hold_closed":
+			return new ApiError("CONFLICT", `The reservation is in the wrong state (${failure.reason}).`);
+		default: {
+			const unreachable: never = failure;
+			throw new Error(`unmapped failure ${JSON.stringify(unreachable)}`);
+		}
+	}
+}
+
+export function raise(failure: DomainFailure): never {
+	throw toApiError(failure);
+}

@@ -1,0 +1,53 @@
+/**
+ * Structured logs: one JSON object per line on stdout (Workers Logs indexes them).
+ * Every line carries the request id of the request it belongs to, taken from an
+ * AsyncLocalStorage scope opened by `withRequestContext`, so callers never pass it.
+ * Grep tags from the seed (`[place-order]`, `[stock-deduct]`, `[stock-restore]`)
+ * are kept in the `tag` field.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export type LogTag =
+	| "[http]"
+	| "[place-order]"
+	| "[stock-deduct]"
+	| "[stock-restore]"
+	| "[stock]"
+	| "[warehouse]"
+	| "[reconciler]"
+	| "[orders]"
+	| "[payments]"
+	| "[events]"
+	| "[error]";
+
+type Fields = Record<string, unknown>;
+
+const scope = new AsyncLocalStorage<{ requestId: string }>();
+
+export function withRequestContext<T>(requestId: string, fn: () => T): T {
+	return scope.run({ requestId }, fn);
+}
+
+export function currentRequestId(): string | undefined {
+	return scope.getStore()?.requestId;
+}
+
+function emit(level: "info" | "warn" | "error", tag: LogTag, event: string, fields: Fields): void {
+	const line = JSON.stringify({
+		level,
+		tag,
+		event,
+		request_id: currentRequestId(),
+		...fields,
+		ts: new Date().toISOString(),
+	});
+	if (level === "error") console.error(line);
+	else if (level === "warn") console.warn(line);
+	else console.log(line);
+}
+
+export const log = {
+	info: (tag: LogTag, event: string, fields: Fields = {}) => emit("info", tag, event, fields),
+	warn: (tag: LogTag, event: string, fields: Fields = {}) => emit("warn", tag, event, fields),
+	error: (event: string, fields: Fields = {}, tag: LogTag = "[error]") => emit("error", tag, event, fields),
+};

@@ -1,0 +1,11 @@
+/**
+ * Every route of the gateway, in one list: the router and the OpenAPI document
+ * are both built from it.
+ */
+import { catalogRoutes } from "./catalog/routes";
+import type { RouteDef } from "./http/route";
+import { opsRoutes } from "./ops/routes";
+import { stockRoutes } from "./stock/routes";
+
+export const routes: RouteDef[] = [];
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes);

@@ -1,0 +1,360 @@
+/**
+ * The Warehouse Durable Object: one per warehouse id, the only writer of that
+ * warehouse's stock. Every method is one synchronous `transactionSync` (nothing
+ * is awaited between a check and the write that depends on it), which is what
+ * serializes concurrent buyers. Every method is idempotent by its reference.
+ *
+ * Holds (phase 1 of checkout) carry `expires_at`; the object keeps one alarm at
+ * the earliest open hold and re-arms it whenever it starts, so a hold never
+ * outlives its ttl by more than the alarm's slack.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { log } from "../http/log";
+import { assertLines, sumDemand } from "./demand";
+import * as store from "./store";
+import type {
+	AdjustReason,
+	AdjustResult,
+	ApplyResult,
+	BelowReserved,
+	CommitResult,
+	DeductResult,
+	HoldView,
+	LedgerPage,
+	Level,
+	Line,
+	ReleaseResult,
+	ReserveResult,
+	SetLevelsResult,
+	Shortage,
+	Snapshot,
+	Unit,
+} from "./types";
+
+export interface OpOptions {
+	/** Who asked: a user id, "checkout", "alarm", "reconciler"... recorded in the ledger. */
+	actor?: string;
+	note?: string;
+}
+
+/** What should happen to a hold whose ttl has passed. */
+export type DueDecision = "commit" | "release";
+
+const RESOLVE_BATCH = 100;
+
+export class Warehouse extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+	/** The alarm time this instance last set (undefined: unknown, read it from storage). */
+	private armedAt: number | null | undefined;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		void ctx.blockConcurrencyWhile(async () => {
+			store.migrate(this.sql);
+			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
+			this.armedAt = await ctx.storage.getAlarm();
+			await this.rearm();
+		});
+	}
+
+	// ---- phase 1 / phase 2 of checkout -------------------------------------------------------
+
+	async reserve(ref: string, lines: Line[], ttlMs: number, opts: OpOptions = {}): Promise<ReserveResult> {
+		assertLines(lines, "reserve");
+		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
+		const now = Date.now();
+		const result = this.ctx.storage.transactionSync((): ReserveResult => {
+			const hold = store.getHold(this.sql, ref);
+			if (hold) {
+				if (hold.state === "held" || hold.state === "committed") {
+					return { ok: true, state: hold.state, expires_at: hold.expires_at, replayed: true };
+				}
+				return { ok: false, reason: "hold_closed", state: hold.state };
+			}
+			const demand = sumDemand(lines);
+			const shortages = this.shortages(demand);
+			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
+			const expiresAt = now + ttlMs;
+			store.insertHold(this.sql, ref, "held", now, expiresAt, demand);
+			for (const l of demand) {
+				store.applyDelta(this.sql, { unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now });
+			}
+			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
+		});
+		if (result.ok && !result.replayed) await this.rearm();
+		return result;
+	}
+
+	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
+		const now = Date.now();
+		return this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
+	}
+
+	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
+		const now = Date.now();
+		return this.ctx.storage.transactionSync((): ReleaseResult => {
+			const hold = store.getHold(this.sql, ref);
+			if (!hold) {
+				// A tombstone: a reserve for this reference that arrives late must not hold anything.
+				store.insertHold(this.sql, ref, "released", now, now, []);
+				return { ok: true, state: "released", replayed: false };
+			}
+			switch (hold.state) {
+				case "committed":
+					return { ok: false, reason: "hold_committed" };
+				case "released":
+				case "expired":
+					return { ok: true, state: hold.state, replayed: true };
+				case "held":
+					this.freeHold(ref, "release", "released", now, opts.actor ?? "checkout");
+					return { ok: true, state: "released", replayed: false };
+			}
+		});
+	}
+
+	// ---- order-driven and admin stock changes ----------------------------------------------
+
+	/** Puts back the units of a cancelled order, once per reference. */
+	async restock(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
+		assertLines(lines, "restock");
+		return this.addOnce("restock", ref, lines, opts);
+	}
+
+	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
+		assertLines(lines, "restore");
+		return this.addOnce("restore", ref, lines, opts);
+	}
+
+	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
+		assertLines(lines, "deduct");
+		const now = Date.now();
+		const demand = sumDemand(lines);
+		return this.ctx.storage.transactionSync((): DeductResult => {
+			if (this.applied("deduct", ref)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
+			const shortages = this.shortages(demand);
+			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
+			for (const l of demand) {
+				store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "deduct", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+			}
+			store.claimOp(this.sql, "deduct", ref, now);
+			return { ok: true, replayed: false, levels: this.levelsOf(demand) };
+		});
+	}
+
+	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
+	async setLevels(ref: string, items: Array<Unit & { on_hand: number }>, opts: OpOptions = {}): Promise<SetLevelsResult> {
+		for (const i of items) {
+			if (!Number.isSafeInteger(i.on_hand) || i.on_hand < 0) throw new TypeError(`setLevels: invalid on_hand ${JSON.stringify(i)}`);
+		}
+		const now = Date.now();
+		return this.ctx.storage.transactionSync((): SetLevelsResult => {
+			const levels = items.map((i) => store.getLevel(this.sql, i));
+			if (this.applied("set", ref)) return { ok: true, replayed: true, levels };
+			const conflicts: BelowReserved[] = [];
+			items.forEach((i, n) => {
+				if (i.on_hand < levels[n]!.reserved) conflicts.push({ product_id: i.product_id, size: i.size, on_hand: i.on_hand, reserved: levels[n]!.reserved });
+			});
+			if (conflicts.length > 0) return { ok: false, reason: "below_reserved", conflicts };
+			for (const i of items) {
+				// Read again: the same unit may appear twice in one request; the last value wins.
+				const current = store.getLevel(this.sql, i);
+				store.applyDelta(this.sql, { unit: i, on_hand_delta: i.on_hand - current.on_hand, reserved_delta: 0, reason: "set", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+			}
+			store.claimOp(this.sql, "set", ref, now);
+			return { ok: true, replayed: false, levels: items.map((i) => store.getLevel(this.sql, i)) };
+		});
+	}
+
+	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
+		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
+		const now = Date.now();
+		return this.ctx.storage.transactionSync((): AdjustResult => {
+			const level = store.getLevel(this.sql, unit);
+			if (this.applied("adjust", ref)) return { ok: true, replayed: true, level };
+			const next = level.on_hand + delta;
+			if (next < level.reserved) {
+				return { ok: false, reason: "below_reserved", conflicts: [{ product_id: unit.product_id, size: unit.size, on_hand: next, reserved: level.reserved }] };
+			}
+			store.applyDelta(this.sql, { unit, on_hand_delta: delta, reserved_delta: 0, reason, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+			store.claimOp(this.sql, "adjust", ref, now);
+			return { ok: true, replayed: false, level: store.getLevel(this.sql, unit) };
+		});
+	}
+
+	// ---- reads -------------------------------------------------------------------------------
+
+	async availability(units: Unit[]): Promise<Level[]> {
+		return units.map((u) => store.getLevel(this.sql, u));
+	}
+
+	async snapshot(): Promise<Snapshot> {
+		return {
+			items: store.allLevels(this.sql),
+			holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) },
+		};
+	}
+
+	async ledger(after: number, limit: number): Promise<LedgerPage> {
+		const rows = store.ledgerPage(this.sql, after, limit + 1);
+		const entries = rows.slice(0, limit);
+		return { entries, next_after: rows.length > limit ? entries[entries.length - 1]!.seq : null };
+	}
+
+	async hold(ref: string): Promise<HoldView | null> {
+		const h = store.getHold(this.sql, ref);
+		return h ? { ...h, lines: store.holdLines(this.sql, ref) } : null;
+	}
+
+	/**
+	 * The consistency check the invariants ask for: replaying the ledger gives the
+	 * stock rows, and `reserved` equals the sum of the open holds' lines.
+	 */
+	async audit(): Promise<{ ok: boolean; problems: string[]; levels: Level[] }> {
+		const levels = store.allLevels(this.sql);
+		const totals = new Map(store.ledgerTotals(this.sql).map((t) => [JSON.stringify([t.product_id, t.size]), t]));
+		const held = new Map<string, number>();
+		for (const r of this.sql
+			.exec(`SELECT l.product_id, l.size, SUM(l.quantity) AS q FROM hold_lines l JOIN holds h ON h.ref = l.ref WHERE h.state = 'held' GROUP BY l.product_id, l.size`)
+			.toArray()) {
+			held.set(JSON.stringify([r.product_id, r.size]), Number(r.q));
+		}
+		const problems: string[] = [];
+		for (const l of levels) {
+			const key = JSON.stringify([l.product_id, l.size]);
+			const t = totals.get(key);
+			if (!t || t.on_hand !== l.on_hand || t.reserved !== l.reserved) problems.push(`${key}: ledger ${JSON.stringify(t)} != stock ${l.on_hand}/${l.reserved}`);
+			if ((held.get(key) ?? 0) !== l.reserved) problems.push(`${key}: open holds ${held.get(key) ?? 0} != reserved ${l.reserved}`);
+			if (l.reserved < 0 || l.on_hand < l.reserved) problems.push(`${key}: oversold ${l.on_hand}/${l.reserved}`);
+		}
+		return { ok: problems.length === 0, problems, levels };
+	}
+
+	// ---- expiry ------------------------------------------------------------------------------
+
+	override async alarm(): Promise<void> {
+		this.armedAt = null; // the runtime cleared it by running it
+		await this.resolveDue();
+	}
+
+	/**
+	 * Resolves every hold whose ttl has passed: commits it if its order was decided,
+	 * else releases it (presumed abort). The decision is read first (an await); the
+	 * hold's state is checked again inside the final transaction.
+	 */
+	async resolveDue(now: number = Date.now()): Promise<{ committed: number; expired: number }> {
+		let committed = 0;
+		let expired = 0;
+		for (;;) {
+			const refs = store.dueHolds(this.sql, now, RESOLVE_BATCH);
+			if (refs.length === 0) break;
+			const decisions = await this.decide(refs);
+			this.ctx.storage.transactionSync(() => {
+				for (const ref of refs) {
+					const hold = store.getHold(this.sql, ref);
+					if (!hold || hold.state !== "held") continue;
+					if (decisions.get(ref) === "commit") {
+						this.commitNow(ref, now, "alarm");
+						committed++;
+					} else {
+						this.freeHold(ref, "expire", "expired", now, "alarm");
+						expired++;
+					}
+				}
+			});
+			if (refs.length < RESOLVE_BATCH) break;
+		}
+		if (committed + expired > 0) log.info("[warehouse]", "holds_resolved", { committed, expired });
+		await this.rearm();
+		return { committed, expired };
+	}
+
+	/** Presumed abort: with no decision source, every due hold is released. */
+	protected async decide(refs: string[]): Promise<Map<string, DueDecision>> {
+		return new Map(refs.map((r) => [r, "release" as const]));
+	}
+
+	// ---- internals (always called inside a transaction) --------------------------------------
+
+	private commitNow(ref: string, now: number, actor: string): CommitResult {
+		const hold = store.getHold(this.sql, ref);
+		if (!hold) return { ok: false, reason: "unknown_hold" };
+		switch (hold.state) {
+			case "committed":
+				return { ok: true, replayed: true, late: false };
+			case "released":
+				return { ok: false, reason: "hold_released" };
+			case "held": {
+				for (const l of store.holdLines(this.sql, ref)) {
+					store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now });
+				}
+				store.setHoldState(this.sql, ref, "committed", now);
+				return { ok: true, replayed: false, late: false };
+			}
+			case "expired": {
+				// The hold lapsed before its commit arrived: take the units again if they are still there.
+				const lines = store.holdLines(this.sql, ref);
+				const shortages = this.shortages(lines);
+				if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
+				for (const l of lines) {
+					store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "commit", ref, actor, note: "late commit: hold had expired", at: now });
+				}
+				store.setHoldState(this.sql, ref, "committed", now);
+				return { ok: true, replayed: false, late: true };
+			}
+		}
+	}
+
+	private freeHold(ref: string, reason: "release" | "expire", state: "released" | "expired", now: number, actor: string): void {
+		for (const l of store.holdLines(this.sql, ref)) {
+			store.applyDelta(this.sql, { unit: l, on_hand_delta: 0, reserved_delta: -l.quantity, reason, ref, actor, at: now });
+		}
+		store.setHoldState(this.sql, ref, state, now);
+	}
+
+	private shortages(demand: Line[]): Shortage[] {
+		const out: Shortage[] = [];
+		for (const l of demand) {
+			const level = store.getLevel(this.sql, l);
+			if (level.available < l.quantity) out.push({ product_id: l.product_id, size: l.size, requested: l.quantity, available: level.available });
+		}
+		return out;
+	}
+
+	private applied(kind: string, ref: string): boolean {
+		return this.sql.exec(`SELECT 1 FROM applied_ops WHERE kind = ? AND ref = ?`, kind, ref).toArray().length > 0;
+	}
+
+	private levelsOf(units: Unit[]): Level[] {
+		return units.map((u) => store.getLevel(this.sql, u));
+	}
+
+	private addOnce(kind: "restock" | "restore", ref: string, lines: Line[], opts: OpOptions): ApplyResult {
+		const now = Date.now();
+		const demand = sumDemand(lines);
+		return this.ctx.storage.transactionSync((): ApplyResult => {
+			if (!store.claimOp(this.sql, kind, ref, now)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
+			for (const l of demand) {
+				store.applyDelta(this.sql, { unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: kind, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+			}
+			return { ok: true, replayed: false, levels: this.levelsOf(demand) };
+		});
+	}
+
+	/** Keeps exactly one alarm, at the earliest open hold's expiry. */
+	private async rearm(): Promise<void> {
+		const next = store.nextExpiry(this.sql);
+		if (next === null) {
+			if (this.armedAt !== null) {
+				await this.ctx.storage.deleteAlarm();
+				this.armedAt = null;
+			}
+			return;
+		}
+		if (this.armedAt === undefined || this.armedAt === null || next < this.armedAt) {
+			await this.ctx.storage.setAlarm(next);
+			this.armedAt = next;
+		}
+	}
+}

@@ -1,0 +1,132 @@
+/**
+ * Admin stock endpoints (levels, adjustments, ledger) and the seed's
+ * `/api/stock/deduct` and `/api/stock/restore`, now admin-only and idempotent by
+ * `reference`. Every write goes to the warehouse's Durable Object.
+ */
+import type { Env } from "../env";
+import { getWarehouse } from "../catalog/queries";
+import { WarehouseParams } from "../catalog/schema";
+import { requireUnits } from "../catalog/units";
+import { fail } from "../http/errors";
+import { raise } from "../http/failures";
+import { log } from "../http/log";
+import { reply, route } from "../http/route";
+import { warehouseStub } from "./client";
+import { AdjustBody, Level, LedgerPage, LedgerQuery, MoveStockBody, MovedLevel, SetStockBody, WarehouseStock } from "./schema";
+
+async function requireWarehouse(env: Env, warehouseId: string) {
+	const warehouse = await getWarehouse(env.DB, warehouseId);
+	if (!warehouse) fail("NOT_FOUND", `Warehouse ${warehouseId} not found.`);
+	return warehouse;
+}
+
+function newReference(prefix: string): string {
+	return `${prefix}:${crypto.randomUUID()}`;
+}
+
+const moveRoute = (kind: "deduct" | "restore") =>
+	route({
+		method: "post",
+		path: `/api/stock/${kind}`,
+		tag: "stock",
+		summary: kind === "deduct" ? "Deduct units from a warehouse (idempotent by reference)" : "Restore units to a warehouse (idempotent by reference)",
+		access: "admin",
+		body: MoveStockBody,
+		responses: { 200: { description: "The unit's levels after the change", schema: MovedLevel } },
+		errors: kind === "deduct" ? ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"] : ["NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, body, user }) => {
+			await requireWarehouse(env, body.warehouse_id);
+			await requireUnits(env.DB, [body]);
+			const ref = body.reference ?? newReference(kind);
+			const line = { product_id: body.product_id, size: body.size, quantity: body.quantity };
+			const stub = warehouseStub(env, body.warehouse_id);
+			const tag = kind === "deduct" ? "[stock-deduct]" : "[stock-restore]";
+			const result = kind === "deduct" ? await stub.deduct(ref, [line], { actor: user.id }) : await stub.restore(ref, [line], { actor: user.id });
+			if (!result.ok) {
+				log.warn(tag, "rejected", { warehouse_id: body.warehouse_id, ...line, reference: ref, reason: result.reason });
+				raise(result);
+			}
+			log.info(tag, result.replayed ? "replayed" : "applied", { warehouse_id: body.warehouse_id, ...line, reference: ref, on_hand: result.levels[0]!.on_hand });
+			return reply({ warehouse_id: body.warehouse_id, ...result.levels[0]! });
+		},
+	});
+
+export const stockRoutes = [
+	route({
+		method: "get",
+		path: "/admin/warehouses/:warehouse_id/stock",
+		tag: "admin",
+		summary: "Stock levels of a warehouse",
+		access: "admin",
+		params: WarehouseParams,
+		responses: { 200: { description: "Every unit the warehouse has stocked", schema: WarehouseStock } },
+		errors: ["NOT_FOUND"],
+		handler: async ({ env, params }) => {
+			await requireWarehouse(env, params.warehouse_id);
+			const snap = await warehouseStub(env, params.warehouse_id).snapshot();
+			return reply({ warehouse_id: params.warehouse_id, items: snap.items });
+		},
+	}),
+	route({
+		method: "put",
+		path: "/admin/warehouses/:warehouse_id/stock",
+		tag: "admin",
+		summary: "Set absolute on-hand levels (never below what is reserved)",
+		access: "admin",
+		params: WarehouseParams,
+		body: SetStockBody,
+		responses: { 200: { description: "Every unit the warehouse has stocked, after the change", schema: WarehouseStock } },
+		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, params, body, user }) => {
+			await requireWarehouse(env, params.warehouse_id);
+			await requireUnits(env.DB, body.items);
+			const stub = warehouseStub(env, params.warehouse_id);
+			const result = await stub.setLevels(newReference("set"), body.items, { actor: user.id, note: body.reason });
+			if (!result.ok) raise(result);
+			log.info("[stock]", "levels_set", { warehouse_id: params.warehouse_id, items: body.items.length });
+			const snap = await stub.snapshot();
+			return reply({ warehouse_id: params.warehouse_id, items: snap.items });
+		},
+	}),
+	route({
+		method: "post",
+		path: "/admin/warehouses/:warehouse_id/stock/adjust",
+		tag: "admin",
+		summary: "Adjust on-hand stock by a delta with a reason (idempotent by reference)",
+		access: "admin",
+		params: WarehouseParams,
+		body: AdjustBody,
+		responses: { 200: { description: "The unit's levels after the change", schema: Level } },
+		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, params, body, user }) => {
+			await requireWarehouse(env, params.warehouse_id);
+			await requireUnits(env.DB, [body]);
+			const unit = { product_id: body.product_id, size: body.size };
+			const result = await warehouseStub(env, params.warehouse_id).adjust(body.reference ?? newReference("adjust"), unit, body.delta, body.reason, {
+				actor: user.id,
+				note: body.note,
+			});
+			if (!result.ok) raise(result);
+			log.info("[stock]", "adjusted", { warehouse_id: params.warehouse_id, ...unit, delta: body.delta, reason: body.reason, replayed: result.replayed });
+			return reply(result.level);
+		},
+	}),
+	route({
+		method: "get",
+		path: "/admin/warehouses/:warehouse_id/ledger",
+		tag: "admin",
+		summary: "The warehouse's stock ledger, oldest first",
+		access: "admin",
+		params: WarehouseParams,
+		query: LedgerQuery,
+		responses: { 200: { description: "A page of ledger entries; pass next_after as ?after= for the next", schema: LedgerPage } },
+		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, params, query }) => {
+			await requireWarehouse(env, params.warehouse_id);
+			return reply(await warehouseStub(env, params.warehouse_id).ledger(query.after, query.limit));
+		},
+	}),
+	moveRoute("deduct"),
+	moveRoute("restore"),
+];
+

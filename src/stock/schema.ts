@@ -1,0 +1,71 @@
+/**
+ * Shapes of the stock admin API and the seed's deduct/restore endpoints.
+ */
+import { z } from "zod";
+import { Id, Limit, Size, Unit } from "../shared/schema";
+import { ADJUST_REASONS } from "./types";
+
+export const Reference = z
+	.string()
+	.regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1 to 128 characters of A-Z, a-z, 0-9, ., _, : or -")
+	.meta({ description: "Idempotency reference: a repeated reference changes stock once" });
+
+const StockQuantity = z.int().min(1).max(1_000_000);
+const OnHand = z.int().min(0).max(1_000_000_000);
+
+export const Level = Unit.extend({
+	on_hand: z.int(),
+	reserved: z.int(),
+	available: z.int(),
+}).meta({ id: "StockLevel" });
+
+export const WarehouseStock = z
+	.object({ warehouse_id: Id, items: z.array(Level) })
+	.meta({ id: "WarehouseStock" });
+
+export const SetStockBody = z.object({
+	items: z
+		.array(Unit.extend({ on_hand: OnHand }))
+		.min(1)
+		.max(500),
+	reason: z.string().trim().min(1).max(200).optional(),
+});
+
+export const AdjustBody = Unit.extend({
+	delta: z
+		.int()
+		.min(-1_000_000)
+		.max(1_000_000)
+		.refine((d) => d !== 0, "must not be 0"),
+	reason: z.enum(ADJUST_REASONS),
+	note: z.string().max(500).optional(),
+	reference: Reference.optional(),
+});
+
+export const LedgerQuery = z.object({
+	after: z.coerce.number().int().min(0).default(0),
+	limit: Limit(500, 100),
+});
+
+export const LedgerEntry = Unit.extend({
+	seq: z.int(),
+	at: z.string().meta({ description: "ISO 8601 time" }),
+	on_hand_delta: z.int(),
+	reserved_delta: z.int(),
+	reason: z.string(),
+	ref: z.string(),
+	actor: z.string(),
+	note: z.string().nullable(),
+});
+
+export const LedgerPage = z.object({ entries: z.array(LedgerEntry), next_after: z.int().nullable() }).meta({ id: "LedgerPage" });
+
+export const MoveStockBody = z.object({
+	warehouse_id: Id,
+	product_id: Id,
+	size: Size,
+	quantity: StockQuantity,
+	reference: Reference.optional(),
+});
+
+export const MovedLevel = Level.extend({ warehouse_id: Id }).meta({ id: "WarehouseLevel" });

@@ -1,0 +1,27 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+	const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+	return {
+		plugins: [
+			cloudflareTest({
+				wrangler: { configPath: "./wrangler.toml" },
+				miniflare: {
+					bindings: {
+						TEST_MIGRATIONS: migrations,
+						JWT_SECRET: "test-jwt-secret-not-for-production",
+						PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
+						CORS_ORIGINS: "https://shop.example",
+					},
+				},
+			}),
+		],
+		test: {
+			include: ["test/**/*.test.ts"],
+			setupFiles: ["./test/helpers/apply-migrations.ts"],
+			testTimeout: 30_000,
+		},
+	};
+});
