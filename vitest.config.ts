@@ -22,6 +22,8 @@ export default defineConfig(async () => {
 			include: ["test/**/*.test.ts"],
 			setupFiles: ["./test/helpers/apply-migrations.ts"],
 			testTimeout: 30_000,
+			// The Worker's structured JSON logs are silenced in test output; STOCKGATE_TEST_LOGS=1 shows them.
+			onConsoleLog: (line: string) => (process.env.STOCKGATE_TEST_LOGS === "1" || !line.startsWith('{"level"') ? undefined : false),
 		},
 	};
 });

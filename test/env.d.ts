@@ -7,3 +7,11 @@ declare global {
 		}
 	}
 }
+
+declare global {
+	namespace Cloudflare {
+		interface GlobalProps {
+			mainModule: typeof import("../src/index");
+		}
+	}
+}

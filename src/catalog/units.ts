@@ -7,7 +7,8 @@ import type { Unit } from "../stock/types";
 import { getProducts } from "./queries";
 import type { Product } from "./schema";
 
-export async function requireUnits(db: D1Database, units: Unit[], field = "items"): Promise<Map<string, Product>> {
+/** `listField` names the body array the units came from ("items"), for error details; omit for a single unit. */
+export async function requireUnits(db: D1Database, units: Unit[], listField?: string): Promise<Map<string, Product>> {
 	const products = await getProducts(
 		db,
 		units.map((u) => u.product_id),
@@ -24,7 +25,7 @@ export async function requireUnits(db: D1Database, units: Unit[], field = "items
 			"VALIDATION_ERROR",
 			`Unknown size for product ${badSizes[0]!.u.product_id}: ${badSizes[0]!.u.size}.`,
 			badSizes.map(({ u, i }) => ({
-				field: units.length === 1 ? "size" : `${field}.${i}.size`,
+				field: listField ? `${listField}.${i}.size` : "size",
 				message: `${u.product_id} comes in ${products.get(u.product_id)!.sizes.join(", ")}`,
 			})),
 		);

@@ -79,7 +79,7 @@ export const stockRoutes = [
 		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, body, user }) => {
 			await requireWarehouse(env, params.warehouse_id);
-			await requireUnits(env.DB, body.items);
+			await requireUnits(env.DB, body.items, "items");
 			const stub = warehouseStub(env, params.warehouse_id);
 			const result = await stub.setLevels(newReference("set"), body.items, { actor: user.id, note: body.reason });
 			if (!result.ok) raise(result);

@@ -93,13 +93,15 @@ export interface Change {
 /** Applies one change to a stock row and writes its ledger row. The CHECK constraint is the last line of defence. */
 export function applyDelta(sql: SqlStorage, c: Change): void {
 	if (c.on_hand_delta === 0 && c.reserved_delta === 0) return;
+	// Not an upsert: SQLite checks CHECK constraints on the proposed insert row before
+	// it resolves the conflict, so a negative delta would fail even on an existing row.
+	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, c.unit.product_id, c.unit.size);
 	sql.exec(
-		`INSERT INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, ?, ?)
-		 ON CONFLICT (product_id, size) DO UPDATE SET on_hand = on_hand + excluded.on_hand, reserved = reserved + excluded.reserved`,
-		c.unit.product_id,
-		c.unit.size,
+		`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ? WHERE product_id = ? AND size = ?`,
 		c.on_hand_delta,
 		c.reserved_delta,
+		c.unit.product_id,
+		c.unit.size,
 	);
 	sql.exec(
 		`INSERT INTO ledger (at, product_id, size, on_hand_delta, reserved_delta, reason, ref, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
