@@ -2,10 +2,12 @@
  * Every route of the gateway, in one list: the router and the OpenAPI document
  * are both built from it.
  */
+import { cartRoutes } from "./cart/routes";
 import { catalogRoutes } from "./catalog/routes";
+import { checkoutRoutes } from "./checkout/routes";
 import type { RouteDef } from "./http/route";
 import { opsRoutes } from "./ops/routes";
 import { stockRoutes } from "./stock/routes";
 
 export const routes: RouteDef[] = [];
-routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes);
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes);

@@ -4,7 +4,7 @@
  * The switch is exhaustive: a new failure reason does not compile until it has
  * a status and a code here.
  */
-import type { BelowReservedFailure, Insufficient } from "../stock/types";
+import type { BelowReservedFailure, Insufficient, Shortage } from "../stock/types";
 import { ApiError } from "./errors";
 
 export type DomainFailure =
@@ -13,7 +13,10 @@ export type DomainFailure =
 	| { ok: false; reason: "unknown_hold" }
 	| { ok: false; reason: "hold_released" }
 	| { ok: false; reason: "hold_committed" }
-	| { ok: false; reason: "hold_closed"; state: string };
+	| { ok: false; reason: "hold_closed"; state: string }
+	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
+	| { ok: false; reason: "cart_taken" }
+	| { ok: false; reason: "unavailable"; step: string };
 
 export function toApiError(failure: DomainFailure): ApiError {
 	switch (failure.reason) {
@@ -26,6 +29,12 @@ export function toApiError(failure: DomainFailure): ApiError {
 		case "hold_committed":
 		case "hold_closed":
 			return new ApiError("CONFLICT", `The reservation is in the wrong state (${failure.reason}).`);
+		case "out_of_stock":
+			return new ApiError("OUT_OF_STOCK", "Some items are out of stock.", failure.shortages);
+		case "cart_taken":
+			return new ApiError("CONFLICT", "This cart has already been ordered.");
+		case "unavailable":
+			return new ApiError("SERVICE_UNAVAILABLE", "Stock service unavailable; nothing was charged or held. Please retry.");
 		default: {
 			const unreachable: never = failure;
 			throw new Error(`unmapped failure ${JSON.stringify(unreachable)}`);

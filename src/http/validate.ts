@@ -20,7 +20,7 @@ export function issuesOf(error: z.ZodError, prefix?: string): FieldIssue[] {
 	});
 }
 
-export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path"): z.output<S> {
+export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" | "header"): z.output<S> {
 	const result = schema.safeParse(input);
 	if (!result.success) {
 		const fields = issuesOf(result.error, where === "body" ? undefined : where);

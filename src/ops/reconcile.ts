@@ -1,27 +1,100 @@
 /**
- * The reconciler, run by the cron trigger every minute. In this foundation it
- * only asks every active warehouse to resolve its due holds (the same code path
- * as the Warehouse alarm), so a lost alarm cannot leave a hold behind for more
- * than one cron period. Outbox work is added with checkout.
+ * The reconciler, run by the cron trigger every minute. It finishes what a
+ * crashed or failed request left in the outbox, then asks every active
+ * warehouse to resolve its due holds (the alarm's own code path), so neither a
+ * lost commit nor a lost alarm outlives one cron period.
+ *
+ * - commit rows: commit the order's hold; if the hold is gone and its units with
+ *   it, the order cannot be filled: it is cancelled (reason "reservation
+ *   expired") and whatever it holds elsewhere is undone.
+ * - cancel rows: undo the order's hold at that warehouse (release or restock).
+ * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
  */
 import type { Env } from "../env";
 import { listWarehouses } from "../catalog/queries";
+import { orderStore } from "../checkout/ports";
 import { log } from "../http/log";
+import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 
-export async function reconcile(env: Env, now: number): Promise<{ warehouses: number; committed: number; expired: number }> {
+/** Rows younger than this belong to a request that may still be finishing them. */
+const GRACE_MS = 15_000;
+const BATCH = 200;
+
+export interface ReconcileReport {
+	commits: number;
+	cancels: number;
+	cancelled_orders: number;
+	failures: number;
+	warehouses: number;
+	holds_committed: number;
+	holds_expired: number;
+}
+
+function backoff(attempts: number, now: number): string {
+	return new Date(now + Math.min(3_600_000, 30_000 * 2 ** Math.min(attempts, 7))).toISOString();
+}
+
+async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promise<void> {
+	const stub = warehouseStub(env, row.warehouse_id);
+	if (row.action === "cancel") {
+		const r = await stub.cancelHold(row.order_id, { actor: "reconciler" });
+		if (r.outcome === "restocked" && !r.replayed) {
+			log.info("[stock-restore]", "restocked", { order_id: row.order_id, warehouse_id: row.warehouse_id, lines: r.lines, by: "reconciler" });
+		}
+		await deleteOutboxRow(env.DB, row.outbox_id);
+		report.cancels++;
+		return;
+	}
+	const r = await stub.commit(row.order_id, { actor: "reconciler" });
+	if (r.ok) {
+		await deleteOutboxRow(env.DB, row.outbox_id);
+		report.commits++;
+		return;
+	}
+	const order = await getOrder(env.DB, row.order_id);
+	if (!order || order.status === "cancelled") {
+		await deleteOutboxRow(env.DB, row.outbox_id);
+		return;
+	}
+	// The hold lapsed and its units were sold: cancel the order and undo the rest (cancel rows, run below or next time).
+	await orderStore(env.DB).cancelUnfulfillable(order, "reservation expired");
+	report.cancelled_orders++;
+	log.warn("[reconciler]", "order_cancelled_reservation_expired", { order_id: order.order_id, warehouse_id: row.warehouse_id, reason: r.reason });
+}
+
+export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0 };
+	const now = new Date(nowMs).toISOString();
+	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
+	// Commits first, so cancellations they cause are picked up by the second pass.
+	for (const pass of [0, 1]) {
+		const rows = (await dueOutbox(env.DB, now, olderThan, BATCH)).filter((r) => pass === 1 || r.action === "commit");
+		await Promise.all(
+			rows.map(async (row) => {
+				try {
+					await runRow(env, row, report);
+				} catch (err) {
+					report.failures++;
+					await deferOutbox(env.DB, row.outbox_id, String(err), backoff(row.attempts, nowMs)).catch(() => {});
+					log.warn("[reconciler]", "outbox_failed", { outbox_id: row.outbox_id, order_id: row.order_id, warehouse_id: row.warehouse_id, action: row.action, error: String(err) });
+				}
+			}),
+		);
+	}
+
 	const warehouses = await listWarehouses(env.DB, true);
-	const results = await Promise.allSettled(warehouses.map((w) => warehouseStub(env, w.warehouse_id).resolveDue(now)));
-	let committed = 0;
-	let expired = 0;
+	report.warehouses = warehouses.length;
+	const results = await Promise.allSettled(warehouses.map((w) => warehouseStub(env, w.warehouse_id).resolveDue(nowMs)));
 	results.forEach((r, i) => {
 		if (r.status === "fulfilled") {
-			committed += r.value.committed;
-			expired += r.value.expired;
+			report.holds_committed += r.value.committed;
+			report.holds_expired += r.value.expired;
 		} else {
+			report.failures++;
 			log.warn("[reconciler]", "resolve_failed", { warehouse_id: warehouses[i]!.warehouse_id, error: String(r.reason) });
 		}
 	});
-	log.info("[reconciler]", "run", { warehouses: warehouses.length, committed, expired });
-	return { warehouses: warehouses.length, committed, expired };
+	log.info("[reconciler]", "run", { ...report });
+	return report;
 }

@@ -11,10 +11,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { log } from "../http/log";
+import { orderStatuses } from "../orders/queries";
 import { assertLines, sumDemand } from "./demand";
 import * as store from "./store";
 import type {
 	AdjustReason,
+	CancelHoldResult,
 	AdjustResult,
 	ApplyResult,
 	BelowReserved,
@@ -110,6 +112,40 @@ export class Warehouse extends DurableObject<Env> {
 				case "held":
 					this.freeHold(ref, "release", "released", now, opts.actor ?? "checkout");
 					return { ok: true, state: "released", replayed: false };
+			}
+		});
+	}
+
+	/**
+	 * Undoes whatever an order holds here, atomically and once: a held hold is
+	 * released, a committed one has its units restocked (idempotent by ref), a
+	 * closed one needs nothing, an unknown one gets a tombstone so a late
+	 * reserve cannot hold stock for a cancelled order.
+	 */
+	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
+		const now = Date.now();
+		const actor = opts.actor ?? "checkout";
+		return this.ctx.storage.transactionSync((): CancelHoldResult => {
+			const hold = store.getHold(this.sql, ref);
+			if (!hold) {
+				store.insertHold(this.sql, ref, "released", now, now, []);
+				return { ok: true, outcome: "nothing", replayed: false, lines: [] };
+			}
+			const lines = store.holdLines(this.sql, ref);
+			switch (hold.state) {
+				case "held":
+					this.freeHold(ref, "release", "released", now, actor);
+					return { ok: true, outcome: "released", replayed: false, lines };
+				case "released":
+				case "expired":
+					return { ok: true, outcome: "nothing", replayed: true, lines: [] };
+				case "committed": {
+					if (!store.claimOp(this.sql, "restock", ref, now)) return { ok: true, outcome: "restocked", replayed: true, lines };
+					for (const l of lines) {
+						store.applyDelta(this.sql, { unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: "restock", ref, actor, note: opts.note, at: now });
+					}
+					return { ok: true, outcome: "restocked", replayed: false, lines };
+				}
 			}
 		});
 	}
@@ -270,9 +306,17 @@ export class Warehouse extends DurableObject<Env> {
 		return { committed, expired };
 	}
 
-	/** Presumed abort: with no decision source, every due hold is released. */
+	/**
+	 * Presumed abort: a due hold is committed only when D1 has its order (the hold's
+	 * ref is the order id) and the order is not cancelled; anything else is released.
+	 * A failed D1 read throws, so the alarm is retried rather than guessing.
+	 */
 	protected async decide(refs: string[]): Promise<Map<string, DueDecision>> {
-		return new Map(refs.map((r) => [r, "release" as const]));
+		const statuses = await orderStatuses(this.env.DB, refs);
+		return new Map(refs.map((r) => {
+			const status = statuses.get(r);
+			return [r, status !== undefined && status !== "cancelled" ? "commit" : "release"] as const;
+		}));
 	}
 
 	// ---- internals (always called inside a transaction) --------------------------------------

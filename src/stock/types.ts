@@ -52,6 +52,9 @@ export type ReleaseResult =
 	| { ok: true; state: "released" | "expired"; replayed: boolean }
 	| { ok: false; reason: "hold_committed" };
 
+/** What undoing an order's hold did: nothing was taken, the hold was released, or committed units were put back. */
+export type CancelHoldResult = { ok: true; outcome: "released" | "restocked" | "nothing"; replayed: boolean; lines: Line[] };
+
 export type ApplyResult = { ok: true; replayed: boolean; levels: Level[] };
 
 export type DeductResult = ApplyResult | Insufficient;

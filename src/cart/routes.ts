@@ -1,0 +1,119 @@
+/**
+ * Cart endpoints. Every answer is the whole cart, priced with the current
+ * catalog. Lines are validated against the catalog (404 unknown product, 400
+ * unknown size); a line holds 1 to 100 units and a cart at most 50 lines.
+ */
+import { config } from "../config";
+import type { Env } from "../env";
+import { requireUnits } from "../catalog/units";
+import { fail } from "../http/errors";
+import { reply, route } from "../http/route";
+import { loadActiveCart } from "./load";
+import { addToLine, countLines, removeLine, setAddress, setLine, touchCart } from "./queries";
+import { AddItemBody, Address, Cart, ItemParams, MAX_CART_LINES, MAX_LINE_QUANTITY, SetQuantityBody } from "./schema";
+import { cartView } from "./view";
+
+async function currentCart(env: Env, userId: string) {
+	const { cart, lines } = await loadActiveCart(env.DB, userId);
+	return cartView(cart, lines, config(env).currency);
+}
+
+async function requireBuyable(env: Env, unit: { product_id: string; size: string }) {
+	const products = await requireUnits(env.DB, [unit]);
+	if (!products.get(unit.product_id)!.active) fail("NOT_FOUND", `Product ${unit.product_id} not found.`);
+}
+
+async function ensureRoomForNewLine(env: Env, cartId: string, lines: Array<{ product_id: string; size: string }>, unit: { product_id: string; size: string }) {
+	const exists = lines.some((l) => l.product_id === unit.product_id && l.size === unit.size);
+	if (!exists && (await countLines(env.DB, cartId)) >= MAX_CART_LINES) {
+		fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
+	}
+}
+
+const cartResponse = { 200: { description: "The cart", schema: Cart } };
+
+export const cartRoutes = [
+	route({
+		method: "get",
+		path: "/cart",
+		tag: "cart",
+		summary: "The user's active cart (an empty one is made on first use)",
+		access: "user",
+		responses: cartResponse,
+		handler: async ({ env, user }) => reply(await currentCart(env, user.id)),
+	}),
+	route({
+		method: "post",
+		path: "/cart/items",
+		tag: "cart",
+		summary: "Add units to the cart (added to an existing line)",
+		access: "user",
+		body: AddItemBody,
+		responses: cartResponse,
+		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, user, body }) => {
+			await requireBuyable(env, body);
+			const { cart, lines } = await loadActiveCart(env.DB, user.id);
+			await ensureRoomForNewLine(env, cart.cart_id, lines, body);
+			const now = new Date().toISOString();
+			if (!(await addToLine(env.DB, cart.cart_id, body, MAX_LINE_QUANTITY, now))) {
+				fail("VALIDATION_ERROR", `A cart line holds at most ${MAX_LINE_QUANTITY} units.`, [{ field: "quantity", message: `line total would exceed ${MAX_LINE_QUANTITY}` }]);
+			}
+			await touchCart(env.DB, cart.cart_id, now);
+			return reply(await currentCart(env, user.id));
+		},
+	}),
+	route({
+		method: "put",
+		path: "/cart/items/:product_id/:size",
+		tag: "cart",
+		summary: "Set a line's quantity (0 removes it)",
+		access: "user",
+		params: ItemParams,
+		body: SetQuantityBody,
+		responses: cartResponse,
+		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		handler: async ({ env, user, params, body }) => {
+			const { cart, lines } = await loadActiveCart(env.DB, user.id);
+			const now = new Date().toISOString();
+			if (body.quantity > 0) {
+				await requireBuyable(env, params);
+				await ensureRoomForNewLine(env, cart.cart_id, lines, params);
+			}
+			await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, now);
+			await touchCart(env.DB, cart.cart_id, now);
+			return reply(await currentCart(env, user.id));
+		},
+	}),
+	route({
+		method: "delete",
+		path: "/cart/items/:product_id/:size",
+		tag: "cart",
+		summary: "Remove a line (removing an absent line is not an error)",
+		access: "user",
+		params: ItemParams,
+		responses: cartResponse,
+		errors: ["VALIDATION_ERROR"],
+		handler: async ({ env, user, params }) => {
+			const { cart } = await loadActiveCart(env.DB, user.id);
+			await removeLine(env.DB, cart.cart_id, params);
+			await touchCart(env.DB, cart.cart_id, new Date().toISOString());
+			return reply(await currentCart(env, user.id));
+		},
+	}),
+	route({
+		method: "put",
+		path: "/cart/address",
+		tag: "cart",
+		summary: "Set the delivery address",
+		access: "user",
+		body: Address,
+		responses: cartResponse,
+		errors: ["VALIDATION_ERROR"],
+		handler: async ({ env, user, body }) => {
+			const { cart } = await loadActiveCart(env.DB, user.id);
+			await setAddress(env.DB, cart.cart_id, body, new Date().toISOString());
+			return reply(await currentCart(env, user.id));
+		},
+	}),
+];

@@ -1,0 +1,48 @@
+/**
+ * Prices a cart's lines with the current catalog and shapes the Cart answer.
+ * Pure: the caller loads the rows and products.
+ */
+import type { Product } from "../catalog/schema";
+import { toCents, toMajor } from "../shared/money";
+import type { CartLineRow, CartRow } from "./queries";
+import type { Cart } from "./schema";
+
+export interface PricedLine extends CartLineRow {
+	name: string;
+	unit_price_cents: number;
+	active: boolean;
+}
+
+export function priceLines(lines: CartLineRow[], products: Map<string, Product>): PricedLine[] {
+	return lines.map((l) => {
+		const p = products.get(l.product_id);
+		return {
+			...l,
+			name: p?.name ?? l.product_id,
+			unit_price_cents: p ? toCents(p.price)! : 0,
+			active: p?.active ?? false,
+		};
+	});
+}
+
+export function subtotalCents(lines: PricedLine[]): number {
+	return lines.reduce((sum, l) => sum + l.unit_price_cents * l.quantity, 0);
+}
+
+export function cartView(cart: CartRow, lines: PricedLine[], currency: string): Cart {
+	return {
+		cart_id: cart.cart_id,
+		status: cart.status,
+		items: lines.map((l) => ({
+			product_id: l.product_id,
+			size: l.size,
+			name: l.name,
+			quantity: l.quantity,
+			unit_price: toMajor(l.unit_price_cents),
+			line_total: toMajor(l.unit_price_cents * l.quantity),
+		})),
+		address: cart.address,
+		subtotal: toMajor(subtotalCents(lines)),
+		currency,
+	};
+}

@@ -1,0 +1,245 @@
+/**
+ * The two-phase checkout (presumed abort), independent of HTTP:
+ *  1. plan     availability at every active warehouse, allocate
+ *  2. reserve  at every planned warehouse in parallel; any shortage releases
+ *              everything and re-plans once (with a fresh order id) before giving up
+ *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
+ *  4. commit   at every warehouse in parallel; confirmed outbox rows are deleted,
+ *              the rest is left to the reconciler and the Warehouse alarm
+ * Until the decision is written, any failure releases every hold; after it,
+ * nothing is released: the order row is the commit decision.
+ */
+import type { PricedLine } from "../cart/view";
+import { log } from "../http/log";
+import type { OrderRecord } from "../orders/queries";
+import type { Address } from "../cart/schema";
+import { sumDemand } from "../stock/demand";
+import type { Line, Shortage } from "../stock/types";
+import type { AllocationLine, WarehousePlace } from "./allocation";
+import { deliveryQuote, totals } from "./pricing";
+import type { DeliveryMode, RateTable } from "./rates";
+import type { OrderStore, StoredAnswer, WarehousePort } from "./ports";
+import { plan, shortagesNow } from "./plan";
+import type { IdempotencyScope } from "./idempotency";
+
+export interface PlaceOrderInput {
+	userId: string;
+	cartId: string;
+	address: Address;
+	lines: PricedLine[];
+	mode: DeliveryMode;
+	warehouses: WarehousePlace[];
+	idempotency?: IdempotencyScope;
+}
+
+export interface PlaceOrderDeps {
+	warehouses: WarehousePort;
+	store: OrderStore;
+	now: () => Date;
+	newOrderId: () => string;
+	ttlMs: number;
+	taxRate: number;
+	currency: string;
+	rates: RateTable;
+	/** How an order becomes the stored answer body (the HTTP view). */
+	answerBody: (order: OrderRecord) => unknown;
+	outOfStockBody: (shortages: Shortage[]) => unknown;
+}
+
+export type PlaceOrderResult =
+	| { ok: true; order: OrderRecord; pendingCommits: string[] }
+	/** `cancelledOrderId`: the order was decided, then cancelled because a hold lapsed (its answer is already stored). */
+	| { ok: false; reason: "out_of_stock"; shortages: Shortage[]; cancelledOrderId?: string }
+	| { ok: false; reason: "cart_taken" }
+	/** Infrastructure failed before a decision; nothing is held (or the alarm will release it). */
+	| { ok: false; reason: "unavailable"; step: string };
+
+const MAX_ATTEMPTS = 2;
+
+function byWarehouse(allocations: AllocationLine[]): Map<string, Line[]> {
+	const out = new Map<string, Line[]>();
+	for (const a of allocations) {
+		const list = out.get(a.warehouse_id) ?? [];
+		list.push({ product_id: a.product_id, size: a.size, quantity: a.quantity });
+		out.set(a.warehouse_id, list);
+	}
+	return out;
+}
+
+async function releaseAll(port: WarehousePort, orderId: string, warehouseIds: string[], why: string): Promise<void> {
+	const results = await Promise.allSettled(warehouseIds.map((w) => port.release(w, orderId)));
+	const failed = warehouseIds.filter((_, i) => results[i]!.status === "rejected");
+	// A release that failed is not a leak: the hold expires and the alarm, finding no order, releases it.
+	log.warn("[place-order]", "rollback", { order_id: orderId, why, warehouses: warehouseIds, release_failed: failed });
+}
+
+function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: string, allocations: AllocationLine[], tier: OrderRecord["delivery_tier"], now: Date): OrderRecord {
+	const quote = deliveryQuote(input.mode, tier, now, deps.rates);
+	const money = totals({
+		lines: input.lines.map((l) => ({ unit_price_cents: l.unit_price_cents, quantity: l.quantity })),
+		delivery_cost_cents: quote.delivery_cost_cents,
+		tax_rate: deps.taxRate,
+	});
+	const at = now.toISOString();
+	// Cart lines are unique per unit, so each product line maps to its own allocations.
+	const products = input.lines.map((l) => ({
+		product_id: l.product_id,
+		size: l.size,
+		name: l.name,
+		quantity: l.quantity,
+		unit_price_cents: l.unit_price_cents,
+		allocations: allocations
+			.filter((a) => a.product_id === l.product_id && a.size === l.size)
+			.map((a) => ({ warehouse_id: a.warehouse_id, quantity: a.quantity })),
+	}));
+	return {
+		order_id: orderId,
+		user_id: input.userId,
+		cart_id: input.cartId,
+		status: "pending",
+		payment_status: "pending",
+		products,
+		address: input.address,
+		delivery_mode: input.mode,
+		delivery_tier: tier,
+		subtotal: money.subtotal,
+		delivery_cost: money.delivery_cost,
+		tax: money.tax,
+		total: money.total,
+		currency: deps.currency,
+		estimated_delivery_date: quote.estimated_delivery_date,
+		tracking_number: null,
+		created_at: at,
+		updated_at: at,
+	};
+}
+
+export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): Promise<PlaceOrderResult> {
+	const started = Date.now();
+	const demand = sumDemand(input.lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
+	// Units of inactive products cannot be sold: plan with those warehouses' stock ignored.
+	const inactive = input.lines.filter((l) => !l.active);
+	if (inactive.length > 0) {
+		const shortages = inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
+		log.warn("[place-order]", "rejected_inactive_products", { shortages });
+		return { ok: false, reason: "out_of_stock", shortages };
+	}
+
+	for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+		// ---- 1. plan
+		let allocation;
+		try {
+			allocation = await plan(deps.warehouses, input.warehouses, demand, input.address);
+		} catch (err) {
+			log.error("checkout_plan_failed", { error: String(err) }, "[place-order]");
+			return { ok: false, reason: "unavailable", step: "plan" };
+		}
+		if (!allocation.ok) {
+			log.info("[place-order]", "out_of_stock", { attempt, shortages: allocation.shortages, ms: Date.now() - started });
+			return { ok: false, reason: "out_of_stock", shortages: allocation.shortages };
+		}
+		const orderId = deps.newOrderId();
+		const perWarehouse = byWarehouse(allocation.allocations);
+		const warehouseIds = [...perWarehouse.keys()];
+		log.info("[place-order]", "planned", { order_id: orderId, attempt, warehouses: warehouseIds, tier: allocation.tier, ms: Date.now() - started });
+
+		// ---- 2. reserve, in parallel
+		const reserveStarted = Date.now();
+		const reserves = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.reserve(w, orderId, perWarehouse.get(w)!, deps.ttlMs)));
+		const crashed = reserves.some((r) => r.status === "rejected");
+		const short = reserves.some((r) => r.status === "fulfilled" && !r.value.ok);
+		if (crashed || short) {
+			await releaseAll(deps.warehouses, orderId, warehouseIds, crashed ? "reserve_failed" : "reserve_short");
+			if (crashed) {
+				const errors = reserves.flatMap((r, i) => (r.status === "rejected" ? [{ warehouse_id: warehouseIds[i], error: String(r.reason) }] : []));
+				log.error("checkout_reserve_failed", { order_id: orderId, errors }, "[place-order]");
+				return { ok: false, reason: "unavailable", step: "reserve" };
+			}
+			log.warn("[place-order]", "race_lost", { order_id: orderId, attempt, replan: attempt < MAX_ATTEMPTS });
+			if (attempt < MAX_ATTEMPTS) continue;
+			const shortages = await shortagesNow(deps.warehouses, input.warehouses, demand).catch(() => [] as Shortage[]);
+			return { ok: false, reason: "out_of_stock", shortages };
+		}
+		log.info("[place-order]", "reserved", { order_id: orderId, warehouses: warehouseIds, ms: Date.now() - reserveStarted });
+
+		// ---- 3. decide
+		const now = deps.now();
+		const order = buildOrder(input, deps, orderId, allocation.allocations, allocation.tier, now);
+		const answer: StoredAnswer | undefined = input.idempotency ? { scope: input.idempotency, status: 201, body: deps.answerBody(order) } : undefined;
+		const decideStarted = Date.now();
+		let decided: "ok" | "cart_taken";
+		try {
+			decided = await deps.store.decide(order, warehouseIds, answer);
+		} catch (err) {
+			// The batch may have landed even though we saw an error: ask before releasing anything.
+			const exists = await deps.store.orderExists(orderId).catch(() => undefined);
+			if (exists === false) {
+				await releaseAll(deps.warehouses, orderId, warehouseIds, "decision_failed");
+				log.error("checkout_decision_failed", { order_id: orderId, error: String(err) }, "[place-order]");
+				return { ok: false, reason: "unavailable", step: "decide" };
+			}
+			if (exists === undefined) {
+				// Unknown outcome: keep the holds; at expiry the alarm reads D1 and commits or releases.
+				log.error("checkout_decision_unknown", { order_id: orderId, error: String(err) }, "[place-order]");
+				return { ok: false, reason: "unavailable", step: "decide" };
+			}
+			decided = "ok";
+		}
+		if (decided === "cart_taken") {
+			await releaseAll(deps.warehouses, orderId, warehouseIds, "cart_already_ordered");
+			log.warn("[place-order]", "race_lost", { order_id: orderId, why: "cart_already_ordered" });
+			return { ok: false, reason: "cart_taken" };
+		}
+		log.info("[place-order]", "decided", { order_id: orderId, ms: Date.now() - decideStarted });
+
+		// ---- 4. commit, in parallel
+		return finishCommits(order, warehouseIds, deps, input.idempotency, started);
+	}
+	throw new Error("unreachable: checkout attempts exhausted");
+}
+
+/** Phase 2 for a decided order; shared with the reconciler's view of the same rules. */
+async function finishCommits(
+	order: OrderRecord,
+	warehouseIds: string[],
+	deps: PlaceOrderDeps,
+	scope: IdempotencyScope | undefined,
+	started: number,
+): Promise<PlaceOrderResult> {
+	const commitStarted = Date.now();
+	const commits = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.commit(w, order.order_id)));
+	const done = warehouseIds.filter((_, i) => {
+		const r = commits[i]!;
+		return r.status === "fulfilled" && r.value.ok;
+	});
+	const pending = warehouseIds.filter((_, i) => commits[i]!.status === "rejected");
+	const lost = warehouseIds.filter((_, i) => {
+		const r = commits[i]!;
+		return r.status === "fulfilled" && !r.value.ok;
+	});
+
+	if (lost.length > 0) {
+		// A hold lapsed before its commit and its units are gone: the order cannot be filled.
+		const shortages = commits.flatMap((r) => (r.status === "fulfilled" && !r.value.ok && r.value.reason === "insufficient_stock" ? r.value.shortages : []));
+		const answer = scope ? { scope, status: 409, body: deps.outOfStockBody(shortages) } : undefined;
+		await deps.store.cancelUnfulfillable(order, "reservation expired", answer);
+		const undone = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.cancelHold(w, order.order_id)));
+		const undoneIds = warehouseIds.filter((_, i) => undone[i]!.status === "fulfilled");
+		await deps.store.cancelsDone(order.order_id, undoneIds).catch(() => {});
+		log.warn("[place-order]", "cancelled_reservation_expired", { order_id: order.order_id, lost, shortages });
+		return { ok: false, reason: "out_of_stock", shortages, cancelledOrderId: order.order_id };
+	}
+	if (done.length > 0) await deps.store.commitsDone(order.order_id, done).catch(() => {});
+	if (pending.length > 0) {
+		const errors = warehouseIds.flatMap((w, i) => (commits[i]!.status === "rejected" ? [{ warehouse_id: w, error: String((commits[i] as PromiseRejectedResult).reason) }] : []));
+		log.warn("[place-order]", "commit_deferred", { order_id: order.order_id, errors });
+	}
+	log.info("[place-order]", "placed", {
+		order_id: order.order_id,
+		warehouses: warehouseIds,
+		pending_commits: pending,
+		commit_ms: Date.now() - commitStarted,
+		ms: Date.now() - started,
+	});
+	return { ok: true, order, pendingCommits: pending };
+}

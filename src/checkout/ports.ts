@@ -1,0 +1,93 @@
+/**
+ * What the checkout protocol needs from the world, as two small interfaces, and
+ * their real adapters (Warehouse RPC stubs and D1). Tests swap in wrappers that
+ * fail at chosen steps.
+ */
+import type { Env } from "../env";
+import { historyStmt, insertOrderStmt, outboxStmt, deleteOutbox, type OrderRecord } from "../orders/queries";
+import { warehouseStub } from "../stock/client";
+import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
+import { doneStmt, type IdempotencyScope } from "./idempotency";
+
+export interface WarehousePort {
+	availability(warehouseId: string, units: Unit[]): Promise<Level[]>;
+	reserve(warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult>;
+	commit(warehouseId: string, ref: string): Promise<CommitResult>;
+	release(warehouseId: string, ref: string): Promise<ReleaseResult>;
+	cancelHold(warehouseId: string, ref: string): Promise<CancelHoldResult>;
+}
+
+export interface StoredAnswer {
+	scope: IdempotencyScope;
+	status: number;
+	body: unknown;
+}
+
+export interface OrderStore {
+	/**
+	 * The commit decision, one D1 batch: order + history + commit outbox rows +
+	 * cart completed + idempotency answer. "cart_taken" when the cart already has
+	 * an order (the unique index); throws on infrastructure failure.
+	 */
+	decide(order: OrderRecord, warehouseIds: string[], answer?: StoredAnswer): Promise<"ok" | "cart_taken">;
+	/** Whether the order row exists: resolves a decision whose outcome was lost. */
+	orderExists(orderId: string): Promise<boolean>;
+	commitsDone(orderId: string, warehouseIds: string[]): Promise<void>;
+	/** Cancels a decided order whose stock could not be taken: order + history + cancel outbox rows (+ new idempotent answer). */
+	cancelUnfulfillable(order: OrderRecord, reason: string, answer?: StoredAnswer): Promise<void>;
+	cancelsDone(orderId: string, warehouseIds: string[]): Promise<void>;
+}
+
+export function warehousePort(env: Env): WarehousePort {
+	return {
+		availability: (id, units) => warehouseStub(env, id).availability(units),
+		reserve: (id, ref, lines, ttlMs) => warehouseStub(env, id).reserve(ref, lines, ttlMs, { actor: "checkout" }),
+		commit: (id, ref) => warehouseStub(env, id).commit(ref, { actor: "checkout" }),
+		release: (id, ref) => warehouseStub(env, id).release(ref, { actor: "checkout" }),
+		cancelHold: (id, ref) => warehouseStub(env, id).cancelHold(ref, { actor: "checkout" }),
+	};
+}
+
+function isCartTaken(err: unknown): boolean {
+	const msg = err instanceof Error ? err.message : String(err);
+	return /UNIQUE constraint failed: orders\.cart_id/.test(msg);
+}
+
+export function orderStore(db: D1Database): OrderStore {
+	return {
+		async decide(order, warehouseIds, answer) {
+			const at = order.created_at;
+			const stmts = [
+				insertOrderStmt(db, order),
+				historyStmt(db, { order_id: order.order_id, old_status: null, new_status: "pending", changed_by: order.user_id, reason: "order placed", at }),
+				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
+				db.prepare(`UPDATE carts SET status = 'completed', completed_at = ?, updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, at, order.cart_id),
+			];
+			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
+			try {
+				await db.batch(stmts);
+				return "ok";
+			} catch (err) {
+				if (isCartTaken(err)) return "cart_taken";
+				throw err;
+			}
+		},
+		async orderExists(orderId) {
+			return (await db.prepare(`SELECT 1 AS x FROM orders WHERE order_id = ?`).bind(orderId).first()) !== null;
+		},
+		commitsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "commit"),
+		async cancelUnfulfillable(order, reason, answer) {
+			const at = new Date().toISOString();
+			const warehouses = [...new Set(order.products.flatMap((p) => p.allocations.map((a) => a.warehouse_id)))];
+			const stmts = [
+				db.prepare(`UPDATE orders SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND status != 'cancelled'`).bind(at, order.order_id),
+				historyStmt(db, { order_id: order.order_id, old_status: order.status, new_status: "cancelled", changed_by: "system", reason, at }),
+				db.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = 'commit'`).bind(order.order_id),
+				...warehouses.map((w) => outboxStmt(db, order.order_id, w, "cancel", at)),
+			];
+			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
+			await db.batch(stmts);
+		},
+		cancelsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "cancel"),
+	};
+}

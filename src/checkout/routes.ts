@@ -1,0 +1,171 @@
+/**
+ * Checkout endpoints: the fulfillment check and cart summary (read-only: they
+ * hold nothing) and place-order, which runs the two-phase protocol with
+ * Idempotency-Key semantics.
+ */
+import { loadActiveCart } from "../cart/load";
+import { cartView, subtotalCents } from "../cart/view";
+import { listWarehouses } from "../catalog/queries";
+import { config } from "../config";
+import type { Env } from "../env";
+import { ApiError, errorBody, fail } from "../http/errors";
+import { toApiError } from "../http/failures";
+import { reply, route } from "../http/route";
+import { validate } from "../http/validate";
+import { orderView } from "../orders/queries";
+import { Order } from "../orders/schema";
+import { toMajor } from "../shared/money";
+import { sumDemand } from "../stock/demand";
+import type { Shortage } from "../stock/types";
+import type { Allocation, WarehousePlace } from "./allocation";
+import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
+import { plan } from "./plan";
+import { placeOrder } from "./placeOrder";
+import { orderStore, warehousePort } from "./ports";
+import { deliveryOptions, deliveryQuote, totals } from "./pricing";
+import { FulfillmentCheck, FulfillmentCheckBody, IdempotencyKeyHeader, PlaceOrderBody, Summary, SummaryQuery } from "./schema";
+import type { Tier } from "./tiers";
+
+async function activeWarehouses(env: Env): Promise<WarehousePlace[]> {
+	return (await listWarehouses(env.DB, true)).map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
+}
+
+function allocationView(a: Allocation) {
+	return a.ok
+		? { available: true, allocations: a.allocations, shortages: [] as Shortage[] }
+		: { available: false, allocations: [], shortages: a.shortages };
+}
+
+function newOrderId(): string {
+	return `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+/** The contract's error answer as a stored (status, body) pair. */
+function errorAnswer(err: ApiError) {
+	return { status: err.status, body: errorBody(err) };
+}
+
+export const checkoutRoutes = [
+	route({
+		method: "post",
+		path: "/api/fulfillment/check",
+		tag: "checkout",
+		summary: "Which warehouses would ship these items (holds nothing)",
+		access: "user",
+		body: FulfillmentCheckBody,
+		responses: { 200: { description: "Allocation or shortages", schema: FulfillmentCheck } },
+		errors: ["VALIDATION_ERROR", "NOT_FOUND"],
+		handler: async ({ env, body }) => {
+			const warehouses = await activeWarehouses(env);
+			const countries = [...new Set(warehouses.map((w) => w.country))];
+			const country = body.country ?? (countries.length === 1 ? countries[0]! : "");
+			const address = body.postal_code || body.region ? { postal_code: body.postal_code ?? "", region: body.region ?? "", country } : null;
+			const demand = sumDemand(body.items);
+			return reply(allocationView(await plan(warehousePort(env), warehouses, demand, address)));
+		},
+	}),
+	route({
+		method: "get",
+		path: "/cart/summary",
+		tag: "checkout",
+		summary: "Totals, delivery options and availability for the active cart (holds nothing)",
+		access: "user",
+		query: SummaryQuery,
+		responses: { 200: { description: "The summary", schema: Summary } },
+		errors: ["VALIDATION_ERROR"],
+		handler: async ({ env, user, query }) => {
+			const cfg = config(env);
+			const { cart, lines } = await loadActiveCart(env.DB, user.id);
+			const view = cartView(cart, lines, cfg.currency);
+			const demand = sumDemand(lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
+			const allocation: Allocation =
+				demand.length === 0 ? { ok: false, shortages: [] } : await plan(warehousePort(env), await activeWarehouses(env), demand, cart.address);
+			// Without a plan (empty cart, shortages) the quote assumes the farthest tier.
+			const tier: Tier = allocation.ok ? allocation.tier : "tier_3";
+			const now = new Date();
+			const quote = deliveryQuote(query.delivery_mode, tier, now, cfg.rates);
+			const money = totals({ lines: lines.map((l) => ({ unit_price_cents: l.unit_price_cents, quantity: l.quantity })), delivery_cost_cents: quote.delivery_cost_cents, tax_rate: cfg.taxRate });
+			const stock = allocationView(allocation);
+			return reply({
+				items: view.items,
+				address: cart.address,
+				delivery_mode: query.delivery_mode,
+				delivery_tier: tier,
+				delivery_cost: toMajor(money.delivery_cost),
+				subtotal: toMajor(subtotalCents(lines)),
+				tax: toMajor(money.tax),
+				total: toMajor(money.total),
+				currency: cfg.currency,
+				estimated_delivery_date: quote.estimated_delivery_date,
+				available: demand.length > 0 && stock.available,
+				allocations: stock.allocations,
+				shortages: stock.shortages,
+				delivery_options: deliveryOptions(tier, now, cfg.rates).map((o) => ({
+					delivery_mode: o.delivery_mode,
+					delivery_cost: toMajor(o.delivery_cost_cents),
+					estimated_delivery_date: o.estimated_delivery_date,
+				})),
+			});
+		},
+	}),
+	route({
+		method: "post",
+		path: "/cart/place-order",
+		tag: "checkout",
+		summary: "Place an order for the active cart (two-phase reserve/commit across warehouses)",
+		access: "user",
+		body: PlaceOrderBody,
+		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
+		responses: { 201: { description: "The order, stock committed", schema: Order } },
+		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
+		handler: async ({ env, user, body, request }) => {
+			const cfg = config(env);
+			const rawKey = request.headers.get("idempotency-key");
+			let scope: IdempotencyScope | undefined;
+			if (rawKey !== null) {
+				const key = validate(IdempotencyKeyHeader, rawKey, "header");
+				scope = { userId: user.id, key };
+				const claimed = await claim(env.DB, scope, await requestHash({ path: "/cart/place-order", body }), new Date());
+				if (claimed.kind === "mismatch") fail("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request.");
+				if (claimed.kind === "running") fail("CONFLICT", "A request with this Idempotency-Key is still in progress.");
+				if (claimed.kind === "replay") return reply(claimed.body, claimed.status, { "Idempotent-Replayed": "true" });
+			}
+			try {
+				const { cart, lines } = await loadActiveCart(env.DB, user.id);
+				if (lines.length === 0) fail("CART_EMPTY", "The cart is empty.");
+				if (!cart.address) fail("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
+				const result = await placeOrder(
+					{ userId: user.id, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
+					{
+						warehouses: warehousePort(env),
+						store: orderStore(env.DB),
+						now: () => new Date(),
+						newOrderId,
+						ttlMs: cfg.reservationTtlMs,
+						taxRate: cfg.taxRate,
+						currency: cfg.currency,
+						rates: cfg.rates,
+						answerBody: orderView,
+						outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
+					},
+				);
+				if (result.ok) return reply(orderView(result.order), 201);
+				// A decided-then-cancelled order already stored its 409 answer with the cancellation.
+				if (result.reason === "out_of_stock" && result.cancelledOrderId) throw Object.assign(toApiError(result), { stored: true });
+				throw toApiError(result);
+			} catch (err) {
+				if (scope) {
+					if (err instanceof ApiError && err.status < 500) {
+						if (!(err as ApiError & { stored?: boolean }).stored) {
+							const a = errorAnswer(err);
+							await finish(env.DB, scope, a.status, a.body);
+						}
+					} else {
+						await abandon(env.DB, scope).catch(() => {});
+					}
+				}
+				throw err;
+			}
+		},
+	}),
+];

@@ -1,0 +1,34 @@
+/**
+ * Typed settings from the Worker's vars, with the contract's defaults. A bad
+ * value is a deployment mistake: it falls back to the default and is logged once.
+ */
+import type { Env } from "./env";
+import { log } from "./http/log";
+import { DEFAULT_RATES, type RateTable } from "./checkout/rates";
+
+export interface Config {
+	currency: string;
+	taxRate: number;
+	reservationTtlMs: number;
+	rates: RateTable;
+}
+
+let warned = false;
+
+function number(name: string, raw: string | undefined, fallback: number, ok: (n: number) => boolean): number {
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	if (Number.isFinite(n) && ok(n)) return n;
+	if (!warned) log.warn("[http]", "bad_config", { name, value: raw, using: fallback });
+	warned = true;
+	return fallback;
+}
+
+export function config(env: Env): Config {
+	return {
+		currency: /^[A-Z]{3}$/.test(env.CURRENCY ?? "") ? env.CURRENCY! : "USD",
+		taxRate: number("TAX_RATE", env.TAX_RATE, 0.1, (n) => n >= 0 && n < 1),
+		reservationTtlMs: number("RESERVATION_TTL_SECONDS", env.RESERVATION_TTL_SECONDS, 120, (n) => n >= 1 && n <= 3600) * 1000,
+		rates: DEFAULT_RATES,
+	};
+}

@@ -1,0 +1,211 @@
+/**
+ * D1 queries for orders, their history and the outbox. Statements that must
+ * land together are returned unexecuted so callers can put them in one batch.
+ */
+import type { Address } from "../cart/schema";
+import { toMajor } from "../shared/money";
+import type { HistoryEntry, Order, OrderStatus, PaymentStatus } from "./schema";
+
+/** An order as stored: money in cents. */
+export interface OrderRecord {
+	order_id: string;
+	user_id: string;
+	cart_id: string | null;
+	status: OrderStatus;
+	payment_status: PaymentStatus;
+	products: Array<{
+		product_id: string;
+		size: string;
+		name: string;
+		quantity: number;
+		unit_price_cents: number;
+		allocations: Array<{ warehouse_id: string; quantity: number }>;
+	}>;
+	address: Address;
+	delivery_mode: "standard" | "express";
+	delivery_tier: "tier_1" | "tier_2" | "tier_3";
+	subtotal: number;
+	delivery_cost: number;
+	tax: number;
+	total: number;
+	currency: string;
+	estimated_delivery_date: string;
+	tracking_number: string | null;
+	created_at: string;
+	updated_at: string;
+}
+
+type Row = Record<string, unknown>;
+
+function toRecord(r: Row): OrderRecord {
+	return {
+		order_id: String(r.order_id),
+		user_id: String(r.user_id),
+		cart_id: r.cart_id === null ? null : String(r.cart_id),
+		status: r.status as OrderStatus,
+		payment_status: r.payment_status as PaymentStatus,
+		products: JSON.parse(String(r.products)) as OrderRecord["products"],
+		address: JSON.parse(String(r.address)) as Address,
+		delivery_mode: r.delivery_mode as OrderRecord["delivery_mode"],
+		delivery_tier: r.delivery_tier as OrderRecord["delivery_tier"],
+		subtotal: Number(r.subtotal),
+		delivery_cost: Number(r.delivery_cost),
+		tax: Number(r.tax),
+		total: Number(r.total),
+		currency: String(r.currency),
+		estimated_delivery_date: String(r.estimated_delivery_date),
+		tracking_number: r.tracking_number === null ? null : String(r.tracking_number),
+		created_at: String(r.created_at),
+		updated_at: String(r.updated_at),
+	};
+}
+
+export function orderView(o: OrderRecord): Order {
+	return {
+		order_id: o.order_id,
+		user_id: o.user_id,
+		status: o.status,
+		payment_status: o.payment_status,
+		products: o.products.map(({ unit_price_cents, ...p }) => ({ ...p, unit_price: toMajor(unit_price_cents) })),
+		address: o.address,
+		delivery_mode: o.delivery_mode,
+		delivery_tier: o.delivery_tier,
+		subtotal: toMajor(o.subtotal),
+		delivery_cost: toMajor(o.delivery_cost),
+		tax: toMajor(o.tax),
+		total: toMajor(o.total),
+		currency: o.currency,
+		estimated_delivery_date: o.estimated_delivery_date,
+		tracking_number: o.tracking_number,
+		created_at: o.created_at,
+		updated_at: o.updated_at,
+	};
+}
+
+/** Per warehouse, the lines an order took there. */
+export function linesByWarehouse(o: Pick<OrderRecord, "products">): Map<string, Array<{ product_id: string; size: string; quantity: number }>> {
+	const out = new Map<string, Array<{ product_id: string; size: string; quantity: number }>>();
+	for (const p of o.products) {
+		for (const a of p.allocations) {
+			const list = out.get(a.warehouse_id) ?? [];
+			list.push({ product_id: p.product_id, size: p.size, quantity: a.quantity });
+			out.set(a.warehouse_id, list);
+		}
+	}
+	return out;
+}
+
+export async function getOrder(db: D1Database, orderId: string): Promise<OrderRecord | null> {
+	const row = await db.prepare(`SELECT * FROM orders WHERE order_id = ?`).bind(orderId).first<Row>();
+	return row ? toRecord(row) : null;
+}
+
+export async function orderStatuses(db: D1Database, orderIds: string[]): Promise<Map<string, OrderStatus>> {
+	if (orderIds.length === 0) return new Map();
+	const { results } = await db
+		.prepare(`SELECT order_id, status FROM orders WHERE order_id IN (SELECT value FROM json_each(?))`)
+		.bind(JSON.stringify(orderIds))
+		.all<Row>();
+	return new Map(results.map((r) => [String(r.order_id), r.status as OrderStatus]));
+}
+
+export async function getHistory(db: D1Database, orderId: string): Promise<HistoryEntry[]> {
+	const { results } = await db
+		.prepare(`SELECT old_status, new_status, changed_by, reason, created_at FROM order_status_history WHERE order_id = ? ORDER BY history_id`)
+		.bind(orderId)
+		.all<Row>();
+	return results.map((r) => ({
+		old_status: r.old_status === null ? null : String(r.old_status),
+		new_status: String(r.new_status),
+		changed_by: String(r.changed_by),
+		reason: r.reason === null ? null : String(r.reason),
+		created_at: String(r.created_at),
+	}));
+}
+
+export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedStatement {
+	return db
+		.prepare(
+			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
+			   status, payment_status, estimated_delivery_date, tracking_number, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		)
+		.bind(
+			o.order_id,
+			o.user_id,
+			o.cart_id,
+			JSON.stringify(o.products),
+			JSON.stringify(o.address),
+			o.delivery_mode,
+			o.delivery_tier,
+			o.subtotal,
+			o.delivery_cost,
+			o.tax,
+			o.total,
+			o.currency,
+			o.status,
+			o.payment_status,
+			o.estimated_delivery_date,
+			o.tracking_number,
+			o.created_at,
+			o.updated_at,
+		);
+}
+
+export function historyStmt(
+	db: D1Database,
+	h: { order_id: string; old_status: string | null; new_status: string; changed_by: string; reason: string | null; at: string },
+): D1PreparedStatement {
+	return db
+		.prepare(`INSERT INTO order_status_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+		.bind(h.order_id, h.old_status, h.new_status, h.changed_by, h.reason, h.at);
+}
+
+export type OutboxAction = "commit" | "cancel";
+
+export function outboxStmt(db: D1Database, orderId: string, warehouseId: string, action: OutboxAction, at: string): D1PreparedStatement {
+	return db
+		.prepare(`INSERT INTO outbox (order_id, warehouse_id, action, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		.bind(orderId, warehouseId, action, at, at);
+}
+
+export async function deleteOutbox(db: D1Database, orderId: string, warehouseIds: string[], action: OutboxAction): Promise<void> {
+	if (warehouseIds.length === 0) return;
+	await db
+		.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = ? AND warehouse_id IN (SELECT value FROM json_each(?))`)
+		.bind(orderId, action, JSON.stringify(warehouseIds))
+		.run();
+}
+
+export interface OutboxRow {
+	outbox_id: number;
+	order_id: string;
+	warehouse_id: string;
+	action: OutboxAction;
+	attempts: number;
+}
+
+export async function dueOutbox(db: D1Database, now: string, olderThan: string, limit: number): Promise<OutboxRow[]> {
+	const { results } = await db
+		.prepare(`SELECT outbox_id, order_id, warehouse_id, action, attempts FROM outbox WHERE next_attempt_at <= ? AND created_at <= ? ORDER BY outbox_id LIMIT ?`)
+		.bind(now, olderThan, limit)
+		.all<Row>();
+	return results.map((r) => ({
+		outbox_id: Number(r.outbox_id),
+		order_id: String(r.order_id),
+		warehouse_id: String(r.warehouse_id),
+		action: r.action as OutboxAction,
+		attempts: Number(r.attempts),
+	}));
+}
+
+export async function deferOutbox(db: D1Database, outboxId: number, error: string, nextAttemptAt: string): Promise<void> {
+	await db
+		.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE outbox_id = ?`)
+		.bind(error.slice(0, 500), nextAttemptAt, outboxId)
+		.run();
+}
+
+export async function deleteOutboxRow(db: D1Database, outboxId: number): Promise<void> {
+	await db.prepare(`DELETE FROM outbox WHERE outbox_id = ?`).bind(outboxId).run();
+}
