@@ -91,12 +91,14 @@ export class Warehouse extends DurableObject<Env> {
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
 		const now = Date.now();
-		return this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
+		const result = this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
+		if (result.ok && !result.replayed) await this.rearm();
+		return result;
 	}
 
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
 		const now = Date.now();
-		return this.ctx.storage.transactionSync((): ReleaseResult => {
+		const result = this.ctx.storage.transactionSync((): ReleaseResult => {
 			const hold = store.getHold(this.sql, ref);
 			if (!hold) {
 				// A tombstone: a reserve for this reference that arrives late must not hold anything.
@@ -114,6 +116,8 @@ export class Warehouse extends DurableObject<Env> {
 					return { ok: true, state: "released", replayed: false };
 			}
 		});
+		if (result.ok && !result.replayed) await this.rearm();
+		return result;
 	}
 
 	/**
@@ -125,7 +129,7 @@ export class Warehouse extends DurableObject<Env> {
 	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
 		const now = Date.now();
 		const actor = opts.actor ?? "checkout";
-		return this.ctx.storage.transactionSync((): CancelHoldResult => {
+		const result = this.ctx.storage.transactionSync((): CancelHoldResult => {
 			const hold = store.getHold(this.sql, ref);
 			if (!hold) {
 				store.insertHold(this.sql, ref, "released", now, now, []);
@@ -148,6 +152,8 @@ export class Warehouse extends DurableObject<Env> {
 				}
 			}
 		});
+		if (result.outcome === "released") await this.rearm();
+		return result;
 	}
 
 	// ---- order-driven and admin stock changes ----------------------------------------------
@@ -386,7 +392,7 @@ export class Warehouse extends DurableObject<Env> {
 		});
 	}
 
-	/** Keeps exactly one alarm, at the earliest open hold's expiry. */
+	/** Keeps exactly one alarm, at the earliest open hold's expiry (moved later too, so no idle wake-ups). */
 	private async rearm(): Promise<void> {
 		const next = store.nextExpiry(this.sql);
 		if (next === null) {
@@ -396,7 +402,7 @@ export class Warehouse extends DurableObject<Env> {
 			}
 			return;
 		}
-		if (this.armedAt === undefined || this.armedAt === null || next < this.armedAt) {
+		if (next !== this.armedAt) {
 			await this.ctx.storage.setAlarm(next);
 			this.armedAt = next;
 		}

@@ -1,0 +1,111 @@
+/** Helpers for the Warehouse Durable Object tests: fresh stubs, units, ledger reading, a seeded PRNG. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { LedgerEntry, Line, Unit } from "../../src/stock/types";
+import type { Warehouse } from "../../src/stock/Warehouse";
+
+export type WarehouseStub = ReturnType<typeof env.WAREHOUSE.getByName>;
+
+/** A fresh random warehouse name, so tests never share stock. */
+export function freshName(): string {
+	return `wh-${crypto.randomUUID()}`;
+}
+
+/** A stub on a brand-new warehouse. */
+export function freshWarehouse(name = freshName()): WarehouseStub {
+	return env.WAREHOUSE.getByName(name);
+}
+
+/**
+ * Restarts a warehouse object the way a crash would: `ctx.abort()` drops the
+ * instance (its in-memory state included); the next request builds a new one,
+ * which runs the constructor again. Answers a new stub (the old one is broken).
+ */
+export async function restartWarehouse(name: string): Promise<WarehouseStub> {
+	const stub = env.WAREHOUSE.getByName(name);
+	await runInDurableObject(stub, (_, state) => state.abort("test restart")).then(
+		() => {
+			throw new Error("abort did not reset the object");
+		},
+		() => undefined,
+	);
+	return env.WAREHOUSE.getByName(name);
+}
+
+/** The object's scheduled alarm time, or null. */
+export async function alarmOf(stub: WarehouseStub): Promise<number | null> {
+	return runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+}
+
+/** A unit with a product id unique to the calling test. */
+export function unit(size = "M", product_id = `p-${crypto.randomUUID().slice(0, 8)}`): Unit {
+	return { product_id, size };
+}
+
+export function line(u: Unit, quantity: number): Line {
+	return { product_id: u.product_id, size: u.size, quantity };
+}
+
+export function ref(prefix = "ref"): string {
+	return `${prefix}-${crypto.randomUUID()}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * What a Warehouse method throws, as "Name: message" ("no error" if it does not).
+ * The call runs inside the object: a rejecting RPC through a stub leaks an extra
+ * unhandled rejection in the Vitest pool (cloudflare/workers-sdk#14736).
+ */
+export async function errorFrom(stub: WarehouseStub, call: (w: Warehouse) => Promise<unknown>): Promise<string> {
+	return runInDurableObject(stub, async (instance: Warehouse) => {
+		try {
+			await call(instance);
+			return "no error";
+		} catch (e) {
+			return `${(e as Error).name}: ${(e as Error).message}`;
+		}
+	});
+}
+
+/** Reads the whole ledger through its pages, following next_after. */
+export async function readLedger(stub: WarehouseStub, pageSize = 100): Promise<LedgerEntry[]> {
+	const all: LedgerEntry[] = [];
+	let after = 0;
+	for (;;) {
+		const page = await stub.ledger(after, pageSize);
+		all.push(...page.entries);
+		if (page.next_after === null) return all;
+		after = page.next_after;
+	}
+}
+
+/** The current level of one unit. */
+export async function levelOf(stub: WarehouseStub, u: Unit) {
+	const [level] = await stub.availability([u]);
+	return level!;
+}
+
+/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/** An integer in [min, max] drawn from `rand`. */
+export function randInt(rand: () => number, min: number, max: number): number {
+	return min + Math.floor(rand() * (max - min + 1));
+}
+
+/** One element of `items` drawn from `rand`. */
+export function pick<T>(rand: () => number, items: readonly T[]): T {
+	return items[Math.floor(rand() * items.length)]!;
+}
