@@ -2,11 +2,17 @@
  * The Worker's bindings, vars and secrets (see wrangler.toml and .dev.vars.example).
  * Vars arrive as strings; src/config.ts turns them into typed settings.
  */
+import type { StockgateEvent } from "./events/types";
 import type { Warehouse } from "./stock/Warehouse";
 
 export interface Env {
 	DB: D1Database;
 	WAREHOUSE: DurableObjectNamespace<Warehouse>;
+	/** Producer for the `order-events` queue (optional: without it events are only logged). */
+	EVENTS?: Queue<StockgateEvent>;
+	/** Cloudflare `send_email` binding (optional: without it emails are logged). */
+	MAILER?: SendEmail;
+	MAIL_FROM?: string;
 	CURRENCY?: string;
 	TAX_RATE?: string;
 	RESERVATION_TTL_SECONDS?: string;

@@ -1,8 +1,10 @@
 /**
  * stockgate's entry: the HTTP app built from the route list, the cron-driven
- * reconciler, and the Warehouse Durable Object class.
+ * reconciler, the `order-events` queue consumer, and the Warehouse Durable Object class.
  */
 import type { Env } from "./env";
+import { consume } from "./events/consumer";
+import type { StockgateEvent } from "./events/types";
 import { createApp } from "./http/app";
 import { reconcile } from "./ops/reconcile";
 import { routes } from "./routes";
@@ -16,4 +18,5 @@ export default {
 	scheduled: (controller, env, ctx) => {
 		ctx.waitUntil(reconcile(env, controller.scheduledTime));
 	},
+	queue: (batch, env) => consume(batch as MessageBatch<StockgateEvent>, env),
 } satisfies ExportedHandler<Env>;

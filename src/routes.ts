@@ -7,7 +7,9 @@ import { catalogRoutes } from "./catalog/routes";
 import { checkoutRoutes } from "./checkout/routes";
 import type { RouteDef } from "./http/route";
 import { opsRoutes } from "./ops/routes";
+import { orderRoutes } from "./orders/routes";
+import { paymentRoutes } from "./payments/routes";
 import { stockRoutes } from "./stock/routes";
 
 export const routes: RouteDef[] = [];
-routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes);
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes);

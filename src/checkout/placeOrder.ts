@@ -24,6 +24,8 @@ import type { IdempotencyScope } from "./idempotency";
 
 export interface PlaceOrderInput {
 	userId: string;
+	/** The buyer's email (token claim), kept on the order for notifications. */
+	customerEmail?: string | null;
 	cartId: string;
 	address: Address;
 	lines: PricedLine[];
@@ -109,6 +111,7 @@ function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: strin
 		currency: deps.currency,
 		estimated_delivery_date: quote.estimated_delivery_date,
 		tracking_number: null,
+		customer_email: input.customerEmail ?? null,
 		created_at: at,
 		updated_at: at,
 	};

@@ -7,7 +7,30 @@ import type { Env } from "../env";
 import { historyStmt, insertOrderStmt, outboxStmt, deleteOutbox, type OrderRecord } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
+import { eventStmt } from "../events/outbox";
+import type { OrderStatusChanged } from "../events/types";
+import { toMajor } from "../shared/money";
 import { doneStmt, type IdempotencyScope } from "./idempotency";
+
+/** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
+export function placedEvent(order: OrderRecord): OrderStatusChanged {
+	return {
+		event_id: `evt_placed_${order.order_id}`,
+		type: "order.status_changed",
+		occurred_at: order.created_at,
+		order_id: order.order_id,
+		user_id: order.user_id,
+		customer_email: order.customer_email,
+		old_status: null,
+		new_status: "pending",
+		payment_status: order.payment_status,
+		tracking_number: null,
+		total: toMajor(order.total),
+		currency: order.currency,
+		changed_by: order.user_id,
+		reason: "order placed",
+	};
+}
 
 export interface WarehousePort {
 	availability(warehouseId: string, units: Unit[]): Promise<Level[]>;
@@ -62,6 +85,7 @@ export function orderStore(db: D1Database): OrderStore {
 				historyStmt(db, { order_id: order.order_id, old_status: null, new_status: "pending", changed_by: order.user_id, reason: "order placed", at }),
 				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
 				db.prepare(`UPDATE carts SET status = 'completed', completed_at = ?, updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, at, order.cart_id),
+				eventStmt(db, placedEvent(order)),
 			];
 			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
 			try {

@@ -21,7 +21,8 @@ import type { Allocation, WarehousePlace } from "./allocation";
 import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
 import { plan } from "./plan";
 import { placeOrder } from "./placeOrder";
-import { orderStore, warehousePort } from "./ports";
+import { publish } from "../events/outbox";
+import { orderStore, placedEvent, warehousePort } from "./ports";
 import { deliveryOptions, deliveryQuote, totals } from "./pricing";
 import { FulfillmentCheck, FulfillmentCheckBody, IdempotencyKeyHeader, PlaceOrderBody, Summary, SummaryQuery } from "./schema";
 import type { Tier } from "./tiers";
@@ -118,7 +119,7 @@ export const checkoutRoutes = [
 		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
 		responses: { 201: { description: "The order, stock committed", schema: Order } },
 		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
-		handler: async ({ env, user, body, request }) => {
+		handler: async ({ env, ctx, user, body, request }) => {
 			const cfg = config(env);
 			const rawKey = request.headers.get("idempotency-key");
 			let scope: IdempotencyScope | undefined;
@@ -135,7 +136,7 @@ export const checkoutRoutes = [
 				if (lines.length === 0) fail("CART_EMPTY", "The cart is empty.");
 				if (!cart.address) fail("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
 				const result = await placeOrder(
-					{ userId: user.id, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
+					{ userId: user.id, customerEmail: user.email ?? null, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
 					{
 						warehouses: warehousePort(env),
 						store: orderStore(env.DB),
@@ -149,7 +150,10 @@ export const checkoutRoutes = [
 						outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
 					},
 				);
-				if (result.ok) return reply(orderView(result.order), 201);
+				if (result.ok) {
+					ctx.waitUntil(publish(env, [placedEvent(result.order)]));
+					return reply(orderView(result.order), 201);
+				}
 				// A decided-then-cancelled order already stored its 409 answer with the cancellation.
 				if (result.reason === "out_of_stock" && result.cancelledOrderId) throw Object.assign(toApiError(result), { stored: true });
 				throw toApiError(result);

@@ -10,6 +10,8 @@ import { fail } from "./errors";
 export interface User {
 	id: string;
 	admin: boolean;
+	/** The token's `email` claim, when it has a plausible one. */
+	email?: string;
 }
 
 const keySets = new Map<string, JWTVerifyGetKey>();
@@ -64,5 +66,6 @@ export async function authenticate(request: Request, env: Env): Promise<User> {
 	if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) {
 		fail("UNAUTHORIZED", "Token has no valid subject.");
 	}
-	return { id: sub, admin: isAdmin(payload) };
+	const email = typeof payload.email === "string" && /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(payload.email) ? payload.email : undefined;
+	return { id: sub, admin: isAdmin(payload), ...(email ? { email } : {}) };
 }

@@ -16,7 +16,9 @@ export type DomainFailure =
 	| { ok: false; reason: "hold_closed"; state: string }
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
 	| { ok: false; reason: "cart_taken" }
-	| { ok: false; reason: "unavailable"; step: string };
+	| { ok: false; reason: "unavailable"; step: string }
+	| { ok: false; reason: "not_found" }
+	| { ok: false; reason: "invalid_transition"; from: string; event: string };
 
 export function toApiError(failure: DomainFailure): ApiError {
 	switch (failure.reason) {
@@ -35,6 +37,10 @@ export function toApiError(failure: DomainFailure): ApiError {
 			return new ApiError("CONFLICT", "This cart has already been ordered.");
 		case "unavailable":
 			return new ApiError("SERVICE_UNAVAILABLE", "Stock service unavailable; nothing was charged or held. Please retry.");
+		case "not_found":
+			return new ApiError("NOT_FOUND", "Order not found.");
+		case "invalid_transition":
+			return new ApiError("INVALID_TRANSITION", `An order that is ${failure.from} cannot go to ${failure.event}.`, { from: failure.from, to: failure.event });
 		default: {
 			const unreachable: never = failure;
 			throw new Error(`unmapped failure ${JSON.stringify(unreachable)}`);

@@ -13,6 +13,7 @@
 import type { Env } from "../env";
 import { listWarehouses } from "../catalog/queries";
 import { orderStore } from "../checkout/ports";
+import { flushOutbox } from "../events/outbox";
 import { log } from "../http/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
@@ -29,6 +30,7 @@ export interface ReconcileReport {
 	warehouses: number;
 	holds_committed: number;
 	holds_expired: number;
+	events_resent: number;
 }
 
 function backoff(attempts: number, now: number): string {
@@ -64,7 +66,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first, so cancellations they cause are picked up by the second pass.
@@ -82,6 +84,8 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 			}),
 		);
 	}
+
+	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
 
 	const warehouses = await listWarehouses(env.DB, true);
 	report.warehouses = warehouses.length;

@@ -31,6 +31,8 @@ export interface OrderRecord {
 	currency: string;
 	estimated_delivery_date: string;
 	tracking_number: string | null;
+	/** From the token's `email` claim at checkout; where notifications go. */
+	customer_email: string | null;
 	created_at: string;
 	updated_at: string;
 }
@@ -55,6 +57,7 @@ function toRecord(r: Row): OrderRecord {
 		currency: String(r.currency),
 		estimated_delivery_date: String(r.estimated_delivery_date),
 		tracking_number: r.tracking_number === null ? null : String(r.tracking_number),
+		customer_email: r.customer_email === null || r.customer_email === undefined ? null : String(r.customer_email),
 		created_at: String(r.created_at),
 		updated_at: String(r.updated_at),
 	};
@@ -127,8 +130,8 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 	return db
 		.prepare(
 			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
-			   status, payment_status, estimated_delivery_date, tracking_number, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		)
 		.bind(
 			o.order_id,
@@ -147,6 +150,7 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 			o.payment_status,
 			o.estimated_delivery_date,
 			o.tracking_number,
+			o.customer_email,
 			o.created_at,
 			o.updated_at,
 		);
@@ -208,4 +212,40 @@ export async function deferOutbox(db: D1Database, outboxId: number, error: strin
 
 export async function deleteOutboxRow(db: D1Database, outboxId: number): Promise<void> {
 	await db.prepare(`DELETE FROM outbox WHERE outbox_id = ?`).bind(outboxId).run();
+}
+
+export interface Page {
+	orders: OrderRecord[];
+	next: { created_at: string; order_id: string } | null;
+}
+
+/**
+ * Newest first, keyset-paginated on (created_at, order_id): orders placed while
+ * a client pages are newer than its cursor, so pages never repeat or skip.
+ */
+export async function listOrders(
+	db: D1Database,
+	filter: { userId?: string; status?: string },
+	cursor: { created_at: string; order_id: string } | null,
+	limit: number,
+): Promise<Page> {
+	const where: string[] = [];
+	const binds: unknown[] = [];
+	if (filter.userId !== undefined) {
+		where.push("user_id = ?");
+		binds.push(filter.userId);
+	}
+	if (filter.status !== undefined) {
+		where.push("status = ?");
+		binds.push(filter.status);
+	}
+	if (cursor) {
+		where.push("(created_at < ? OR (created_at = ? AND order_id < ?))");
+		binds.push(cursor.created_at, cursor.created_at, cursor.order_id);
+	}
+	const sql = `SELECT * FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, order_id DESC LIMIT ?`;
+	const { results } = await db.prepare(sql).bind(...binds, limit + 1).all<Row>();
+	const orders = results.slice(0, limit).map(toRecord);
+	const last = orders[orders.length - 1];
+	return { orders, next: results.length > limit && last ? { created_at: last.created_at, order_id: last.order_id } : null };
 }

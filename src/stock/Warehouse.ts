@@ -14,6 +14,7 @@ import { log } from "../http/log";
 import { orderStatuses } from "../orders/queries";
 import { assertLines, sumDemand } from "./demand";
 import * as store from "./store";
+import type { StockLow } from "../events/types";
 import type {
 	AdjustReason,
 	CancelHoldResult,
@@ -47,6 +48,8 @@ const RESOLVE_BATCH = 100;
 
 export class Warehouse extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
+	/** Whether events_out may hold events to send. */
+	private eventsWaiting = true;
 	/** The alarm time this instance last set (undefined: unknown, read it from storage). */
 	private armedAt: number | null | undefined;
 
@@ -81,7 +84,7 @@ export class Warehouse extends DurableObject<Env> {
 			const expiresAt = now + ttlMs;
 			store.insertHold(this.sql, ref, "held", now, expiresAt, demand);
 			for (const l of demand) {
-				store.applyDelta(this.sql, { unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now });
+				this.apply({ unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now });
 			}
 			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
 		});
@@ -92,7 +95,10 @@ export class Warehouse extends DurableObject<Env> {
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
 		const now = Date.now();
 		const result = this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
-		if (result.ok && !result.replayed) await this.rearm();
+		if (result.ok && !result.replayed) {
+			await this.rearm();
+			await this.flushEvents();
+		}
 		return result;
 	}
 
@@ -146,7 +152,7 @@ export class Warehouse extends DurableObject<Env> {
 				case "committed": {
 					if (!store.claimOp(this.sql, "restock", ref, now)) return { ok: true, outcome: "restocked", replayed: true, lines };
 					for (const l of lines) {
-						store.applyDelta(this.sql, { unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: "restock", ref, actor, note: opts.note, at: now });
+						this.apply({ unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: "restock", ref, actor, note: opts.note, at: now });
 					}
 					return { ok: true, outcome: "restocked", replayed: false, lines };
 				}
@@ -173,25 +179,27 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "deduct");
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		return this.ctx.storage.transactionSync((): DeductResult => {
+		const result = this.ctx.storage.transactionSync((): DeductResult => {
 			if (this.applied("deduct", ref)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
 			const shortages = this.shortages(demand);
 			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
 			for (const l of demand) {
-				store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "deduct", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+				this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "deduct", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
 			}
 			store.claimOp(this.sql, "deduct", ref, now);
 			return { ok: true, replayed: false, levels: this.levelsOf(demand) };
 		});
+		await this.flushEvents();
+		return result;
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
-	async setLevels(ref: string, items: Array<Unit & { on_hand: number }>, opts: OpOptions = {}): Promise<SetLevelsResult> {
+	async setLevels(ref: string, items: Array<Unit & { on_hand: number; low_stock_threshold?: number | null }>, opts: OpOptions = {}): Promise<SetLevelsResult> {
 		for (const i of items) {
 			if (!Number.isSafeInteger(i.on_hand) || i.on_hand < 0) throw new TypeError(`setLevels: invalid on_hand ${JSON.stringify(i)}`);
 		}
 		const now = Date.now();
-		return this.ctx.storage.transactionSync((): SetLevelsResult => {
+		const result = this.ctx.storage.transactionSync((): SetLevelsResult => {
 			const levels = items.map((i) => store.getLevel(this.sql, i));
 			if (this.applied("set", ref)) return { ok: true, replayed: true, levels };
 			const conflicts: BelowReserved[] = [];
@@ -200,35 +208,47 @@ export class Warehouse extends DurableObject<Env> {
 			});
 			if (conflicts.length > 0) return { ok: false, reason: "below_reserved", conflicts };
 			for (const i of items) {
+				if (i.low_stock_threshold !== undefined) store.setThreshold(this.sql, i, i.low_stock_threshold);
+			}
+			for (const i of items) {
 				// Read again: the same unit may appear twice in one request; the last value wins.
 				const current = store.getLevel(this.sql, i);
-				store.applyDelta(this.sql, { unit: i, on_hand_delta: i.on_hand - current.on_hand, reserved_delta: 0, reason: "set", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+				this.apply({ unit: i, on_hand_delta: i.on_hand - current.on_hand, reserved_delta: 0, reason: "set", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
 			}
 			store.claimOp(this.sql, "set", ref, now);
 			return { ok: true, replayed: false, levels: items.map((i) => store.getLevel(this.sql, i)) };
 		});
+		await this.flushEvents();
+		return result;
 	}
 
 	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
 		const now = Date.now();
-		return this.ctx.storage.transactionSync((): AdjustResult => {
+		const result = this.ctx.storage.transactionSync((): AdjustResult => {
 			const level = store.getLevel(this.sql, unit);
 			if (this.applied("adjust", ref)) return { ok: true, replayed: true, level };
 			const next = level.on_hand + delta;
 			if (next < level.reserved) {
 				return { ok: false, reason: "below_reserved", conflicts: [{ product_id: unit.product_id, size: unit.size, on_hand: next, reserved: level.reserved }] };
 			}
-			store.applyDelta(this.sql, { unit, on_hand_delta: delta, reserved_delta: 0, reason, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+			this.apply({ unit, on_hand_delta: delta, reserved_delta: 0, reason, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
 			store.claimOp(this.sql, "adjust", ref, now);
 			return { ok: true, replayed: false, level: store.getLevel(this.sql, unit) };
 		});
+		await this.flushEvents();
+		return result;
 	}
 
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
 		return units.map((u) => store.getLevel(this.sql, u));
+	}
+
+	/** Low-stock thresholds per unit key (JSON [product_id, size]), for the admin stock view. */
+	async thresholds(): Promise<Record<string, number>> {
+		return Object.fromEntries(store.thresholds(this.sql));
 	}
 
 	async snapshot(): Promise<Snapshot> {
@@ -308,6 +328,8 @@ export class Warehouse extends DurableObject<Env> {
 			if (refs.length < RESOLVE_BATCH) break;
 		}
 		if (committed + expired > 0) log.info("[warehouse]", "holds_resolved", { committed, expired });
+		this.eventsWaiting = true; // also retries events an earlier send could not deliver
+		await this.flushEvents();
 		await this.rearm();
 		return { committed, expired };
 	}
@@ -327,6 +349,51 @@ export class Warehouse extends DurableObject<Env> {
 
 	// ---- internals (always called inside a transaction) --------------------------------------
 
+	/**
+	 * Every stock change goes through here: the change and its ledger row, plus a
+	 * `stock.low` event when on_hand falls from at-or-above the unit's threshold to below it.
+	 */
+	private apply(c: store.Change): void {
+		const threshold = c.on_hand_delta < 0 ? store.getThreshold(this.sql, c.unit) : null;
+		const before = threshold !== null ? store.getLevel(this.sql, c.unit).on_hand : 0;
+		store.applyDelta(this.sql, c);
+		if (threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
+			const event: StockLow = {
+				event_id: `evt_low_${crypto.randomUUID()}`,
+				type: "stock.low",
+				occurred_at: new Date(c.at).toISOString(),
+				warehouse_id: this.ctx.id.name ?? this.ctx.id.toString(),
+				product_id: c.unit.product_id,
+				size: c.unit.size,
+				on_hand: before + c.on_hand_delta,
+				threshold,
+			};
+			store.queueEvent(this.sql, event.event_id, event, c.at);
+			this.eventsWaiting = true;
+		}
+	}
+
+	/** Sends queued events; what fails stays in events_out for the next call or the reconciler's resolveDue. */
+	private async flushEvents(): Promise<void> {
+		if (!this.eventsWaiting) return;
+		this.eventsWaiting = false;
+		const pending = store.pendingEvents(this.sql, 100);
+		if (pending.length === 0) return;
+		if (!this.env.EVENTS) {
+			log.info("[events]", "no_queue_binding", { events: pending.map((p) => p.event_id) });
+			store.dropEvents(this.sql, pending.map((p) => p.event_id));
+			return;
+		}
+		try {
+			await this.env.EVENTS.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockLow, contentType: "json" as const })));
+			store.dropEvents(this.sql, pending.map((p) => p.event_id));
+			log.info("[events]", "published", { events: pending.map((p) => p.event_id) });
+		} catch (err) {
+			this.eventsWaiting = true;
+			log.warn("[events]", "publish_deferred", { error: String(err), events: pending.length });
+		}
+	}
+
 	private commitNow(ref: string, now: number, actor: string): CommitResult {
 		const hold = store.getHold(this.sql, ref);
 		if (!hold) return { ok: false, reason: "unknown_hold" };
@@ -337,7 +404,7 @@ export class Warehouse extends DurableObject<Env> {
 				return { ok: false, reason: "hold_released" };
 			case "held": {
 				for (const l of store.holdLines(this.sql, ref)) {
-					store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now });
+					this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now });
 				}
 				store.setHoldState(this.sql, ref, "committed", now);
 				return { ok: true, replayed: false, late: false };
@@ -348,7 +415,7 @@ export class Warehouse extends DurableObject<Env> {
 				const shortages = this.shortages(lines);
 				if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
 				for (const l of lines) {
-					store.applyDelta(this.sql, { unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "commit", ref, actor, note: "late commit: hold had expired", at: now });
+					this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "commit", ref, actor, note: "late commit: hold had expired", at: now });
 				}
 				store.setHoldState(this.sql, ref, "committed", now);
 				return { ok: true, replayed: false, late: true };
@@ -358,7 +425,7 @@ export class Warehouse extends DurableObject<Env> {
 
 	private freeHold(ref: string, reason: "release" | "expire", state: "released" | "expired", now: number, actor: string): void {
 		for (const l of store.holdLines(this.sql, ref)) {
-			store.applyDelta(this.sql, { unit: l, on_hand_delta: 0, reserved_delta: -l.quantity, reason, ref, actor, at: now });
+			this.apply({ unit: l, on_hand_delta: 0, reserved_delta: -l.quantity, reason, ref, actor, at: now });
 		}
 		store.setHoldState(this.sql, ref, state, now);
 	}
@@ -386,7 +453,7 @@ export class Warehouse extends DurableObject<Env> {
 		return this.ctx.storage.transactionSync((): ApplyResult => {
 			if (!store.claimOp(this.sql, kind, ref, now)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
 			for (const l of demand) {
-				store.applyDelta(this.sql, { unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: kind, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
+				this.apply({ unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: kind, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
 			}
 			return { ok: true, replayed: false, levels: this.levelsOf(demand) };
 		});

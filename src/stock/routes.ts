@@ -20,6 +20,16 @@ async function requireWarehouse(env: Env, warehouseId: string) {
 	return warehouse;
 }
 
+/** The warehouse's levels with each unit's low-stock threshold. */
+async function stockView(env: Env, warehouseId: string) {
+	const stub = warehouseStub(env, warehouseId);
+	const [snap, thresholds] = await Promise.all([stub.snapshot(), stub.thresholds()]);
+	return {
+		warehouse_id: warehouseId,
+		items: snap.items.map((l) => ({ ...l, low_stock_threshold: thresholds[JSON.stringify([l.product_id, l.size])] ?? null })),
+	};
+}
+
 function newReference(prefix: string): string {
 	return `${prefix}:${crypto.randomUUID()}`;
 }
@@ -63,15 +73,14 @@ export const stockRoutes = [
 		errors: ["NOT_FOUND"],
 		handler: async ({ env, params }) => {
 			await requireWarehouse(env, params.warehouse_id);
-			const snap = await warehouseStub(env, params.warehouse_id).snapshot();
-			return reply({ warehouse_id: params.warehouse_id, items: snap.items });
+			return reply(await stockView(env, params.warehouse_id));
 		},
 	}),
 	route({
 		method: "put",
 		path: "/admin/warehouses/:warehouse_id/stock",
 		tag: "admin",
-		summary: "Set absolute on-hand levels (never below what is reserved)",
+		summary: "Set absolute on-hand levels (never below what is reserved) and low-stock thresholds",
 		access: "admin",
 		params: WarehouseParams,
 		body: SetStockBody,
@@ -84,8 +93,7 @@ export const stockRoutes = [
 			const result = await stub.setLevels(newReference("set"), body.items, { actor: user.id, note: body.reason });
 			if (!result.ok) raise(result);
 			log.info("[stock]", "levels_set", { warehouse_id: params.warehouse_id, items: body.items.length });
-			const snap = await stub.snapshot();
-			return reply({ warehouse_id: params.warehouse_id, items: snap.items });
+			return reply(await stockView(env, params.warehouse_id));
 		},
 	}),
 	route({

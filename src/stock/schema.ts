@@ -19,13 +19,20 @@ export const Level = Unit.extend({
 	available: z.int(),
 }).meta({ id: "StockLevel" });
 
+export const LowStockThreshold = z
+	.int()
+	.min(0)
+	.max(1_000_000_000)
+	.nullable()
+	.meta({ description: "A stock.low event is published when on_hand falls below it; null: none" });
+
 export const WarehouseStock = z
-	.object({ warehouse_id: Id, items: z.array(Level) })
+	.object({ warehouse_id: Id, items: z.array(Level.extend({ low_stock_threshold: LowStockThreshold })) })
 	.meta({ id: "WarehouseStock" });
 
 export const SetStockBody = z.object({
 	items: z
-		.array(Unit.extend({ on_hand: OnHand }))
+		.array(Unit.extend({ on_hand: OnHand, low_stock_threshold: LowStockThreshold.optional() }))
 		.min(1)
 		.max(500),
 	reason: z.string().trim().min(1).max(200).optional(),

@@ -55,6 +55,7 @@ const SCHEMA = [
 		PRIMARY KEY (kind, ref)
 	)`,
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS events_out (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL, at INTEGER NOT NULL)`,
 ];
 
 export function migrate(sql: SqlStorage): void {
@@ -197,4 +198,38 @@ export function ledgerTotals(sql: SqlStorage): Array<Unit & { on_hand: number; r
 		.exec(`SELECT product_id, size, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved FROM ledger GROUP BY product_id, size ORDER BY product_id, size`)
 		.toArray()
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));
+}
+
+export function getThreshold(sql: SqlStorage, unit: Unit): number | null {
+	const r = sql.exec(`SELECT low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return r && r.t !== null ? Number(r.t) : null;
+}
+
+export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {
+	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, unit.product_id, unit.size);
+	sql.exec(`UPDATE stock SET low_stock_threshold = ? WHERE product_id = ? AND size = ?`, threshold, unit.product_id, unit.size);
+}
+
+export function thresholds(sql: SqlStorage): Map<string, number> {
+	const out = new Map<string, number>();
+	for (const r of sql.exec(`SELECT product_id, size, low_stock_threshold AS t FROM stock WHERE low_stock_threshold IS NOT NULL`).toArray()) {
+		out.set(JSON.stringify([String(r.product_id), String(r.size)]), Number(r.t));
+	}
+	return out;
+}
+
+/** Events wait here, written in the same transaction as their change, until the queue has them. */
+export function queueEvent(sql: SqlStorage, eventId: string, payload: unknown, at: number): void {
+	sql.exec(`INSERT OR IGNORE INTO events_out (event_id, payload, at) VALUES (?, ?, ?)`, eventId, JSON.stringify(payload), at);
+}
+
+export function pendingEvents(sql: SqlStorage, limit: number): Array<{ event_id: string; payload: string }> {
+	return sql
+		.exec(`SELECT event_id, payload FROM events_out ORDER BY at LIMIT ?`, limit)
+		.toArray()
+		.map((r) => ({ event_id: String(r.event_id), payload: String(r.payload) }));
+}
+
+export function dropEvents(sql: SqlStorage, ids: string[]): void {
+	for (const id of ids) sql.exec(`DELETE FROM events_out WHERE event_id = ?`, id);
 }

@@ -1,0 +1,47 @@
+/**
+ * The gateway's event outbox: events are inserted into D1 in the same batch as
+ * the change they describe (so a crash cannot lose them), sent to the queue
+ * right after, and deleted once sent. The reconciler re-sends leftovers.
+ */
+import type { Env } from "../env";
+import { log } from "../http/log";
+import type { StockgateEvent } from "./types";
+
+export function eventStmt(db: D1Database, event: StockgateEvent): D1PreparedStatement {
+	return db.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(event.event_id, JSON.stringify(event), event.occurred_at);
+}
+
+/** Inserted only if the order still carries `changeId`, i.e. the change this event describes won. */
+export function eventIfChangeStmt(db: D1Database, event: StockgateEvent, orderId: string, changeId: string): D1PreparedStatement {
+	return db
+		.prepare(
+			`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
+		)
+		.bind(event.event_id, JSON.stringify(event), event.occurred_at, orderId, changeId);
+}
+
+/** Sends events to the queue and clears them from the outbox; failures stay for the reconciler. */
+export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
+	if (events.length === 0) return;
+	if (!env.EVENTS) {
+		log.info("[events]", "no_queue_binding", { events: events.map((e) => e.event_id) });
+		return;
+	}
+	try {
+		await env.EVENTS.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
+		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
+		log.info("[events]", "published", { events: events.map((e) => ({ id: e.event_id, type: e.type })) });
+	} catch (err) {
+		log.warn("[events]", "publish_deferred", { error: String(err), events: events.map((e) => e.event_id) });
+	}
+}
+
+/** Re-sends events left in the outbox (older than `olderThan`, so in-flight requests finish their own). */
+export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
+	const { results } = await env.DB.prepare(`SELECT payload FROM event_outbox WHERE created_at <= ? ORDER BY created_at LIMIT ?`).bind(olderThan, limit).all<{ payload: string }>();
+	await publish(
+		env,
+		results.map((r) => JSON.parse(r.payload) as StockgateEvent),
+	);
+	return results.length;
+}

@@ -1,0 +1,42 @@
+/**
+ * Events published to the `order-events` queue. Every event has a unique
+ * `event_id`; consumers de-duplicate on it (delivery is at-least-once).
+ */
+export interface OrderStatusChanged {
+	event_id: string;
+	type: "order.status_changed";
+	occurred_at: string;
+	order_id: string;
+	user_id: string;
+	customer_email: string | null;
+	old_status: string | null;
+	new_status: string;
+	payment_status: string;
+	tracking_number: string | null;
+	total: number;
+	currency: string;
+	changed_by: string;
+	reason: string | null;
+}
+
+export interface RefundRequested {
+	event_id: string;
+	type: "payment.refund_requested";
+	occurred_at: string;
+	order_id: string;
+	amount: number;
+	currency: string;
+}
+
+export interface StockLow {
+	event_id: string;
+	type: "stock.low";
+	occurred_at: string;
+	warehouse_id: string;
+	product_id: string;
+	size: string;
+	on_hand: number;
+	threshold: number;
+}
+
+export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow;

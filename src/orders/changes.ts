@@ -1,0 +1,108 @@
+/**
+ * Applies one accepted state-machine transition to an order, race-safe: a
+ * single D1 batch whose UPDATE is conditional on the status it read and stamps
+ * a fresh change id; the history row, events and outbox rows of the change are
+ * inserted only where the order carries that id. Of two racers exactly one
+ * wins; the loser writes nothing and re-reads.
+ */
+import { eventIfChangeStmt } from "../events/outbox";
+import type { StockgateEvent } from "../events/types";
+import { toMajor } from "../shared/money";
+import { linesByWarehouse, type OrderRecord } from "./queries";
+import type { OrderState } from "./stateMachine";
+
+export interface ChangeMeta {
+	by: string;
+	reason: string | null;
+	tracking_number?: string;
+	/** Statements of the caller's own that must land only with this change (e.g. the payment event record). */
+	extra?: (db: D1Database, changeId: string) => D1PreparedStatement[];
+}
+
+export interface AppliedChange {
+	won: boolean;
+	order: OrderRecord;
+	events: StockgateEvent[];
+	changeId: string;
+}
+
+function whenChanged(db: D1Database, sql: string, orderId: string, changeId: string, ...binds: unknown[]): D1PreparedStatement {
+	return db.prepare(`${sql} WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`).bind(...binds, orderId, changeId);
+}
+
+export async function applyChange(db: D1Database, order: OrderRecord, next: OrderState & { refund: boolean; restock: boolean }, meta: ChangeMeta, now: Date): Promise<AppliedChange> {
+	const changeId = crypto.randomUUID();
+	const at = now.toISOString();
+	const id = order.order_id;
+	const updated: OrderRecord = {
+		...order,
+		status: next.status,
+		payment_status: next.payment_status,
+		tracking_number: meta.tracking_number ?? order.tracking_number,
+		updated_at: at,
+	};
+	const events: StockgateEvent[] = [];
+	if (next.status !== order.status) {
+		events.push({
+			event_id: `evt_${crypto.randomUUID()}`,
+			type: "order.status_changed",
+			occurred_at: at,
+			order_id: id,
+			user_id: order.user_id,
+			customer_email: order.customer_email,
+			old_status: order.status,
+			new_status: next.status,
+			payment_status: next.payment_status,
+			tracking_number: updated.tracking_number,
+			total: toMajor(order.total),
+			currency: order.currency,
+			changed_by: meta.by,
+			reason: meta.reason,
+		});
+	}
+	if (next.refund) {
+		events.push({ event_id: `evt_${crypto.randomUUID()}`, type: "payment.refund_requested", occurred_at: at, order_id: id, amount: toMajor(order.total), currency: order.currency });
+	}
+	const stmts: D1PreparedStatement[] = [
+		db
+			.prepare(
+				`UPDATE orders SET status = ?, payment_status = ?, tracking_number = ?, updated_at = ?, change_id = ?
+				 WHERE order_id = ? AND status = ? AND payment_status = ?`,
+			)
+			.bind(updated.status, updated.payment_status, updated.tracking_number, at, changeId, id, order.status, order.payment_status),
+		whenChanged(
+			db,
+			`INSERT INTO order_status_history (order_id, old_status, new_status, changed_by, reason, created_at) SELECT ?, ?, ?, ?, ?, ?`,
+			id,
+			changeId,
+			id,
+			order.status,
+			next.status,
+			meta.by,
+			meta.reason ?? (next.payment_status !== order.payment_status ? `payment ${next.payment_status}` : null),
+			at,
+		),
+		...events.map((e) => eventIfChangeStmt(db, e, id, changeId)),
+	];
+	if (next.restock) {
+		stmts.push(
+			db
+				.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = 'commit' AND EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`)
+				.bind(id, id, changeId),
+		);
+		for (const warehouseId of linesByWarehouse(order).keys()) {
+			stmts.push(
+				db
+					.prepare(
+						`INSERT INTO outbox (order_id, warehouse_id, action, created_at, next_attempt_at) SELECT ?, ?, 'cancel', ?, ?
+						 WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
+					)
+					.bind(id, warehouseId, at, at, id, changeId),
+			);
+		}
+	}
+	if (meta.extra) stmts.push(...meta.extra(db, changeId));
+	const results = await db.batch(stmts);
+	const won = (results[0]?.meta.changes ?? 0) === 1;
+	return { won, order: won ? updated : order, events: won ? events : [], changeId };
+}

@@ -1,0 +1,90 @@
+/**
+ * The payment provider's webhook. Signature first (401 when bad or stale), then
+ * the body; each event id is processed once (a replay answers 200 and changes
+ * nothing); the amount and currency must match the order (422 AMOUNT_MISMATCH).
+ * `payment.succeeded` moves pending -> paid; `payment.failed` records failed.
+ */
+import { z } from "zod";
+import { fail } from "../http/errors";
+import { raise } from "../http/failures";
+import { log } from "../http/log";
+import { reply, route } from "../http/route";
+import { validate } from "../http/validate";
+import { getOrder } from "../orders/queries";
+import { changeOrder } from "../orders/service";
+import { Id, Money } from "../shared/schema";
+import { toCents } from "../shared/money";
+import { verifySignature } from "./signature";
+
+const WebhookBody = z.object({
+	id: z.string().min(1).max(255),
+	type: z.enum(["payment.succeeded", "payment.failed"]),
+	order_id: Id,
+	amount: Money,
+	currency: z.string().regex(/^[A-Za-z]{3}$/, "must be a 3-letter currency code"),
+});
+
+const WebhookAnswer = z.object({ received: z.literal(true), duplicate: z.boolean(), order_id: z.string(), status: z.string(), payment_status: z.string() });
+
+async function seen(db: D1Database, eventId: string): Promise<boolean> {
+	return (await db.prepare(`SELECT 1 AS x FROM payment_events WHERE event_id = ?`).bind(eventId).first()) !== null;
+}
+
+export const paymentRoutes = [
+	route({
+		method: "post",
+		path: "/payments/webhook",
+		tag: "payments",
+		summary: "Payment provider events (signed with PAYMENT_WEBHOOK_SECRET)",
+		access: "public",
+		body: WebhookBody,
+		rawBodyOnly: true,
+		headers: { "Payment-Signature": { description: "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">", required: true } },
+		responses: { 200: { description: "Processed (or already processed)", schema: WebhookAnswer } },
+		errors: ["UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "AMOUNT_MISMATCH", "INVALID_TRANSITION"],
+		handler: async ({ env, request, rawBody, body: unchecked }) => {
+			if (!env.PAYMENT_WEBHOOK_SECRET) fail("UNAUTHORIZED", "Payment webhooks are not configured on this server.");
+			const check = await verifySignature(request.headers.get("payment-signature"), rawBody ?? "", env.PAYMENT_WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
+			if (!check.ok) {
+				log.warn("[payments]", "signature_rejected", { why: check.why });
+				fail("UNAUTHORIZED", check.why === "stale" ? "Webhook signature is too old." : "Invalid webhook signature.");
+			}
+			const event = validate(WebhookBody, unchecked ?? {}, "body");
+			const order = await getOrder(env.DB, event.order_id);
+			if (!order) fail("NOT_FOUND", "Order not found.");
+			const answer = (duplicate: boolean, o: typeof order) => reply({ received: true, duplicate, order_id: o.order_id, status: o.status, payment_status: o.payment_status });
+			if (await seen(env.DB, event.id)) return answer(true, order);
+			if (toCents(event.amount) !== order.total || event.currency.toUpperCase() !== order.currency) {
+				log.warn("[payments]", "amount_mismatch", { event_id: event.id, order_id: order.order_id, amount: event.amount, currency: event.currency });
+				fail("AMOUNT_MISMATCH", "The payment's amount or currency does not match the order.", {
+					expected: { amount: order.total / 100, currency: order.currency },
+					received: { amount: event.amount, currency: event.currency },
+				});
+			}
+			const result = await changeOrder(
+				env,
+				order.order_id,
+				{ type: event.type === "payment.succeeded" ? "payment_succeeded" : "payment_failed" },
+				{
+					by: "payment-webhook",
+					reason: event.type === "payment.succeeded" ? "payment succeeded" : "payment failed",
+					extra: (db, changeId) => [
+						db
+							.prepare(
+								`INSERT INTO payment_events (event_id, order_id, type, amount, currency, received_at) SELECT ?, ?, ?, ?, ?, ?
+								 WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
+							)
+							.bind(event.id, order.order_id, event.type, toCents(event.amount)!, event.currency.toUpperCase(), new Date().toISOString(), order.order_id, changeId),
+					],
+				},
+			);
+			if (!result.ok) {
+				// The same event racing itself: the loser finds it recorded.
+				if (await seen(env.DB, event.id)) return answer(true, (await getOrder(env.DB, order.order_id))!);
+				raise(result);
+			}
+			log.info("[payments]", "processed", { event_id: event.id, type: event.type, order_id: order.order_id, payment_status: result.order.payment_status });
+			return answer(false, result.order);
+		},
+	}),
+];
