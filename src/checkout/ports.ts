@@ -4,11 +4,14 @@
  * fail at chosen steps.
  */
 import type { Env } from "../env";
-import { historyStmt, insertOrderStmt, outboxStmt, deleteOutbox, type OrderRecord } from "../orders/queries";
+import { deleteOutbox, getOrder, historyStmt, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
 import { eventStmt } from "../events/outbox";
-import type { OrderStatusChanged } from "../events/types";
+import type { OrderStatusChanged, StockgateEvent } from "../events/types";
+import { log } from "../http/log";
+import { applyChange } from "../orders/changes";
+import { transition } from "../orders/stateMachine";
 import { toMajor } from "../shared/money";
 import { doneStmt, type IdempotencyScope } from "./idempotency";
 
@@ -76,7 +79,8 @@ function isCartTaken(err: unknown): boolean {
 	return /UNIQUE constraint failed: orders\.cart_id/.test(msg);
 }
 
-export function orderStore(db: D1Database): OrderStore {
+/** `onEvents`: publishes the events of a change right away (else the reconciler sends them from the outbox). */
+export function orderStore(db: D1Database, onEvents?: (events: StockgateEvent[]) => Promise<void>): OrderStore {
 	return {
 		async decide(order, warehouseIds, answer) {
 			const at = order.created_at;
@@ -101,16 +105,23 @@ export function orderStore(db: D1Database): OrderStore {
 		},
 		commitsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "commit"),
 		async cancelUnfulfillable(order, reason, answer) {
-			const at = new Date().toISOString();
-			const warehouses = [...new Set(order.products.flatMap((p) => p.allocations.map((a) => a.warehouse_id)))];
-			const stmts = [
-				db.prepare(`UPDATE orders SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND status != 'cancelled'`).bind(at, order.order_id),
-				historyStmt(db, { order_id: order.order_id, old_status: order.status, new_status: "cancelled", changed_by: "system", reason, at }),
-				db.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = 'commit'`).bind(order.order_id),
-				...warehouses.map((w) => outboxStmt(db, order.order_id, w, "cancel", at)),
-			];
-			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
-			await db.batch(stmts);
+			// The same race-safe change as any cancellation; re-read on a lost race (e.g. a payment landing).
+			let current: OrderRecord | null = order;
+			for (let attempt = 0; attempt < 3 && current; attempt++) {
+				if (current.status === "cancelled") return;
+				const t = transition(current, { type: "cancel" });
+				if (!t.ok) {
+					log.error("unfulfillable_order_not_cancellable", { order_id: order.order_id, status: current.status }, "[place-order]");
+					return;
+				}
+				const extra = answer ? () => [doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, new Date().toISOString())] : undefined;
+				const applied = await applyChange(db, current, { ...t.next, refund: t.refund, restock: true }, { by: "system", reason, extra }, new Date());
+				if (applied.won) {
+					if (onEvents) await onEvents(applied.events);
+					return;
+				}
+				current = await getOrder(db, order.order_id);
+			}
 		},
 		cancelsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "cancel"),
 	};

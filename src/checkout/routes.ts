@@ -79,8 +79,14 @@ export const checkoutRoutes = [
 			const { cart, lines } = await loadActiveCart(env.DB, user.id);
 			const view = cartView(cart, lines, cfg.currency);
 			const demand = sumDemand(lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
+			// Units of inactive products cannot be sold: the same shortages place-order answers with.
+			const inactive = lines.filter((l) => !l.active).map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 			const allocation: Allocation =
-				demand.length === 0 ? { ok: false, shortages: [] } : await plan(warehousePort(env), await activeWarehouses(env), demand, cart.address);
+				demand.length === 0
+					? { ok: false, shortages: [] }
+					: inactive.length > 0
+						? { ok: false, shortages: inactive }
+						: await plan(warehousePort(env), await activeWarehouses(env), demand, cart.address);
 			// Without a plan (empty cart, shortages) the quote assumes the farthest tier.
 			const tier: Tier = allocation.ok ? allocation.tier : "tier_3";
 			const now = new Date();
@@ -139,7 +145,7 @@ export const checkoutRoutes = [
 					{ userId: user.id, customerEmail: user.email ?? null, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
 					{
 						warehouses: warehousePort(env),
-						store: orderStore(env.DB),
+						store: orderStore(env.DB, (events) => publish(env, events)),
 						now: () => new Date(),
 						newOrderId,
 						ttlMs: cfg.reservationTtlMs,

@@ -13,7 +13,7 @@
 import type { Env } from "../env";
 import { listWarehouses } from "../catalog/queries";
 import { orderStore } from "../checkout/ports";
-import { flushOutbox } from "../events/outbox";
+import { flushOutbox, publish } from "../events/outbox";
 import { log } from "../http/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
@@ -60,7 +60,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 		return;
 	}
 	// The hold lapsed and its units were sold: cancel the order and undo the rest (cancel rows, run below or next time).
-	await orderStore(env.DB).cancelUnfulfillable(order, "reservation expired");
+	await orderStore(env.DB, (events) => publish(env, events)).cancelUnfulfillable(order, "reservation expired");
 	report.cancelled_orders++;
 	log.warn("[reconciler]", "order_cancelled_reservation_expired", { order_id: order.order_id, warehouse_id: row.warehouse_id, reason: r.reason });
 }
