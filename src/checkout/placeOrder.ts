@@ -160,7 +160,9 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			}
 			log.warn("[place-order]", "race_lost", { order_id: orderId, attempt, replan: attempt < MAX_ATTEMPTS });
 			if (attempt < MAX_ATTEMPTS) continue;
-			const shortages = await shortagesNow(deps.warehouses, input.warehouses, demand).catch(() => [] as Shortage[]);
+			const fresh = await shortagesNow(deps.warehouses, input.warehouses, demand).catch(() => [] as Shortage[]);
+			// Stock freed since the race was lost: still answer with what the warehouses refused.
+			const shortages = fresh.length > 0 ? fresh : reserves.flatMap((r) => (r.status === "fulfilled" && !r.value.ok && r.value.reason === "insufficient_stock" ? r.value.shortages : []));
 			return { ok: false, reason: "out_of_stock", shortages };
 		}
 		log.info("[place-order]", "reserved", { order_id: orderId, warehouses: warehouseIds, ms: Date.now() - reserveStarted });

@@ -6,6 +6,7 @@
 import { loadActiveCart } from "../cart/load";
 import { cartView, subtotalCents } from "../cart/view";
 import { listWarehouses } from "../catalog/queries";
+import { requireUnits } from "../catalog/units";
 import { config } from "../config";
 import type { Env } from "../env";
 import { ApiError, errorBody, fail } from "../http/errors";
@@ -61,7 +62,13 @@ export const checkoutRoutes = [
 			const countries = [...new Set(warehouses.map((w) => w.country))];
 			const country = body.country ?? (countries.length === 1 ? countries[0]! : "");
 			const address = body.postal_code || body.region ? { postal_code: body.postal_code ?? "", region: body.region ?? "", country } : null;
+			const products = await requireUnits(env.DB, body.items, "items");
 			const demand = sumDemand(body.items);
+			// Inactive products cannot be bought: report them short, as place-order would.
+			const inactive = demand.filter((l) => !products.get(l.product_id)!.active);
+			if (inactive.length > 0) {
+				return reply({ available: false, allocations: [], shortages: inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 })) });
+			}
 			return reply(allocationView(await plan(warehousePort(env), warehouses, demand, address)));
 		},
 	}),
