@@ -24,7 +24,9 @@ export function eventIfChangeStmt(db: D1Database, event: StockgateEvent, orderId
 export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
 	if (events.length === 0) return;
 	if (!env.EVENTS) {
-		log.info("[events]", "no_queue_binding", { events: events.map((e) => e.event_id) });
+		// Without a queue the log line is the delivery: clear the rows so they are not logged again every minute.
+		log.info("[events]", "no_queue_binding", { events });
+		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
 		return;
 	}
 	try {

@@ -1,0 +1,294 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signPayload } from "../../src/payments/signature";
+import { call } from "../helpers/http";
+import {
+	advance,
+	customerWithOrder,
+	eventsFlushed,
+	expectHistoryChain,
+	expectSettled,
+	historyOf,
+	orderState,
+	paymentEvent,
+	recordEvents,
+	setStatus,
+	sleep,
+	webhook,
+	type Item,
+} from "../helpers/orders";
+import { makeShop, onHand, type Shop } from "../helpers/shop";
+
+let shop: Shop;
+let items: Item[];
+const events = recordEvents();
+
+beforeAll(async () => {
+	shop = await makeShop({ price: 12.99, warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 1000 } }] });
+	items = [{ product_id: shop.products[0]!, size: "M", quantity: 2 }];
+});
+
+async function paymentRows(orderId: string) {
+	return (await env.DB.prepare(`SELECT event_id, type, amount, currency FROM payment_events WHERE order_id = ?`).bind(orderId).all()).results;
+}
+
+/** Everything a rejected webhook must leave alone. */
+async function snapshot(orderId: string) {
+	return { state: await orderState(orderId), history: await historyOf(orderId), payments: await paymentRows(orderId) };
+}
+
+describe("POST /payments/webhook", () => {
+	it("payment.succeeded moves pending -> paid and writes a history row", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const evt = paymentEvent(c.order);
+		const r = await webhook(evt);
+		expect(r.status, JSON.stringify(r.body)).toBe(200);
+		expect(r.body).toEqual({ received: true, duplicate: false, order_id: id, status: "paid", payment_status: "paid" });
+		expect(await orderState(id)).toMatchObject({ status: "paid", payment_status: "paid" });
+		const history = await historyOf(id);
+		expect(history.slice(1)).toEqual([{ old_status: "pending", new_status: "paid", changed_by: "payment-webhook", reason: "payment succeeded", created_at: expect.any(String) }]);
+		expect(await paymentRows(id)).toEqual([{ event_id: evt.id, type: "payment.succeeded", amount: Math.round(c.order.total * 100), currency: "USD" }]);
+		const shown = await call("GET", `/orders/${id}`, { auth: c.auth });
+		expect(shown.body).toMatchObject({ status: "paid", payment_status: "paid" });
+	});
+
+	it("accepts the currency in any letter case", async () => {
+		const c = await customerWithOrder(items);
+		const r = await webhook(paymentEvent(c.order, "payment.succeeded", { currency: "usd" }));
+		expect(r.status).toBe(200);
+		expect(r.body.payment_status).toBe("paid");
+	});
+
+	it("a replayed event id answers 200 with duplicate: true and changes nothing", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const evt = paymentEvent(c.order);
+		expect((await webhook(evt)).status).toBe(200);
+		await advance(id, "processing"); // the order moves on; a replay must not touch it
+		const before = await snapshot(id);
+		const eventsBefore = events.forOrder(id).length;
+		for (let i = 0; i < 2; i++) {
+			const replay = await webhook(evt); // freshly signed: same event id
+			expect(replay.status).toBe(200);
+			expect(replay.body).toEqual({ received: true, duplicate: true, order_id: id, status: "processing", payment_status: "paid" });
+		}
+		expect(await snapshot(id)).toEqual(before);
+		expect(events.forOrder(id).length).toBe(eventsBefore);
+	});
+
+	it("the same event delivered twice at once is processed once", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const evt = paymentEvent(c.order);
+		const [a, b] = await Promise.all([webhook(evt), webhook(evt)]);
+		expect([a.status, b.status]).toEqual([200, 200]);
+		expect([a.body.duplicate, b.body.duplicate].sort()).toEqual([false, true]);
+		for (const r of [a, b]) expect(r.body).toMatchObject({ status: "paid", payment_status: "paid" });
+		expect((await historyOf(id)).filter((h) => h.new_status === "paid")).toHaveLength(1);
+		expect(await paymentRows(id)).toHaveLength(1);
+	});
+
+	it("a bad signature is 401 and changes nothing", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const evt = paymentEvent(c.order);
+		const before = await snapshot(id);
+		const now = Math.floor(Date.now() / 1000);
+		const attempts: Array<[string, Parameters<typeof webhook>[1]]> = [
+			["another secret", { secret: "not-the-secret" }],
+			// Signed for this body, sent with the amount changed after signing.
+			["changed body", { raw: JSON.stringify({ ...evt, amount: 0.01 }), signature: await signPayload(JSON.stringify(evt), env.PAYMENT_WEBHOOK_SECRET!, now) }],
+			["changed timestamp", { signature: (await signPayload(JSON.stringify(evt), env.PAYMENT_WEBHOOK_SECRET!, now)).replace(`t=${now}`, `t=${now - 1}`) }],
+			["garbage", { signature: "garbage" }],
+			["no v1", { signature: `t=${now}` }],
+			["no t", { signature: `v1=${"0".repeat(64)}` }],
+			["zero mac", { signature: `t=${now},v1=${"0".repeat(64)}` }],
+		];
+		for (const [what, opts] of attempts) {
+			const r = await webhook(evt, opts);
+			expect(r.status, what).toBe(401);
+			expect(r.body.code, what).toBe("UNAUTHORIZED");
+			expect(typeof r.body.error).toBe("string");
+		}
+		expect(await snapshot(id)).toEqual(before);
+		// The same event, correctly signed, is then processed (it was not recorded as seen).
+		const good = await webhook(evt);
+		expect(good.status).toBe(200);
+		expect(good.body.duplicate).toBe(false);
+	});
+
+	it("a missing Payment-Signature header is 401", async () => {
+		const c = await customerWithOrder(items);
+		const before = await snapshot(c.order.order_id);
+		const r = await webhook(paymentEvent(c.order), { signature: null });
+		expect(r.status).toBe(401);
+		expect(r.body.code).toBe("UNAUTHORIZED");
+		expect(await snapshot(c.order.order_id)).toEqual(before);
+	});
+
+	it("a stale signature (t more than 300 s away) is 401, even when the HMAC is right", async () => {
+		const c = await customerWithOrder(items);
+		const before = await snapshot(c.order.order_id);
+		const now = Math.floor(Date.now() / 1000);
+		for (const t of [now - 301, now - 3600, now + 301]) {
+			const r = await webhook(paymentEvent(c.order), { t });
+			expect(r.status, String(t - now)).toBe(401);
+			expect(r.body.code).toBe("UNAUTHORIZED");
+		}
+		expect(await snapshot(c.order.order_id)).toEqual(before);
+		// Within the tolerance it is accepted.
+		expect((await webhook(paymentEvent(c.order), { t: now - 240 })).status).toBe(200);
+	});
+
+	it("an amount that differs from the order is 422 AMOUNT_MISMATCH and changes nothing", async () => {
+		const c = await customerWithOrder(items);
+		const before = await snapshot(c.order.order_id);
+		for (const amount of [c.order.total - 0.01, c.order.total + 0.01, 0, c.order.subtotal]) {
+			const r = await webhook(paymentEvent(c.order, "payment.succeeded", { amount }));
+			expect(r.status, String(amount)).toBe(422);
+			expect(r.body.code).toBe("AMOUNT_MISMATCH");
+			expect(typeof r.body.error).toBe("string");
+		}
+		expect(await snapshot(c.order.order_id)).toEqual(before);
+	});
+
+	it("a currency that differs from the order is 422 AMOUNT_MISMATCH", async () => {
+		const c = await customerWithOrder(items);
+		const before = await snapshot(c.order.order_id);
+		const r = await webhook(paymentEvent(c.order, "payment.succeeded", { currency: "EUR" }));
+		expect(r.status).toBe(422);
+		expect(r.body.code).toBe("AMOUNT_MISMATCH");
+		const failed = await webhook(paymentEvent(c.order, "payment.failed", { currency: "GBP" }));
+		expect(failed.status).toBe(422);
+		expect(await snapshot(c.order.order_id)).toEqual(before);
+	});
+
+	it("an unknown order is 404 NOT_FOUND", async () => {
+		const r = await webhook({ id: "pay_evt_unknown", type: "payment.succeeded", order_id: "ord_doesnotexist", amount: 10, currency: "USD" });
+		expect(r.status).toBe(404);
+		expect(r.body.code).toBe("NOT_FOUND");
+	});
+
+	it("a correctly signed but invalid body is 400 VALIDATION_ERROR", async () => {
+		const c = await customerWithOrder(items);
+		for (const body of [{ ...paymentEvent(c.order), type: "payment.refunded" }, { ...paymentEvent(c.order), amount: 1.234 }, { type: "payment.succeeded" }]) {
+			const r = await webhook(body);
+			expect(r.status, JSON.stringify(body)).toBe(400);
+			expect(r.body.code).toBe("VALIDATION_ERROR");
+		}
+		expect((await orderState(c.order.order_id)).payment_status).toBe("pending");
+	});
+
+	it("payment.failed records payment_status failed (status stays pending); a later success pays the order", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const failed = await webhook(paymentEvent(c.order, "payment.failed"));
+		expect(failed.status).toBe(200);
+		expect(failed.body).toMatchObject({ duplicate: false, status: "pending", payment_status: "failed" });
+		expect(await orderState(id)).toMatchObject({ status: "pending", payment_status: "failed" });
+		expect((await historyOf(id)).at(-1)).toMatchObject({ old_status: "pending", new_status: "pending", changed_by: "payment-webhook", reason: "payment failed" });
+		// A second failure for a failed payment is refused; nothing changes.
+		const again = await webhook(paymentEvent(c.order, "payment.failed"));
+		expect(again.status).toBe(409);
+		expect(again.body.code).toBe("INVALID_TRANSITION");
+		const ok = await webhook(paymentEvent(c.order));
+		expect(ok.status).toBe(200);
+		expect(ok.body).toMatchObject({ status: "paid", payment_status: "paid" });
+		expectHistoryChain(await historyOf(id), "paid");
+	});
+
+	it("a second, different successful payment for a paid order is refused with 409", async () => {
+		const c = await customerWithOrder(items);
+		expect((await webhook(paymentEvent(c.order))).status).toBe(200);
+		const second = await webhook(paymentEvent(c.order));
+		expect(second.status).toBe(409);
+		expect(second.body.code).toBe("INVALID_TRANSITION");
+		expect(await paymentRows(c.order.order_id)).toHaveLength(1);
+	});
+
+	it("paid then cancelled: payment_status refunded and one refund event with the order's amount", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		expect((await webhook(paymentEvent(c.order))).status).toBe(200);
+		const cancel = await call("POST", `/orders/${id}/cancel`, { auth: c.auth, body: {} });
+		expect(cancel.status).toBe(200);
+		expect(cancel.body).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+		expect((await call("GET", `/orders/${id}`, { auth: c.auth })).body.payment_status).toBe("refunded");
+		await eventsFlushed(id);
+		const refunds = events.forOrder(id).filter((e) => e.type === "payment.refund_requested");
+		expect(refunds).toEqual([{ event_id: expect.any(String), type: "payment.refund_requested", occurred_at: expect.any(String), order_id: id, amount: c.order.total, currency: "USD" }]);
+		// Cancelling again neither refunds again nor changes anything.
+		expect((await call("POST", `/orders/${id}/cancel`, { auth: c.auth, body: {} })).status).toBe(200);
+		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
+		await expectSettled();
+	});
+
+	it("an unpaid order cancelled gets no refund event and keeps payment_status pending", async () => {
+		const c = await customerWithOrder(items);
+		const cancel = await call("POST", `/orders/${c.order.order_id}/cancel`, { auth: c.auth, body: {} });
+		expect(cancel.body).toMatchObject({ status: "cancelled", payment_status: "pending" });
+		await eventsFlushed(c.order.order_id);
+		expect(events.forOrder(c.order.order_id).filter((e) => e.type === "payment.refund_requested")).toEqual([]);
+	});
+
+	it("money arriving for an already cancelled order is refunded straight away", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		expect((await call("POST", `/orders/${id}/cancel`, { auth: c.auth, body: {} })).status).toBe(200);
+		const r = await webhook(paymentEvent(c.order));
+		expect(r.status).toBe(200);
+		expect(r.body).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+		await eventsFlushed(id);
+		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
+		expectHistoryChain(await historyOf(id), "cancelled");
+	});
+
+	it("admin cancel racing payment.succeeded: exactly one wins first, history is one chain, money refunded once, stock restored once", async () => {
+		const [w] = shop.warehouses as [string];
+		// Both start together, or the webhook gets a head start of a few milliseconds, so both interleavings
+		// (cancel first, payment first) get exercised; the assertions hold for either winner.
+		for (const headStartMs of [0, 0, 0, 5, 15, 30]) {
+			const c = await customerWithOrder(items);
+			const id = c.order.order_id;
+			const before = await onHand(w, shop.products[0]!, "M");
+			const evt = paymentEvent(c.order);
+			const paying = webhook(evt);
+			if (headStartMs > 0) await sleep(headStartMs);
+			const [cancel, pay] = await Promise.all([setStatus(id, "cancelled", { reason: "race" }), paying]);
+			expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+			expect(pay.status, JSON.stringify(pay.body)).toBe(200);
+
+			const history = await historyOf(id);
+			expectHistoryChain(history, "cancelled");
+			expect(history).toHaveLength(3);
+			// Who won first decides the middle row: pending -> paid (payment first) or pending -> cancelled (cancel first).
+			const first = history[1]!;
+			if (first.new_status === "paid") {
+				expect(first.changed_by).toBe("payment-webhook");
+				expect(history[2]).toMatchObject({ old_status: "paid", new_status: "cancelled", changed_by: "admin-1" });
+			} else {
+				expect(first).toMatchObject({ old_status: "pending", new_status: "cancelled", changed_by: "admin-1" });
+				expect(history[2]).toMatchObject({ old_status: "cancelled", new_status: "cancelled", changed_by: "payment-webhook" });
+			}
+			expect(await orderState(id)).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+			expect(await paymentRows(id)).toHaveLength(1);
+			await eventsFlushed(id);
+			expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
+			expect(events.forOrder(id).filter((e) => e.type === "order.status_changed" && e.new_status === "cancelled")).toHaveLength(1);
+			expect(await onHand(w, shop.products[0]!, "M")).toEqual({ on_hand: before.on_hand + 2, reserved: 0 });
+		}
+		await expectSettled();
+	});
+
+	it("payment.succeeded racing a customer cancel on a fresh order ends consistently", async () => {
+		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
+		const [cancel, pay] = await Promise.all([call("POST", `/orders/${id}/cancel`, { auth: c.auth, body: {} }), webhook(paymentEvent(c.order))]);
+		expect(cancel.status).toBe(200);
+		expect(pay.status).toBe(200);
+		expectHistoryChain(await historyOf(id), "cancelled");
+		expect(await orderState(id)).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+		await expectSettled();
+	});
+});
