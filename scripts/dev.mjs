@@ -53,7 +53,7 @@ if (!(await waitForHealth(Date.now() + 90_000))) {
 }
 
 const adminToken = await mintToken(vars.JWT_SECRET, { sub: "demo-admin", admin: true });
-const customerToken = await mintToken(vars.JWT_SECRET, { sub: "demo-customer" });
+const customerToken = await mintToken(vars.JWT_SECRET, { sub: "demo-customer", email: "demo-customer@example.com" });
 try {
 	const demo = await loadDemo(base, adminToken);
 	console.log(`Demo data loaded: ${demo.products} products, ${demo.warehouses} warehouses (${demo.stocked} stocked now).`);
@@ -73,7 +73,7 @@ stockgate is running.
   Docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)
   Cron:   the reconciler runs every minute; run it now with curl "${base}/__scheduled?cron=*+*+*+*+*"
 
-Demo customer token (sub demo-customer, 7 days):
+Demo customer token (sub demo-customer, email demo-customer@example.com, 7 days; order emails land under .wrangler/tmp):
   ${customerToken}
 
 Demo admin token (sub demo-admin, role admin, 7 days):

@@ -1,8 +1,8 @@
 // Mints local HS256 tokens for development (never used in production).
 import { SignJWT } from "jose";
 
-export async function mintToken(secret, { sub, admin = false, expiresIn = "7d" }) {
-	return new SignJWT(admin ? { role: "admin" } : {})
+export async function mintToken(secret, { sub, admin = false, email, expiresIn = "7d" }) {
+	return new SignJWT({ ...(admin ? { role: "admin" } : {}), ...(email ? { email } : {}) })
 		.setProtectedHeader({ alg: "HS256" })
 		.setSubject(sub)
 		.setIssuedAt()
