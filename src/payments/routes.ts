@@ -2,7 +2,9 @@
  * The payment provider's webhook. Signature first (401 when bad or stale), then
  * the body; each event id is processed once (a replay answers 200 and changes
  * nothing); the amount and currency must match the order (422 AMOUNT_MISMATCH).
- * `payment.succeeded` moves pending -> paid; `payment.failed` records failed.
+ * `payment.succeeded` moves pending -> paid; `payment.failed` records failed. A
+ * success for an order already paid is a double charge: it is recorded and a
+ * refund of it requested, and the answer is 200 (so the provider stops retrying).
  */
 import { z } from "zod";
 import { fail } from "../http/errors";
@@ -14,6 +16,8 @@ import { getOrder } from "../orders/queries";
 import { changeOrder } from "../orders/service";
 import { Id, Money } from "../shared/schema";
 import { toCents } from "../shared/money";
+import { eventStmt, publish } from "../events/outbox";
+import type { RefundRequested } from "../events/types";
 import { verifySignature } from "./signature";
 
 const WebhookBody = z.object({
@@ -24,7 +28,20 @@ const WebhookBody = z.object({
 	currency: z.string().regex(/^[A-Za-z]{3}$/, "must be a 3-letter currency code"),
 });
 
-const WebhookAnswer = z.object({ received: z.literal(true), duplicate: z.boolean(), order_id: z.string(), status: z.string(), payment_status: z.string() });
+const WebhookAnswer = z.object({
+	received: z.literal(true),
+	duplicate: z.boolean().meta({ description: "This event id was already processed; nothing changed" }),
+	duplicate_charge: z.boolean().optional().meta({ description: "The order was already paid: a refund of this charge was requested" }),
+	order_id: z.string(),
+	status: z.string(),
+	payment_status: z.string(),
+});
+
+function paymentEventStmt(db: D1Database, event: z.output<typeof WebhookBody>, orderId: string): D1PreparedStatement {
+	return db
+		.prepare(`INSERT INTO payment_events (event_id, order_id, type, amount, currency, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		.bind(event.id, orderId, event.type, toCents(event.amount)!, event.currency.toUpperCase(), new Date().toISOString());
+}
 
 async function seen(db: D1Database, eventId: string): Promise<boolean> {
 	return (await db.prepare(`SELECT 1 AS x FROM payment_events WHERE event_id = ?`).bind(eventId).first()) !== null;
@@ -60,6 +77,23 @@ export const paymentRoutes = [
 					expected: { amount: order.total / 100, currency: order.currency },
 					received: { amount: event.amount, currency: event.currency },
 				});
+			}
+			if (event.type === "payment.succeeded" && (order.payment_status === "paid" || order.payment_status === "refunded")) {
+				// A second charge for an order already paid (or refunded): keep the order, record the
+				// charge, and ask the payment side to give it back. Its id follows the payment event's,
+				// so a replay cannot ask twice.
+				const refund: RefundRequested = {
+					event_id: `evt_refund_${event.id}`,
+					type: "payment.refund_requested",
+					occurred_at: new Date().toISOString(),
+					order_id: order.order_id,
+					amount: event.amount,
+					currency: order.currency,
+				};
+				await env.DB.batch([paymentEventStmt(env.DB, event, order.order_id), eventStmt(env.DB, refund)]);
+				await publish(env, [refund]);
+				log.warn("[payments]", "duplicate_charge_refunded", { event_id: event.id, order_id: order.order_id, amount: event.amount });
+				return reply({ received: true, duplicate: false, duplicate_charge: true, order_id: order.order_id, status: order.status, payment_status: order.payment_status });
 			}
 			const result = await changeOrder(
 				env,

@@ -198,13 +198,24 @@ describe("POST /payments/webhook", () => {
 		expectHistoryChain(await historyOf(id), "paid");
 	});
 
-	it("a second, different successful payment for a paid order is refused with 409", async () => {
+	it("a second, different successful payment for a paid order is a double charge: recorded, refunded once, order unchanged", async () => {
 		const c = await customerWithOrder(items);
+		const id = c.order.order_id;
 		expect((await webhook(paymentEvent(c.order))).status).toBe(200);
-		const second = await webhook(paymentEvent(c.order));
-		expect(second.status).toBe(409);
-		expect(second.body.code).toBe("INVALID_TRANSITION");
-		expect(await paymentRows(c.order.order_id)).toHaveLength(1);
+		const historyBefore = await historyOf(id);
+		const extra = paymentEvent(c.order);
+		const second = await webhook(extra);
+		expect(second.status).toBe(200);
+		expect(second.body).toMatchObject({ duplicate: false, duplicate_charge: true, status: "paid", payment_status: "paid" });
+		expect(await paymentRows(id)).toHaveLength(2);
+		expect(await historyOf(id)).toEqual(historyBefore);
+		await eventsFlushed(id);
+		const refunds = events.forOrder(id).filter((e) => e.type === "payment.refund_requested");
+		expect(refunds).toEqual([{ event_id: `evt_refund_${extra.id}`, type: "payment.refund_requested", occurred_at: expect.any(String), order_id: id, amount: c.order.total, currency: "USD" }]);
+		// The provider retrying that same event changes nothing and asks for no second refund.
+		const replay = await webhook(extra);
+		expect(replay.body).toMatchObject({ duplicate: true });
+		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
 	});
 
 	it("paid then cancelled: payment_status refunded and one refund event with the order's amount", async () => {
