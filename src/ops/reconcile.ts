@@ -14,6 +14,8 @@ import type { Env } from "../env";
 import { listWarehouses } from "../catalog/queries";
 import { orderStore } from "../checkout/ports";
 import { flushOutbox, publish } from "../events/outbox";
+import { errorBody } from "../http/errors";
+import { toApiError } from "../http/failures";
 import { log } from "../http/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
@@ -60,7 +62,11 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 		return;
 	}
 	// The hold lapsed and its units were sold: cancel the order and undo the rest (cancel rows, run below or next time).
-	await orderStore(env.DB, (events) => publish(env, events)).cancelUnfulfillable(order, "reservation expired");
+	// A retry with the request's Idempotency-Key must then replay 409, not the 201 stored with the decision.
+	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
+	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
+	const answer = key ? { scope: { userId: key.user_id, key: key.idem_key }, status: 409, body: errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })) } : undefined;
+	await orderStore(env.DB, (events) => publish(env, events)).cancelUnfulfillable(order, "reservation expired", answer);
 	report.cancelled_orders++;
 	log.warn("[reconciler]", "order_cancelled_reservation_expired", { order_id: order.order_id, warehouse_id: row.warehouse_id, reason: r.reason });
 }

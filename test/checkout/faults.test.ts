@@ -1,0 +1,437 @@
+/**
+ * The checkout protocol under injected faults: placeOrder is driven directly
+ * with the real Warehouse and D1 adapters wrapped to fail at one step, then
+ * the alarm and/or the reconciler finish the job, and the invariants of
+ * ARCHITECTURE.md must hold with nothing left reserved.
+ *
+ * D1 and the Warehouse objects are shared by the tests of this file; each test
+ * uses its own shop (fresh products and warehouses) and checks those.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { findActiveCart } from "../../src/cart/queries";
+import { claim } from "../../src/checkout/idempotency";
+import { placeOrder } from "../../src/checkout/placeOrder";
+import { orderStore, warehousePort } from "../../src/checkout/ports";
+import { toApiError } from "../../src/http/failures";
+import { getHistory } from "../../src/orders/queries";
+import { reconcile } from "../../src/ops/reconcile";
+import {
+	checkoutDeps,
+	checkoutInput,
+	DIE_AFTER_DECIDE,
+	DIE_AFTER_RESERVE,
+	faultyStore,
+	faultyWarehouses,
+	orderRow,
+	ordersOfUser,
+	outboxOf,
+	sleep,
+} from "../helpers/faults";
+import { customer, expectInvariants, makeShop, onHand, type Shop } from "../helpers/shop";
+
+/** Short enough to wait out, long enough that a hold is still open when the test looks right after placeOrder. */
+const SHORT_TTL = 400;
+const PAST_TTL = SHORT_TTL + 250;
+
+/** Two warehouses: A in the buyer's postal area (tier_1) and B in the buyer's region (tier_2). */
+function twoWarehouses(a: Record<string, number>, b: Record<string, number>) {
+	return makeShop({
+		sizes: ["M"],
+		warehouses: [
+			{ postal_code: "10001", region: "NY", stock: a },
+			{ postal_code: "14201", region: "NY", stock: b },
+		],
+	});
+}
+
+/** A split order: 4 units of M, A holds 2 and B holds 3, so no single warehouse can ship it (A:2 + B:2). */
+async function splitShop() {
+	const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 3 });
+	const buyer = await customer([{ product_id: shop.products[0]!, size: "M", quantity: 4 }]);
+	return { shop, buyer, A: shop.warehouses[0]!, B: shop.warehouses[1]!, p: shop.products[0]! };
+}
+
+async function holdState(warehouseId: string, ref: string): Promise<string | null> {
+	return (await env.WAREHOUSE.getByName(warehouseId).hold(ref))?.state ?? null;
+}
+
+async function ledgerOf(warehouseId: string, ref: string) {
+	const out = [];
+	let after = 0;
+	for (;;) {
+		const page = await env.WAREHOUSE.getByName(warehouseId).ledger(after, 500);
+		out.push(...page.entries.filter((e) => e.ref === ref));
+		if (page.next_after === null) return out;
+		after = page.next_after;
+	}
+}
+
+/** Runs the alarm of each warehouse (if one is set), then the reconciler as the cron would a minute later. */
+async function settle(shop: Shop) {
+	for (const w of shop.warehouses) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
+	const report = await reconcile(env, Date.now() + 60_000);
+	expect(report.failures).toBe(0);
+	expect(await outboxOf()).toEqual([]);
+	await expectInvariants(shop.warehouses, { settled: true });
+	return report;
+}
+
+async function expectCartActive(userId: string, cartId: string) {
+	expect((await findActiveCart(env.DB, userId))?.cart_id).toBe(cartId);
+}
+
+describe("checkout under faults", () => {
+	it("1. reserve throws at the second warehouse of a split order: unavailable, nothing held, no order, cart active", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const input = await checkoutInput(buyer.sub);
+		const port = faultyWarehouses(warehousePort(env), { failReserveAt: B });
+		const result = await placeOrder(input, checkoutDeps({ warehouses: port }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "reserve" });
+		const [ref] = port.refs("reserve");
+		expect(port.calls.filter((c) => c.op === "reserve").map((c) => [c.warehouseId, c.outcome]).sort()).toEqual([[A, "ok"], [B, "threw"]].sort());
+		expect(await holdState(A, ref!)).toBe("released");
+		expect(await holdState(B, ref!)).not.toBe("held");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 2, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		expect(await ordersOfUser(buyer.sub)).toEqual([]);
+		await expectCartActive(buyer.sub, input.cartId);
+		await settle(shop);
+	});
+
+	it("2a. reserve short after a stale plan: releases, re-plans once, succeeds from the other warehouse", async () => {
+		// A (tier_1) really has 1; the first plan sees 5 there, so it picks A alone for 2 units.
+		const shop = await twoWarehouses({ "0/M": 1 }, { "0/M": 2 });
+		const [A, B] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		let stale = true; // until the first reserve: the first plan reads a stale number at A
+		const port = faultyWarehouses(warehousePort(env), {
+			availability: (id, levels) => (id === A && stale ? levels.map((l) => ({ ...l, on_hand: 5, available: 5 })) : levels),
+			beforeReserve: () => {
+				stale = false;
+			},
+		});
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port }));
+
+		if (!result.ok) throw new Error(JSON.stringify(result));
+		const reserves = port.calls.filter((c) => c.op === "reserve");
+		expect(reserves.map((c) => [c.warehouseId, c.outcome])).toEqual([
+			[A, "insufficient_stock"],
+			[B, "ok"],
+		]);
+		const [first, second] = port.refs("reserve") as [string, string];
+		expect(second).toBe(result.order.order_id);
+		expect(port.calls.filter((c) => c.op === "release").map((c) => [c.warehouseId, c.ref])).toEqual([[A, first]]);
+		expect(result.order.products[0]!.allocations).toEqual([{ warehouse_id: B, quantity: 2 }]);
+		expect(result.pendingCommits).toEqual([]);
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await orderRow(first)).toBeNull();
+		await settle(shop);
+	});
+
+	it("2b. stock taken between plan and reserve, none left elsewhere: releases, re-plans once, out_of_stock", async () => {
+		const shop = await twoWarehouses({ "0/M": 2 }, {});
+		const [A] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		let taken = false;
+		const port = faultyWarehouses(warehousePort(env), {
+			async beforeReserve(id) {
+				if (taken) return;
+				taken = true;
+				// Someone else gets one unit first (an admin deduct stands in for another buyer).
+				const r = await env.WAREHOUSE.getByName(id).deduct(`shrink-${crypto.randomUUID()}`, [{ product_id: p, size: "M", quantity: 1 }]);
+				expect(r.ok).toBe(true);
+			},
+		});
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port }));
+
+		expect(result).toEqual({ ok: false, reason: "out_of_stock", shortages: [{ product_id: p, size: "M", requested: 2, available: 1 }] });
+		expect(port.refs("reserve")).toHaveLength(1); // the second plan already saw the shortage
+		expect(port.calls.filter((c) => c.op === "release").map((c) => c.warehouseId)).toEqual([A]);
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(await ordersOfUser(buyer.sub)).toEqual([]);
+		await settle(shop);
+	});
+
+	it("3. the decision batch fails (decide throws, the order does not exist): unavailable, everything released, no order", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const input = await checkoutInput(buyer.sub);
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB), { decide: "throw" });
+		const result = await placeOrder(input, checkoutDeps({ warehouses: port, store }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [ref] = port.refs("reserve");
+		expect(await holdState(A, ref!)).toBe("released");
+		expect(await holdState(B, ref!)).toBe("released");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 2, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		expect(await orderRow(ref!)).toBeNull();
+		expect(await outboxOf(ref!)).toEqual([]);
+		await expectCartActive(buyer.sub, input.cartId);
+		await settle(shop);
+	});
+
+	it("4. decide throws but the batch landed: the order proceeds to commit, ok, nothing released", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB), { decide: "land-then-throw" });
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store }));
+
+		if (!result.ok) throw new Error(JSON.stringify(result));
+		const id = result.order.order_id;
+		expect(store.decided).toEqual([id]);
+		expect(result.pendingCommits).toEqual([]);
+		expect((await orderRow(id))?.status).toBe("pending");
+		expect(port.calls.filter((c) => c.op === "release" || c.op === "cancelHold")).toEqual([]);
+		for (const w of [A, B]) {
+			expect(await holdState(w, id)).toBe("committed");
+			const rows = await ledgerOf(w, id);
+			expect(rows.map((e) => e.reason).sort()).toEqual(["commit", "reserve"]);
+		}
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(await outboxOf(id)).toEqual([]);
+		await settle(shop);
+	});
+
+	it("5. one commit throws: ok with pendingCommits, the outbox keeps that row, the reconciler commits it", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const port = faultyWarehouses(warehousePort(env), { failCommitAt: B });
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port }));
+
+		if (!result.ok) throw new Error(JSON.stringify(result));
+		const id = result.order.order_id;
+		expect(result.pendingCommits).toEqual([B]);
+		expect(await outboxOf(id)).toEqual([{ order_id: id, warehouse_id: B, action: "commit" }]);
+		expect(await holdState(A, id)).toBe("committed");
+		expect(await holdState(B, id)).toBe("held");
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 3, reserved: 2 });
+
+		const report = await reconcile(env, Date.now() + 60_000);
+		expect(report.commits).toBeGreaterThanOrEqual(1);
+		expect(await holdState(B, id)).toBe("committed");
+		expect(await outboxOf(id)).toEqual([]);
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect((await orderRow(id))?.status).toBe("pending");
+		await settle(shop);
+	});
+
+	it("6. the request dies after phase 1: after the ttl the alarm releases the holds (expired), no order", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const input = await checkoutInput(buyer.sub);
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
+		const result = await placeOrder(input, checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [ref] = port.refs("reserve");
+		expect(port.calls.filter((c) => c.op === "release")).toEqual([]);
+		expect(await holdState(A, ref!)).toBe("held");
+		expect(await holdState(B, ref!)).toBe("held");
+
+		await sleep(PAST_TTL);
+		for (const w of [A, B]) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
+		expect(await holdState(A, ref!)).toBe("expired");
+		expect(await holdState(B, ref!)).toBe("expired");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 2, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		expect(await orderRow(ref!)).toBeNull();
+		await expectCartActive(buyer.sub, input.cartId);
+		await settle(shop);
+	});
+
+	it("7a. the request dies after the decision: after the ttl the alarm commits the holds (D1 has the order)", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [id] = store.decided;
+		expect((await orderRow(id!))?.status).toBe("pending");
+		expect(port.calls.filter((c) => c.op === "commit" || c.op === "release")).toEqual([]);
+
+		await sleep(PAST_TTL);
+		for (const w of [A, B]) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
+		for (const w of [A, B]) {
+			expect(await holdState(w, id!)).toBe("committed");
+			expect((await ledgerOf(w, id!)).filter((e) => e.reason === "commit").map((e) => e.actor)).toEqual(["alarm"]);
+		}
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		// The commit rows the dead request left are the reconciler's: a replayed commit clears them.
+		expect((await outboxOf(id!)).map((r) => r.action)).toEqual(["commit", "commit"]);
+		await settle(shop);
+		for (const w of [A, B]) expect((await ledgerOf(w, id!)).filter((e) => e.reason === "commit")).toHaveLength(1);
+	});
+
+	it("7b. the request dies after the decision: the reconciler commits the holds from the outbox before any ttl", async () => {
+		const { shop, buyer, A, B, p } = await splitShop();
+		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ store }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [id] = store.decided;
+		expect(await holdState(A, id!)).toBe("held");
+		expect(await holdState(B, id!)).toBe("held");
+
+		const report = await reconcile(env, Date.now() + 60_000);
+		expect(report.commits).toBe(2);
+		for (const w of [A, B]) {
+			expect(await holdState(w, id!)).toBe("committed");
+			expect((await ledgerOf(w, id!)).filter((e) => e.reason === "commit").map((e) => e.actor)).toEqual(["reconciler"]);
+		}
+		expect(await outboxOf(id!)).toEqual([]);
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		await settle(shop);
+	});
+
+	it("8a. ttl edge: the hold expired before its commit, units still there: the late commit takes them, order stays pending", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
+		const [A] = shop.warehouses as [string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const store = faultyStore(orderStore(env.DB), {
+			// The request stalls past the ttl before its decision; the alarm, finding no order, releases the hold.
+			async beforeDecide(orderId) {
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+				expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+			},
+		});
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ store, ttlMs: SHORT_TTL }));
+
+		if (!result.ok) throw new Error(JSON.stringify(result));
+		const id = result.order.order_id;
+		expect(result.pendingCommits).toEqual([]);
+		expect((await orderRow(id))?.status).toBe("pending");
+		expect(await holdState(A, id)).toBe("committed");
+		const rows = await ledgerOf(A, id);
+		expect(rows.map((e) => e.reason)).toEqual(["reserve", "expire", "commit"]);
+		expect(rows[2]).toMatchObject({ on_hand_delta: -2, reserved_delta: 0 });
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		await settle(shop);
+	});
+
+	it("8b. ttl edge: the hold expired and its units were sold meanwhile: order cancelled (reservation expired), the rest undone, out_of_stock (409)", async () => {
+		// X wants 3: A (tier_1) ships 2, B ships 1. A's hold lapses, Y buys A's 2 units, then X's decision lands.
+		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
+		const [A, B] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
+		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		let yOrder: string | undefined;
+		const store = faultyStore(orderStore(env.DB), {
+			async beforeDecide(orderId) {
+				// Only A's hold lapses: B's alarm is moved away, so B still holds X's unit.
+				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+				expect(await holdState(B, orderId)).toBe("held");
+				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
+				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				expect(other.order.products[0]!.allocations).toEqual([{ warehouse_id: A, quantity: 2 }]);
+				yOrder = other.order.order_id;
+			},
+		});
+		const port = faultyWarehouses(warehousePort(env));
+		const result = await placeOrder(await checkoutInput(x.sub), checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
+
+		const [id] = store.decided;
+		expect(result).toEqual({ ok: false, reason: "out_of_stock", shortages: [{ product_id: p, size: "M", requested: 2, available: 0 }], cancelledOrderId: id });
+		if (result.ok) return;
+		expect(toApiError(result).status).toBe(409);
+		expect((await orderRow(id!))?.status).toBe("cancelled");
+		const history = await getHistory(env.DB, id!);
+		expect(history.map((h) => [h.old_status, h.new_status, h.reason])).toEqual([
+			[null, "pending", "order placed"],
+			["pending", "cancelled", "reservation expired"],
+		]);
+		// Whatever X held or took at B is back; Y keeps A's units.
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		expect(await holdState(A, id!)).toBe("expired");
+		expect(["released", "committed"]).toContain(await holdState(B, id!));
+		expect(await outboxOf(id!)).toEqual([]);
+		expect((await orderRow(yOrder!))?.status).toBe("pending");
+		await settle(shop);
+	});
+
+	it("8c. ttl edge, reconciler side: the hold lapsed and was sold, then the request died after its decision: the reconciler cancels the order, undoes the rest, and the idempotent answer becomes 409", async () => {
+		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
+		const [A, B] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
+		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const store = faultyStore(orderStore(env.DB), {
+			...DIE_AFTER_DECIDE,
+			async beforeDecide(orderId) {
+				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
+				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+			},
+		});
+		// X's request carries an Idempotency-Key (claimed the way the route claims it).
+		const scope = { userId: x.sub, key: `key-${crypto.randomUUID()}` };
+		expect((await claim(env.DB, scope, "request-hash", new Date())).kind).toBe("new");
+		const input = { ...(await checkoutInput(x.sub)), idempotency: scope };
+		const result = await placeOrder(input, checkoutDeps({ store, ttlMs: SHORT_TTL }));
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [id] = store.decided;
+		expect((await orderRow(id!))?.status).toBe("pending");
+		expect((await outboxOf(id!)).map((r) => [r.warehouse_id, r.action]).sort()).toEqual([[A, "commit"], [B, "commit"]].sort());
+		// The decision stored 201 for the key: a retry now would replay it.
+		expect(await claim(env.DB, scope, "request-hash", new Date())).toMatchObject({ kind: "replay", status: 201 });
+
+		const report = await reconcile(env, Date.now() + 60_000);
+		expect(report.cancelled_orders).toBe(1);
+		expect((await orderRow(id!))?.status).toBe("cancelled");
+		expect((await getHistory(env.DB, id!)).map((h) => h.reason)).toEqual(["order placed", "reservation expired"]);
+		expect(await outboxOf(id!)).toEqual([]);
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
+		// Once cancelled, a retry with the same key gets 409 OUT_OF_STOCK, never the 201 of a cancelled order.
+		expect(await claim(env.DB, scope, "request-hash", new Date())).toMatchObject({
+			kind: "replay",
+			status: 409,
+			body: { code: "OUT_OF_STOCK", details: [{ product_id: p, size: "M", requested: 2, available: 0 }] },
+		});
+		await settle(shop);
+	});
+
+	it("9. a lost alarm: the hold of an undecided order is resolved by the reconciler", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
+		const [A] = shop.warehouses as [string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: 5_000 }));
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [ref] = port.refs("reserve");
+		const stub = env.WAREHOUSE.getByName(A);
+		await runInDurableObject(stub, (_, state) => state.storage.deleteAlarm());
+		expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull();
+		expect(await holdState(A, ref!)).toBe("held");
+
+		const report = await reconcile(env, Date.now() + 60_000);
+		expect(report.holds_expired).toBeGreaterThanOrEqual(1);
+		expect(await holdState(A, ref!)).toBe("expired");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		expect(await orderRow(ref!)).toBeNull();
+		await settle(shop);
+	});
+});

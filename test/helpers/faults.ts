@@ -1,0 +1,247 @@
+/**
+ * Fault injection for the checkout protocol: wrappers around the real
+ * WarehousePort and OrderStore adapters that throw, stall or lie at chosen
+ * steps, plus builders for placeOrder's input and deps the way
+ * src/checkout/routes.ts builds them.
+ *
+ * A "crash" is an injected error that propagates (or is swallowed by
+ * placeOrder's own error handling) without any cleanup after it: the
+ * remaining work is what the alarm and the reconciler must finish.
+ */
+import { env } from "cloudflare:workers";
+import { loadActiveCart } from "../../src/cart/load";
+import { activeCart, setAddress, setLine } from "../../src/cart/queries";
+import { listWarehouses } from "../../src/catalog/queries";
+import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOrder";
+import { orderStore, warehousePort, type OrderStore, type WarehousePort } from "../../src/checkout/ports";
+import type { DeliveryMode } from "../../src/checkout/rates";
+import { config } from "../../src/config";
+import { errorBody } from "../../src/http/errors";
+import { toApiError } from "../../src/http/failures";
+import { orderView } from "../../src/orders/queries";
+import type { Level } from "../../src/stock/types";
+import { ADDRESS } from "./shop";
+
+/** The error every wrapper throws: recognisable in results and logs. */
+export class InjectedFault extends Error {
+	constructor(step: string) {
+		super(`injected fault: ${step}`);
+		this.name = "InjectedFault";
+	}
+}
+
+/** Which warehouses a fault applies to: an id, several ids, "*" for all, or a predicate. */
+export type WarehouseMatch = string | string[] | ((warehouseId: string, ref: string) => boolean);
+
+function matches(m: WarehouseMatch | undefined, warehouseId: string, ref: string): boolean {
+	if (m === undefined) return false;
+	if (typeof m === "function") return m(warehouseId, ref);
+	if (m === "*") return true;
+	return Array.isArray(m) ? m.includes(warehouseId) : m === warehouseId;
+}
+
+export interface WarehouseFaults {
+	/** reserve throws (before reaching the warehouse) at these warehouses. */
+	failReserveAt?: WarehouseMatch;
+	/** reserve reaches the warehouse, then the answer is lost (throws). */
+	reserveLandsThenThrowsAt?: WarehouseMatch;
+	/** commit throws (before reaching the warehouse) at these warehouses. */
+	failCommitAt?: WarehouseMatch;
+	/** release throws (before reaching the warehouse) at these warehouses. */
+	failReleaseAt?: WarehouseMatch;
+	/** Rewrites availability answers (a stale read); `call` counts availability calls to this port from 1. */
+	availability?: (warehouseId: string, levels: Level[], call: number) => Level[];
+	/** Runs before each reserve reaches the warehouse (e.g. someone else takes the stock). */
+	beforeReserve?: (warehouseId: string, ref: string) => Promise<void> | void;
+	/** Runs before each commit reaches the warehouse (e.g. the request stalls). */
+	beforeCommit?: (warehouseId: string, ref: string) => Promise<void> | void;
+}
+
+export interface PortCall {
+	op: "availability" | "reserve" | "commit" | "release" | "cancelHold";
+	warehouseId: string;
+	ref?: string;
+	/** "ok", the failure reason, or "threw". */
+	outcome: string;
+}
+
+export type RecordingPort = WarehousePort & { calls: PortCall[]; refs(op?: PortCall["op"]): string[] };
+
+function outcomeOf(v: unknown): string {
+	if (v && typeof v === "object" && "ok" in v) {
+		const r = v as { ok: boolean; reason?: string };
+		return r.ok ? "ok" : (r.reason ?? "failed");
+	}
+	return "ok";
+}
+
+/** The real port, wrapped with faults; every call is recorded in `calls`. */
+export function faultyWarehouses(real: WarehousePort, f: WarehouseFaults = {}): RecordingPort {
+	const calls: PortCall[] = [];
+	let availabilityCalls = 0;
+	async function track<T>(op: PortCall["op"], warehouseId: string, ref: string | undefined, run: () => Promise<T>): Promise<T> {
+		try {
+			const v = await run();
+			calls.push({ op, warehouseId, ref, outcome: outcomeOf(v) });
+			return v;
+		} catch (err) {
+			calls.push({ op, warehouseId, ref, outcome: "threw" });
+			throw err;
+		}
+	}
+	return {
+		calls,
+		refs(op) {
+			return [...new Set(calls.filter((c) => (op ? c.op === op : true) && c.ref).map((c) => c.ref!))];
+		},
+		availability: (id, units) =>
+			track("availability", id, undefined, async () => {
+				const call = ++availabilityCalls;
+				const levels = await real.availability(id, units);
+				return f.availability ? f.availability(id, levels, call) : levels;
+			}),
+		reserve: (id, ref, lines, ttlMs) =>
+			track("reserve", id, ref, async () => {
+				if (f.beforeReserve) await f.beforeReserve(id, ref);
+				if (matches(f.failReserveAt, id, ref)) throw new InjectedFault(`reserve at ${id}`);
+				const r = await real.reserve(id, ref, lines, ttlMs);
+				if (matches(f.reserveLandsThenThrowsAt, id, ref)) throw new InjectedFault(`reserve answer lost at ${id}`);
+				return r;
+			}),
+		commit: (id, ref) =>
+			track("commit", id, ref, async () => {
+				if (f.beforeCommit) await f.beforeCommit(id, ref);
+				if (matches(f.failCommitAt, id, ref)) throw new InjectedFault(`commit at ${id}`);
+				return real.commit(id, ref);
+			}),
+		release: (id, ref) =>
+			track("release", id, ref, async () => {
+				if (matches(f.failReleaseAt, id, ref)) throw new InjectedFault(`release at ${id}`);
+				return real.release(id, ref);
+			}),
+		cancelHold: (id, ref) => track("cancelHold", id, ref, () => real.cancelHold(id, ref)),
+	};
+}
+
+export interface StoreFaults {
+	/**
+	 * "throw": the batch never reaches D1 and decide throws.
+	 * "land-then-throw": the real batch runs, then the answer is lost (throws).
+	 */
+	decide?: "throw" | "land-then-throw";
+	/** "throw": D1 cannot be read either; "false": answers false without asking. Default: the real read. */
+	orderExists?: "throw" | "false";
+	/** Runs before the decision (e.g. the request stalls past the ttl). */
+	beforeDecide?: (orderId: string) => Promise<void> | void;
+	failCancelUnfulfillable?: boolean;
+}
+
+export type RecordingStore = OrderStore & {
+	/** Order ids whose decision batch really landed (the real decide answered "ok"). */
+	decided: string[];
+};
+
+export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingStore {
+	const decided: string[] = [];
+	return {
+		decided,
+		async decide(order, warehouseIds, answer) {
+			if (f.beforeDecide) await f.beforeDecide(order.order_id);
+			if (f.decide === "throw") throw new InjectedFault("decide");
+			const r = await real.decide(order, warehouseIds, answer);
+			if (r === "ok") decided.push(order.order_id);
+			if (f.decide === "land-then-throw") throw new InjectedFault("decide answer lost");
+			return r;
+		},
+		async orderExists(orderId) {
+			if (f.orderExists === "throw") throw new InjectedFault("orderExists");
+			if (f.orderExists === "false") return false;
+			return real.orderExists(orderId);
+		},
+		commitsDone: (orderId, ids) => real.commitsDone(orderId, ids),
+		async cancelUnfulfillable(order, reason, answer) {
+			if (f.failCancelUnfulfillable) throw new InjectedFault("cancelUnfulfillable");
+			return real.cancelUnfulfillable(order, reason, answer);
+		},
+		cancelsDone: (orderId, ids) => real.cancelsDone(orderId, ids),
+	};
+}
+
+/** The request dies after phase 1: holds placed, the decision never written, nobody can tell. */
+export const DIE_AFTER_RESERVE: StoreFaults = { decide: "throw", orderExists: "throw" };
+/** The request dies right after the decision landed: no phase 2, no answer. */
+export const DIE_AFTER_DECIDE: StoreFaults = { decide: "land-then-throw", orderExists: "throw" };
+
+/** placeOrder's input for a user's active cart, built the way the place-order route builds it. */
+export async function checkoutInput(userId: string, mode: DeliveryMode = "standard"): Promise<PlaceOrderInput> {
+	const { cart, lines } = await loadActiveCart(env.DB, userId);
+	if (!cart.address) throw new Error(`checkoutInput: ${userId} has no address`);
+	const warehouses = (await listWarehouses(env.DB, true)).map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
+	return { userId, cartId: cart.cart_id, address: cart.address, lines, mode, warehouses };
+}
+
+export function newOrderId(): string {
+	return `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+/** placeOrder's deps as the route builds them (real adapters), with overrides. */
+export function checkoutDeps(over: Partial<PlaceOrderDeps> = {}): PlaceOrderDeps {
+	const cfg = config(env);
+	return {
+		warehouses: warehousePort(env),
+		store: orderStore(env.DB),
+		now: () => new Date(),
+		newOrderId,
+		ttlMs: cfg.reservationTtlMs,
+		taxRate: cfg.taxRate,
+		currency: cfg.currency,
+		rates: cfg.rates,
+		answerBody: orderView,
+		outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
+		...over,
+	};
+}
+
+/**
+ * A buyer with an active cart and the default address, written straight to D1
+ * with the cart module's own queries (no HTTP round trips): for runs with
+ * hundreds of buyers. Answers the user id.
+ */
+export async function quickCustomer(items: Array<{ product_id: string; size: string; quantity: number }>, address = ADDRESS): Promise<string> {
+	const userId = `user-${crypto.randomUUID().slice(0, 12)}`;
+	const now = new Date().toISOString();
+	const cart = await activeCart(env.DB, userId, now);
+	for (const item of items) await setLine(env.DB, cart.cart_id, item, now);
+	await setAddress(env.DB, cart.cart_id, address, now);
+	return userId;
+}
+
+/** Every warehouse id in D1 (storage is shared by the tests of one file). */
+export async function allWarehouseIds(): Promise<string[]> {
+	return (await listWarehouses(env.DB, false)).map((w) => w.warehouse_id);
+}
+
+export interface OutboxEntry {
+	order_id: string;
+	warehouse_id: string;
+	action: string;
+}
+
+export async function outboxOf(orderId?: string): Promise<OutboxEntry[]> {
+	const q = orderId
+		? env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId)
+		: env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
+	return (await q.all<OutboxEntry>()).results;
+}
+
+export async function orderRow(orderId: string): Promise<{ order_id: string; status: string } | null> {
+	return env.DB.prepare(`SELECT order_id, status FROM orders WHERE order_id = ?`).bind(orderId).first<{ order_id: string; status: string }>();
+}
+
+export async function ordersOfUser(userId: string): Promise<Array<{ order_id: string; status: string }>> {
+	return (await env.DB.prepare(`SELECT order_id, status FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string; status: string }>()).results;
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
