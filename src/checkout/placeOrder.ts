@@ -227,7 +227,11 @@ async function finishCommits(
 		// A hold lapsed before its commit and its units are gone: the order cannot be filled.
 		const shortages = commits.flatMap((r) => (r.status === "fulfilled" && !r.value.ok && r.value.reason === "insufficient_stock" ? r.value.shortages : []));
 		const answer = scope ? { scope, status: 409, body: deps.outOfStockBody(shortages) } : undefined;
-		await deps.store.cancelUnfulfillable(order, "reservation expired", answer);
+		if (!(await deps.store.cancelUnfulfillable(order, "reservation expired", answer))) {
+			// The order moved on under us and is still live: its commit rows stay for the reconciler.
+			log.error("checkout_unfulfillable_not_cancelled", { order_id: order.order_id, lost }, "[place-order]");
+			return { ok: false, reason: "unavailable", step: "commit" };
+		}
 		const undone = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.cancelHold(w, order.order_id)));
 		const undoneIds = warehouseIds.filter((_, i) => undone[i]!.status === "fulfilled");
 		await deps.store.cancelsDone(order.order_id, undoneIds).catch(() => {});

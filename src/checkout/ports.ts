@@ -60,7 +60,8 @@ export interface OrderStore {
 	orderExists(orderId: string): Promise<boolean>;
 	commitsDone(orderId: string, warehouseIds: string[]): Promise<void>;
 	/** Cancels a decided order whose stock could not be taken: order + history + cancel outbox rows (+ new idempotent answer). */
-	cancelUnfulfillable(order: OrderRecord, reason: string, answer?: StoredAnswer): Promise<void>;
+	/** True when the order is now cancelled (by this call or before); false when it could not be (left for the reconciler). */
+	cancelUnfulfillable(order: OrderRecord, reason: string, answer?: StoredAnswer): Promise<boolean>;
 	cancelsDone(orderId: string, warehouseIds: string[]): Promise<void>;
 }
 
@@ -108,20 +109,21 @@ export function orderStore(db: D1Database, onEvents?: (events: StockgateEvent[])
 			// The same race-safe change as any cancellation; re-read on a lost race (e.g. a payment landing).
 			let current: OrderRecord | null = order;
 			for (let attempt = 0; attempt < 3 && current; attempt++) {
-				if (current.status === "cancelled") return;
+				if (current.status === "cancelled") return true;
 				const t = transition(current, { type: "cancel" });
 				if (!t.ok) {
 					log.error("unfulfillable_order_not_cancellable", { order_id: order.order_id, status: current.status }, "[place-order]");
-					return;
+					return false;
 				}
 				const extra = answer ? () => [doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, new Date().toISOString())] : undefined;
 				const applied = await applyChange(db, current, { ...t.next, refund: t.refund, restock: true }, { by: "system", reason, extra }, new Date());
 				if (applied.won) {
 					if (onEvents) await onEvents(applied.events);
-					return;
+					return true;
 				}
 				current = await getOrder(db, order.order_id);
 			}
+			return current?.status === "cancelled";
 		},
 		cancelsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "cancel"),
 	};
