@@ -23,7 +23,8 @@ import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./id
 import { plan } from "./plan";
 import { placeOrder } from "./placeOrder";
 import { publish } from "../events/outbox";
-import { orderStore, placedEvent, warehousePort } from "./ports";
+import { checkoutDeps } from "./deps";
+import { placedEvent, warehousePort } from "./ports";
 import { deliveryOptions, deliveryQuote, totals } from "./pricing";
 import { FulfillmentCheck, FulfillmentCheckBody, IdempotencyKeyHeader, PlaceOrderBody, Summary, SummaryQuery } from "./schema";
 import type { Tier } from "./tiers";
@@ -36,10 +37,6 @@ function allocationView(a: Allocation) {
 	return a.ok
 		? { available: true, allocations: a.allocations, shortages: [] as Shortage[] }
 		: { available: false, allocations: [], shortages: a.shortages };
-}
-
-function newOrderId(): string {
-	return `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
 /** The contract's error answer as a stored (status, body) pair. */
@@ -133,7 +130,6 @@ export const checkoutRoutes = [
 		responses: { 201: { description: "The order, stock committed", schema: Order } },
 		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, ctx, user, body, request }) => {
-			const cfg = config(env);
 			const rawKey = request.headers.get("idempotency-key");
 			let scope: IdempotencyScope | undefined;
 			if (rawKey !== null) {
@@ -150,18 +146,7 @@ export const checkoutRoutes = [
 				if (!cart.address) fail("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
 				const result = await placeOrder(
 					{ userId: user.id, customerEmail: user.email ?? null, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
-					{
-						warehouses: warehousePort(env),
-						store: orderStore(env.DB, (events) => publish(env, events)),
-						now: () => new Date(),
-						newOrderId,
-						ttlMs: cfg.reservationTtlMs,
-						taxRate: cfg.taxRate,
-						currency: cfg.currency,
-						rates: cfg.rates,
-						answerBody: orderView,
-						outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
-					},
+					checkoutDeps(env),
 				);
 				if (result.ok) {
 					ctx.waitUntil(publish(env, [placedEvent(result.order)]));

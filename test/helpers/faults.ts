@@ -12,13 +12,10 @@ import { env } from "cloudflare:workers";
 import { loadActiveCart } from "../../src/cart/load";
 import { activeCart, setAddress, setLine } from "../../src/cart/queries";
 import { listWarehouses } from "../../src/catalog/queries";
+import { checkoutDeps as realDeps } from "../../src/checkout/deps";
 import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOrder";
-import { orderStore, warehousePort, type OrderStore, type WarehousePort } from "../../src/checkout/ports";
+import type { OrderStore, WarehousePort } from "../../src/checkout/ports";
 import type { DeliveryMode } from "../../src/checkout/rates";
-import { config } from "../../src/config";
-import { errorBody } from "../../src/http/errors";
-import { toApiError } from "../../src/http/failures";
-import { orderView } from "../../src/orders/queries";
 import type { Level } from "../../src/stock/types";
 import { ADDRESS } from "./shop";
 
@@ -180,26 +177,9 @@ export async function checkoutInput(userId: string, mode: DeliveryMode = "standa
 	return { userId, cartId: cart.cart_id, address: cart.address, lines, mode, warehouses };
 }
 
-export function newOrderId(): string {
-	return `ord_${crypto.randomUUID().replaceAll("-", "")}`;
-}
-
 /** placeOrder's deps as the route builds them (real adapters), with overrides. */
 export function checkoutDeps(over: Partial<PlaceOrderDeps> = {}): PlaceOrderDeps {
-	const cfg = config(env);
-	return {
-		warehouses: warehousePort(env),
-		store: orderStore(env.DB),
-		now: () => new Date(),
-		newOrderId,
-		ttlMs: cfg.reservationTtlMs,
-		taxRate: cfg.taxRate,
-		currency: cfg.currency,
-		rates: cfg.rates,
-		answerBody: orderView,
-		outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
-		...over,
-	};
+	return realDeps(env, over);
 }
 
 /**
