@@ -21,7 +21,7 @@ export interface CartLineRow {
 
 type Row = Record<string, unknown>;
 
-function toCart(r: Row): CartRow {
+export function toCart(r: Row): CartRow {
 	return {
 		cart_id: String(r.cart_id),
 		user_id: String(r.user_id),

@@ -7,7 +7,7 @@ import type { Product, ProductInput, Warehouse, WarehouseInput } from "./schema"
 
 type Row = Record<string, unknown>;
 
-function toProduct(r: Row): Product {
+export function toProduct(r: Row): Product {
 	return {
 		product_id: String(r.product_id),
 		name: String(r.name),
@@ -17,7 +17,7 @@ function toProduct(r: Row): Product {
 	};
 }
 
-function toWarehouse(r: Row): Warehouse {
+export function toWarehouse(r: Row): Warehouse {
 	return {
 		warehouse_id: String(r.warehouse_id),
 		name: String(r.name),

@@ -46,6 +46,8 @@ export interface PlaceOrderDeps {
 	/** How an order becomes the stored answer body (the HTTP view). */
 	answerBody: (order: OrderRecord) => unknown;
 	outOfStockBody: (shortages: Shortage[]) => unknown;
+	/** Runs work after the answer (ctx.waitUntil); without it that work is awaited. */
+	defer?: (work: Promise<unknown>) => void;
 }
 
 export type PlaceOrderResult =
@@ -130,6 +132,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 
 	for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		// ---- 1. plan
+		const planStarted = Date.now();
 		let allocation;
 		try {
 			allocation = await plan(deps.warehouses, input.warehouses, demand, input.address);
@@ -144,7 +147,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		const orderId = deps.newOrderId();
 		const perWarehouse = byWarehouse(allocation.allocations);
 		const warehouseIds = [...perWarehouse.keys()];
-		log.info("[place-order]", "planned", { order_id: orderId, attempt, warehouses: warehouseIds, tier: allocation.tier, ms: Date.now() - started });
+		const steps: Record<string, number> = { plan_ms: Date.now() - planStarted };
 
 		// ---- 2. reserve, in parallel
 		const reserveStarted = Date.now();
@@ -165,7 +168,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			const shortages = fresh.length > 0 ? fresh : reserves.flatMap((r) => (r.status === "fulfilled" && !r.value.ok && r.value.reason === "insufficient_stock" ? r.value.shortages : []));
 			return { ok: false, reason: "out_of_stock", shortages };
 		}
-		log.info("[place-order]", "reserved", { order_id: orderId, warehouses: warehouseIds, ms: Date.now() - reserveStarted });
+		steps.reserve_ms = Date.now() - reserveStarted;
 
 		// ---- 3. decide
 		const now = deps.now();
@@ -195,10 +198,10 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			log.warn("[place-order]", "race_lost", { order_id: orderId, why: "cart_already_ordered" });
 			return { ok: false, reason: "cart_taken" };
 		}
-		log.info("[place-order]", "decided", { order_id: orderId, ms: Date.now() - decideStarted });
+		steps.decide_ms = Date.now() - decideStarted;
 
 		// ---- 4. commit, in parallel
-		return finishCommits(order, warehouseIds, deps, input.idempotency, started);
+		return finishCommits(order, warehouseIds, deps, input.idempotency, started, { attempt, tier: allocation.tier, steps });
 	}
 	throw new Error("unreachable: checkout attempts exhausted");
 }
@@ -210,6 +213,7 @@ async function finishCommits(
 	deps: PlaceOrderDeps,
 	scope: IdempotencyScope | undefined,
 	started: number,
+	trace: { attempt: number; tier: string; steps: Record<string, number> },
 ): Promise<PlaceOrderResult> {
 	const commitStarted = Date.now();
 	const commits = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.commit(w, order.order_id)));
@@ -238,16 +242,24 @@ async function finishCommits(
 		log.warn("[place-order]", "cancelled_reservation_expired", { order_id: order.order_id, lost, shortages });
 		return { ok: false, reason: "out_of_stock", shortages, cancelledOrderId: order.order_id };
 	}
-	if (done.length > 0) await deps.store.commitsDone(order.order_id, done).catch(() => {});
+	if (done.length > 0) {
+		// Clearing confirmed outbox rows is bookkeeping (a leftover row only costs the reconciler a replayed commit).
+		const cleared = deps.store.commitsDone(order.order_id, done).catch(() => {});
+		if (deps.defer) deps.defer(cleared);
+		else await cleared;
+	}
 	if (pending.length > 0) {
 		const errors = warehouseIds.flatMap((w, i) => (commits[i]!.status === "rejected" ? [{ warehouse_id: w, error: String((commits[i] as PromiseRejectedResult).reason) }] : []));
 		log.warn("[place-order]", "commit_deferred", { order_id: order.order_id, errors });
 	}
+	// One line per placed order, with every step's timing (the hot path logs once).
 	log.info("[place-order]", "placed", {
 		order_id: order.order_id,
+		attempt: trace.attempt,
 		warehouses: warehouseIds,
+		tier: trace.tier,
 		pending_commits: pending,
-		commit_ms: Date.now() - commitStarted,
+		steps: { ...trace.steps, commit_ms: Date.now() - commitStarted },
 		ms: Date.now() - started,
 	});
 	return { ok: true, order, pendingCommits: pending };

@@ -3,7 +3,7 @@
  * hold nothing) and place-order, which runs the two-phase protocol with
  * Idempotency-Key semantics.
  */
-import { loadActiveCart } from "../cart/load";
+import { loadActiveCart, loadCheckoutContext } from "../cart/load";
 import { cartView, subtotalCents } from "../cart/view";
 import { listWarehouses } from "../catalog/queries";
 import { requireUnits } from "../catalog/units";
@@ -141,12 +141,21 @@ export const checkoutRoutes = [
 				if (claimed.kind === "replay") return reply(claimed.body, claimed.status, { "Idempotent-Replayed": "true" });
 			}
 			try {
-				const { cart, lines } = await loadActiveCart(env.DB, user.id);
-				if (lines.length === 0) fail("CART_EMPTY", "The cart is empty.");
+				const { cart, lines, warehouses } = await loadCheckoutContext(env.DB, user.id);
+				if (!cart || lines.length === 0) fail("CART_EMPTY", "The cart is empty.");
 				if (!cart.address) fail("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
 				const result = await placeOrder(
-					{ userId: user.id, customerEmail: user.email ?? null, cartId: cart.cart_id, address: cart.address, lines, mode: body.delivery_mode, warehouses: await activeWarehouses(env), idempotency: scope },
-					checkoutDeps(env),
+					{
+						userId: user.id,
+						customerEmail: user.email ?? null,
+						cartId: cart.cart_id,
+						address: cart.address,
+						lines,
+						mode: body.delivery_mode,
+						warehouses: warehouses.map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country })),
+						idempotency: scope,
+					},
+					checkoutDeps(env, { defer: (work) => ctx.waitUntil(work) }),
 				);
 				if (result.ok) {
 					ctx.waitUntil(publish(env, [placedEvent(result.order)]));
