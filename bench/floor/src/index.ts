@@ -1,0 +1,144 @@
+/**
+ * The `floor` probe: stockgate's Warehouse class and D1 schema, and one endpoint
+ * per primitive that place-order is made of. Each request does exactly one
+ * primitive, so (its latency - /floor/noop) is that primitive's cost on the same
+ * runtime; `/floor/loop?op=...&n=...` repeats one primitive n times inside the
+ * Worker and answers the elapsed time (no HTTP per step).
+ */
+import { jwtVerify } from "jose";
+import type { Warehouse as WarehouseClass } from "../../../src/stock/Warehouse";
+
+export { Warehouse } from "../../../src/index";
+
+interface Env {
+	DB: D1Database;
+	WAREHOUSE: DurableObjectNamespace<WarehouseClass>;
+	JWT_SECRET: string;
+}
+
+const UNIT = { product_id: "floor-p", size: "M" };
+const FLOOR_USER = "floor-user";
+const ORDER_PRODUCTS = JSON.stringify([
+	{ product_id: "floor-p", size: "M", name: "Floor Tee", quantity: 1, unit_price_cents: 2000, allocations: [{ warehouse_id: "wh-floor", quantity: 1 }] },
+]);
+const ORDER_ADDRESS = JSON.stringify({ name: "Floor Buyer", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" });
+
+/** The probe's own D1 tables (shaped like checkout's), so it does not depend on stockgate's schema as it evolves. */
+const SCHEMA = [
+	`CREATE TABLE IF NOT EXISTS floor_orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, cart_id TEXT UNIQUE, products TEXT NOT NULL, address TEXT NOT NULL,
+	   total INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS floor_orders_user ON floor_orders (user_id, created_at)`,
+	`CREATE TABLE IF NOT EXISTS floor_history (history_id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, old_status TEXT, new_status TEXT NOT NULL,
+	   changed_by TEXT NOT NULL, reason TEXT, created_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS floor_outbox (outbox_id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, warehouse_id TEXT NOT NULL, action TEXT NOT NULL,
+	   created_at TEXT NOT NULL, UNIQUE (order_id, warehouse_id, action))`,
+	`CREATE TABLE IF NOT EXISTS floor_events (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS floor_carts (cart_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, address TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS floor_carts_user ON floor_carts (user_id) WHERE status = 'active'`,
+	`CREATE TABLE IF NOT EXISTS floor_cart_items (cart_id TEXT NOT NULL, product_id TEXT NOT NULL, size TEXT NOT NULL, quantity INTEGER NOT NULL, added_at TEXT NOT NULL,
+	   PRIMARY KEY (cart_id, product_id, size))`,
+	`CREATE TABLE IF NOT EXISTS floor_products (product_id TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, sizes TEXT NOT NULL, active INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS floor_warehouses (warehouse_id TEXT PRIMARY KEY, name TEXT NOT NULL, postal_code TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
+	   active INTEGER NOT NULL)`,
+];
+
+async function setupTables(db: D1Database): Promise<void> {
+	const at = new Date().toISOString();
+	await db.batch([
+		...SCHEMA.map((sql) => db.prepare(sql)),
+		db.prepare(`INSERT OR IGNORE INTO floor_carts VALUES ('cart-floor', ?, 'active', ?, ?, ?)`).bind(FLOOR_USER, ORDER_ADDRESS, at, at),
+		db.prepare(`INSERT OR IGNORE INTO floor_products VALUES ('floor-p', 'Floor Tee', 2000, '["S","M","L"]', 1), ('floor-q', 'Floor Cap', 1500, '["ONE"]', 1)`),
+		db.prepare(`INSERT OR IGNORE INTO floor_cart_items VALUES ('cart-floor', 'floor-p', 'M', 1, ?), ('cart-floor', 'floor-q', 'ONE', 2, ?)`).bind(at, at),
+		db.prepare(
+			`INSERT OR IGNORE INTO floor_warehouses VALUES ('wh-a', 'A', '10001', 'NY', 'US', 1), ('wh-b', 'B', '60601', 'IL', 'US', 1), ('wh-c', 'C', '94103', 'CA', 'US', 1), ('wh-d', 'D', '73301', 'TX', 'US', 1)`,
+		),
+	]);
+}
+
+function json(body: unknown, status = 200): Response {
+	return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+type Op = (env: Env, w: string, token: string) => Promise<unknown>;
+
+const ops: Record<string, Op> = {
+	noop: async () => null,
+	jwt: async (env, _w, token) => jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), { algorithms: ["HS256"], requiredClaims: ["exp", "sub"] }),
+	rpc: async (env, w) => env.WAREHOUSE.getByName(w).availability([UNIT]),
+	"rpc-reserve": async (env, w) => {
+		const r = await env.WAREHOUSE.getByName(w).reserve(`floor-${crypto.randomUUID()}`, [{ ...UNIT, quantity: 1 }], 600_000, { actor: "floor" });
+		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
+		return r;
+	},
+	// A checkout hold's whole life at one warehouse: reserve, then commit (both write transactions, with the alarm re-armed after each).
+	"rpc-hold": async (env, w) => {
+		const stub = env.WAREHOUSE.getByName(w);
+		const ref = `floor-${crypto.randomUUID()}`;
+		const r = await stub.reserve(ref, [{ ...UNIT, quantity: 1 }], 600_000, { actor: "floor" });
+		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
+		const c = await stub.commit(ref, { actor: "floor" });
+		if (!c.ok) throw new Error(`commit failed: ${JSON.stringify(c)}`);
+		return c;
+	},
+	d1: async (env) => env.DB.prepare(`SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id`).all(),
+	"d1-write": async (env) =>
+		env.DB.prepare(`DELETE FROM floor_outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
+			.bind(`ord_${crypto.randomUUID()}`, JSON.stringify(["wh-floor"]))
+			.run(),
+	// The shape of checkout's context read: cart, its lines, their products, the active warehouses, in one batch.
+	"d1-read-batch": async (env) => {
+		const db = env.DB;
+		const active = `SELECT cart_id FROM floor_carts WHERE user_id = ?1 AND status = 'active'`;
+		return db.batch([
+			db.prepare(`SELECT * FROM floor_carts WHERE user_id = ?1 AND status = 'active'`).bind(FLOOR_USER),
+			db.prepare(`SELECT product_id, size, quantity FROM floor_cart_items WHERE cart_id = (${active}) ORDER BY added_at, product_id, size`).bind(FLOOR_USER),
+			db.prepare(`SELECT * FROM floor_products WHERE product_id IN (SELECT product_id FROM floor_cart_items WHERE cart_id = (${active}))`).bind(FLOOR_USER),
+			db.prepare(`SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id`),
+		]);
+	},
+	// The shape of checkout's decision batch: order + history + outbox + cart update + event.
+	"d1-batch": async (env) => {
+		const db = env.DB;
+		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+		const at = new Date().toISOString();
+		return db.batch([
+			db
+				.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at),
+			db.prepare(`INSERT INTO floor_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (?, NULL, 'pending', ?, 'order placed', ?)`).bind(id, FLOOR_USER, at),
+			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
+			db.prepare(`UPDATE floor_carts SET status = 'active', updated_at = ? WHERE cart_id = ?`).bind(at, `cart_${id}`),
+			db.prepare(`INSERT INTO floor_events (event_id, payload, created_at) VALUES (?, ?, ?)`).bind(`evt_${id}`, JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 }), at),
+		]);
+	},
+};
+
+export default {
+	async fetch(request, env): Promise<Response> {
+		const url = new URL(request.url);
+		const w = url.searchParams.get("w") ?? "wh-floor";
+		const token = (request.headers.get("authorization") ?? "").replace(/^Bearer\s+/i, "");
+		try {
+			if (url.pathname === "/health") return json({ ok: true });
+			if (url.pathname === "/floor/setup") {
+				await setupTables(env.DB);
+				const r = await env.WAREHOUSE.getByName(w).setLevels(`floor-setup-${crypto.randomUUID()}`, [{ ...UNIT, on_hand: 10_000_000 }], { actor: "floor" });
+				return json(r);
+			}
+			if (url.pathname === "/floor/loop") {
+				const op = ops[url.searchParams.get("op") ?? ""];
+				const n = Math.max(1, Math.min(1000, Number(url.searchParams.get("n") ?? "100") || 100));
+				if (!op) return json({ error: "unknown op", code: "NOT_FOUND" }, 404);
+				const started = Date.now();
+				for (let i = 0; i < n; i++) await op(env, w, token);
+				return json({ n, ms: Date.now() - started });
+			}
+			const op = ops[url.pathname.replace(/^\/floor\//, "")];
+			if (!op) return json({ error: "no such probe", code: "NOT_FOUND" }, 404);
+			await op(env, w, token);
+			return json({ ok: true });
+		} catch (err) {
+			return json({ error: String(err), code: "PROBE_FAILED" }, 500);
+		}
+	},
+} satisfies ExportedHandler<Env>;

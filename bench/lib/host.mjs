@@ -1,0 +1,192 @@
+// The Workers under test, in their own Node process (forked by bench/run.mjs,
+// so wrangler and the Workers' log handling never share a process with the load
+// generator). Each Worker is started with wrangler's `unstable_startWorker` on
+// its own workerd, listening on 127.0.0.1, with a fresh persist directory, and
+// gets its D1 migrations applied. Messages from the parent, by Worker `name`:
+//   { cmd: "start", name, ... }        -> see start() for the fields
+//   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 database
+//   { cmd: "logs", name }              -> its log lines since the last call, by tag
+//   { cmd: "stop" }                    -> disposes every Worker and exits
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { unstable_readConfig, unstable_splitSqlQuery, unstable_startWorker } from "wrangler";
+import { pidListeningOn, workerdChildren } from "./proc.mjs";
+
+/** name -> { worker, configPath, logs: { counts, errors } } */
+const workers = new Map();
+
+function logSink() {
+	const logs = { counts: {}, errors: [] };
+	const handler = (entry) => {
+		const message = String(entry?.message ?? "");
+		const tag = /"tag":"(\[[^"\]]+\])"/.exec(message)?.[1] ?? (entry?.level === "error" ? "error" : "other");
+		logs.counts[tag] = (logs.counts[tag] ?? 0) + 1;
+		if ((entry?.level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 20) logs.errors.push(message.slice(0, 500));
+	};
+	return { logs, handler };
+}
+
+async function applyMigrations(mf, configPath) {
+	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+	const db = config.d1_databases?.[0];
+	if (!db) return 0;
+	const dir = resolve(dirname(configPath), db.migrations_dir ?? "migrations");
+	if (!existsSync(dir)) return 0;
+	const d1 = await mf.getD1Database(db.binding);
+	let applied = 0;
+	for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+		const statements = unstable_splitSqlQuery(readFileSync(join(dir, file), "utf8")).filter((s) => s.trim() !== "");
+		if (statements.length > 0) await d1.batch(statements.map((s) => d1.prepare(s)));
+		applied++;
+	}
+	return applied;
+}
+
+async function waitForHealth(url, deadline) {
+	let last;
+	while (Date.now() < deadline) {
+		try {
+			const res = await fetch(new URL("/health", url));
+			await res.arrayBuffer();
+			if (res.ok) return;
+			last = `status ${res.status}`;
+		} catch (err) {
+			last = String(err);
+		}
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new Error(`no answer on ${url}health: ${last}`);
+}
+
+/**
+ * configPath: the Worker's wrangler.toml; persistDir: a fresh directory for its
+ * D1 and Durable Object state; envFile: the secrets file (.dev.vars is not read);
+ * compatFrom: another wrangler.toml whose compatibility date and flags to run on.
+ */
+async function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.on("error", reject);
+		srv.listen(0, "127.0.0.1", () => {
+			const { port } = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+async function start({ name, configPath, persistDir, envFile, compatFrom, inspect = false }) {
+	const started = Date.now();
+	let compat;
+	if (compatFrom) {
+		const c = unstable_readConfig({ config: compatFrom }, { hideWarnings: true });
+		compat = { date: c.compatibility_date, flags: c.compatibility_flags ?? [] };
+	}
+	const sink = logSink();
+	const worker = await unstable_startWorker({
+		config: configPath,
+		envFiles: [envFile],
+		...(compat ? { compatibilityDate: compat.date, compatibilityFlags: compat.flags } : {}),
+		dev: {
+			server: { hostname: "127.0.0.1", port: 0 },
+			// The inspector only for --profile: it is off otherwise, as it costs time.
+			inspector: inspect ? { hostname: "127.0.0.1", port: await freePort() } : false,
+			persist: persistDir,
+			watch: false,
+			liveReload: false,
+			logLevel: "none",
+			structuredLogsHandler: sink.handler,
+		},
+	});
+	try {
+		return await startUp(name, worker, configPath, sink, started);
+	} catch (err) {
+		await worker.dispose().catch(() => {});
+		throw err;
+	}
+}
+
+async function startUp(name, worker, configPath, sink, started) {
+	await worker.ready;
+	const proxyUrl = await worker.url;
+	// The first request through wrangler's proxy waits until the runtime is up.
+	await waitForHealth(proxyUrl, Date.now() + 90_000);
+	const mf = worker.raw.runtimes[0]?.mf;
+	if (!mf) throw new Error("wrangler started no local runtime");
+	// Load goes straight to the runtime's own socket: wrangler's dev proxy (a second
+	// workerd in front, for live reload) is dev-server plumbing, not part of either system.
+	const runtimeUrl = await mf.ready;
+	await waitForHealth(runtimeUrl, Date.now() + 30_000);
+	const migrations = await applyMigrations(mf, configPath);
+	workers.set(name, { worker, configPath, logs: sink.logs, url: runtimeUrl.href });
+	sink.logs.counts = {};
+	sink.logs.errors = [];
+	const inspectorUrl = await worker.inspectorUrl;
+	return {
+		url: runtimeUrl.href,
+		proxy_url: proxyUrl.href,
+		inspector_url: inspectorUrl ? inspectorUrl.href : null,
+		migrations,
+		startup_ms: Date.now() - started,
+		runtime_port: Number(runtimeUrl.port),
+	};
+}
+
+/** The workerd processes: which one serves each Worker's runtime socket, and the rest (wrangler's dev proxies). */
+function pids() {
+	const children = workerdChildren(process.pid);
+	const runtime = {};
+	for (const [name, w] of workers) runtime[name] = pidListeningOn(Number(new URL(w.url).port), children);
+	const used = new Set(Object.values(runtime));
+	return { runtime, others: children.filter((p) => !used.has(p)) };
+}
+
+async function sql({ name, sql: text, params = [] }) {
+	const { worker, configPath } = workers.get(name);
+	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+	const d1 = await worker.raw.runtimes[0].mf.getD1Database(config.d1_databases[0].binding);
+	const { results } = await d1.prepare(text).bind(...params).all();
+	return results;
+}
+
+async function stop() {
+	const all = [...workers.values()];
+	workers.clear();
+	await Promise.all(all.map((w) => w.worker.dispose().catch(() => {})));
+}
+
+const handlers = {
+	start,
+	pids,
+	sql,
+	logs: async ({ name }) => {
+		const logs = workers.get(name).logs;
+		const out = { counts: logs.counts, errors: logs.errors };
+		logs.counts = {};
+		logs.errors = [];
+		return out;
+	},
+	stop,
+};
+
+process.on("message", async (msg) => {
+	const { id, cmd } = msg;
+	try {
+		const result = await handlers[cmd](msg);
+		process.send({ id, ok: true, result });
+		if (cmd === "stop") setTimeout(() => process.exit(0), 50);
+	} catch (err) {
+		process.send({ id, ok: false, error: err?.stack ?? String(err) });
+	}
+});
+
+// The parent went away (finished, crashed or was interrupted), or asked us to end:
+// release the runtime (its workerd processes) before exiting.
+function shutdown() {
+	stop()
+		.catch(() => {})
+		.finally(() => process.exit(0));
+}
+process.on("disconnect", shutdown);
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
