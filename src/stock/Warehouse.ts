@@ -4,9 +4,11 @@
  * is awaited between a check and the write that depends on it), which is what
  * serializes concurrent buyers. Every method is idempotent by its reference.
  *
- * Holds (phase 1 of checkout) carry `expires_at`; the object keeps one alarm at
- * the earliest open hold and re-arms it whenever it starts, so a hold never
- * outlives its ttl by more than the alarm's slack.
+ * Holds (phase 1 of checkout) carry `expires_at`; the alarm is never later than
+ * the earliest open hold (a reserve moves it earlier; closing a hold leaves it, so
+ * at worst it wakes once for nothing and re-arms exactly), and it is re-armed
+ * whenever the object starts, so a hold never outlives its ttl by more than the
+ * alarm's slack.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
@@ -88,17 +90,14 @@ export class Warehouse extends DurableObject<Env> {
 			}
 			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
 		});
-		if (result.ok && !result.replayed) await this.rearm();
+		if (result.ok && !result.replayed) await this.armBy(result.expires_at);
 		return result;
 	}
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
 		const now = Date.now();
 		const result = this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
-		if (result.ok && !result.replayed) {
-			await this.rearm();
-			await this.flushEvents();
-		}
+		if (result.ok && !result.replayed) await this.flushEvents();
 		return result;
 	}
 
@@ -122,7 +121,6 @@ export class Warehouse extends DurableObject<Env> {
 					return { ok: true, state: "released", replayed: false };
 			}
 		});
-		if (result.ok && !result.replayed) await this.rearm();
 		return result;
 	}
 
@@ -158,7 +156,6 @@ export class Warehouse extends DurableObject<Env> {
 				}
 			}
 		});
-		if (result.outcome === "released") await this.rearm();
 		return result;
 	}
 
@@ -459,7 +456,19 @@ export class Warehouse extends DurableObject<Env> {
 		});
 	}
 
-	/** Keeps exactly one alarm, at the earliest open hold's expiry (moved later too, so no idle wake-ups). */
+	/**
+	 * After a reserve: the alarm must not be later than the new hold's expiry. It is
+	 * only ever moved earlier here; closing a hold (commit, release) leaves it, so the
+	 * hot path writes no alarm. An alarm that finds nothing due re-arms exactly.
+	 */
+	private async armBy(expiresAt: number): Promise<void> {
+		if (this.armedAt === null || this.armedAt === undefined || expiresAt < this.armedAt) {
+			await this.ctx.storage.setAlarm(expiresAt);
+			this.armedAt = expiresAt;
+		}
+	}
+
+	/** Sets the alarm exactly at the earliest open hold's expiry, or clears it (at start and after resolving). */
 	private async rearm(): Promise<void> {
 		const next = store.nextExpiry(this.sql);
 		if (next === null) {

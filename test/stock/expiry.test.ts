@@ -229,16 +229,33 @@ describe("the alarm", () => {
 		expect(await alarmOf(stub)).toBeNull();
 	});
 
-	it("is cleared once the last open hold is released or committed", async () => {
+	it("is left in place when holds close (no alarm write on the hot path), then clears itself when it runs", async () => {
 		const { stub, u } = await stocked(5);
 		const released = ref("released");
 		const committed = ref("committed");
-		await stub.reserve(released, [line(u, 1)], LONG_TTL);
+		const first = await stub.reserve(released, [line(u, 1)], LONG_TTL);
+		if (!first.ok) throw new Error(first.reason);
 		await stub.reserve(committed, [line(u, 1)], LONG_TTL);
 		await stub.release(released);
 		await stub.commit(committed);
 		expect((await stub.snapshot()).holds.held).toBe(0);
+		// Never later than the earliest hold that was open; a wake-up with nothing due re-arms exactly.
+		expect(await alarmOf(stub)).toBe(first.expires_at);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect(await alarmOf(stub)).toBeNull();
+		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 4, reserved: 0 });
+	});
+
+	it("after an early wake-up, re-arms at the earliest hold still open", async () => {
+		const { stub, u } = await stocked(5);
+		const early = ref("early");
+		await stub.reserve(early, [line(u, 1)], LONG_TTL);
+		const late = await stub.reserve(ref("late"), [line(u, 1)], 2 * LONG_TTL);
+		if (!late.ok) throw new Error(late.reason);
+		await stub.commit(early);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect(await alarmOf(stub)).toBe(late.expires_at);
+		expect((await stub.snapshot()).holds.held).toBe(1);
 	});
 
 	it("is re-armed for the earliest open hold when a restarted object lost it", async () => {
