@@ -9,12 +9,18 @@ import { log } from "../http/log";
 import { emailFor } from "./email";
 import type { StockgateEvent } from "./types";
 
-async function alreadyProcessed(db: D1Database, eventId: string): Promise<boolean> {
-	return (await db.prepare(`SELECT 1 AS x FROM processed_events WHERE event_id = ?`).bind(eventId).first()) !== null;
+/** Which of these event ids were delivered before: one read for the whole batch. */
+async function processedAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
+	if (ids.length === 0) return new Set();
+	const { results } = await db
+		.prepare(`SELECT event_id FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`)
+		.bind(JSON.stringify(ids))
+		.all<{ event_id: string }>();
+	return new Set(results.map((r) => r.event_id));
 }
 
-async function markProcessed(db: D1Database, e: StockgateEvent): Promise<void> {
-	await db.prepare(`INSERT INTO processed_events (event_id, type, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(e.event_id, e.type, new Date().toISOString()).run();
+function markStmt(db: D1Database, e: StockgateEvent, at: string): D1PreparedStatement {
+	return db.prepare(`INSERT INTO processed_events (event_id, type, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(e.event_id, e.type, at);
 }
 
 async function deliver(env: Env, e: StockgateEvent): Promise<void> {
@@ -40,25 +46,38 @@ async function deliver(env: Env, e: StockgateEvent): Promise<void> {
 }
 
 export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Promise<void> {
+	const valid = batch.messages.filter((m) => m.body && typeof m.body.event_id === "string");
+	const done = await processedAmong(
+		env.DB,
+		valid.map((m) => m.body.event_id),
+	);
+	const delivered: StockgateEvent[] = [];
+	const seenHere = new Set<string>();
 	for (const msg of batch.messages) {
 		const e = msg.body;
+		if (!e || typeof e.event_id !== "string") {
+			log.warn("[events]", "malformed_event", { message_id: msg.id });
+			msg.ack();
+			continue;
+		}
+		if (done.has(e.event_id) || seenHere.has(e.event_id)) {
+			log.info("[events]", "duplicate_skipped", { event_id: e.event_id });
+			msg.ack();
+			continue;
+		}
 		try {
-			if (!e || typeof e.event_id !== "string") {
-				log.warn("[events]", "malformed_event", { message_id: msg.id });
-				msg.ack();
-				continue;
-			}
-			if (await alreadyProcessed(env.DB, e.event_id)) {
-				log.info("[events]", "duplicate_skipped", { event_id: e.event_id });
-				msg.ack();
-				continue;
-			}
 			await deliver(env, e);
-			await markProcessed(env.DB, e);
+			seenHere.add(e.event_id);
+			delivered.push(e);
 			msg.ack();
 		} catch (err) {
-			log.warn("[events]", "delivery_failed", { event_id: e?.event_id, error: String(err), attempts: msg.attempts });
+			log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: msg.attempts });
 			msg.retry({ delaySeconds: Math.min(300, 10 * msg.attempts) });
 		}
+	}
+	if (delivered.length > 0) {
+		const at = new Date().toISOString();
+		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
+		await env.DB.batch(delivered.map((e) => markStmt(env.DB, e, at)));
 	}
 }

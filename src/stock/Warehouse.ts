@@ -351,8 +351,7 @@ export class Warehouse extends DurableObject<Env> {
 	 * `stock.low` event when on_hand falls from at-or-above the unit's threshold to below it.
 	 */
 	private apply(c: store.Change): void {
-		const threshold = c.on_hand_delta < 0 ? store.getThreshold(this.sql, c.unit) : null;
-		const before = threshold !== null ? store.getLevel(this.sql, c.unit).on_hand : 0;
+		const { on_hand: before, threshold } = c.on_hand_delta < 0 ? store.onHandAndThreshold(this.sql, c.unit) : { on_hand: 0, threshold: null };
 		store.applyDelta(this.sql, c);
 		if (threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
 			const event: StockLow = {

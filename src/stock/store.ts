@@ -94,16 +94,18 @@ export interface Change {
 /** Applies one change to a stock row and writes its ledger row. The CHECK constraint is the last line of defence. */
 export function applyDelta(sql: SqlStorage, c: Change): void {
 	if (c.on_hand_delta === 0 && c.reserved_delta === 0) return;
-	// Not an upsert: SQLite checks CHECK constraints on the proposed insert row before
-	// it resolves the conflict, so a negative delta would fail even on an existing row.
-	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, c.unit.product_id, c.unit.size);
-	sql.exec(
+	// Update first (the row almost always exists); insert only for a unit never stocked. Not an
+	// upsert: SQLite checks CHECK constraints on the proposed insert row before resolving the conflict.
+	const updated = sql.exec(
 		`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ? WHERE product_id = ? AND size = ?`,
 		c.on_hand_delta,
 		c.reserved_delta,
 		c.unit.product_id,
 		c.unit.size,
-	);
+	).rowsWritten;
+	if (updated === 0) {
+		sql.exec(`INSERT INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, ?, ?)`, c.unit.product_id, c.unit.size, c.on_hand_delta, c.reserved_delta);
+	}
 	sql.exec(
 		`INSERT INTO ledger (at, product_id, size, on_hand_delta, reserved_delta, reason, ref, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.at,
@@ -200,9 +202,10 @@ export function ledgerTotals(sql: SqlStorage): Array<Unit & { on_hand: number; r
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));
 }
 
-export function getThreshold(sql: SqlStorage, unit: Unit): number | null {
-	const r = sql.exec(`SELECT low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
-	return r && r.t !== null ? Number(r.t) : null;
+/** on_hand and the low-stock threshold of a unit, in one read (null threshold: none set). */
+export function onHandAndThreshold(sql: SqlStorage, unit: Unit): { on_hand: number; threshold: number | null } {
+	const r = sql.exec(`SELECT on_hand, low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return { on_hand: r ? Number(r.on_hand) : 0, threshold: r && r.t !== null ? Number(r.t) : null };
 }
 
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {
