@@ -88,17 +88,7 @@ export async function levelOf(stub: WarehouseStub, u: Unit) {
 	return level!;
 }
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+export { mulberry32 } from "./random";
 
 /** An integer in [min, max] drawn from `rand`. */
 export function randInt(rand: () => number, min: number, max: number): number {
