@@ -1,6 +1,8 @@
 /**
  * The two-phase checkout (presumed abort), independent of HTTP:
- *  1. plan     availability at every active warehouse, allocate
+ *  1. plan     availability at every active warehouse, allocate; on the first
+ *              attempt, when one warehouse alone is nearest (tier_1 or tier_2),
+ *              reserve there directly and plan only if it is short
  *  2. reserve  at every planned warehouse in parallel; any shortage releases
  *              everything and re-plans once (with a fresh order id) before giving up
  *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
@@ -15,12 +17,26 @@ import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
 import { sumDemand } from "../stock/demand";
 import type { Line, Shortage } from "../stock/types";
-import type { AllocationLine, WarehousePlace } from "./allocation";
+import type { Allocation, AllocationLine, WarehousePlace } from "./allocation";
 import { deliveryQuote, totals } from "./pricing";
 import type { DeliveryMode, RateTable } from "./rates";
 import type { OrderStore, StoredAnswer, WarehousePort } from "./ports";
 import { plan, shortagesNow } from "./plan";
 import type { IdempotencyScope } from "./idempotency";
+import { tierFor, tierRank, type Place, type Tier } from "./tiers";
+
+/**
+ * The warehouse allocate() would pick first if it can ship the whole order: the
+ * only one in the best tier for this address. Undefined when the best tier has
+ * several (then stock breaks the tie, so the full plan is needed) or none is near.
+ */
+export function soleNearest(warehouses: WarehousePlace[], address: Place | null): (WarehousePlace & { tier: Tier }) | undefined {
+	if (!address || warehouses.length === 0) return undefined;
+	const ranked = warehouses.map((w) => ({ ...w, tier: tierFor(w, address) }));
+	const best = Math.min(...ranked.map((w) => tierRank(w.tier)));
+	const top = ranked.filter((w) => tierRank(w.tier) === best);
+	return top.length === 1 && top[0]!.tier !== "tier_3" ? top[0] : undefined;
+}
 
 export interface PlaceOrderInput {
 	userId: string;
@@ -131,27 +147,56 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 	}
 
 	for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-		// ---- 1. plan
+		// ---- 1. plan (or, first time, the shortcut: reserve straight at the one nearest warehouse)
 		const planStarted = Date.now();
-		let allocation;
-		try {
-			allocation = await plan(deps.warehouses, input.warehouses, demand, input.address);
-		} catch (err) {
-			log.error("checkout_plan_failed", { error: String(err) }, "[place-order]");
-			return { ok: false, reason: "unavailable", step: "plan" };
+		let allocation: Allocation | undefined;
+		let orderId = deps.newOrderId();
+		if (attempt === 1) {
+			const nearest = soleNearest(input.warehouses, input.address);
+			if (nearest) {
+				let held;
+				try {
+					held = await deps.warehouses.reserve(nearest.warehouse_id, orderId, demand, deps.ttlMs);
+				} catch (err) {
+					await releaseAll(deps.warehouses, orderId, [nearest.warehouse_id], "reserve_failed");
+					log.error("checkout_reserve_failed", { order_id: orderId, errors: [{ warehouse_id: nearest.warehouse_id, error: String(err) }] }, "[place-order]");
+					return { ok: false, reason: "unavailable", step: "reserve" };
+				}
+				// The one best-tier warehouse can ship everything: exactly what allocate() would choose.
+				if (held.ok) {
+					allocation = {
+						ok: true,
+						allocations: demand.map((l) => ({ ...l, warehouse_id: nearest.warehouse_id, tier: nearest.tier })),
+						tier: nearest.tier,
+						warehouses: [nearest.warehouse_id],
+					};
+				} else {
+					orderId = deps.newOrderId(); // it held nothing; plan from scratch under a fresh id
+				}
+			}
+		}
+		const reservedAlready = allocation !== undefined;
+		if (!allocation) {
+			try {
+				allocation = await plan(deps.warehouses, input.warehouses, demand, input.address);
+			} catch (err) {
+				log.error("checkout_plan_failed", { error: String(err) }, "[place-order]");
+				return { ok: false, reason: "unavailable", step: "plan" };
+			}
 		}
 		if (!allocation.ok) {
 			log.info("[place-order]", "out_of_stock", { attempt, shortages: allocation.shortages, ms: Date.now() - started });
 			return { ok: false, reason: "out_of_stock", shortages: allocation.shortages };
 		}
-		const orderId = deps.newOrderId();
 		const perWarehouse = byWarehouse(allocation.allocations);
 		const warehouseIds = [...perWarehouse.keys()];
 		const steps: Record<string, number> = { plan_ms: Date.now() - planStarted };
 
 		// ---- 2. reserve, in parallel
 		const reserveStarted = Date.now();
-		const reserves = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.reserve(w, orderId, perWarehouse.get(w)!, deps.ttlMs)));
+		const reserves = reservedAlready
+			? []
+			: await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.reserve(w, orderId, perWarehouse.get(w)!, deps.ttlMs)));
 		const crashed = reserves.some((r) => r.status === "rejected");
 		const short = reserves.some((r) => r.status === "fulfilled" && !r.value.ok);
 		if (crashed || short) {
