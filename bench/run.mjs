@@ -360,15 +360,17 @@ async function sequential(sys, requests, warmup) {
  * What one place-order is built from, on its critical path, counted from the code
  * for an order from one warehouse without an Idempotency-Key (docs/BENCHMARKS.md,
  * "floor"). Update it when the place-order path changes.
- * stockgate (counted at 6ad4e49, src/checkout/routes.ts, placeOrder.ts, cart/load.ts):
- *   token check; one D1 batch reading cart, lines, products and warehouses;
- *   availability RPC (parallel over warehouses); reserve + commit RPCs; the
- *   decision D1 batch (outbox clean-up and event publishing run after the answer).
+ * stockgate (counted at the place-order shortcut commit, src/checkout/routes.ts,
+ *   placeOrder.ts, cart/load.ts): token check; one D1 batch reading cart, lines,
+ *   products and warehouses; the floor's buyer lives in the one warehouse's postal
+ *   area, so the shortcut reserves there directly (no availability RPC); reserve +
+ *   commit RPCs; the decision D1 batch (outbox clean-up and event publishing run
+ *   after the answer).
  * baseline (bench/baseline/src/place.ts): token check; cart, lines and stock
  *   reads; one compare-and-set UPDATE; the order batch.
  */
 const PRIMITIVES = {
-	stockgate: { jwt: 1, "d1-read-batch": 1, rpc: 1, "rpc-hold": 1, "d1-batch": 1 },
+	stockgate: { jwt: 1, "d1-read-batch": 1, "rpc-hold": 1, "d1-batch": 1 },
 	baseline: { jwt: 1, d1: 3, "d1-write": 1, "d1-batch": 1 },
 };
 
