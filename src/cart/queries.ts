@@ -99,8 +99,3 @@ export async function setAddress(db: D1Database, cartId: string, address: Addres
 export async function touchCart(db: D1Database, cartId: string, now: string): Promise<void> {
 	await db.prepare(`UPDATE carts SET updated_at = ? WHERE cart_id = ?`).bind(now, cartId).run();
 }
-
-export async function countLines(db: D1Database, cartId: string): Promise<number> {
-	const r = await db.prepare(`SELECT COUNT(*) AS n FROM cart_items WHERE cart_id = ?`).bind(cartId).first<{ n: number }>();
-	return Number(r?.n ?? 0);
-}

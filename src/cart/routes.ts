@@ -9,7 +9,7 @@ import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { loadActiveCart } from "./load";
-import { addToLine, countLines, removeLine, setAddress, setLine, touchCart } from "./queries";
+import { activeCart, addToLine, cartLines, removeLine, setAddress, setLine, touchCart } from "./queries";
 import { AddItemBody, Address, Cart, ItemParams, MAX_CART_LINES, MAX_LINE_QUANTITY, SetQuantityBody } from "./schema";
 import { cartView } from "./view";
 
@@ -23,11 +23,18 @@ async function requireBuyable(env: Env, unit: { product_id: string; size: string
 	if (!products.get(unit.product_id)!.active) fail("NOT_FOUND", `Product ${unit.product_id} not found.`);
 }
 
-async function ensureRoomForNewLine(env: Env, cartId: string, lines: Array<{ product_id: string; size: string }>, unit: { product_id: string; size: string }) {
+/** A cart holds at most MAX_CART_LINES lines; growing an existing line is always allowed. */
+function ensureRoomForNewLine(lines: Array<{ product_id: string; size: string }>, unit: { product_id: string; size: string }) {
 	const exists = lines.some((l) => l.product_id === unit.product_id && l.size === unit.size);
-	if (!exists && (await countLines(env.DB, cartId)) >= MAX_CART_LINES) {
+	if (!exists && lines.length >= MAX_CART_LINES) {
 		fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
 	}
+}
+
+/** The active cart and its unpriced lines: what a cart change needs before writing. */
+async function cartForChange(env: Env, userId: string) {
+	const cart = await activeCart(env.DB, userId, new Date().toISOString());
+	return { cart, lines: await cartLines(env.DB, cart.cart_id) };
 }
 
 const cartResponse = { 200: { description: "The cart", schema: Cart } };
@@ -53,8 +60,8 @@ export const cartRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
-			const { cart, lines } = await loadActiveCart(env.DB, user.id);
-			await ensureRoomForNewLine(env, cart.cart_id, lines, body);
+			const { cart, lines } = await cartForChange(env, user.id);
+			ensureRoomForNewLine(lines, body);
 			const now = new Date().toISOString();
 			if (!(await addToLine(env.DB, cart.cart_id, body, MAX_LINE_QUANTITY, now))) {
 				fail("VALIDATION_ERROR", `A cart line holds at most ${MAX_LINE_QUANTITY} units.`, [{ field: "quantity", message: `line total would exceed ${MAX_LINE_QUANTITY}` }]);
@@ -74,11 +81,11 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, user, params, body }) => {
-			const { cart, lines } = await loadActiveCart(env.DB, user.id);
+			const { cart, lines } = await cartForChange(env, user.id);
 			const now = new Date().toISOString();
 			if (body.quantity > 0) {
 				await requireBuyable(env, params);
-				await ensureRoomForNewLine(env, cart.cart_id, lines, params);
+				ensureRoomForNewLine(lines, params);
 			}
 			await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, now);
 			await touchCart(env.DB, cart.cart_id, now);
@@ -95,7 +102,7 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, params }) => {
-			const { cart } = await loadActiveCart(env.DB, user.id);
+			const cart = await activeCart(env.DB, user.id, new Date().toISOString());
 			await removeLine(env.DB, cart.cart_id, params);
 			await touchCart(env.DB, cart.cart_id, new Date().toISOString());
 			return reply(await currentCart(env, user.id));
@@ -111,7 +118,7 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, body }) => {
-			const { cart } = await loadActiveCart(env.DB, user.id);
+			const cart = await activeCart(env.DB, user.id, new Date().toISOString());
 			await setAddress(env.DB, cart.cart_id, body, new Date().toISOString());
 			return reply(await currentCart(env, user.id));
 		},
