@@ -6,6 +6,7 @@
 //   --self-test             add a baseline without its compare-and-set guard, to show oversells get caught
 //   --profile               CPU profiles of stockgate and the baseline under load (perturbs timings)
 //   --stockgate-config=path measure another wrangler config of stockgate in its place
+//   --systems=a,b           a subset of stockgate, baseline, baseline+retry3 (stockgate is always run)
 //
 // stockgate against the optimistic-locking baseline (bench/baseline/), both on
 // workerd through wrangler's unstable_startWorker, each in a fresh temporary
@@ -69,7 +70,16 @@ const SELF_TEST = args.includes("--self-test");
 const PROFILE = args.includes("--profile");
 const NOLOCK = { name: "baseline-nolock", config: join(root, "bench", "baseline", "wrangler.toml"), placePath: "/cart/place-order?lock=off", selfTest: true };
 /** --quick (CI smoke) runs stockgate and the plain baseline only: the retry variant adds a third runtime to start and load. */
-const RUN_SYSTEMS = [...(QUICK ? SYSTEMS.filter((s) => s.name !== "baseline+retry3") : SYSTEMS), ...(SELF_TEST ? [NOLOCK] : [])];
+/** --systems=a,b keeps only these of SYSTEMS (stockgate always runs: every ratio is against it). */
+const WANTED = option("systems")?.split(",").filter(Boolean);
+for (const w of WANTED ?? []) {
+	if (!SYSTEMS.some((s) => s.name === w)) {
+		console.error(`unknown system ${w}; known: ${SYSTEMS.map((s) => s.name).join(", ")}`);
+		process.exit(2);
+	}
+}
+const CHOSEN = SYSTEMS.filter((s) => s.name === "stockgate" || (WANTED ? WANTED.includes(s.name) : !(QUICK && s.name === "baseline+retry3")));
+const RUN_SYSTEMS = [...CHOSEN, ...(SELF_TEST ? [NOLOCK] : [])];
 const PROBE = { name: "floor-probe", config: join(root, "bench", "floor", "wrangler.toml") };
 
 async function startSystem(host, sys, tmp, envFile, compatFrom) {

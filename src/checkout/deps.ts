@@ -20,7 +20,7 @@ export function checkoutDeps(env: Env, over: Partial<PlaceOrderDeps> = {}): Plac
 	const cfg = config(env);
 	return {
 		warehouses: warehousePort(env),
-		store: orderStore(env.DB, (events) => publish(env, events)),
+		store: orderStore(env.DB, { onEvents: (events) => publish(env, events), waitUntil: over.defer }),
 		now: () => new Date(),
 		newOrderId,
 		ttlMs: cfg.reservationTtlMs,

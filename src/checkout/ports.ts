@@ -4,7 +4,8 @@
  * fail at chosen steps.
  */
 import type { Env } from "../env";
-import { deleteOutbox, getOrder, historyStmt, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
+import { deleteOutbox, deleteOutboxRows, getOrder, historyStmt, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
+import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import { warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
 import { eventStmt } from "../events/outbox";
@@ -80,8 +81,30 @@ function isCartTaken(err: unknown): boolean {
 	return /UNIQUE constraint failed: orders\.cart_id/.test(msg);
 }
 
-/** `onEvents`: publishes the events of a change right away (else the reconciler sends them from the outbox). */
-export function orderStore(db: D1Database, onEvents?: (events: StockgateEvent[]) => Promise<void>): OrderStore {
+/** Confirmed commits whose outbox rows wait to be cleared, gathered across the requests of an isolate. */
+const COMMITS_DONE_WINDOW_MS = 50;
+const commitCleanerOf = coalescerPer(
+	(db: D1Database) =>
+		new Coalescer<{ order_id: string; warehouse_id: string }>({
+			flush: (rows) => deleteOutboxRows(db, "commit", rows),
+			// A row left behind only costs the reconciler a replayed (idempotent) commit.
+			onError: (err, rows) => log.warn("[place-order]", "outbox_clear_deferred", { error: String(err), rows: rows.length }),
+			windowMs: COMMITS_DONE_WINDOW_MS,
+			maxItems: 200,
+		}),
+);
+
+export interface OrderStoreOptions {
+	/** Publishes the events of a change right away (else the reconciler sends them from the outbox). */
+	onEvents?: (events: StockgateEvent[]) => Promise<void>;
+	/**
+	 * With it, confirmed commits' outbox rows are cleared after the answer, together
+	 * with those of other requests of this isolate (one D1 statement per window).
+	 */
+	waitUntil?: WaitUntil;
+}
+
+export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOptions = {}): OrderStore {
 	return {
 		async decide(order, warehouseIds, answer) {
 			const at = order.created_at;
@@ -104,7 +127,13 @@ export function orderStore(db: D1Database, onEvents?: (events: StockgateEvent[])
 		async orderExists(orderId) {
 			return (await db.prepare(`SELECT 1 AS x FROM orders WHERE order_id = ?`).bind(orderId).first()) !== null;
 		},
-		commitsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "commit"),
+		async commitsDone(orderId, warehouseIds) {
+			if (!waitUntil) return deleteOutbox(db, orderId, warehouseIds, "commit");
+			commitCleanerOf(db).add(
+				warehouseIds.map((w) => ({ order_id: orderId, warehouse_id: w })),
+				waitUntil,
+			);
+		},
 		async cancelUnfulfillable(order, reason, answer) {
 			// The same race-safe change as any cancellation; re-read on a lost race (e.g. a payment landing).
 			let current: OrderRecord | null = order;

@@ -22,7 +22,7 @@ import type { Allocation, WarehousePlace } from "./allocation";
 import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
 import { plan } from "./plan";
 import { placeOrder } from "./placeOrder";
-import { publish } from "../events/outbox";
+import { publishSoon } from "../events/outbox";
 import { checkoutDeps } from "./deps";
 import { placedEvent, warehousePort } from "./ports";
 import { deliveryOptions, deliveryQuote, totals } from "./pricing";
@@ -158,7 +158,7 @@ export const checkoutRoutes = [
 					checkoutDeps(env, { defer: (work) => ctx.waitUntil(work) }),
 				);
 				if (result.ok) {
-					ctx.waitUntil(publish(env, [placedEvent(result.order)]));
+					publishSoon(env, [placedEvent(result.order)], (work) => ctx.waitUntil(work));
 					return reply(orderView(result.order), 201);
 				}
 				// A decided-then-cancelled order already stored its 409 answer with the cancellation.

@@ -19,29 +19,42 @@ async function processedAmong(db: D1Database, ids: string[]): Promise<Set<string
 	return new Set(results.map((r) => r.event_id));
 }
 
-function markStmt(db: D1Database, e: StockgateEvent, at: string): D1PreparedStatement {
-	return db.prepare(`INSERT INTO processed_events (event_id, type, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(e.event_id, e.type, at);
+/** Records a batch's delivered events in one statement. */
+async function markProcessed(db: D1Database, events: StockgateEvent[], at: string): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO processed_events (event_id, type, processed_at)
+			 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?) WHERE true
+			 ON CONFLICT DO NOTHING`,
+		)
+		.bind(at, JSON.stringify(events.map((e) => [e.event_id, e.type])))
+		.run();
 }
 
-async function deliver(env: Env, e: StockgateEvent): Promise<void> {
+/** What delivering one event did, for the batch's summary line. */
+type Outcome = "mailed" | "mail_logged" | "no_recipient" | "no_mail" | "logged";
+
+async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 	switch (e.type) {
 		case "order.status_changed": {
 			const mail = emailFor(e);
-			if (!mail) return;
-			if (env.MAILER && e.customer_email) {
+			if (!mail) return "no_mail";
+			// A token without an email claim leaves nobody to write to: counted in the batch line, not logged one by one.
+			if (!e.customer_email) return "no_recipient";
+			if (env.MAILER) {
 				await env.MAILER.send({ from: env.MAIL_FROM ?? "orders@stockgate.local", to: e.customer_email, subject: mail.subject, text: mail.text });
 				log.info("[events]", "email_sent", { event_id: e.event_id, order_id: e.order_id, subject: mail.subject });
-			} else {
-				log.info("[events]", "email_logged", { event_id: e.event_id, order_id: e.order_id, to: e.customer_email, subject: mail.subject, text: mail.text });
+				return "mailed";
 			}
-			return;
+			log.info("[events]", "email_logged", { event_id: e.event_id, order_id: e.order_id, to: e.customer_email, subject: mail.subject, text: mail.text });
+			return "mail_logged";
 		}
 		case "payment.refund_requested":
 			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, amount: e.amount, currency: e.currency });
-			return;
+			return "logged";
 		case "stock.low":
 			log.warn("[stock]", "low_stock", { event_id: e.event_id, warehouse_id: e.warehouse_id, product_id: e.product_id, size: e.size, on_hand: e.on_hand, threshold: e.threshold });
-			return;
+			return "logged";
 	}
 }
 
@@ -53,6 +66,9 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 	);
 	const delivered: StockgateEvent[] = [];
 	const seenHere = new Set<string>();
+	const outcomes: Record<string, number> = {};
+	let duplicates = 0;
+	let retried = 0;
 	for (const msg of batch.messages) {
 		const e = msg.body;
 		if (!e || typeof e.event_id !== "string") {
@@ -61,23 +77,26 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 			continue;
 		}
 		if (done.has(e.event_id) || seenHere.has(e.event_id)) {
-			log.info("[events]", "duplicate_skipped", { event_id: e.event_id });
+			duplicates++;
 			msg.ack();
 			continue;
 		}
 		try {
-			await deliver(env, e);
+			const outcome = await deliver(env, e);
+			outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
 			seenHere.add(e.event_id);
 			delivered.push(e);
 			msg.ack();
 		} catch (err) {
+			retried++;
 			log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: msg.attempts });
 			msg.retry({ delaySeconds: Math.min(300, 10 * msg.attempts) });
 		}
 	}
 	if (delivered.length > 0) {
-		const at = new Date().toISOString();
 		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
-		await env.DB.batch(delivered.map((e) => markStmt(env.DB, e, at)));
+		await markProcessed(env.DB, delivered, new Date().toISOString());
 	}
+	// One line per batch: what each event led to, and which were duplicates of earlier deliveries.
+	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, retried, outcomes });
 }

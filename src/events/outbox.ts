@@ -2,10 +2,18 @@
  * The gateway's event outbox: events are inserted into D1 in the same batch as
  * the change they describe (so a crash cannot lose them), sent to the queue
  * right after, and deleted once sent. The reconciler re-sends leftovers.
+ * The checkout hot path sends through `publishSoon`, which gathers the events
+ * of concurrent orders into one queue send and one D1 delete.
  */
 import type { Env } from "../env";
 import { log } from "../http/log";
+import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { StockgateEvent } from "./types";
+
+/** How long an event waits for others before the batch goes out (the queue's own batching adds its timeout on top). */
+export const PUBLISH_WINDOW_MS = 50;
+/** A queue sendBatch takes at most 100 messages. */
+const PUBLISH_MAX = 100;
 
 export function eventStmt(db: D1Database, event: StockgateEvent): D1PreparedStatement {
 	return db.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(event.event_id, JSON.stringify(event), event.occurred_at);
@@ -21,7 +29,7 @@ export function eventIfChangeStmt(db: D1Database, event: StockgateEvent, orderId
 }
 
 /** Sends events to the queue and clears them from the outbox; failures stay for the reconciler. */
-export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
+async function sendNow(env: Env, events: StockgateEvent[]): Promise<void> {
 	if (events.length === 0) return;
 	if (!env.EVENTS) {
 		// Without a queue the log line is the delivery: clear the rows so they are not logged again every minute.
@@ -36,6 +44,35 @@ export async function publish(env: Env, events: StockgateEvent[]): Promise<void>
 	} catch (err) {
 		log.warn("[events]", "publish_deferred", { error: String(err), events: events.map((e) => e.event_id) });
 	}
+}
+
+const publisherOf = coalescerPer(
+	(env: Env) =>
+		new Coalescer<StockgateEvent>({
+			flush: (events) => sendNow(env, events),
+			// publish() logs and keeps its own failures; anything else left in the outbox is re-sent by the reconciler.
+			onError: (err, events) => log.warn("[events]", "publish_deferred", { error: String(err), events: events.map((e) => e.event_id) }),
+			windowMs: PUBLISH_WINDOW_MS,
+			maxItems: PUBLISH_MAX,
+		}),
+);
+
+/**
+ * Publishes now, together with (and after) any events of this isolate still
+ * waiting in `publishSoon`'s window: an order's events leave in the order they
+ * happened, e.g. "placed" before a quick "cancelled".
+ */
+export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
+	await publisherOf(env).flushWith(events);
+}
+
+/**
+ * Publishes after the answer, together with the events other requests of this
+ * isolate publish within PUBLISH_WINDOW_MS: one queue send and one outbox delete
+ * for all of them. The events must already be in the outbox (same batch as their change).
+ */
+export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitUntil): void {
+	publisherOf(env).add(events, waitUntil);
 }
 
 /** Re-sends events left in the outbox (older than `olderThan`, so in-flight requests finish their own). */

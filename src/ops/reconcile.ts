@@ -66,7 +66,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
 	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
 	const answer = key ? { scope: { userId: key.user_id, key: key.idem_key }, status: 409, body: errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })) } : undefined;
-	if (!(await orderStore(env.DB, (events) => publish(env, events)).cancelUnfulfillable(order, "reservation expired", answer))) {
+	if (!(await orderStore(env.DB, { onEvents: (events) => publish(env, events) }).cancelUnfulfillable(order, "reservation expired", answer))) {
 		// Not cancellable now (it moved on, or lost races): back off and look again later.
 		throw new Error(`order ${order.order_id} (${order.status}) cannot take its stock and cannot be cancelled`);
 	}

@@ -181,6 +181,17 @@ export async function deleteOutbox(db: D1Database, orderId: string, warehouseIds
 		.run();
 }
 
+/** Deletes the outbox rows of many orders at once: one statement whatever the count. */
+export async function deleteOutboxRows(db: D1Database, action: OutboxAction, rows: Array<{ order_id: string; warehouse_id: string }>): Promise<void> {
+	if (rows.length === 0) return;
+	await db
+		.prepare(
+			`DELETE FROM outbox WHERE action = ? AND (order_id, warehouse_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+		)
+		.bind(action, JSON.stringify(rows.map((r) => [r.order_id, r.warehouse_id])))
+		.run();
+}
+
 export interface OutboxRow {
 	outbox_id: number;
 	order_id: string;

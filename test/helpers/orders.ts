@@ -183,6 +183,8 @@ export interface EventRecorder {
 	/** Every event handed to the queue so far (gateway and Warehouse objects). */
 	all(): StockgateEvent[];
 	forOrder(orderId: string): StockgateEvent[];
+	/** Every sendBatch/send call so far, as the list of events it carried. */
+	sends(): StockgateEvent[][];
 }
 
 let recorder: EventRecorder | undefined;
@@ -204,6 +206,10 @@ export function recordEvents(): EventRecorder {
 	];
 	recorder = {
 		all,
+		sends: () => [
+			...batch.mock.calls.map(([messages]) => [...messages].map((m) => m.body as StockgateEvent)),
+			...single.mock.calls.map(([body]) => [body as StockgateEvent]),
+		],
 		forOrder: (orderId) => all().filter((e) => "order_id" in e && e.order_id === orderId),
 	};
 	return recorder;

@@ -6,7 +6,7 @@ import type { OrderStatusChanged, StockgateEvent, StockLow } from "../../src/eve
 import worker from "../../src/index";
 import { admin, call, uid } from "../helpers/http";
 import { advance, customerWithOrder, eventsFlushed, expectSettled, orderAgain, recordEvents, setStatus, tokenWithEmail } from "../helpers/orders";
-import { makeShop, onHand, type Shop } from "../helpers/shop";
+import { ADDRESS, makeShop, onHand, type Shop } from "../helpers/shop";
 
 const events = recordEvents();
 
@@ -101,6 +101,37 @@ describe("order events on the order-events queue", () => {
 		// No refund for an unpaid order.
 		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toEqual([]);
 		await consumed(statusEvents(id).map((e) => e.event_id));
+	});
+});
+
+describe("publishing placed orders' events", () => {
+	it("concurrent orders share queue sends; every event is published once and consumed; no outbox row is left", async () => {
+		const buyers = await Promise.all(
+			Array.from({ length: 8 }, async () => {
+				const sub = uid("user");
+				const auth = await tokenWithEmail(sub);
+				for (const item of [{ product_id: shop.products[0]!, size: "M", quantity: 1 }]) expect((await call("POST", "/cart/items", { auth, body: item })).status).toBe(200);
+				expect((await call("PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
+				return auth;
+			}),
+		);
+		const sendsBefore = events.sends();
+		const placed = await Promise.all(buyers.map((auth) => call("POST", "/cart/place-order", { auth, body: {} })));
+		expect(placed.map((r) => r.status)).toEqual(buyers.map(() => 201));
+		const ids = placed.map((r) => r.body.order_id as string);
+		for (const id of ids) await eventsFlushed(id);
+		for (const id of ids) expect(kinds(id)).toEqual([[null, "pending"]]);
+		// Gathered after the answers: fewer queue sends than orders (each order alone would be one send).
+		const sends = events.sends().slice(sendsBefore.length).filter((batch) => batch.some((e) => e.type === "order.status_changed" && ids.includes(e.order_id)));
+		expect(sends.length).toBeLessThan(ids.length);
+		await consumed(ids.map((id) => `evt_placed_${id}`));
+		await vi.waitFor(
+			async () => {
+				const left = await env.DB.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE order_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(ids)).first<{ n: number }>();
+				expect(left!.n).toBe(0);
+			},
+			{ timeout: 5_000, interval: 20 },
+		);
 	});
 });
 
