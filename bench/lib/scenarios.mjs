@@ -15,7 +15,7 @@ export const SIZES = {
 	full: {
 		lastUnits: { stock: 100, buyers: 1000, concurrency: 100 },
 		flashSale: { perWarehouse: 250, warehouses: 4, buyers: 2000, concurrency: 200 },
-		catalog: { orders: 2000, products: 50, sizes: 4, warehouses: 4, concurrency: 50, stock: 100_000 },
+		catalog: { orders: 2000, products: 50, sizes: 4, warehouses: 4, concurrency: 50, stock: 100_000, rounds: 4 },
 		fanOut: { ordersPerSplit: 200, pool: 25, concurrency: 10 },
 		floor: { requests: 300, loop: 200, warmup: 30 },
 		loadTimeLimitMs: 300_000,
@@ -23,7 +23,7 @@ export const SIZES = {
 	quick: {
 		lastUnits: { stock: 10, buyers: 60, concurrency: 20 },
 		flashSale: { perWarehouse: 5, warehouses: 4, buyers: 60, concurrency: 30 },
-		catalog: { orders: 40, products: 50, sizes: 4, warehouses: 4, concurrency: 10, stock: 100_000 },
+		catalog: { orders: 40, products: 50, sizes: 4, warehouses: 4, concurrency: 10, stock: 100_000, rounds: 1 },
 		fanOut: { ordersPerSplit: 6, pool: 3, concurrency: 3 },
 		floor: { requests: 20, loop: 20, warmup: 10 },
 		loadTimeLimitMs: 10_000,
@@ -105,8 +105,10 @@ export function catalog(s) {
 	return {
 		name: "catalog",
 		prefix: "ca-",
-		description: `${s.orders} orders of 1 to 3 lines (1-2 units each) over ${units.length} units (${s.products} products x ${s.sizes} sizes) and ${s.warehouses} warehouses, ${s.stock} of every unit everywhere, concurrency ${s.concurrency}`,
+		description: `${s.orders} orders of 1 to 3 lines (1-2 units each) over ${units.length} units (${s.products} products x ${s.sizes} sizes) and ${s.warehouses} warehouses, ${s.stock} of every unit everywhere, concurrency ${s.concurrency}${s.rounds > 1 ? `, in ${s.rounds} rounds of ${s.orders / s.rounds} orders that alternate between the systems` : ""}`,
 		concurrency: s.concurrency,
+		// Throughput is compared between systems: interleaved rounds spread a shared machine's slow drifts over all of them.
+		rounds: s.rounds,
 		warehouses: whs,
 		products,
 		stock: Object.fromEntries(whs.map((w) => [w.id, units.map((u) => ({ ...u, on_hand: s.stock }))])),
