@@ -353,7 +353,7 @@ async function contentionScenario(sc, allSystems, ctx) {
 				}),
 			);
 		}
-		if (sc.rounds > 1) results[sys.name].by_round = own.map((l) => ({ round: l.tag, ...rateOf(l.load), runtime_cpu_s: l.load.runtime_cpu_s }));
+		if (sc.rounds > 1) results[sys.name].by_round = own.map((l) => ({ round: l.tag, ...rateOf(l.load), runtime_cpu_s: l.load.runtime_cpu_s, outside_cpu_s: l.load.outside_cpu_s }));
 		if (merged.profile) {
 			results[sys.name].profile = merged.profile;
 			printProfile(sys.name, merged.profile);
