@@ -57,32 +57,61 @@ export async function cartLines(db: D1Database, cartId: string): Promise<CartLin
 }
 
 /**
- * Adds to a line (or creates it) only while the result stays within `max` and the
- * cart is still active; false when the cap would be passed.
+ * Why a line change wrote nothing: the line would pass its unit cap, or a new
+ * line would pass the cart's line cap (checked in the same statement, so two
+ * concurrent adds cannot both take the last free line).
  */
-export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, max: number, now: string): Promise<boolean> {
+export type LineRefusal = "line_full" | "cart_full" | "cart_closed";
+
+/** The row to insert exists only while the cart is active and has room for it (or already has the line). */
+const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active')
+	 AND (EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3)
+	      OR (SELECT COUNT(*) FROM cart_items WHERE cart_id = ?1) < ?6)`;
+
+async function refusal(db: D1Database, cartId: string, line: CartLineRow): Promise<LineRefusal> {
+	const r = await db
+		.prepare(
+			`SELECT EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active') AS active,
+			        EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3) AS has_line`,
+		)
+		.bind(cartId, line.product_id, line.size)
+		.first<{ active: number; has_line: number }>();
+	if (!r?.active) return "cart_closed";
+	return r.has_line ? "line_full" : "cart_full";
+}
+
+/**
+ * Adds to a line (or creates it) only while the line stays within `maxQuantity`,
+ * the cart within `maxLines` lines, and the cart is still active.
+ */
+export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, caps: { maxQuantity: number; maxLines: number }, now: string): Promise<LineRefusal | null> {
 	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active')
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = quantity + excluded.quantity
-			 WHERE quantity + excluded.quantity <= ?6`,
+			 WHERE quantity + excluded.quantity <= ?7`,
 		)
-		.bind(cartId, line.product_id, line.size, line.quantity, now, max)
+		.bind(cartId, line.product_id, line.size, line.quantity, now, caps.maxLines, caps.maxQuantity)
 		.run();
-	return result.meta.changes > 0;
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line);
 }
 
-export async function setLine(db: D1Database, cartId: string, line: CartLineRow, now: string): Promise<void> {
-	if (line.quantity === 0) return removeLine(db, cartId, line);
-	await db
+/** Sets a line's quantity (0 removes it); a new line only while the cart has fewer than `maxLines`. */
+export async function setLine(db: D1Database, cartId: string, line: CartLineRow, maxLines: number, now: string): Promise<LineRefusal | null> {
+	if (line.quantity === 0) {
+		await removeLine(db, cartId, line);
+		return null;
+	}
+	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active')
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = excluded.quantity`,
 		)
-		.bind(cartId, line.product_id, line.size, line.quantity, now)
+		.bind(cartId, line.product_id, line.size, line.quantity, now, maxLines)
 		.run();
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line);
 }
 
 export async function removeLine(db: D1Database, cartId: string, unit: { product_id: string; size: string }): Promise<void> {

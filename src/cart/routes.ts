@@ -9,7 +9,7 @@ import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { loadActiveCart } from "./load";
-import { activeCart, addToLine, cartLines, removeLine, setAddress, setLine, touchCart } from "./queries";
+import { activeCart, addToLine, cartLines, removeLine, setAddress, setLine, touchCart, type LineRefusal } from "./queries";
 import { AddItemBody, Address, Cart, ItemParams, MAX_CART_LINES, MAX_LINE_QUANTITY, SetQuantityBody } from "./schema";
 import { cartView } from "./view";
 
@@ -26,8 +26,18 @@ async function requireBuyable(env: Env, unit: { product_id: string; size: string
 /** A cart holds at most MAX_CART_LINES lines; growing an existing line is always allowed. */
 function ensureRoomForNewLine(lines: Array<{ product_id: string; size: string }>, unit: { product_id: string; size: string }) {
 	const exists = lines.some((l) => l.product_id === unit.product_id && l.size === unit.size);
-	if (!exists && lines.length >= MAX_CART_LINES) {
-		fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
+	if (!exists && lines.length >= MAX_CART_LINES) refuse("cart_full");
+}
+
+/** The answer to a line change the database refused (the caps are re-checked there, atomically). */
+function refuse(why: LineRefusal): never {
+	switch (why) {
+		case "cart_full":
+			fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
+		case "line_full":
+			fail("VALIDATION_ERROR", `A cart line holds at most ${MAX_LINE_QUANTITY} units.`, [{ field: "quantity", message: `line total would exceed ${MAX_LINE_QUANTITY}` }]);
+		case "cart_closed":
+			fail("CONFLICT", "The cart was checked out while it was being changed; the next change goes to a new cart.");
 	}
 }
 
@@ -57,15 +67,14 @@ export const cartRoutes = [
 		access: "user",
 		body: AddItemBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
 			const { cart, lines } = await cartForChange(env, user.id);
 			ensureRoomForNewLine(lines, body);
 			const now = new Date().toISOString();
-			if (!(await addToLine(env.DB, cart.cart_id, body, MAX_LINE_QUANTITY, now))) {
-				fail("VALIDATION_ERROR", `A cart line holds at most ${MAX_LINE_QUANTITY} units.`, [{ field: "quantity", message: `line total would exceed ${MAX_LINE_QUANTITY}` }]);
-			}
+			const refused = await addToLine(env.DB, cart.cart_id, body, { maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES }, now);
+			if (refused) refuse(refused);
 			await touchCart(env.DB, cart.cart_id, now);
 			return reply(await currentCart(env, user.id));
 		},
@@ -79,7 +88,7 @@ export const cartRoutes = [
 		params: ItemParams,
 		body: SetQuantityBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
 		handler: async ({ env, user, params, body }) => {
 			const { cart, lines } = await cartForChange(env, user.id);
 			const now = new Date().toISOString();
@@ -87,7 +96,8 @@ export const cartRoutes = [
 				await requireBuyable(env, params);
 				ensureRoomForNewLine(lines, params);
 			}
-			await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, now);
+			const refused = await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, MAX_CART_LINES, now);
+			if (refused) refuse(refused);
 			await touchCart(env.DB, cart.cart_id, now);
 			return reply(await currentCart(env, user.id));
 		},

@@ -11,6 +11,7 @@
 import { env } from "cloudflare:workers";
 import { loadActiveCart } from "../../src/cart/load";
 import { activeCart, setAddress, setLine } from "../../src/cart/queries";
+import { MAX_CART_LINES } from "../../src/cart/schema";
 import { listWarehouses } from "../../src/catalog/queries";
 import { checkoutDeps as realDeps } from "../../src/checkout/deps";
 import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOrder";
@@ -191,7 +192,10 @@ export async function quickCustomer(items: Array<{ product_id: string; size: str
 	const userId = `user-${crypto.randomUUID().slice(0, 12)}`;
 	const now = new Date().toISOString();
 	const cart = await activeCart(env.DB, userId, now);
-	for (const item of items) await setLine(env.DB, cart.cart_id, item, now);
+	for (const item of items) {
+		const refused = await setLine(env.DB, cart.cart_id, item, MAX_CART_LINES, now);
+		if (refused) throw new Error(`quickCustomer: line ${item.product_id}/${item.size} refused (${refused})`);
+	}
 	await setAddress(env.DB, cart.cart_id, address, now);
 	return userId;
 }

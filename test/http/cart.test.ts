@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
 import { ADDRESS, makeShop } from "../helpers/shop";
+import { activeCart, addToLine, cartLines, setLine } from "../../src/cart/queries";
 
 async function newUser() {
 	return token(uid("user"));
@@ -168,6 +169,58 @@ describe("POST /cart/items", () => {
 		expect(grow.body.items).toHaveLength(50);
 		expect(grow.body.subtotal).toBe(54);
 		expect((await call("PUT", `/cart/items/${p0}/s8`, { auth, body: { quantity: 3 } })).status).toBe(200);
+	});
+
+	it("concurrent requests for new lines on a cart with 49: one 200, the rest 400 'cart is full', 50 lines", async () => {
+		const racing = ["x0", "x1", "x2", "x3", "x4"];
+		const sizes = [...Array.from({ length: 45 }, (_, i) => `s${i}`), ...racing];
+		const shop = await makeShop({ products: 2, sizes, price: 1, warehouses: [] });
+		const [p0, p1] = shop.products as [string, string];
+		const auth = await newUser();
+		for (const size of sizes.slice(0, 49)) expect((await call("POST", "/cart/items", { auth, body: { product_id: p0, size, quantity: 1 } })).status).toBe(200);
+		const racers = await Promise.all(
+			racing.map((size, i) =>
+				i % 2 === 0
+					? call("POST", "/cart/items", { auth, body: { product_id: p1, size, quantity: 1 } })
+					: call("PUT", `/cart/items/${p1}/${size}`, { auth, body: { quantity: 1 } }),
+			),
+		);
+		expect(racers.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
+		for (const r of racers.filter((x) => x.status === 400)) expect(r.body.details).toEqual([{ field: "product_id", message: "cart is full" }]);
+		expect((await call("GET", "/cart", { auth })).body.items).toHaveLength(50);
+	});
+
+	it("the line cap holds in the database itself: five new lines written at once to a 49-line cart, one lands", async () => {
+		const sizes = Array.from({ length: 50 }, (_, i) => `s${i}`);
+		const shop = await makeShop({ products: 2, sizes, price: 1, warehouses: [] });
+		const [p0, p1] = shop.products as [string, string];
+		const cart = await activeCart(env.DB, uid("user"), new Date().toISOString());
+		const now = new Date().toISOString();
+		for (const size of sizes.slice(0, 49)) expect(await setLine(env.DB, cart.cart_id, { product_id: p0, size, quantity: 1 }, 50, now)).toBeNull();
+		// No route pre-check here: every write relies on the statement's own count.
+		const outcomes = await Promise.all(
+			sizes.slice(0, 5).map((size, i) =>
+				i % 2 === 0
+					? addToLine(env.DB, cart.cart_id, { product_id: p1, size, quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)
+					: setLine(env.DB, cart.cart_id, { product_id: p1, size, quantity: 1 }, 50, now),
+			),
+		);
+		expect(outcomes.filter((o) => o === null)).toHaveLength(1);
+		expect(outcomes.filter((o) => o === "cart_full")).toHaveLength(4);
+		expect(await cartLines(env.DB, cart.cart_id)).toHaveLength(50);
+		// An existing line still grows on a full cart; its unit cap still holds.
+		expect(await addToLine(env.DB, cart.cart_id, { product_id: p0, size: "s3", quantity: 99 }, { maxQuantity: 100, maxLines: 50 }, now)).toBeNull();
+		expect(await addToLine(env.DB, cart.cart_id, { product_id: p0, size: "s3", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)).toBe("line_full");
+	});
+
+	it("a line change that reaches a cart after its checkout writes nothing and says why", async () => {
+		const product_id = await oneProduct();
+		const cart = await activeCart(env.DB, uid("user"), new Date().toISOString());
+		await env.DB.prepare(`UPDATE carts SET status = 'completed' WHERE cart_id = ?`).bind(cart.cart_id).run();
+		const now = new Date().toISOString();
+		expect(await addToLine(env.DB, cart.cart_id, { product_id, size: "M", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)).toBe("cart_closed");
+		expect(await setLine(env.DB, cart.cart_id, { product_id, size: "M", quantity: 2 }, 50, now)).toBe("cart_closed");
+		expect(await cartLines(env.DB, cart.cart_id)).toEqual([]);
 	});
 
 	it("is 400 for a body that is not an object of the right shape", async () => {
