@@ -59,8 +59,9 @@ const publisherOf = coalescerPer(
 
 /**
  * Publishes now, together with (and after) any events of this isolate still
- * waiting in `publishSoon`'s window: an order's events leave in the order they
- * happened, e.g. "placed" before a quick "cancelled".
+ * waiting in `publishSoon`'s window, in the same send: a quick "cancelled" does
+ * not overtake its order's "placed" that was still waiting. (One already being
+ * sent by its window is in flight first; the queue never promised order anyway.)
  */
 export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
 	await publisherOf(env).flushWith(events);

@@ -58,9 +58,15 @@ export class Coalescer<T> {
 		return this.pending.length;
 	}
 
+	/**
+	 * Flushes what is waiting now, in chunks of maxItems. Items added meanwhile are
+	 * left to their own window: a caller awaiting this (flushWith) never ends up
+	 * sending other requests' work for as long as they keep adding.
+	 */
 	private async drain(): Promise<void> {
-		while (this.pending.length > 0) {
-			const items = this.pending.splice(0, this.opts.maxItems);
+		const chunks: T[][] = [];
+		while (this.pending.length > 0) chunks.push(this.pending.splice(0, this.opts.maxItems));
+		for (const items of chunks) {
 			try {
 				await this.opts.flush(items);
 			} catch (err) {

@@ -61,6 +61,27 @@ describe("Coalescer", () => {
 		expect(h.c.size).toBe(0);
 	});
 
+	it("a flush takes only what was waiting when it started; items added during it wait for their own window", async () => {
+		const flushes: number[][] = [];
+		const work: Promise<unknown>[] = [];
+		const waitUntil = (p: Promise<unknown>) => void work.push(p);
+		const c: Coalescer<number> = new Coalescer<number>({
+			flush: async (items) => {
+				flushes.push(items);
+				// Another request adds while this flush is sending.
+				if (items.includes(1)) c.add([9], waitUntil);
+			},
+			onError: () => {},
+			windowMs: 5,
+			maxItems: 100,
+		});
+		await c.flushWith([1]);
+		expect(flushes).toEqual([[1]]);
+		expect(c.size).toBe(1);
+		while (work.length > 0) await Promise.all(work.splice(0));
+		expect(flushes).toEqual([[1], [9]]);
+	});
+
 	it("a failed flush goes to onError and does not stop the next window", async () => {
 		const h = harness({ failOn: (items) => items.includes(1) });
 		h.c.add([1], h.waitUntil);
