@@ -9,7 +9,7 @@ import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { loadActiveCart } from "./load";
-import { activeCart, addToLine, cartLines, removeLine, setAddress, setLine, touchCart, type LineRefusal } from "./queries";
+import { activeCart, addToLine, removeLine, setAddress, setLine, touchCart, type LineRefusal } from "./queries";
 import { AddItemBody, Address, Cart, ItemParams, MAX_CART_LINES, MAX_LINE_QUANTITY, SetQuantityBody } from "./schema";
 import { cartView } from "./view";
 
@@ -23,12 +23,6 @@ async function requireBuyable(env: Env, unit: { product_id: string; size: string
 	if (!products.get(unit.product_id)!.active) fail("NOT_FOUND", `Product ${unit.product_id} not found.`);
 }
 
-/** A cart holds at most MAX_CART_LINES lines; growing an existing line is always allowed. */
-function ensureRoomForNewLine(lines: Array<{ product_id: string; size: string }>, unit: { product_id: string; size: string }) {
-	const exists = lines.some((l) => l.product_id === unit.product_id && l.size === unit.size);
-	if (!exists && lines.length >= MAX_CART_LINES) refuse("cart_full");
-}
-
 /** The answer to a line change the database refused (the caps are re-checked there, atomically). */
 function refuse(why: LineRefusal): never {
 	switch (why) {
@@ -39,12 +33,6 @@ function refuse(why: LineRefusal): never {
 		case "cart_closed":
 			fail("CONFLICT", "The cart was checked out while it was being changed; the next change goes to a new cart.");
 	}
-}
-
-/** The active cart and its unpriced lines: what a cart change needs before writing. */
-async function cartForChange(env: Env, userId: string) {
-	const cart = await activeCart(env.DB, userId, new Date().toISOString());
-	return { cart, lines: await cartLines(env.DB, cart.cart_id) };
 }
 
 const cartResponse = { 200: { description: "The cart", schema: Cart } };
@@ -70,9 +58,8 @@ export const cartRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
-			const { cart, lines } = await cartForChange(env, user.id);
-			ensureRoomForNewLine(lines, body);
 			const now = new Date().toISOString();
+			const cart = await activeCart(env.DB, user.id, now);
 			const refused = await addToLine(env.DB, cart.cart_id, body, { maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES }, now);
 			if (refused) refuse(refused);
 			await touchCart(env.DB, cart.cart_id, now);
@@ -90,12 +77,9 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
 		handler: async ({ env, user, params, body }) => {
-			const { cart, lines } = await cartForChange(env, user.id);
 			const now = new Date().toISOString();
-			if (body.quantity > 0) {
-				await requireBuyable(env, params);
-				ensureRoomForNewLine(lines, params);
-			}
+			const cart = await activeCart(env.DB, user.id, now);
+			if (body.quantity > 0) await requireBuyable(env, params);
 			const refused = await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, MAX_CART_LINES, now);
 			if (refused) refuse(refused);
 			await touchCart(env.DB, cart.cart_id, now);
