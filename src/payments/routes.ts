@@ -5,14 +5,17 @@
  * `payment.succeeded` moves pending -> paid; `payment.failed` records failed. A
  * success for an order already paid is a double charge: it is recorded and a
  * refund of it requested, and the answer is 200 (so the provider stops retrying).
+ * Of several different successes arriving together, the one whose change wins
+ * pays; the others find the order paid on re-reading and are double charges.
  */
 import { z } from "zod";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { log } from "../http/log";
-import { reply, route } from "../http/route";
+import { reply, route, type Reply } from "../http/route";
 import { validate } from "../http/validate";
-import { getOrder } from "../orders/queries";
+import type { Env } from "../env";
+import { getOrder, type OrderRecord } from "../orders/queries";
 import { changeOrder } from "../orders/service";
 import { Id, Money } from "../shared/schema";
 import { toCents } from "../shared/money";
@@ -37,10 +40,39 @@ const WebhookAnswer = z.object({
 	payment_status: z.string(),
 });
 
-function paymentEventStmt(db: D1Database, event: z.output<typeof WebhookBody>, orderId: string): D1PreparedStatement {
+type WebhookEvent = z.output<typeof WebhookBody>;
+
+function paymentEventStmt(db: D1Database, event: WebhookEvent, orderId: string): D1PreparedStatement {
 	return db
 		.prepare(`INSERT INTO payment_events (event_id, order_id, type, amount, currency, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		.bind(event.id, orderId, event.type, toCents(event.amount)!, event.currency.toUpperCase(), new Date().toISOString());
+}
+
+function alreadyPaid(order: OrderRecord): boolean {
+	return order.payment_status === "paid" || order.payment_status === "refunded";
+}
+
+/**
+ * A second charge for an order already paid (or refunded): keep the order, record the
+ * charge, and ask the payment side to give it back. The refund's id follows the payment
+ * event's and both rows go in one batch, so only the request that records the event
+ * publishes the refund: a replay or a racing copy of the same event cannot ask twice.
+ */
+async function doubleCharge(env: Env, event: WebhookEvent, order: OrderRecord): Promise<Reply> {
+	const refund: RefundRequested = {
+		event_id: `evt_refund_${event.id}`,
+		type: "payment.refund_requested",
+		occurred_at: new Date().toISOString(),
+		order_id: order.order_id,
+		amount: event.amount,
+		currency: order.currency,
+	};
+	const [recorded] = await env.DB.batch([paymentEventStmt(env.DB, event, order.order_id), eventStmt(env.DB, refund)]);
+	const base = { received: true, order_id: order.order_id, status: order.status, payment_status: order.payment_status };
+	if ((recorded?.meta.changes ?? 0) === 0) return reply({ ...base, duplicate: true });
+	await publish(env, [refund]);
+	log.warn("[payments]", "duplicate_charge_refunded", { event_id: event.id, order_id: order.order_id, amount: event.amount });
+	return reply({ ...base, duplicate: false, duplicate_charge: true });
 }
 
 async function seen(db: D1Database, eventId: string): Promise<boolean> {
@@ -78,23 +110,7 @@ export const paymentRoutes = [
 					received: { amount: event.amount, currency: event.currency },
 				});
 			}
-			if (event.type === "payment.succeeded" && (order.payment_status === "paid" || order.payment_status === "refunded")) {
-				// A second charge for an order already paid (or refunded): keep the order, record the
-				// charge, and ask the payment side to give it back. Its id follows the payment event's,
-				// so a replay cannot ask twice.
-				const refund: RefundRequested = {
-					event_id: `evt_refund_${event.id}`,
-					type: "payment.refund_requested",
-					occurred_at: new Date().toISOString(),
-					order_id: order.order_id,
-					amount: event.amount,
-					currency: order.currency,
-				};
-				await env.DB.batch([paymentEventStmt(env.DB, event, order.order_id), eventStmt(env.DB, refund)]);
-				await publish(env, [refund]);
-				log.warn("[payments]", "duplicate_charge_refunded", { event_id: event.id, order_id: order.order_id, amount: event.amount });
-				return reply({ received: true, duplicate: false, duplicate_charge: true, order_id: order.order_id, status: order.status, payment_status: order.payment_status });
-			}
+			if (event.type === "payment.succeeded" && alreadyPaid(order)) return doubleCharge(env, event, order);
 			const result = await changeOrder(
 				env,
 				order.order_id,
@@ -113,8 +129,12 @@ export const paymentRoutes = [
 				},
 			);
 			if (!result.ok) {
+				const now = (await getOrder(env.DB, order.order_id)) ?? order;
 				// The same event racing itself: the loser finds it recorded.
-				if (await seen(env.DB, event.id)) return answer(true, (await getOrder(env.DB, order.order_id))!);
+				if (await seen(env.DB, event.id)) return answer(true, now);
+				// Another successful payment paid the order while this one was deciding: this one is
+				// the double charge, decided on the order as it is now, not as it was first read.
+				if (event.type === "payment.succeeded" && alreadyPaid(now)) return doubleCharge(env, event, now);
 				raise(result);
 			}
 			log.info("[payments]", "processed", { event_id: event.id, type: event.type, order_id: order.order_id, payment_status: result.order.payment_status });

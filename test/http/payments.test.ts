@@ -218,6 +218,32 @@ describe("POST /payments/webhook", () => {
 		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
 	});
 
+	it("20 different successful payments arriving at once (20 rounds): all 200, one pays, each other is a double charge refunded exactly once", async () => {
+		for (let round = 0; round < 20; round++) {
+			const c = await customerWithOrder(items);
+			const id = c.order.order_id;
+			const sent = Array.from({ length: 20 }, () => paymentEvent(c.order));
+			const answers = await Promise.all(sent.map((e) => webhook(e)));
+			for (const r of answers) {
+				expect(r.status, `round ${round}: ${JSON.stringify(r.body)}`).toBe(200);
+				expect(r.body).toMatchObject({ received: true, duplicate: false, order_id: id, status: "paid", payment_status: "paid" });
+			}
+			const payers = sent.filter((_, i) => answers[i]!.body.duplicate_charge !== true);
+			const doubles = sent.filter((_, i) => answers[i]!.body.duplicate_charge === true);
+			expect(payers, `round ${round}`).toHaveLength(1);
+			expect(doubles).toHaveLength(19);
+			// One history row pays the order; every event is recorded.
+			const history = await historyOf(id);
+			expectHistoryChain(history, "paid");
+			expect(history.filter((h) => h.new_status === "paid")).toHaveLength(1);
+			expect((await paymentRows(id)).map((r) => r.event_id).sort()).toEqual(sent.map((e) => e.id).sort());
+			// Exactly one refund request per double charge, none for the payment that paid.
+			await eventsFlushed(id);
+			const refunds = events.forOrder(id).filter((e) => e.type === "payment.refund_requested");
+			expect(refunds.map((e) => e.event_id).sort()).toEqual(doubles.map((e) => `evt_refund_${e.id}`).sort());
+		}
+	});
+
 	it("paid then cancelled: payment_status refunded and one refund event with the order's amount", async () => {
 		const c = await customerWithOrder(items);
 		const id = c.order.order_id;
