@@ -1,8 +1,9 @@
 // npm start: the whole system locally, in one command.
 //  1. creates .dev.vars with random local secrets if it is missing
-//  2. applies the D1 migrations to the local database (.wrangler/state)
-//  3. starts `wrangler dev`, waits for /health
-//  4. loads the demo data (idempotent) and prints the URLs and demo tokens
+//  2. builds the pages (Vite, into dist/: the Worker's static assets)
+//  3. applies the D1 migrations to the local database (.wrangler/state)
+//  4. starts `wrangler dev`, waits for /health
+//  5. loads the demo data (idempotent) and prints the URLs and demo tokens
 // It also triggers the cron reconciler every minute, as the platform would.
 // Ctrl-C stops wrangler. PORT (default 8787) picks the port.
 import { spawn, spawnSync } from "node:child_process";
@@ -18,6 +19,11 @@ const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEN
 
 const { created, vars } = ensureDevVars();
 if (created) console.log("Created .dev.vars with fresh local secrets.");
+
+console.log("Building the pages (vite build)...");
+const vite = join(root, "node_modules", "vite", "bin", "vite.js");
+const build = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: root, env, stdio: "inherit" });
+if (build.status !== 0) process.exit(build.status ?? 1);
 
 console.log("Applying D1 migrations locally...");
 const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "orders-db", "--local"], { cwd: root, env: { ...env, CI: "true" }, stdio: "inherit" });
@@ -69,6 +75,9 @@ dev.on("exit", () => clearInterval(cron));
 
 console.log(`
 stockgate is running.
+  Shop:    ${base}/
+  Console: ${base}/admin#token=${adminToken}
+           (signs the demo admin in; the token stays in the URL fragment, never sent to the server)
   API:    ${base}
   Docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)
   Cron:   the reconciler runs every minute; run it now with curl "${base}/__scheduled?cron=*+*+*+*+*"

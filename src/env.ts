@@ -10,6 +10,8 @@ export interface Env {
 	WAREHOUSE: DurableObjectNamespace<Warehouse>;
 	/** Producer for the `order-events` queue (optional: without it events are only logged). */
 	EVENTS?: Queue<StockgateEvent>;
+	/** The built pages (dist/); the Worker only runs for paths that are not pages (wrangler.toml [assets]). */
+	ASSETS?: Fetcher;
 	/** Cloudflare `send_email` binding (optional: without it emails are logged). */
 	MAILER?: SendEmail;
 	MAIL_FROM?: string;

@@ -1,0 +1,5 @@
+import { mount } from "svelte";
+import "../lib/base.css";
+import Shop from "./Shop.svelte";
+
+mount(Shop, { target: document.getElementById("app")! });
