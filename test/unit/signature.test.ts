@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { parseHeader, signPayload, TOLERANCE_S, verifySignature } from "../../src/payments/signature";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_V1, parseHeader, signPayload, TOLERANCE_S, verifySignature } from "../../src/payments/signature";
 
 const SECRET = "test-webhook-secret";
 const BODY = '{"id":"evt_1","type":"payment.succeeded","order_id":"ord_1","amount":25.98,"currency":"USD"}';
@@ -60,8 +60,32 @@ describe("webhook signatures", () => {
 		}
 	});
 
-	it("parseHeader reads t and every v1, ignoring unknown keys", () => {
+	it("parseHeader reads t and the v1 values, ignoring unknown keys", () => {
 		expect(parseHeader(`t=${T},v0=abc,v1=aa,v1=bb`)).toEqual({ t: T, v1: ["aa", "bb"] });
 		expect(parseHeader("v1=aa")).toBeNull();
+	});
+
+	describe("at most 3 v1 candidates, one HMAC", () => {
+		afterEach(() => vi.restoreAllMocks());
+		const wrong = (i: number) => i.toString(16).padStart(64, "0");
+
+		it("MAX_V1 is 3 and parseHeader keeps only the first 3 v1 values", () => {
+			expect(MAX_V1).toBe(3);
+			expect(parseHeader(`t=${T},v1=aa,v1=bb,v1=cc,v1=dd,v1=ee`)).toEqual({ t: T, v1: ["aa", "bb", "cc"] });
+		});
+
+		it("a right signature among the first 3 is accepted; in 4th place or later it is not considered", async () => {
+			expect(await verifySignature(`t=${T},v1=${wrong(1)},v1=${wrong(2)},v1=${KNOWN_HEX}`, BODY, SECRET, T)).toEqual({ ok: true });
+			expect(await verifySignature(`t=${T},v1=${wrong(1)},v1=${wrong(2)},v1=${wrong(3)},v1=${KNOWN_HEX}`, BODY, SECRET, T)).toEqual({ ok: false, why: "mismatch" });
+		});
+
+		it("the HMAC over the body is computed once, however many candidates the header carries", async () => {
+			const sign = vi.spyOn(crypto.subtle, "sign");
+			const verify = vi.spyOn(crypto.subtle, "verify");
+			const bigBody = JSON.stringify({ pad: "x".repeat(60 * 1024) });
+			const header = `t=${T},${Array.from({ length: 200 }, (_, i) => `v1=${wrong(i + 1)}`).join(",")}`;
+			expect(await verifySignature(header, bigBody, SECRET, T)).toEqual({ ok: false, why: "mismatch" });
+			expect(sign.mock.calls.length + verify.mock.calls.length).toBe(1);
+		});
 	});
 });
