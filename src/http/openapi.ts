@@ -2,6 +2,13 @@
  * The OpenAPI 3.1 document, generated from the route list and the zod schemas
  * that validate requests (zod 4's JSON Schema output is draft 2020-12, which is
  * what OpenAPI 3.1 uses). Schemas carrying `.meta({ id })` become components.
+ *
+ * The document is self-contained: zod puts named schemas under a per-call
+ * `$defs`, and every one of them (including those nested inside other named
+ * schemas) is hoisted into `components.schemas` with its refs rewritten. A named
+ * schema renders differently as a request (defaults optional, extra keys
+ * allowed) and as a response; when the two differ the request one is published
+ * as `<id>Input`. test/http/openapi.test.ts checks every $ref resolves.
  */
 import { z } from "zod";
 import type { RouteDef } from "./route";
@@ -9,35 +16,72 @@ import { statusOf } from "./errors";
 import { ErrorBody } from "../shared/schema";
 
 type JsonSchema = Record<string, unknown>;
+type Io = "input" | "output";
 
 function toOpenApiPath(path: string): string {
 	return path.replace(/:(\w+)/g, "{$1}");
 }
 
+// A component's final name is known only once both of its renderings are seen,
+// so refs first point at a pending name and are settled in finish().
+const PENDING = "#/x-pending/";
+
+/** Deep copy with every `$ref` rewritten by `to` (JSON values only, as zod emits). */
+function mapRefs<T>(node: T, to: (ref: string) => string): T {
+	if (Array.isArray(node)) return node.map((v) => mapRefs(v, to)) as T;
+	if (!node || typeof node !== "object") return node;
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(node)) out[k] = k === "$ref" && typeof v === "string" ? to(v) : mapRefs(v, to);
+	return out as T;
+}
+
 interface Collector {
-	schema(s: z.ZodType, io: "input" | "output"): JsonSchema;
-	components: Record<string, JsonSchema>;
+	schema(s: z.ZodType, io: Io): JsonSchema;
+	/** Settles component names in `doc` and returns `components.schemas`. */
+	finish<T>(doc: T): { doc: T; schemas: Record<string, JsonSchema> };
 }
 
 function collector(): Collector {
-	const components: Record<string, JsonSchema> = {};
+	const named = new Map<string, Partial<Record<Io, string>>>(); // id -> canonical JSON per io
 	return {
-		components,
 		schema(s, io) {
-			const out = z.toJSONSchema(s, {
+			const { $defs, $schema: _, ...root } = z.toJSONSchema(s, {
 				target: "draft-2020-12",
 				io,
 				unrepresentable: "any",
 				reused: "inline",
-				override: (ctx) => {
-					delete (ctx.jsonSchema as JsonSchema).$schema;
-				},
 			}) as JsonSchema & { $defs?: Record<string, JsonSchema> };
-			const { $defs, ...rest } = out;
-			delete rest.$schema;
-			for (const [name, def] of Object.entries($defs ?? {})) components[name] = def;
-			// Point local refs at components.
-			return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+			const pending = (ref: string) => {
+				if (!ref.startsWith("#/$defs/")) throw new Error(`openapi: zod emitted a ref the generator cannot place: ${ref}`);
+				return `${PENDING}${io}/${ref.slice("#/$defs/".length)}`;
+			};
+			for (const [id, def] of Object.entries($defs ?? {})) {
+				const json = JSON.stringify(mapRefs(def, pending));
+				const seen = named.get(id) ?? {};
+				if (seen[io] !== undefined && seen[io] !== json) throw new Error(`openapi: two different schemas carry the id ${id}`);
+				named.set(id, { ...seen, [io]: json });
+			}
+			return mapRefs(root, pending);
+		},
+		finish(doc) {
+			const nameOf = (io: Io, id: string) => {
+				const both = named.get(id);
+				return io === "input" && both?.output !== undefined && both.output !== both.input ? `${id}Input` : id;
+			};
+			const settle = <T>(node: T) =>
+				mapRefs(node, (ref) => {
+					if (!ref.startsWith(PENDING)) return ref;
+					const [io, id] = ref.slice(PENDING.length).split("/") as [Io, string];
+					return `#/components/schemas/${nameOf(io, id)}`;
+				});
+			const schemas: Record<string, JsonSchema> = {};
+			for (const id of [...named.keys()].sort()) {
+				for (const io of ["output", "input"] as const) {
+					const json = named.get(id)?.[io];
+					if (json !== undefined) schemas[nameOf(io, id)] ??= settle(JSON.parse(json) as JsonSchema);
+				}
+			}
+			return { doc: settle(doc), schemas };
 		},
 	};
 }
@@ -59,7 +103,11 @@ function parametersOf(c: Collector, def: RouteDef): unknown[] {
 	return out;
 }
 
-export function buildOpenApi(routes: RouteDef[], serverUrl?: string): Record<string, unknown> {
+/**
+ * The document for `routes`. `serverUrl` defaults to "/": the origin that
+ * serves the document, so /docs and generated clients call the same Worker.
+ */
+export function buildOpenApi(routes: RouteDef[], serverUrl = "/"): Record<string, unknown> {
 	const c = collector();
 	const errorRef = c.schema(ErrorBody, "output");
 	const paths: Record<string, Record<string, unknown>> = {};
@@ -89,24 +137,27 @@ export function buildOpenApi(routes: RouteDef[], serverUrl?: string): Record<str
 			parameters: parametersOf(c, def),
 			responses,
 		};
-		if (def.access !== "public") op.security = [{ bearerAuth: [] }];
+		// Public operations say so explicitly (`[]`): no security is a statement, not an omission.
+		op.security = def.access === "public" ? [] : [{ bearerAuth: [] }];
 		if (def.body) {
 			op.requestBody = { required: true, content: { "application/json": { schema: c.schema(def.body, "input") } } };
 		}
 		(paths[toOpenApiPath(def.path)] ??= {})[def.method] = op;
 	}
+	const { doc: settledPaths, schemas } = c.finish(paths);
 	return {
 		openapi: "3.1.0",
 		info: {
 			title: "stockgate",
 			version: "0.1.0",
+			license: { name: "MIT", identifier: "MIT" },
 			description:
 				"Order placement and stock coordination on Cloudflare Workers. Every error answer has the body { error, code, details? }.",
 		},
-		...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
-		paths,
+		servers: [{ url: serverUrl, description: "The Worker serving this document" }],
+		paths: settledPaths,
 		components: {
-			schemas: c.components,
+			schemas,
 			securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
 		},
 	};
@@ -116,11 +167,11 @@ const escape = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<":
 
 /** A self-contained docs page (no CDN: it works offline and under `wrangler dev`). */
 export function renderDocs(doc: Record<string, unknown>): string {
-	const paths = doc.paths as Record<string, Record<string, { summary: string; security?: unknown; requestBody?: unknown; responses: Record<string, unknown>; parameters: unknown[] }>>;
+	const paths = doc.paths as Record<string, Record<string, { summary: string; security?: unknown[]; requestBody?: unknown; responses: Record<string, unknown>; parameters: unknown[] }>>;
 	const rows = Object.entries(paths)
 		.flatMap(([path, ops]) =>
 			Object.entries(ops).map(([method, op]) => {
-				const auth = op.security ? "bearer token" : "public";
+				const auth = op.security?.length ? "bearer token" : "public";
 				const detail = JSON.stringify({ parameters: op.parameters, requestBody: op.requestBody, responses: op.responses }, null, 2);
 				return `<details><summary><code class="m ${method}">${method.toUpperCase()}</code> <code>${escape(path)}</code> — ${escape(op.summary)} <small>(${auth})</small></summary><pre>${escape(detail)}</pre></details>`;
 			}),
