@@ -1,11 +1,17 @@
 /**
- * Bearer-token authentication per the contract. HS256 with JWT_SECRET by default;
- * RS256/ES256 against JWT_JWKS_URL when it is set (issuer and audience checked
- * when configured). `exp` is required. Admin = `role: "admin"` or "admin" in `roles`.
+ * Bearer-token authentication per the contract. HS256 with JWT_SECRET by default
+ * (issuer and audience checked when configured); RS256/ES256 against JWT_JWKS_URL
+ * when it is set, and then JWT_ISSUER and JWT_AUDIENCE are required: without them
+ * a key set shared with other services would let any of their tokens in (role
+ * claim included), so every authenticated request is refused and an error line
+ * names the missing settings. `exp` is required; `exp`, `nbf` and `iat` are
+ * checked with CLOCK_TOLERANCE_S of skew (an `iat` further in the future is
+ * refused). Admin = `role: "admin"` or "admin" in `roles`.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Env } from "../env";
 import { fail } from "./errors";
+import { log } from "./log";
 
 export interface User {
 	id: string;
@@ -13,6 +19,9 @@ export interface User {
 	/** The token's `email` claim, when it has a plausible one. */
 	email?: string;
 }
+
+/** Seconds of clock skew allowed between the token's issuer and this Worker. */
+export const CLOCK_TOLERANCE_S = 30;
 
 const keySets = new Map<string, JWTVerifyGetKey>();
 
@@ -31,28 +40,34 @@ export function isAdmin(payload: JWTPayload): boolean {
 	return Array.isArray(roles) && roles.includes("admin");
 }
 
+/** The settings the JWKS mode needs but lacks (empty when complete, or not in JWKS mode). */
+export function missingJwksSettings(env: Pick<Env, "JWT_JWKS_URL" | "JWT_ISSUER" | "JWT_AUDIENCE">): string[] {
+	if (!env.JWT_JWKS_URL) return [];
+	return (["JWT_ISSUER", "JWT_AUDIENCE"] as const).filter((name) => !env[name]);
+}
+
 async function verify(token: string, env: Env): Promise<JWTPayload> {
 	const common = {
 		requiredClaims: ["exp", "sub"],
+		clockTolerance: CLOCK_TOLERANCE_S,
 		...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
 		...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
 	};
-	if (env.JWT_JWKS_URL) {
-		const { payload } = await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), {
-			...common,
-			algorithms: ["RS256", "ES256"],
-		});
-		return payload;
-	}
-	if (!env.JWT_SECRET) fail("UNAUTHORIZED", "Authentication is not configured on this server.");
-	const { payload } = await jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), {
-		...common,
-		algorithms: ["HS256"],
-	});
+	const { payload } = env.JWT_JWKS_URL
+		? await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), { ...common, algorithms: ["RS256", "ES256"] })
+		: await jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), { ...common, algorithms: ["HS256"] });
+	// jose checks a future `iat` only together with a maximum token age; a token issued in the future is refused here.
+	if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new Error("iat in the future");
 	return payload;
 }
 
 export async function authenticate(request: Request, env: Env): Promise<User> {
+	const missing = missingJwksSettings(env);
+	if (missing.length > 0) {
+		log.error("jwks_settings_missing", { missing, message: `JWT_JWKS_URL is set but ${missing.join(" and ")} is not: every authenticated request is refused.` }, "[auth]");
+		fail("UNAUTHORIZED", "Authentication is not configured on this server.");
+	}
+	if (!env.JWT_JWKS_URL && !env.JWT_SECRET) fail("UNAUTHORIZED", "Authentication is not configured on this server.");
 	const header = request.headers.get("authorization") ?? "";
 	const match = /^Bearer\s+(\S+)$/i.exec(header);
 	if (!match) fail("UNAUTHORIZED", "Missing bearer token.");

@@ -17,6 +17,7 @@ export type LogTag =
 	| "[reconciler]"
 	| "[orders]"
 	| "[payments]"
+	| "[auth]"
 	| "[events]"
 	| "[error]";
 
