@@ -114,8 +114,11 @@ export class Warehouse extends DurableObject<Env> {
 				case "committed":
 					return { ok: false, reason: "hold_committed" };
 				case "released":
+					return { ok: true, state: "released", replayed: true };
 				case "expired":
-					return { ok: true, state: hold.state, replayed: true };
+					// Its units went back at expiry; closing it for good stops a late commit taking them again.
+					store.setHoldState(this.sql, ref, "released", now);
+					return { ok: true, state: "released", replayed: false };
 				case "held":
 					this.freeHold(ref, "release", "released", now, opts.actor ?? "checkout");
 					return { ok: true, state: "released", replayed: false };
@@ -126,8 +129,9 @@ export class Warehouse extends DurableObject<Env> {
 
 	/**
 	 * Undoes whatever an order holds here, atomically and once: a held hold is
-	 * released, a committed one has its units restocked (idempotent by ref), a
-	 * closed one needs nothing, an unknown one gets a tombstone so a late
+	 * released, a committed one has its units restocked (idempotent by ref), an
+	 * expired one is closed for good (released: a late commit is refused), a
+	 * released one needs nothing, an unknown one gets a tombstone so a late
 	 * reserve cannot hold stock for a cancelled order.
 	 */
 	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
@@ -145,8 +149,12 @@ export class Warehouse extends DurableObject<Env> {
 					this.freeHold(ref, "release", "released", now, actor);
 					return { ok: true, outcome: "released", replayed: false, lines };
 				case "released":
-				case "expired":
 					return { ok: true, outcome: "nothing", replayed: true, lines: [] };
+				case "expired":
+					// Nothing to give back (the expiry did), but a commit still in flight (phase 2, or a
+					// reconciler row read before the cancel) must not take the units for a cancelled order.
+					store.setHoldState(this.sql, ref, "released", now);
+					return { ok: true, outcome: "nothing", replayed: false, lines: [] };
 				case "committed": {
 					if (!store.claimOp(this.sql, "restock", ref, now)) return { ok: true, outcome: "restocked", replayed: true, lines };
 					for (const l of lines) {

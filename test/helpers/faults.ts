@@ -8,7 +8,9 @@
  * placeOrder's own error handling) without any cleanup after it: the
  * remaining work is what the alarm and the reconciler must finish.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { loadActiveCart } from "../../src/cart/load";
 import { activeCart, setAddress, setLine } from "../../src/cart/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
@@ -17,8 +19,9 @@ import { checkoutDeps as realDeps } from "../../src/checkout/deps";
 import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOrder";
 import type { OrderStore, WarehousePort } from "../../src/checkout/ports";
 import type { DeliveryMode } from "../../src/checkout/rates";
-import type { Level } from "../../src/stock/types";
-import { ADDRESS } from "./shop";
+import { reconcile } from "../../src/ops/reconcile";
+import type { LedgerEntry, Level } from "../../src/stock/types";
+import { ADDRESS, expectInvariants, type Shop } from "./shop";
 
 /** The error every wrapper throws: recognisable in results and logs. */
 export class InjectedFault extends Error {
@@ -228,4 +231,30 @@ export async function ordersOfUser(userId: string): Promise<Array<{ order_id: st
 
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function holdState(warehouseId: string, ref: string): Promise<string | null> {
+	return (await env.WAREHOUSE.getByName(warehouseId).hold(ref))?.state ?? null;
+}
+
+/** One reference's ledger rows at a warehouse, oldest first. */
+export async function ledgerOf(warehouseId: string, ref: string): Promise<LedgerEntry[]> {
+	const out: LedgerEntry[] = [];
+	let after = 0;
+	for (;;) {
+		const page = await env.WAREHOUSE.getByName(warehouseId).ledger(after, 500);
+		out.push(...page.entries.filter((e) => e.ref === ref));
+		if (page.next_after === null) return out;
+		after = page.next_after;
+	}
+}
+
+/** Runs the alarm of each warehouse (if one is set), then the reconciler as the cron would a minute later; then nothing may be left. */
+export async function settle(shop: Shop) {
+	for (const w of shop.warehouses) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
+	const report = await reconcile(env, Date.now() + 60_000);
+	expect(report.failures).toBe(0);
+	expect(await outboxOf()).toEqual([]);
+	await expectInvariants(shop.warehouses, { settled: true });
+	return report;
 }

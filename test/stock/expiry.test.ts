@@ -94,14 +94,36 @@ describe("expiry through the alarm", () => {
 		expect(await levelOf(stub, u)).toMatchObject({ reserved: 0 });
 	});
 
-	it("answers a release of an expired hold as a replay that gives nothing back", async () => {
+	it("closes an expired hold for good on release: gives nothing back, and a later commit is refused", async () => {
 		const { stub, u } = await stocked(5);
 		const r = ref("order");
 		await expiredHold(stub, r, [line(u, 2)]);
 		const rows = (await readLedger(stub)).length;
-		expect(await stub.release(r)).toEqual({ ok: true, state: "expired", replayed: true });
+		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
+		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: true });
+		expect(await stub.commit(r)).toEqual({ ok: false, reason: "hold_released" });
+		expect((await stub.hold(r))!.state).toBe("released");
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 0 });
 		expect((await readLedger(stub)).length).toBe(rows);
+	});
+});
+
+describe("late commit on a cancelled order (issue 9, edge 2)", () => {
+	// The hold expires (no order yet), the decision lands, the order is cancelled
+	// (cancelHold), then the in-flight phase 2 or a reconciler row read before the
+	// cancel commits: it must not take the units again for a cancelled order.
+	it("a cancel of an expired hold closes it: the late commit is refused and takes nothing", async () => {
+		const { stub, u } = await stocked(5);
+		const r = ref("order");
+		await expiredHold(stub, r, [line(u, 2)]);
+		const rows = (await readLedger(stub)).length;
+		expect(await stub.cancelHold(r)).toEqual({ ok: true, outcome: "nothing", replayed: false, lines: [] });
+		expect(await stub.commit(r)).toEqual({ ok: false, reason: "hold_released" });
+		expect(await stub.cancelHold(r)).toEqual({ ok: true, outcome: "nothing", replayed: true, lines: [] });
+		expect((await stub.hold(r))!.state).toBe("released");
+		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 5, reserved: 0, available: 5 });
+		expect((await readLedger(stub)).length).toBe(rows);
+		expect((await stub.audit()).ok).toBe(true);
 	});
 });
 

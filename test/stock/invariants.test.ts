@@ -104,7 +104,12 @@ class Model {
 			return { ok: true, state: "released", replayed: false };
 		}
 		if (hold.state === "committed") return { ok: false, reason: "hold_committed" };
-		if (hold.state !== "held") return { ok: true, state: hold.state, replayed: true };
+		if (hold.state === "released") return { ok: true, state: "released", replayed: true };
+		// An expired hold gave its units back already; releasing it only closes it for good (no late commit).
+		if (hold.state === "expired") {
+			hold.state = "released";
+			return { ok: true, state: "released", replayed: false };
+		}
 		for (const l of hold.lines) this.level(l).reserved -= l.quantity;
 		hold.state = "released";
 		return { ok: true, state: "released", replayed: false };

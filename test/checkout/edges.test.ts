@@ -1,0 +1,63 @@
+/**
+ * The money edges of issue 9 ("trust under faults and abuse"), driven through
+ * placeOrder with the real Warehouse and D1 adapters wrapped by the fault ports
+ * (test/helpers/faults.ts): each test replays one exact sequence of events and
+ * then checks that the alarm and the reconciler leave nothing held and every
+ * invariant true.
+ *
+ * D1 and the Warehouse objects are shared by the tests of this file; each test
+ * uses its own shop (fresh products and warehouses) and checks those.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { placeOrder } from "../../src/checkout/placeOrder";
+import { orderStore, warehousePort } from "../../src/checkout/ports";
+import { changeOrder } from "../../src/orders/service";
+import { checkoutDeps, checkoutInput, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, settle, sleep } from "../helpers/faults";
+import { customer, makeShop, onHand } from "../helpers/shop";
+
+const SHORT_TTL = 400;
+const PAST_TTL = SHORT_TTL + 250;
+
+function oneWarehouse(stock: Record<string, number>) {
+	return makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock }] });
+}
+
+describe("edge 2: a late commit on a cancelled order", () => {
+	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
+		const shop = await oneWarehouse({ "0/M": 3 });
+		const [A] = shop.warehouses as [string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const store = faultyStore(orderStore(env.DB), {
+			// Stalls past the ttl before the decision: the alarm finds no order and expires the hold.
+			async beforeDecide(orderId) {
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+			},
+		});
+		const port = faultyWarehouses(warehousePort(env), {
+			// The decision has landed; the buyer cancels before phase 2 reaches the warehouse.
+			async beforeCommit(_w, orderId) {
+				const cancelled = await changeOrder(env, orderId, { type: "cancel" }, { by: buyer.sub, reason: "changed my mind" });
+				expect(cancelled).toMatchObject({ ok: true, order: { status: "cancelled" } });
+			},
+		});
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ store, warehouses: port, ttlMs: SHORT_TTL }));
+
+		const [id] = store.decided;
+		expect(result.ok).toBe(false);
+		expect(port.calls.filter((c) => c.op === "commit").map((c) => c.outcome)).toEqual(["hold_released"]);
+		expect((await orderRow(id!))?.status).toBe("cancelled");
+		expect(await holdState(A, id!)).toBe("released");
+		// The late commit took nothing for the cancelled order: reserve, expire, and no commit.
+		expect((await ledgerOf(A, id!)).map((e) => e.reason)).toEqual(["reserve", "expire"]);
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		// A reconciler that read the commit row before the cancel commits afterwards: refused too.
+		expect(await env.WAREHOUSE.getByName(A).commit(id!, { actor: "reconciler" })).toEqual({ ok: false, reason: "hold_released" });
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		await settle(shop);
+	});
+});
