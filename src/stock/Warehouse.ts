@@ -8,12 +8,15 @@
  * the earliest open hold (a reserve moves it earlier; closing a hold leaves it, so
  * at worst it wakes once for nothing and re-arms exactly), and it is re-armed
  * whenever the object starts, so a hold never outlives its ttl by more than the
- * alarm's slack.
+ * alarm's slack. An alarm that cannot read D1 re-arms itself with a capped
+ * backoff (src/stock/backoff.ts) rather than being dropped after the
+ * platform's retries.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { log } from "../http/log";
 import { orderStatuses } from "../orders/queries";
+import { alarmRetryDelayMs } from "./backoff";
 import { assertLines, sumDemand } from "./demand";
 import * as store from "./store";
 import type { StockLow } from "../events/types";
@@ -54,6 +57,8 @@ export class Warehouse extends DurableObject<Env> {
 	private eventsWaiting = true;
 	/** The alarm time this instance last set (undefined: unknown, read it from storage). */
 	private armedAt: number | null | undefined;
+	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
+	private alarmFailures = 0;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -302,7 +307,19 @@ export class Warehouse extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.armedAt = null; // the runtime cleared it by running it
-		await this.resolveDue();
+		try {
+			await this.resolveDue();
+			this.alarmFailures = 0;
+		} catch (err) {
+			// The platform retries a throwing alarm only a few times, then drops it and the holds stay
+			// held: a failed D1 read (an outage) re-arms here instead, with a capped backoff.
+			this.alarmFailures++;
+			const delay = alarmRetryDelayMs(this.alarmFailures);
+			log.warn("[warehouse]", "alarm_deferred", { error: String(err), failures: this.alarmFailures, retry_in_ms: delay });
+			const at = Date.now() + delay;
+			await this.ctx.storage.setAlarm(at);
+			this.armedAt = at;
+		}
 	}
 
 	/**

@@ -303,3 +303,42 @@ describe("the alarm", () => {
 		expect(await alarmOf(restarted)).toBeNull();
 	});
 });
+
+describe("the alarm during a D1 outage (issue 9, edge 7)", () => {
+	/** Makes the object's D1 read of the decisions fail (D1 down) or work again. */
+	async function d1Down(stub: WarehouseStub, down: boolean) {
+		await runInDurableObject(stub, (instance) => {
+			const o = instance as unknown as { decide?: unknown };
+			if (down) o.decide = async () => Promise.reject(new Error("D1_ERROR: injected outage"));
+			else delete o.decide;
+		});
+	}
+
+	it("catches the failed read and re-arms itself with a growing, capped backoff; the hold is resolved once D1 is back", async () => {
+		const { stub, u } = await stocked(5);
+		const r = ref("order");
+		await reserveParked(stub, r, [line(u, 2)], SHORT_TTL);
+		await sleep(SHORT_TTL + 50);
+		await d1Down(stub, true);
+		// More failures than the platform's own alarm retries: the alarm must never be dropped.
+		const delays: number[] = [];
+		for (let i = 0; i < 8; i++) {
+			const before = Date.now();
+			expect(await runDurableObjectAlarm(stub)).toBe(true);
+			const next = await alarmOf(stub);
+			expect(next, `alarm after failure ${i + 1}`).not.toBeNull();
+			delays.push(next! - before);
+		}
+		expect((await stub.hold(r))!.state).toBe("held");
+		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 2 });
+		expect(delays[0]).toBeGreaterThan(0);
+		expect(delays.at(-1)!).toBeGreaterThan(delays[0]!);
+		for (const d of delays) expect(d).toBeLessThanOrEqual(60_000 + 1_000);
+
+		await d1Down(stub, false);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect((await stub.hold(r))!.state).toBe("expired");
+		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 0 });
+		expect(await alarmOf(stub)).toBeNull();
+	});
+});
