@@ -1,8 +1,9 @@
 /**
  * The reconciler, run by the cron trigger every minute. It finishes what a
  * crashed or failed request left in the outbox, then asks every active
- * warehouse to resolve its due holds (the alarm's own code path), so neither a
- * lost commit nor a lost alarm outlives one cron period.
+ * warehouse, and every inactive one that may still have open holds, to resolve
+ * its due holds (the alarm's own code path), so neither a lost commit nor a
+ * lost alarm outlives one cron period.
  *
  * - commit rows: commit the order's hold; if the hold is gone and its units with
  *   it, the order cannot be filled: it is cancelled (reason "reservation
@@ -11,14 +12,15 @@
  * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
  */
 import type { Env } from "../env";
-import { listWarehouses } from "../catalog/queries";
 import { orderStore } from "../checkout/ports";
+import { config } from "../config";
 import { flushOutbox, publish } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { log } from "../http/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
+import { sweepDone, sweepTargets } from "./sweep";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -96,9 +98,20 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 
 	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
 
-	const warehouses = await listWarehouses(env.DB, true);
+	// Active warehouses, and inactive ones that may still have open holds (src/ops/sweep.ts).
+	const warehouses = await sweepTargets(env.DB);
 	report.warehouses = warehouses.length;
-	const results = await Promise.allSettled(warehouses.map((w) => warehouseStub(env, w.warehouse_id).resolveDue(nowMs)));
+	const ttlMs = config(env).reservationTtlMs;
+	const results = await Promise.allSettled(
+		warehouses.map(async (w) => {
+			const stub = warehouseStub(env, w.warehouse_id);
+			const resolved = await stub.resolveDue(nowMs);
+			if (!w.active && w.sweep_since !== null && Date.parse(w.sweep_since) + ttlMs < nowMs && (await stub.snapshot()).holds.held === 0) {
+				await sweepDone(env.DB, w.warehouse_id, w.sweep_since);
+			}
+			return resolved;
+		}),
+	);
 	results.forEach((r, i) => {
 		if (r.status === "fulfilled") {
 			report.holds_committed += r.value.committed;

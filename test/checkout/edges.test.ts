@@ -8,13 +8,15 @@
  * D1 and the Warehouse objects are shared by the tests of this file; each test
  * uses its own shop (fresh products and warehouses) and checks those.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
+import { reconcile } from "../../src/ops/reconcile";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, settle, sleep } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, settle, sleep } from "../helpers/faults";
+import { admin, call } from "../helpers/http";
 import { customer, makeShop, onHand } from "../helpers/shop";
 
 const SHORT_TTL = 400;
@@ -58,6 +60,33 @@ describe("edge 2: a late commit on a cancelled order", () => {
 		// A reconciler that read the commit row before the cancel commits afterwards: refused too.
 		expect(await env.WAREHOUSE.getByName(A).commit(id!, { actor: "reconciler" })).toEqual({ ok: false, reason: "hold_released" });
 		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		await settle(shop);
+	});
+});
+
+describe("edge 7: holds at a warehouse that went inactive", () => {
+	it("a lost alarm at a warehouse deactivated with an open hold: the reconciler still resolves it, then stops asking", async () => {
+		const shop = await oneWarehouse({ "0/M": 3 });
+		const [A] = shop.warehouses as [string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const port = faultyWarehouses(warehousePort(env));
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store: faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE), ttlMs: 5_000 }));
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
+		const [ref] = port.refs("reserve");
+		await runInDurableObject(env.WAREHOUSE.getByName(A), (_, state) => state.storage.deleteAlarm());
+		const r = await call("PUT", `/admin/warehouses/${A}`, { auth: await admin(), body: { name: A, postal_code: "10001", region: "NY", country: "US", active: false } });
+		expect(r.status).toBe(200);
+		expect(await holdState(A, ref!)).toBe("held");
+
+		// Three minutes on: the hold is due, and the warehouse inactive for longer than the default ttl (120 s).
+		const report = await reconcile(env, Date.now() + 180_000);
+		expect(report.failures).toBe(0);
+		expect(await holdState(A, ref!)).toBe("expired");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		// Nothing open there any more, and inactive for longer than a hold lives: no longer swept.
+		const swept = await env.DB.prepare(`SELECT sweep_since FROM warehouses WHERE warehouse_id = ?`).bind(A).first<{ sweep_since: string | null }>();
+		expect(swept?.sweep_since).toBeNull();
 		await settle(shop);
 	});
 });
