@@ -29,7 +29,8 @@ console.log("Applying D1 migrations locally...");
 const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "orders-db", "--local"], { cwd: root, env: { ...env, CI: "true" }, stdio: "inherit" });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled"], {
+// DEMO_TOKENS enables POST /demo/tokens (demo customers for the storefront and the race page); never set when deployed.
+const dev = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--var", "DEMO_TOKENS:true"], {
 	cwd: root,
 	env,
 	stdio: ["inherit", "inherit", "inherit"],

@@ -24,6 +24,8 @@ export interface Env {
 	JWT_ISSUER?: string;
 	JWT_AUDIENCE?: string;
 	PAYMENT_WEBHOOK_SECRET?: string;
+	/** "true" only under `npm start`: enables POST /demo/tokens (src/demo/routes.ts). Never set in wrangler.toml. */
+	DEMO_TOKENS?: string;
 }
 
 type StockgateEnv = Env;

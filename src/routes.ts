@@ -5,6 +5,7 @@
 import { cartRoutes } from "./cart/routes";
 import { catalogRoutes } from "./catalog/routes";
 import { checkoutRoutes } from "./checkout/routes";
+import { demoRoutes } from "./demo/routes";
 import type { RouteDef } from "./http/route";
 import { opsRoutes } from "./ops/routes";
 import { orderRoutes } from "./orders/routes";
@@ -12,4 +13,4 @@ import { paymentRoutes } from "./payments/routes";
 import { stockRoutes } from "./stock/routes";
 
 export const routes: RouteDef[] = [];
-routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes);
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes, ...demoRoutes);

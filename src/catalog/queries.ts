@@ -33,6 +33,11 @@ export async function listActiveProducts(db: D1Database): Promise<Product[]> {
 	return results.map(toProduct);
 }
 
+export async function listAllProducts(db: D1Database): Promise<Product[]> {
+	const { results } = await db.prepare(`SELECT * FROM products ORDER BY product_id`).all<Row>();
+	return results.map(toProduct);
+}
+
 export async function getProduct(db: D1Database, productId: string): Promise<Product | null> {
 	const row = await db.prepare(`SELECT * FROM products WHERE product_id = ?`).bind(productId).first<Row>();
 	return row ? toProduct(row) : null;

@@ -7,7 +7,7 @@ import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { availabilityAt, sumAvailable } from "../stock/client";
 import { unitKey } from "../stock/types";
-import { getProduct, listActiveProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
+import { getProduct, listActiveProducts, listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
 import { Product, ProductInput, ProductParams, ProductWithAvailability, Warehouse, WarehouseInput, WarehouseParams } from "./schema";
 
 export const catalogRoutes = [
@@ -38,6 +38,16 @@ export const catalogRoutes = [
 			const availability = Object.fromEntries(units.map((u) => [u.size, totals.get(unitKey(u)) ?? 0]));
 			return reply({ ...product, availability });
 		},
+	}),
+	route({
+		method: "get",
+		path: "/admin/products",
+		tag: "admin",
+		summary: "List every product, active or not (the console's catalog)",
+		access: "admin",
+		responses: { 200: { description: "Products", schema: z.object({ products: z.array(Product) }) } },
+		errors: ["UNAUTHORIZED", "FORBIDDEN"],
+		handler: async ({ env }) => reply({ products: await listAllProducts(env.DB) }),
 	}),
 	route({
 		method: "put",

@@ -20,13 +20,14 @@ async function requireWarehouse(env: Env, warehouseId: string) {
 	return warehouse;
 }
 
-/** The warehouse's levels with each unit's low-stock threshold. */
+/** The warehouse's levels with each unit's low-stock threshold, and its open checkout holds. */
 async function stockView(env: Env, warehouseId: string) {
 	const stub = warehouseStub(env, warehouseId);
 	const [snap, thresholds] = await Promise.all([stub.snapshot(), stub.thresholds()]);
 	return {
 		warehouse_id: warehouseId,
 		items: snap.items.map((l) => ({ ...l, low_stock_threshold: thresholds[JSON.stringify([l.product_id, l.size])] ?? null })),
+		holds: { held: snap.holds.held, next_expiry: snap.holds.next_expiry === null ? null : new Date(snap.holds.next_expiry).toISOString() },
 	};
 }
 
@@ -66,7 +67,7 @@ export const stockRoutes = [
 		method: "get",
 		path: "/admin/warehouses/:warehouse_id/stock",
 		tag: "admin",
-		summary: "Stock levels of a warehouse",
+		summary: "Stock levels of a warehouse, with its open checkout holds",
 		access: "admin",
 		params: WarehouseParams,
 		responses: { 200: { description: "Every unit the warehouse has stocked", schema: WarehouseStock } },

@@ -26,8 +26,15 @@ export const LowStockThreshold = z
 	.nullable()
 	.meta({ description: "A stock.low event is published when on_hand falls below it; null: none" });
 
+export const OpenHolds = z
+	.object({
+		held: z.int().meta({ description: "Checkout holds still open at this warehouse" }),
+		next_expiry: z.string().nullable().meta({ description: "ISO 8601 time the earliest open hold lapses; null when none is open" }),
+	})
+	.meta({ id: "OpenHolds" });
+
 export const WarehouseStock = z
-	.object({ warehouse_id: Id, items: z.array(Level.extend({ low_stock_threshold: LowStockThreshold })) })
+	.object({ warehouse_id: Id, items: z.array(Level.extend({ low_stock_threshold: LowStockThreshold })), holds: OpenHolds })
 	.meta({ id: "WarehouseStock" });
 
 export const SetStockBody = z.object({

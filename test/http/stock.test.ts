@@ -23,6 +23,7 @@ describe("GET/PUT /admin/warehouses/:id/stock", () => {
 				{ product_id, size: "M", on_hand: 2, reserved: 0, available: 2, low_stock_threshold: null },
 				{ product_id, size: "S", on_hand: 5, reserved: 0, available: 5, low_stock_threshold: null },
 			],
+			holds: { held: 0, next_expiry: null },
 		});
 	});
 

@@ -90,6 +90,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List every product, active or not (the console's catalog) */
+        get: operations["getAdminProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/products/{product_id}": {
         parameters: {
             query?: never;
@@ -148,7 +165,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Stock levels of a warehouse */
+        /** Stock levels of a warehouse, with its open checkout holds */
         get: operations["getAdminWarehousesWarehouseIdStock"];
         /** Set absolute on-hand levels (never below what is reserved) and low-stock thresholds */
         put: operations["putAdminWarehousesWarehouseIdStock"];
@@ -449,6 +466,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/demo/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Local development only (DEMO_TOKENS=true): customer tokens for demo-* and race-* user ids */
+        post: operations["postDemoTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -501,6 +535,12 @@ export interface components {
             subtotal: number;
             currency: string;
         };
+        DemoTokens: {
+            tokens: {
+                user_id: string;
+                token: string;
+            }[];
+        };
         Error: {
             /** @description One human sentence */
             error: string;
@@ -540,6 +580,12 @@ export interface components {
                 note: string | null;
             }[];
             next_after: number | null;
+        };
+        OpenHolds: {
+            /** @description Checkout holds still open at this warehouse */
+            held: number;
+            /** @description ISO 8601 time the earliest open hold lapses; null when none is open */
+            next_expiry: string | null;
         };
         Order: {
             order_id: string;
@@ -790,6 +836,7 @@ export interface components {
                 /** @description A stock.low event is published when on_hand falls below it; null: none */
                 low_stock_threshold: number | null;
             }[];
+            holds: components["schemas"]["OpenHolds"];
         };
     };
     responses: never;
@@ -912,6 +959,46 @@ export interface operations {
             };
             /** @description Error: NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminProducts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Products */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        products: components["schemas"]["Product"][];
+                    };
+                };
+            };
+            /** @description Error: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: FORBIDDEN */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2534,6 +2621,68 @@ export interface operations {
             };
             /** @description Error: AMOUNT_MISMATCH */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postDemoTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    user_ids: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description One token per user id, valid for a day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DemoTokens"];
+                };
+            };
+            /** @description Error: VALIDATION_ERROR, INVALID_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: UNSUPPORTED_MEDIA_TYPE */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
