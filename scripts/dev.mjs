@@ -62,8 +62,8 @@ if (!(await waitForHealth(Date.now() + 90_000))) {
 const adminToken = await mintToken(vars.JWT_SECRET, { sub: "demo-admin", admin: true });
 const customerToken = await mintToken(vars.JWT_SECRET, { sub: "demo-customer", email: "demo-customer@example.com" });
 try {
-	const demo = await loadDemo(base, adminToken);
-	console.log(`Demo data loaded: ${demo.products} products, ${demo.warehouses} warehouses (${demo.stocked} stocked now).`);
+	const demo = await loadDemo(base, adminToken, customerToken);
+	console.log(`Demo data loaded: ${demo.products} products, ${demo.warehouses} warehouses (${demo.stocked} stocked now), ${demo.orders} demo orders placed.`);
 } catch (err) {
 	console.error(`Loading demo data failed: ${err.message}`);
 }

@@ -1,7 +1,10 @@
 // Demo data: three warehouses in different regions, a few products with sizes
-// and stock. Loading is idempotent: products and warehouses are upserted, and a
-// warehouse's stock is only set while it has none (so orders placed during a
-// demo are not undone by the next `npm start`).
+// and stock (low-stock thresholds, one unit already below its threshold), and
+// the demo customer's orders in several states so every page of the console
+// and the shop shows something. Loading is idempotent: products and warehouses
+// are upserted, a warehouse's stock is only set while it has none, and the
+// orders are only placed while the demo customer has none (so what happens
+// during a demo is not undone by the next `npm start`).
 export const warehouses = [
 	{ id: "wh-east", name: "East Coast DC", postal_code: "10001", region: "NY", country: "US" },
 	{ id: "wh-central", name: "Central DC", postal_code: "60601", region: "IL", country: "US" },
@@ -15,22 +18,38 @@ export const products = [
 	{ id: "cap-logo", name: "Logo Cap", price: 15.0, sizes: ["ONE"] },
 ];
 
+/** The unit that starts below its low-stock threshold (at the first warehouse). */
+export const lowUnit = { product_id: "hoodie-zip", size: "M", on_hand: 2 };
+const LOW_STOCK_THRESHOLD = 5;
+
 /** on_hand per warehouse: a little of everything, with gaps so splits happen. */
 export function stockFor(warehouseIndex) {
 	const items = [];
 	products.forEach((p, pi) => {
 		p.sizes.forEach((size, si) => {
-			const on_hand = (pi + si + warehouseIndex * 2) % 5 === 0 ? 0 : 5 + ((pi * 7 + si * 3 + warehouseIndex * 11) % 20);
-			items.push({ product_id: p.id, size, on_hand });
+			let on_hand = (pi + si + warehouseIndex * 2) % 5 === 0 ? 0 : 5 + ((pi * 7 + si * 3 + warehouseIndex * 11) % 20);
+			if (warehouseIndex === 0 && p.id === lowUnit.product_id && size === lowUnit.size) on_hand = lowUnit.on_hand;
+			items.push({ product_id: p.id, size, on_hand, low_stock_threshold: LOW_STOCK_THRESHOLD });
 		});
 	});
 	return items;
 }
 
-async function send(base, token, method, path, body) {
+const demoAddress = { name: "Dana Demo", line1: "350 5th Ave", city: "New York", region: "NY", postal_code: "10118", country: "US" };
+
+/** The demo customer's orders: each placed through the API, then moved by the admin along the status path. */
+const demoOrders = [
+	{ lines: [{ product_id: "tee-classic", size: "M", quantity: 2 }], path: [] },
+	{ lines: [{ product_id: "hoodie-zip", size: "L", quantity: 1 }], path: ["paid"] },
+	{ lines: [{ product_id: "sneaker-run", size: "42", quantity: 1 }, { product_id: "cap-logo", size: "ONE", quantity: 1 }], path: ["paid", "processing", "shipped"] },
+	{ lines: [{ product_id: "cap-logo", size: "ONE", quantity: 2 }], path: ["paid", "processing", "shipped", "delivered"] },
+	{ lines: [{ product_id: "tee-classic", size: "L", quantity: 1 }], path: ["cancelled"] },
+];
+
+async function send(base, token, method, path, body, headers = {}) {
 	const res = await fetch(base + path, {
 		method,
-		headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+		headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
 		body: body === undefined ? undefined : JSON.stringify(body),
 	});
 	const data = await res.json().catch(() => ({}));
@@ -38,7 +57,24 @@ async function send(base, token, method, path, body) {
 	return data;
 }
 
-export async function loadDemo(base, adminToken) {
+async function placeDemoOrders(base, adminToken, customerToken) {
+	const { orders } = await send(base, customerToken, "GET", "/orders?limit=1");
+	if (orders.length > 0) return 0;
+	let placed = 0;
+	for (const [i, o] of demoOrders.entries()) {
+		await send(base, customerToken, "PUT", "/cart/address", demoAddress);
+		for (const line of o.lines) await send(base, customerToken, "POST", "/cart/items", line);
+		const order = await send(base, customerToken, "POST", "/cart/place-order", { delivery_mode: i % 2 ? "express" : "standard" }, { "idempotency-key": `demo-order-${i}` });
+		for (const status of o.path) {
+			const body = { status, ...(status === "shipped" ? { tracking_number: `1ZDEMO${String(1000 + i)}` } : {}), ...(status === "cancelled" ? { reason: "demo: changed my mind" } : {}) };
+			await send(base, adminToken, "POST", `/admin/orders/${order.order_id}/status`, body);
+		}
+		placed++;
+	}
+	return placed;
+}
+
+export async function loadDemo(base, adminToken, customerToken) {
 	for (const p of products) {
 		await send(base, adminToken, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes });
 	}
@@ -51,5 +87,6 @@ export async function loadDemo(base, adminToken) {
 			stocked++;
 		}
 	}
-	return { products: products.length, warehouses: warehouses.length, stocked };
+	const orders = customerToken ? await placeDemoOrders(base, adminToken, customerToken) : 0;
+	return { products: products.length, warehouses: warehouses.length, stocked, orders };
 }
