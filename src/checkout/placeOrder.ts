@@ -216,9 +216,17 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		steps.reserve_ms = Date.now() - reserveStarted;
 
 		// ---- 3. decide
-		const now = deps.now();
-		const order = buildOrder(input, deps, orderId, allocation.allocations, allocation.tier, now);
-		const answer: StoredAnswer | undefined = input.idempotency ? { scope: input.idempotency, status: 201, body: deps.answerBody(order) } : undefined;
+		let order: OrderRecord;
+		let answer: StoredAnswer | undefined;
+		try {
+			order = buildOrder(input, deps, orderId, allocation.allocations, allocation.tier, deps.now());
+			answer = input.idempotency ? { scope: input.idempotency, status: 201, body: deps.answerBody(order) } : undefined;
+		} catch (err) {
+			// A bug, but the holds are ours and nothing was decided: give them back now, not at their ttl.
+			await releaseAll(deps.warehouses, orderId, warehouseIds, "build_failed");
+			log.error("checkout_build_failed", { order_id: orderId, error: String(err), stack: err instanceof Error ? err.stack : undefined }, "[place-order]");
+			return { ok: false, reason: "unavailable", step: "build" };
+		}
 		const decideStarted = Date.now();
 		let decided: "ok" | "cart_taken";
 		try {

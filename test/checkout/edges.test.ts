@@ -11,6 +11,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { findActiveCart } from "../../src/cart/queries";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
@@ -87,6 +88,35 @@ describe("edge 7: holds at a warehouse that went inactive", () => {
 		// Nothing open there any more, and inactive for longer than a hold lives: no longer swept.
 		const swept = await env.DB.prepare(`SELECT sweep_since FROM warehouses WHERE warehouse_id = ?`).bind(A).first<{ sweep_since: string | null }>();
 		expect(swept?.sweep_since).toBeNull();
+		await settle(shop);
+	});
+});
+
+describe("edge 8: building the order or its stored answer throws after phase 1", () => {
+	it("the holds are released at once (not left for their ttl), no order, the cart stays active", async () => {
+		const shop = await oneWarehouse({ "0/M": 3 });
+		const [A] = shop.warehouses as [string];
+		const p = shop.products[0]!;
+		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const input = { ...(await checkoutInput(buyer.sub)), idempotency: { userId: buyer.sub, key: `key-${crypto.randomUUID()}` } };
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB));
+		const deps = checkoutDeps({
+			warehouses: port,
+			store,
+			answerBody: () => {
+				throw new Error("injected: the stored answer cannot be built");
+			},
+		});
+		const result = await placeOrder(input, deps).catch((err: unknown) => ({ threw: String(err) }));
+
+		expect(result).toEqual({ ok: false, reason: "unavailable", step: "build" });
+		const [ref] = port.refs("reserve");
+		expect(await holdState(A, ref!)).toBe("released");
+		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
+		expect(store.decided).toEqual([]);
+		expect(await orderRow(ref!)).toBeNull();
+		expect((await findActiveCart(env.DB, buyer.sub))?.cart_id).toBe(input.cartId);
 		await settle(shop);
 	});
 });
