@@ -18,7 +18,7 @@ import { flushOutbox, publish } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { log } from "../http/log";
-import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, type OutboxRow } from "../orders/queries";
+import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
 
@@ -41,7 +41,8 @@ function backoff(attempts: number, now: number): string {
 	return new Date(now + Math.min(3_600_000, 30_000 * 2 ** Math.min(attempts, 7))).toISOString();
 }
 
-async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promise<void> {
+/** Runs one outbox row; answers the order id when it cancelled that order (its cancel rows are new). */
+async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promise<string | undefined> {
 	const stub = warehouseStub(env, row.warehouse_id);
 	if (row.action === "cancel") {
 		const r = await stub.cancelHold(row.order_id, { actor: "reconciler" });
@@ -63,7 +64,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 		await deleteOutboxRow(env.DB, row.outbox_id);
 		return;
 	}
-	// The hold lapsed and its units were sold: cancel the order and undo the rest (cancel rows, run below or next time).
+	// The hold lapsed and its units were sold: cancel the order and undo the rest (its cancel rows, in this run's second pass).
 	// A retry with the request's Idempotency-Key must then replay 409, not the 201 stored with the decision.
 	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
 	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
@@ -74,19 +75,25 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 	}
 	report.cancelled_orders++;
 	log.warn("[reconciler]", "order_cancelled_reservation_expired", { order_id: order.order_id, warehouse_id: row.warehouse_id, reason: r.reason });
+	return order.order_id;
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
 	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
-	// Commits first, so cancellations they cause are picked up by the second pass.
+	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
+	// would hide from dueOutbox: the second pass takes those orders' cancel rows by order id too.
+	const cancelledNow: string[] = [];
 	for (const pass of [0, 1]) {
-		const rows = (await dueOutbox(env.DB, now, olderThan, BATCH)).filter((r) => pass === 1 || r.action === "commit");
+		const due = (await dueOutbox(env.DB, now, olderThan, BATCH)).filter((r) => pass === 1 || r.action === "commit");
+		const fresh = pass === 1 ? await outboxOfOrders(env.DB, cancelledNow, "cancel") : [];
+		const rows = [...due, ...fresh.filter((f) => !due.some((d) => d.outbox_id === f.outbox_id))];
 		await Promise.all(
 			rows.map(async (row) => {
 				try {
-					await runRow(env, row, report);
+					const cancelled = await runRow(env, row, report);
+					if (cancelled) cancelledNow.push(cancelled);
 				} catch (err) {
 					report.failures++;
 					await deferOutbox(env.DB, row.outbox_id, String(err), backoff(row.attempts, nowMs)).catch(() => {});

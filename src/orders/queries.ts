@@ -200,18 +200,32 @@ export interface OutboxRow {
 	attempts: number;
 }
 
-export async function dueOutbox(db: D1Database, now: string, olderThan: string, limit: number): Promise<OutboxRow[]> {
-	const { results } = await db
-		.prepare(`SELECT outbox_id, order_id, warehouse_id, action, attempts FROM outbox WHERE next_attempt_at <= ? AND created_at <= ? ORDER BY outbox_id LIMIT ?`)
-		.bind(now, olderThan, limit)
-		.all<Row>();
-	return results.map((r) => ({
+function toOutboxRow(r: Row): OutboxRow {
+	return {
 		outbox_id: Number(r.outbox_id),
 		order_id: String(r.order_id),
 		warehouse_id: String(r.warehouse_id),
 		action: r.action as OutboxAction,
 		attempts: Number(r.attempts),
-	}));
+	};
+}
+
+export async function dueOutbox(db: D1Database, now: string, olderThan: string, limit: number): Promise<OutboxRow[]> {
+	const { results } = await db
+		.prepare(`SELECT outbox_id, order_id, warehouse_id, action, attempts FROM outbox WHERE next_attempt_at <= ? AND created_at <= ? ORDER BY outbox_id LIMIT ?`)
+		.bind(now, olderThan, limit)
+		.all<Row>();
+	return results.map(toOutboxRow);
+}
+
+/** The outbox rows of one action for these orders, whatever their age. */
+export async function outboxOfOrders(db: D1Database, orderIds: string[], action: OutboxAction): Promise<OutboxRow[]> {
+	if (orderIds.length === 0) return [];
+	const { results } = await db
+		.prepare(`SELECT outbox_id, order_id, warehouse_id, action, attempts FROM outbox WHERE action = ? AND order_id IN (SELECT value FROM json_each(?)) ORDER BY outbox_id`)
+		.bind(action, JSON.stringify(orderIds))
+		.all<Row>();
+	return results.map(toOutboxRow);
 }
 
 export async function deferOutbox(db: D1Database, outboxId: number, error: string, nextAttemptAt: string): Promise<void> {

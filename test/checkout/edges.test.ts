@@ -16,7 +16,7 @@ import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, settle, sleep } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, settle, sleep } from "../helpers/faults";
 import { admin, call } from "../helpers/http";
 import { customer, makeShop, onHand } from "../helpers/shop";
 
@@ -117,6 +117,51 @@ describe("edge 8: building the order or its stored answer throws after phase 1",
 		expect(store.decided).toEqual([]);
 		expect(await orderRow(ref!)).toBeNull();
 		expect((await findActiveCart(env.DB, buyer.sub))?.cart_id).toBe(input.cartId);
+		await settle(shop);
+	});
+});
+
+describe("edge 9: restocks of a cancel made during a reconciler run", () => {
+	it("an order the reconciler cancels as unfulfillable has the rest of its holds undone in the same run", async () => {
+		// X wants 3: A ships 2, B ships 1. A's hold lapses and Y buys A's units; X's request dies after its decision.
+		const shop = await makeShop({
+			sizes: ["M"],
+			warehouses: [
+				{ postal_code: "10001", region: "NY", stock: { "0/M": 2 } },
+				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
+			],
+		});
+		const [A, B] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
+		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const store = faultyStore(orderStore(env.DB), {
+			...DIE_AFTER_DECIDE,
+			async beforeDecide(orderId) {
+				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
+				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+			},
+		});
+		await placeOrder(await checkoutInput(x.sub), checkoutDeps({ store, ttlMs: SHORT_TTL }));
+		const [id] = store.decided;
+		expect(await holdState(B, id!)).toBe("held");
+		// The commit rows are old enough for the reconciler; the run happens now (not a minute ahead).
+		const old = new Date(Date.now() - 5 * 60_000).toISOString();
+		await env.DB.prepare(`UPDATE outbox SET created_at = ?, next_attempt_at = ? WHERE order_id = ?`).bind(old, old, id).run();
+
+		const report = await reconcile(env, Date.now());
+		expect(report.cancelled_orders).toBe(1);
+		expect((await orderRow(id!))?.status).toBe("cancelled");
+		// B's hold is released in this same run: no cancel row is left waiting for the next one.
+		expect(await outboxOf(id!)).toEqual([]);
+		// B's commit row may have run first in the same pass (committed, then restocked) or not (released).
+		expect(["released", "committed"]).toContain(await holdState(B, id!));
+		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
+		expect(report.cancels).toBeGreaterThanOrEqual(2);
 		await settle(shop);
 	});
 });
