@@ -162,26 +162,3 @@ export function buildOpenApi(routes: RouteDef[], serverUrl = "/"): Record<string
 		},
 	};
 }
-
-const escape = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
-
-/** A self-contained docs page (no CDN: it works offline and under `wrangler dev`). */
-export function renderDocs(doc: Record<string, unknown>): string {
-	const paths = doc.paths as Record<string, Record<string, { summary: string; security?: unknown[]; requestBody?: unknown; responses: Record<string, unknown>; parameters: unknown[] }>>;
-	const rows = Object.entries(paths)
-		.flatMap(([path, ops]) =>
-			Object.entries(ops).map(([method, op]) => {
-				const auth = op.security?.length ? "bearer token" : "public";
-				const detail = JSON.stringify({ parameters: op.parameters, requestBody: op.requestBody, responses: op.responses }, null, 2);
-				return `<details><summary><code class="m ${method}">${method.toUpperCase()}</code> <code>${escape(path)}</code> — ${escape(op.summary)} <small>(${auth})</small></summary><pre>${escape(detail)}</pre></details>`;
-			}),
-		)
-		.join("\n");
-	return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>stockgate API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2rem auto;padding:0 1rem}details{border-bottom:1px solid #ddd;padding:.4rem 0}
-pre{background:#f6f8fa;padding:.75rem;overflow:auto;font-size:12px}.m{display:inline-block;min-width:4.5em;font-weight:bold}
-.get{color:#0a7}.post{color:#06c}.put{color:#a60}.delete{color:#c22}</style></head><body>
-<h1>stockgate API</h1><p>Machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Errors always have the body
-<code>{ "error": string, "code": string, "details"?: any }</code>. Authenticated endpoints take <code>Authorization: Bearer &lt;JWT&gt;</code>.</p>
-${rows}</body></html>`;
-}

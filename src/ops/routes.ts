@@ -1,9 +1,10 @@
 /**
- * Operational endpoints: health, the OpenAPI document and its docs page. The
- * document is built once per isolate from the same route list the router uses.
+ * Operational endpoints: health and the OpenAPI document, built once per
+ * isolate from the same route list the router uses. The human reference at
+ * /docs is a static page (web/docs/, Scalar) that renders this document.
  */
 import { z } from "zod";
-import { buildOpenApi, renderDocs } from "../http/openapi";
+import { buildOpenApi } from "../http/openapi";
 import { reply, route, type RouteDef } from "../http/route";
 
 export function opsRoutes(all: () => RouteDef[]): RouteDef[] {
@@ -27,15 +28,6 @@ export function opsRoutes(all: () => RouteDef[]): RouteDef[] {
 			access: "public",
 			responses: { 200: { description: "OpenAPI 3.1 document" } },
 			handler: () => reply(document()),
-		}),
-		route({
-			method: "get",
-			path: "/docs",
-			tag: "ops",
-			summary: "Human-readable API reference",
-			access: "public",
-			responses: { 200: { description: "HTML page" } },
-			handler: () => new Response(renderDocs(document()), { headers: { "content-type": "text/html; charset=utf-8" } }),
 		}),
 	];
 }
