@@ -11,6 +11,7 @@ import { opsRoutes } from "./ops/routes";
 import { orderRoutes } from "./orders/routes";
 import { paymentRoutes } from "./payments/routes";
 import { stockRoutes } from "./stock/routes";
+import { transferRoutes } from "./transfers/routes";
 
 export const routes: RouteDef[] = [];
-routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes, ...demoRoutes);
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes, ...demoRoutes, ...transferRoutes);

@@ -52,6 +52,9 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 		case "payment.refund_requested":
 			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, amount: e.amount, currency: e.currency });
 			return "logged";
+		case "transfer.updated":
+			log.info("[transfer]", "event", { event_id: e.event_id, transfer_id: e.transfer.transfer_id, status: e.transfer.status });
+			return "logged";
 		case "stock.low":
 			log.warn("[stock]", "low_stock", { event_id: e.event_id, warehouse_id: e.warehouse_id, product_id: e.product_id, size: e.size, on_hand: e.on_hand, threshold: e.threshold });
 			return "logged";

@@ -39,4 +39,23 @@ export interface StockLow {
 	threshold: number;
 }
 
-export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow;
+/** A transfer between warehouses went in transit, was received or was cancelled; `transfer` is its API view. */
+export interface TransferUpdated {
+	event_id: string;
+	type: "transfer.updated";
+	occurred_at: string;
+	transfer: {
+		transfer_id: string;
+		from_warehouse_id: string;
+		to_warehouse_id: string;
+		items: Array<{ product_id: string; size: string; quantity: number }>;
+		status: "in_transit" | "received" | "cancelled";
+		reference: string | null;
+		note: string | null;
+		created_by: string;
+		created_at: string;
+		updated_at: string;
+	};
+}
+
+export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow | TransferUpdated;

@@ -14,6 +14,7 @@ export type LogTag =
 	| "[stock-restore]"
 	| "[stock]"
 	| "[warehouse]"
+	| "[transfer]"
 	| "[reconciler]"
 	| "[orders]"
 	| "[payments]"

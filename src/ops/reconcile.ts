@@ -21,6 +21,7 @@ import { log } from "../http/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
+import { finishTransfers } from "../transfers/reconcile";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -35,6 +36,7 @@ export interface ReconcileReport {
 	holds_committed: number;
 	holds_expired: number;
 	events_resent: number;
+	transfers_finished: number;
 }
 
 function backoff(attempts: number, now: number): string {
@@ -79,7 +81,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
@@ -102,6 +104,10 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 			}),
 		);
 	}
+
+	const transfers = await finishTransfers(env, nowMs, GRACE_MS).catch(() => ({ finished: 0, failures: 1 }));
+	report.transfers_finished = transfers.finished;
+	report.failures += transfers.failures;
 
 	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
 

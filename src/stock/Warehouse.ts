@@ -37,6 +37,11 @@ import type {
 	SetLevelsResult,
 	Shortage,
 	Snapshot,
+	StockRow,
+	IncomingResult,
+	TransferCancelResult,
+	TransferInResult,
+	TransferOutResult,
 	Unit,
 } from "./types";
 
@@ -191,7 +196,7 @@ export class Warehouse extends DurableObject<Env> {
 		const demand = sumDemand(lines);
 		const result = this.ctx.storage.transactionSync((): DeductResult => {
 			if (this.applied("deduct", ref)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
-			const shortages = this.shortages(demand);
+			const shortages = this.unreservedShortages(demand);
 			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
 			for (const l of demand) {
 				this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "deduct", ref, actor: opts.actor ?? "admin", note: opts.note, at: now });
@@ -204,9 +209,14 @@ export class Warehouse extends DurableObject<Env> {
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
-	async setLevels(ref: string, items: Array<Unit & { on_hand: number; low_stock_threshold?: number | null }>, opts: OpOptions = {}): Promise<SetLevelsResult> {
+	async setLevels(
+		ref: string,
+		items: Array<Unit & { on_hand: number; low_stock_threshold?: number | null; safety_stock?: number }>,
+		opts: OpOptions = {},
+	): Promise<SetLevelsResult> {
 		for (const i of items) {
 			if (!Number.isSafeInteger(i.on_hand) || i.on_hand < 0) throw new TypeError(`setLevels: invalid on_hand ${JSON.stringify(i)}`);
+			if (i.safety_stock !== undefined && (!Number.isSafeInteger(i.safety_stock) || i.safety_stock < 0)) throw new TypeError(`setLevels: invalid safety_stock ${JSON.stringify(i)}`);
 		}
 		const now = Date.now();
 		const result = this.ctx.storage.transactionSync((): SetLevelsResult => {
@@ -219,6 +229,7 @@ export class Warehouse extends DurableObject<Env> {
 			if (conflicts.length > 0) return { ok: false, reason: "below_reserved", conflicts };
 			for (const i of items) {
 				if (i.low_stock_threshold !== undefined) store.setThreshold(this.sql, i, i.low_stock_threshold);
+				if (i.safety_stock !== undefined) store.setSafetyStock(this.sql, i, i.safety_stock);
 			}
 			for (const i of items) {
 				// Read again: the same unit may appear twice in one request; the last value wins.
@@ -250,15 +261,99 @@ export class Warehouse extends DurableObject<Env> {
 		return result;
 	}
 
+	// ---- transfers between warehouses (the saga's steps; the D1 record decides) ------------------
+
+	/** At the source: the units leave on_hand (reserved units never; safety stock may), once per transfer. */
+	async transferOut(transferId: string, toWarehouseId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferOutResult> {
+		assertLines(lines, "transferOut");
+		const now = Date.now();
+		const demand = sumDemand(lines);
+		const result = this.ctx.storage.transactionSync((): TransferOutResult => {
+			if (this.applied("transfer_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
+			if (this.applied("transfer_out", transferId)) return { ok: true, replayed: true };
+			const shortages = this.unreservedShortages(demand);
+			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
+			for (const l of demand) {
+				this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "transfer_out", ref: transferId, actor: opts.actor ?? "admin", note: `to ${toWarehouseId}`, at: now });
+			}
+			store.claimOp(this.sql, "transfer_out", transferId, now);
+			return { ok: true, replayed: false };
+		});
+		await this.flushEvents();
+		return result;
+	}
+
+	/**
+	 * At the source: closes the transfer here for good. Units that left are put
+	 * back once (what the ledger says left, not what the caller says); if none
+	 * left yet, the tombstone makes a late `transferOut` refuse.
+	 */
+	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
+		const now = Date.now();
+		return this.ctx.storage.transactionSync((): TransferCancelResult => {
+			const wentOut = this.applied("transfer_out", transferId);
+			if (!store.claimOp(this.sql, "transfer_cancel", transferId, now)) return { ok: true, restocked: wentOut, replayed: true };
+			if (!wentOut) return { ok: true, restocked: false, replayed: false };
+			for (const l of store.ledgerLines(this.sql, transferId, "transfer_out")) {
+				this.apply({ unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: "transfer_cancel", ref: transferId, actor: opts.actor ?? "admin", at: now });
+			}
+			return { ok: true, restocked: true, replayed: false };
+		});
+	}
+
+	/** At the destination: records the units on their way (shown as incoming, not available). */
+	async expectIncoming(transferId: string, fromWarehouseId: string, lines: Line[]): Promise<IncomingResult> {
+		assertLines(lines, "expectIncoming");
+		const now = Date.now();
+		const demand = sumDemand(lines);
+		return this.ctx.storage.transactionSync((): IncomingResult => {
+			if (this.applied("transfer_in", transferId)) return { ok: true, replayed: true };
+			if (this.applied("incoming_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
+			const fresh = store.claimOp(this.sql, "incoming", transferId, now);
+			if (fresh) store.expectIncoming(this.sql, transferId, fromWarehouseId, demand);
+			return { ok: true, replayed: !fresh };
+		});
+	}
+
+	/** At the destination: the units arrive in on_hand, once; incoming is cleared. */
+	async receiveTransfer(transferId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferInResult> {
+		assertLines(lines, "receiveTransfer");
+		const now = Date.now();
+		const demand = sumDemand(lines);
+		const result = this.ctx.storage.transactionSync((): TransferInResult => {
+			if (this.applied("transfer_in", transferId)) return { ok: true, replayed: true };
+			if (this.applied("incoming_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
+			for (const l of demand) {
+				this.apply({ unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: "transfer_in", ref: transferId, actor: opts.actor ?? "admin", at: now });
+			}
+			store.dropIncoming(this.sql, transferId);
+			store.claimOp(this.sql, "transfer_in", transferId, now);
+			return { ok: true, replayed: false };
+		});
+		await this.flushEvents();
+		return result;
+	}
+
+	/** At the destination: the transfer will not arrive; a late `expectIncoming` or `receiveTransfer` is refused. */
+	async cancelIncoming(transferId: string): Promise<TransferInResult> {
+		const now = Date.now();
+		return this.ctx.storage.transactionSync((): TransferInResult => {
+			if (this.applied("transfer_in", transferId)) return { ok: false, reason: "transfer_closed" };
+			const fresh = store.claimOp(this.sql, "incoming_cancel", transferId, now);
+			store.dropIncoming(this.sql, transferId);
+			return { ok: true, replayed: !fresh };
+		});
+	}
+
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
 		return units.map((u) => store.getLevel(this.sql, u));
 	}
 
-	/** Low-stock thresholds per unit key (JSON [product_id, size]), for the admin stock view. */
-	async thresholds(): Promise<Record<string, number>> {
-		return Object.fromEntries(store.thresholds(this.sql));
+	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
+	async stockView(): Promise<{ items: StockRow[]; holds: Snapshot["holds"] }> {
+		return { items: store.stockRows(this.sql), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
 	}
 
 	async snapshot(): Promise<Snapshot> {
@@ -456,6 +551,16 @@ export class Warehouse extends DurableObject<Env> {
 		for (const l of demand) {
 			const level = store.getLevel(this.sql, l);
 			if (level.available < l.quantity) out.push({ product_id: l.product_id, size: l.size, requested: l.quantity, available: level.available });
+		}
+		return out;
+	}
+
+	/** Shortages against what is on hand and not reserved (admin moves may take safety stock). */
+	private unreservedShortages(demand: Line[]): Shortage[] {
+		const out: Shortage[] = [];
+		for (const l of demand) {
+			const free = store.unreserved(this.sql, l);
+			if (free < l.quantity) out.push({ product_id: l.product_id, size: l.size, requested: l.quantity, available: free });
 		}
 		return out;
 	}

@@ -20,14 +20,13 @@ async function requireWarehouse(env: Env, warehouseId: string) {
 	return warehouse;
 }
 
-/** The warehouse's levels with each unit's low-stock threshold, and its open checkout holds. */
+/** The warehouse's levels with each unit's safety stock, incoming units and low-stock threshold, and its open holds. */
 async function stockView(env: Env, warehouseId: string) {
-	const stub = warehouseStub(env, warehouseId);
-	const [snap, thresholds] = await Promise.all([stub.snapshot(), stub.thresholds()]);
+	const view = await warehouseStub(env, warehouseId).stockView();
 	return {
 		warehouse_id: warehouseId,
-		items: snap.items.map((l) => ({ ...l, low_stock_threshold: thresholds[JSON.stringify([l.product_id, l.size])] ?? null })),
-		holds: { held: snap.holds.held, next_expiry: snap.holds.next_expiry === null ? null : new Date(snap.holds.next_expiry).toISOString() },
+		items: view.items,
+		holds: { held: view.holds.held, next_expiry: view.holds.next_expiry === null ? null : new Date(view.holds.next_expiry).toISOString() },
 	};
 }
 
@@ -81,7 +80,7 @@ export const stockRoutes = [
 		method: "put",
 		path: "/admin/warehouses/:warehouse_id/stock",
 		tag: "admin",
-		summary: "Set absolute on-hand levels (never below what is reserved) and low-stock thresholds",
+		summary: "Set absolute on-hand levels (never below what is reserved), safety stock and low-stock thresholds",
 		access: "admin",
 		params: WarehouseParams,
 		body: SetStockBody,

@@ -33,13 +33,25 @@ export const OpenHolds = z
 	})
 	.meta({ id: "OpenHolds" });
 
+export const SafetyStock = z
+	.int()
+	.min(0)
+	.max(1_000_000_000)
+	.meta({ description: "Units online orders never take (deduct, adjust and transfers may); available = max(0, on_hand - reserved - safety_stock)" });
+
+export const StockItem = Level.extend({
+	safety_stock: SafetyStock,
+	incoming: z.int().meta({ description: "Units that transfers in transit will bring here (not available until received)" }),
+	low_stock_threshold: LowStockThreshold,
+}).meta({ id: "StockItem" });
+
 export const WarehouseStock = z
-	.object({ warehouse_id: Id, items: z.array(Level.extend({ low_stock_threshold: LowStockThreshold })), holds: OpenHolds })
+	.object({ warehouse_id: Id, items: z.array(StockItem), holds: OpenHolds })
 	.meta({ id: "WarehouseStock" });
 
 export const SetStockBody = z.object({
 	items: z
-		.array(Unit.extend({ on_hand: OnHand, low_stock_threshold: LowStockThreshold.optional() }))
+		.array(Unit.extend({ on_hand: OnHand, safety_stock: SafetyStock.optional(), low_stock_threshold: LowStockThreshold.optional() }))
 		.min(1)
 		.max(500),
 	reason: z.string().trim().min(1).max(200).optional(),

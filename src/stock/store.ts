@@ -7,9 +7,9 @@
  * row in the same transaction: on_hand == SUM(on_hand_delta) and
  * reserved == SUM(reserved_delta) hold at every instant.
  */
-import type { HoldState, Level, LedgerEntry, Line, Unit } from "./types";
+import type { HoldState, Level, LedgerEntry, Line, StockRow, Unit } from "./types";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS stock (
@@ -18,6 +18,7 @@ const SCHEMA = [
 		on_hand INTEGER NOT NULL DEFAULT 0,
 		reserved INTEGER NOT NULL DEFAULT 0,
 		low_stock_threshold INTEGER,
+		safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
 		PRIMARY KEY (product_id, size),
 		CHECK (reserved >= 0 AND on_hand >= reserved)
 	)`,
@@ -56,28 +57,100 @@ const SCHEMA = [
 	)`,
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS events_out (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL, at INTEGER NOT NULL)`,
+	// Units that transfers in transit will bring here: shown as incoming, not available until received.
+	`CREATE TABLE IF NOT EXISTS incoming (
+		transfer_id TEXT NOT NULL,
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		quantity INTEGER NOT NULL CHECK (quantity > 0),
+		from_warehouse_id TEXT NOT NULL,
+		PRIMARY KEY (transfer_id, product_id, size)
+	)`,
+];
+
+/** Columns added after a table was first created (CREATE TABLE IF NOT EXISTS leaves an old table as it is). */
+const ADDED_COLUMNS: Array<{ table: string; column: string; ddl: string }> = [
+	{ table: "stock", column: "safety_stock", ddl: `ALTER TABLE stock ADD COLUMN safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0)` },
 ];
 
 export function migrate(sql: SqlStorage): void {
 	for (const stmt of SCHEMA) sql.exec(stmt);
+	for (const c of ADDED_COLUMNS) {
+		const has = sql.exec(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).toArray().length > 0;
+		if (!has) sql.exec(c.ddl);
+	}
 	sql.exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(SCHEMA_VERSION));
 }
 
 type Row = Record<string, SqlStorageValue>;
 
+/** What online orders may take: never the reserved units, never the safety stock. */
+export function availableOf(on_hand: number, reserved: number, safety_stock: number): number {
+	return Math.max(0, on_hand - reserved - safety_stock);
+}
+
 function toLevel(r: Row): Level {
 	const on_hand = Number(r.on_hand);
 	const reserved = Number(r.reserved);
-	return { product_id: String(r.product_id), size: String(r.size), on_hand, reserved, available: on_hand - reserved };
+	return { product_id: String(r.product_id), size: String(r.size), on_hand, reserved, available: availableOf(on_hand, reserved, Number(r.safety_stock ?? 0)) };
 }
 
 export function getLevel(sql: SqlStorage, unit: Unit): Level {
-	const rows = sql.exec(`SELECT product_id, size, on_hand, reserved FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray();
+	const rows = sql.exec(`SELECT product_id, size, on_hand, reserved, safety_stock FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray();
 	return rows[0] ? toLevel(rows[0]) : { product_id: unit.product_id, size: unit.size, on_hand: 0, reserved: 0, available: 0 };
 }
 
+/** Units on hand that no open hold has reserved: what deduct, adjust and transfers may take (safety stock included). */
+export function unreserved(sql: SqlStorage, unit: Unit): number {
+	const l = getLevel(sql, unit);
+	return l.on_hand - l.reserved;
+}
+
 export function allLevels(sql: SqlStorage): Level[] {
-	return sql.exec(`SELECT product_id, size, on_hand, reserved FROM stock ORDER BY product_id, size`).toArray().map(toLevel);
+	return sql.exec(`SELECT product_id, size, on_hand, reserved, safety_stock FROM stock ORDER BY product_id, size`).toArray().map(toLevel);
+}
+
+/** Every stocked unit with its safety stock, low-stock threshold and incoming units, for the admin view. */
+export function stockRows(sql: SqlStorage): StockRow[] {
+	const incoming = new Map<string, number>();
+	for (const r of sql.exec(`SELECT product_id, size, SUM(quantity) AS q FROM incoming GROUP BY product_id, size`).toArray()) {
+		incoming.set(JSON.stringify([String(r.product_id), String(r.size)]), Number(r.q));
+	}
+	const rows = sql.exec(`SELECT product_id, size, on_hand, reserved, safety_stock, low_stock_threshold FROM stock ORDER BY product_id, size`).toArray();
+	const out: StockRow[] = rows.map((r) => {
+		const key = JSON.stringify([String(r.product_id), String(r.size)]);
+		const row = { ...toLevel(r), safety_stock: Number(r.safety_stock), incoming: incoming.get(key) ?? 0, low_stock_threshold: r.low_stock_threshold === null ? null : Number(r.low_stock_threshold) };
+		incoming.delete(key);
+		return row;
+	});
+	// A unit never stocked here can still be on its way.
+	for (const [key, q] of incoming) {
+		const [product_id, size] = JSON.parse(key) as [string, string];
+		out.push({ product_id, size, on_hand: 0, reserved: 0, available: 0, safety_stock: 0, incoming: q, low_stock_threshold: null });
+	}
+	return out.sort((a, b) => (a.product_id === b.product_id ? (a.size < b.size ? -1 : 1) : a.product_id < b.product_id ? -1 : 1));
+}
+
+export function setSafetyStock(sql: SqlStorage, unit: Unit, safety: number): void {
+	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, unit.product_id, unit.size);
+	sql.exec(`UPDATE stock SET safety_stock = ? WHERE product_id = ? AND size = ?`, safety, unit.product_id, unit.size);
+}
+
+export function expectIncoming(sql: SqlStorage, transferId: string, fromWarehouseId: string, lines: Line[]): void {
+	for (const l of lines) {
+		sql.exec(
+			`INSERT INTO incoming (transfer_id, product_id, size, quantity, from_warehouse_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			transferId,
+			l.product_id,
+			l.size,
+			l.quantity,
+			fromWarehouseId,
+		);
+	}
+}
+
+export function dropIncoming(sql: SqlStorage, transferId: string): void {
+	sql.exec(`DELETE FROM incoming WHERE transfer_id = ?`, transferId);
 }
 
 export interface Change {
@@ -194,6 +267,15 @@ export function ledgerPage(sql: SqlStorage, after: number, limit: number): Ledge
 		}));
 }
 
+/** The units a reference moved with one reason, as positive quantities (e.g. what a transfer took out). */
+export function ledgerLines(sql: SqlStorage, ref: string, reason: string): Line[] {
+	return sql
+		.exec(`SELECT product_id, size, -SUM(on_hand_delta) AS q FROM ledger WHERE ref = ? AND reason = ? GROUP BY product_id, size ORDER BY product_id, size`, ref, reason)
+		.toArray()
+		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.q) }))
+		.filter((l) => l.quantity > 0);
+}
+
 /** Sums of the ledger per unit, for invariant checks: replaying it must give today's stock. */
 export function ledgerTotals(sql: SqlStorage): Array<Unit & { on_hand: number; reserved: number }> {
 	return sql
@@ -211,14 +293,6 @@ export function onHandAndThreshold(sql: SqlStorage, unit: Unit): { on_hand: numb
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {
 	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, unit.product_id, unit.size);
 	sql.exec(`UPDATE stock SET low_stock_threshold = ? WHERE product_id = ? AND size = ?`, threshold, unit.product_id, unit.size);
-}
-
-export function thresholds(sql: SqlStorage): Map<string, number> {
-	const out = new Map<string, number>();
-	for (const r of sql.exec(`SELECT product_id, size, low_stock_threshold AS t FROM stock WHERE low_stock_threshold IS NOT NULL`).toArray()) {
-		out.set(JSON.stringify([String(r.product_id), String(r.size)]), Number(r.t));
-	}
-	return out;
 }
 
 /** Events wait here, written in the same transaction as their change, until the queue has them. */

@@ -20,6 +20,13 @@ export interface Level extends Unit {
 	available: number;
 }
 
+/** A unit's row in the admin stock view. */
+export interface StockRow extends Level {
+	safety_stock: number;
+	incoming: number;
+	low_stock_threshold: number | null;
+}
+
 export interface Shortage extends Unit {
 	requested: number;
 	available: number;
@@ -60,6 +67,15 @@ export type ApplyResult = { ok: true; replayed: boolean; levels: Level[] };
 export type DeductResult = ApplyResult | Insufficient;
 export type SetLevelsResult = ApplyResult | BelowReservedFailure;
 export type AdjustResult = { ok: true; replayed: boolean; level: Level } | BelowReservedFailure;
+
+/**
+ * A transfer's steps at its two warehouses. Each is idempotent by transfer id; a
+ * cancellation at the source is a tombstone, so a late `transfer_out` never moves units.
+ */
+export type TransferOutResult = { ok: true; replayed: boolean } | Insufficient | { ok: false; reason: "transfer_closed" };
+export type TransferCancelResult = { ok: true; restocked: boolean; replayed: boolean };
+export type IncomingResult = { ok: true; replayed: boolean } | { ok: false; reason: "transfer_closed" };
+export type TransferInResult = { ok: true; replayed: boolean } | { ok: false; reason: "transfer_closed" };
 
 export interface HoldView {
 	ref: string;
