@@ -9,6 +9,8 @@ export interface CartRow {
 	user_id: string;
 	status: "active" | "completed";
 	address: Address | null;
+	/** Bumped by every change to the lines or the address (D1 triggers); checkout decides only on the version it read. */
+	version: number;
 	created_at: string;
 	updated_at: string;
 }
@@ -27,6 +29,7 @@ export function toCart(r: Row): CartRow {
 		user_id: String(r.user_id),
 		status: r.status as CartRow["status"],
 		address: r.address ? (JSON.parse(String(r.address)) as Address) : null,
+		version: Number(r.version ?? 0),
 		created_at: String(r.created_at),
 		updated_at: String(r.updated_at),
 	};

@@ -5,7 +5,8 @@
  *              reserve there directly and plan only if it is short
  *  2. reserve  at every planned warehouse in parallel; any shortage releases
  *              everything and re-plans once (with a fresh order id) before giving up
- *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
+ *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency,
+ *              refused when the cart changed since it was read (its version)
  *  4. commit   at every warehouse in parallel; confirmed outbox rows are deleted,
  *              the rest is left to the reconciler and the Warehouse alarm
  * Until the decision is written, any failure releases every hold; after it,
@@ -43,6 +44,8 @@ export interface PlaceOrderInput {
 	/** The buyer's email (token claim), kept on the order for notifications. */
 	customerEmail?: string | null;
 	cartId: string;
+	/** The cart's version when its lines were read: the decision is refused if it moved since. */
+	cartVersion: number;
 	address: Address;
 	lines: PricedLine[];
 	mode: DeliveryMode;
@@ -71,6 +74,8 @@ export type PlaceOrderResult =
 	/** `cancelledOrderId`: the order was decided, then cancelled because a hold lapsed (its answer is already stored). */
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[]; cancelledOrderId?: string }
 	| { ok: false; reason: "cart_taken" }
+	/** A line or the address changed after the cart was read: nothing is held, nothing decided. */
+	| { ok: false; reason: "cart_changed" }
 	/** Infrastructure failed before a decision; nothing is held (or the alarm will release it). */
 	| { ok: false; reason: "unavailable"; step: string };
 
@@ -228,9 +233,9 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			return { ok: false, reason: "unavailable", step: "build" };
 		}
 		const decideStarted = Date.now();
-		let decided: "ok" | "cart_taken";
+		let decided: "ok" | "cart_taken" | "cart_changed";
 		try {
-			decided = await deps.store.decide(order, warehouseIds, answer);
+			decided = await deps.store.decide(order, warehouseIds, input.cartVersion, answer);
 		} catch (err) {
 			// The batch may have landed even though we saw an error: ask before releasing anything.
 			const exists = await deps.store.orderExists(orderId).catch(() => undefined);
@@ -245,6 +250,11 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 				return { ok: false, reason: "unavailable", step: "decide" };
 			}
 			decided = "ok";
+		}
+		if (decided === "cart_changed") {
+			await releaseAll(deps.warehouses, orderId, warehouseIds, "cart_changed");
+			log.warn("[place-order]", "race_lost", { order_id: orderId, why: "cart_changed" });
+			return { ok: false, reason: "cart_changed" };
 		}
 		if (decided === "cart_taken") {
 			await releaseAll(deps.warehouses, orderId, warehouseIds, "cart_already_ordered");

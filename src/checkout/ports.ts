@@ -54,9 +54,11 @@ export interface OrderStore {
 	/**
 	 * The commit decision, one D1 batch: order + history + commit outbox rows +
 	 * cart completed + idempotency answer. "cart_taken" when the cart already has
-	 * an order (the unique index); throws on infrastructure failure.
+	 * a live order or is no longer active; "cart_changed" when the cart's version
+	 * is not `cartVersion` any more (both refused by D1, so the batch writes
+	 * nothing); throws on infrastructure failure.
 	 */
-	decide(order: OrderRecord, warehouseIds: string[], answer?: StoredAnswer): Promise<"ok" | "cart_taken">;
+	decide(order: OrderRecord, warehouseIds: string[], cartVersion: number, answer?: StoredAnswer): Promise<"ok" | "cart_taken" | "cart_changed">;
 	/** Whether the order row exists: resolves a decision whose outcome was lost. */
 	orderExists(orderId: string): Promise<boolean>;
 	commitsDone(orderId: string, warehouseIds: string[]): Promise<void>;
@@ -76,9 +78,12 @@ export function warehousePort(env: Env): WarehousePort {
 	};
 }
 
-function isCartTaken(err: unknown): boolean {
+/** The decision batch's refusals: the unique live order per cart, and the cart guard trigger (migration 0005). */
+function refusalOf(err: unknown): "cart_taken" | "cart_changed" | undefined {
 	const msg = err instanceof Error ? err.message : String(err);
-	return /UNIQUE constraint failed: orders\.cart_id/.test(msg);
+	if (/CART_CHANGED/.test(msg)) return "cart_changed";
+	if (/UNIQUE constraint failed: orders\.cart_id|CART_TAKEN/.test(msg)) return "cart_taken";
+	return undefined;
 }
 
 /** Confirmed commits whose outbox rows wait to be cleared, gathered across the requests of an isolate. */
@@ -106,13 +111,14 @@ export interface OrderStoreOptions {
 
 export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOptions = {}): OrderStore {
 	return {
-		async decide(order, warehouseIds, answer) {
+		async decide(order, warehouseIds, cartVersion, answer) {
 			const at = order.created_at;
 			const stmts = [
 				insertOrderStmt(db, order),
 				historyStmt(db, { order_id: order.order_id, old_status: null, new_status: "pending", changed_by: order.user_id, reason: "order placed", at }),
 				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
-				db.prepare(`UPDATE carts SET status = 'completed', completed_at = ?, updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, at, order.cart_id),
+				// Carries the version read with the lines: D1's guard trigger aborts the batch if the cart moved or is not active.
+				db.prepare(`UPDATE carts SET status = 'completed', version = ?, completed_at = ?, updated_at = ? WHERE cart_id = ?`).bind(cartVersion, at, at, order.cart_id),
 				eventStmt(db, placedEvent(order)),
 			];
 			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
@@ -120,7 +126,8 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 				await db.batch(stmts);
 				return "ok";
 			} catch (err) {
-				if (isCartTaken(err)) return "cart_taken";
+				const refused = refusalOf(err);
+				if (refused) return refused;
 				throw err;
 			}
 		},

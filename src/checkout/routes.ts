@@ -128,7 +128,7 @@ export const checkoutRoutes = [
 		body: PlaceOrderBody,
 		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
 		responses: { 201: { description: "The order, stock committed", schema: Order } },
-		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
+		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CART_CHANGED", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, ctx, user, body, request }) => {
 			const rawKey = request.headers.get("idempotency-key");
 			let scope: IdempotencyScope | undefined;
@@ -149,6 +149,7 @@ export const checkoutRoutes = [
 						userId: user.id,
 						customerEmail: user.email ?? null,
 						cartId: cart.cart_id,
+						cartVersion: cart.version,
 						address: cart.address,
 						lines,
 						mode: body.delivery_mode,
@@ -166,7 +167,8 @@ export const checkoutRoutes = [
 				throw toApiError(result);
 			} catch (err) {
 				if (scope) {
-					if (err instanceof ApiError && err.status < 500) {
+					// CART_CHANGED changed nothing and asks for a retry: the same key then orders the cart as it is now.
+					if (err instanceof ApiError && err.status < 500 && err.code !== "CART_CHANGED") {
 						if (!(err as ApiError & { stored?: boolean }).stored) {
 							const a = errorAnswer(err);
 							await finish(env.DB, scope, a.status, a.body);

@@ -16,6 +16,7 @@ export type DomainFailure =
 	| { ok: false; reason: "hold_closed"; state: string }
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
 	| { ok: false; reason: "cart_taken" }
+	| { ok: false; reason: "cart_changed" }
 	| { ok: false; reason: "unavailable"; step: string }
 	| { ok: false; reason: "not_found" }
 	| { ok: false; reason: "invalid_transition"; from: string; event: string };
@@ -35,6 +36,8 @@ export function toApiError(failure: DomainFailure): ApiError {
 			return new ApiError("OUT_OF_STOCK", "Some items are out of stock.", failure.shortages);
 		case "cart_taken":
 			return new ApiError("CONFLICT", "This cart has already been ordered.");
+		case "cart_changed":
+			return new ApiError("CART_CHANGED", "The cart changed while the order was being placed; nothing was ordered or held. Review the cart and place the order again.");
 		case "unavailable":
 			return new ApiError("SERVICE_UNAVAILABLE", "Stock service unavailable; nothing was charged or held. Please retry.");
 		case "not_found":

@@ -11,10 +11,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { findActiveCart } from "../../src/cart/queries";
+import { findActiveCart, setLine } from "../../src/cart/queries";
+import { MAX_CART_LINES } from "../../src/cart/schema";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
+import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
 import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, settle, sleep } from "../helpers/faults";
 import { admin, call } from "../helpers/http";
@@ -164,4 +166,53 @@ describe("edge 9: restocks of a cancel made during a reconciler run", () => {
 		expect(report.cancels).toBeGreaterThanOrEqual(2);
 		await settle(shop);
 	});
+});
+
+describe("edge 4: the cart changes while its checkout runs", () => {
+	const changes = {
+		added: (p: string) => ({ product_id: p, size: "S", quantity: 1 }),
+		changed: (p: string) => ({ product_id: p, size: "M", quantity: 1 }),
+		removed: (p: string) => ({ product_id: p, size: "M", quantity: 0 }),
+	};
+	for (const [kind, change] of Object.entries(changes)) {
+		it(`a line ${kind} between the cart read and the decision: 409 CART_CHANGED, nothing held, no order; the retry orders the new cart`, async () => {
+			const shop = await makeShop({ sizes: ["S", "M", "L"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/S": 5, "0/M": 5, "0/L": 5 } }] });
+			const [A] = shop.warehouses as [string];
+			const p = shop.products[0]!;
+			const buyer = await customer([
+				{ product_id: p, size: "M", quantity: 2 },
+				{ product_id: p, size: "L", quantity: 1 },
+			]);
+			const input = await checkoutInput(buyer.sub);
+			const line = change(p);
+			const store = faultyStore(orderStore(env.DB), {
+				async beforeDecide() {
+					expect(await setLine(env.DB, input.cartId, line, MAX_CART_LINES, new Date().toISOString())).toBeNull();
+				},
+			});
+			const port = faultyWarehouses(warehousePort(env));
+			const result = await placeOrder(input, checkoutDeps({ store, warehouses: port }));
+
+			expect(result).toEqual({ ok: false, reason: "cart_changed" });
+			if (result.ok) return;
+			expect(toApiError(result)).toMatchObject({ status: 409, code: "CART_CHANGED" });
+			const [ref] = port.refs("reserve");
+			expect(await holdState(A, ref!)).toBe("released");
+			expect(await onHand(A, p, "M")).toEqual({ on_hand: 5, reserved: 0 });
+			expect(await onHand(A, p, "L")).toEqual({ on_hand: 5, reserved: 0 });
+			expect(store.decided).toEqual([]);
+			expect(await orderRow(ref!)).toBeNull();
+			expect((await findActiveCart(env.DB, buyer.sub))?.cart_id).toBe(input.cartId);
+
+			// The retry reads the cart as it is now and orders exactly that.
+			const retry = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps());
+			if (!retry.ok) throw new Error(JSON.stringify(retry));
+			const ordered = Object.fromEntries(retry.order.products.map((l) => [l.size, l.quantity]));
+			const expected: Record<string, number> = { M: 2, L: 1 };
+			if (line.quantity === 0) delete expected[line.size];
+			else expected[line.size] = line.quantity;
+			expect(ordered).toEqual(expected);
+			await settle(shop);
+		});
+	}
 });

@@ -146,10 +146,10 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 	const decided: string[] = [];
 	return {
 		decided,
-		async decide(order, warehouseIds, answer) {
+		async decide(order, warehouseIds, cartVersion, answer) {
 			if (f.beforeDecide) await f.beforeDecide(order.order_id);
 			if (f.decide === "throw") throw new InjectedFault("decide");
-			const r = await real.decide(order, warehouseIds, answer);
+			const r = await real.decide(order, warehouseIds, cartVersion, answer);
 			if (r === "ok") decided.push(order.order_id);
 			if (f.decide === "land-then-throw") throw new InjectedFault("decide answer lost");
 			return r;
@@ -178,7 +178,7 @@ export async function checkoutInput(userId: string, mode: DeliveryMode = "standa
 	const { cart, lines } = await loadActiveCart(env.DB, userId);
 	if (!cart.address) throw new Error(`checkoutInput: ${userId} has no address`);
 	const warehouses = (await listWarehouses(env.DB, true)).map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
-	return { userId, cartId: cart.cart_id, address: cart.address, lines, mode, warehouses };
+	return { userId, cartId: cart.cart_id, cartVersion: cart.version, address: cart.address, lines, mode, warehouses };
 }
 
 /** placeOrder's deps as the route builds them (real adapters), with overrides. */

@@ -2219,7 +2219,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: OUT_OF_STOCK, CONFLICT */
+            /** @description Error: OUT_OF_STOCK, CART_CHANGED, CONFLICT */
             409: {
                 headers: {
                     [name: string]: unknown;
