@@ -5,25 +5,48 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 	return {
-		plugins: [
-			cloudflareTest({
-				wrangler: { configPath: "./wrangler.toml" },
-				miniflare: {
-					bindings: {
-						TEST_MIGRATIONS: migrations,
-						JWT_SECRET: "test-jwt-secret-not-for-production",
-						PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
-						CORS_ORIGINS: "https://shop.example",
-					},
-				},
-			}),
-		],
 		test: {
-			include: ["test/**/*.test.ts"],
-			setupFiles: ["./test/helpers/apply-migrations.ts"],
-			testTimeout: 30_000,
 			// The Worker's structured JSON logs are silenced in test output; STOCKGATE_TEST_LOGS=1 shows them.
 			onConsoleLog: (line: string) => (process.env.STOCKGATE_TEST_LOGS === "1" || !line.startsWith('{"level"') ? undefined : false),
+			projects: [
+				{
+					// Tests inside the Workers runtime (the source through the Vitest pool).
+					plugins: [
+						cloudflareTest({
+							wrangler: { configPath: "./wrangler.toml" },
+							miniflare: {
+								bindings: {
+									TEST_MIGRATIONS: migrations,
+									JWT_SECRET: "test-jwt-secret-not-for-production",
+									PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
+									CORS_ORIGINS: "https://shop.example",
+								},
+							},
+						}),
+					],
+					test: {
+						name: "workers",
+						include: ["test/**/*.test.ts"],
+						exclude: ["test/load/**"],
+						setupFiles: ["./test/helpers/apply-migrations.ts"],
+						testTimeout: 30_000,
+					},
+				},
+				{
+					// Load storms from Node against the built Worker in Miniflare over real HTTP (test/load/README.md).
+					test: {
+						name: "load",
+						include: ["test/load/**/*.test.ts"],
+						environment: "node",
+						globalSetup: ["./test/load/global-setup.ts"],
+						// One Worker at a time, after the workers project: the machine has few cores.
+						fileParallelism: false,
+						sequence: { groupOrder: 1 },
+						testTimeout: 120_000,
+						hookTimeout: 120_000,
+					},
+				},
+			],
 		},
 	};
 });

@@ -1,0 +1,153 @@
+/**
+ * One running stockgate: the bundle built by global-setup.ts, booted with
+ * Miniflare's own API on 127.0.0.1 and an ephemeral port. Bindings come from
+ * wrangler.toml as wrangler reads it (`unstable_getMiniflareWorkerOptions`: D1,
+ * the Warehouse Durable Object, the queue producer and consumer, the cron),
+ * plus the two secrets. State lives in a persist directory of the caller's, so
+ * a second instance started on the same directory finds everything the first
+ * one wrote (the restart test). The Worker's JSON log lines are kept here,
+ * counted by level, not printed.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const WORKER = "stockgate";
+
+export const SECRETS = {
+	JWT_SECRET: "load-test-jwt-secret-not-for-production",
+	PAYMENT_WEBHOOK_SECRET: "load-test-webhook-secret",
+};
+
+export interface WorkerLogs {
+	/** Lines per level ("error", "warn", "info", ...). */
+	levels: Record<string, number>;
+	/** The first error lines, for failure messages. */
+	errors: string[];
+}
+
+/**
+ * A fresh persist directory; removed by `removeDir`. In memory (/dev/shm) when
+ * the machine has it: every D1 and Durable Object write is a SQLite commit,
+ * and on a disk those syncs, not the Worker, would set the pace.
+ * STOCKGATE_LOAD_TMP chooses another parent directory.
+ */
+export function freshDir(): string {
+	const parent = process.env.STOCKGATE_LOAD_TMP ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+	return mkdtempSync(join(parent, "stockgate-load-"));
+}
+
+export function removeDir(dir: string): void {
+	rmSync(dir, { recursive: true, force: true });
+}
+
+function bundleModule(bundleDir: string): string {
+	const js = readdirSync(bundleDir).filter((f) => f.endsWith(".js"));
+	if (js.length !== 1) throw new Error(`expected one module in ${bundleDir}, found ${js.join(", ") || "none"}`);
+	return join(bundleDir, js[0]!);
+}
+
+function migrationStatements(): string[][] {
+	const dir = join(ROOT, "migrations");
+	return readdirSync(dir)
+		.filter((f) => f.endsWith(".sql"))
+		.sort()
+		.map((f) => unstable_splitSqlQuery(readFileSync(join(dir, f), "utf8")).filter((s) => s.trim() !== ""));
+}
+
+export interface StartOptions {
+	bundleDir: string;
+	persistDir: string;
+	/** Apply the D1 migrations (only on a fresh directory: they are not all re-runnable). */
+	migrate: boolean;
+	/** Extra or overriding vars. */
+	vars?: Record<string, string>;
+}
+
+export class Stockgate {
+	readonly mf: Miniflare;
+	readonly url: URL;
+	readonly logs: WorkerLogs;
+	/** RESERVATION_TTL_SECONDS as configured, in ms. */
+	readonly ttlMs: number;
+
+	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number) {
+		this.mf = mf;
+		this.url = url;
+		this.logs = logs;
+		this.ttlMs = ttlMs;
+	}
+
+	static async start(opts: StartOptions): Promise<Stockgate> {
+		const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+		// The bundle is one self-contained ES module: no module rules. Static assets are
+		// not what these tests are about, and their directory may not be built.
+		const { modulesRules: _rules, rootPath: _root, assets: _assets, ...config } = workerOptions as typeof workerOptions & { assets?: unknown };
+		const vars = { ...(config.bindings as Record<string, string>), ...opts.vars };
+		const logs: WorkerLogs = { levels: {}, errors: [] };
+		const module = bundleModule(opts.bundleDir);
+		const mf = new Miniflare(
+			convertV4MiniflareOptions({
+				host: "127.0.0.1",
+				port: 0,
+				resourcePersistencePath: opts.persistDir,
+				// openHolds() reads each warehouse's SQLite from Node.
+				unsafeInspectDurableObjects: true,
+				handleStructuredLogs: ({ level, message }) => {
+					logs.levels[level] = (logs.levels[level] ?? 0) + 1;
+					if (level === "error" && logs.errors.length < 20) logs.errors.push(message.slice(0, 600));
+				},
+				workers: [
+					{
+						...config,
+						name: WORKER,
+						rootPath: opts.bundleDir,
+						modulesRoot: opts.bundleDir,
+						modules: [{ type: "ESModule", path: module }],
+						bindings: { ...vars, ...SECRETS },
+					},
+				],
+			}),
+		);
+		let url: URL;
+		try {
+			url = await mf.ready;
+			if (opts.migrate) {
+				const db = await mf.getD1Database("DB");
+				for (const statements of migrationStatements()) await db.batch(statements.map((s) => db.prepare(s)));
+			}
+		} catch (err) {
+			await mf.dispose().catch(() => {});
+			throw err;
+		}
+		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000);
+	}
+
+	db() {
+		return this.mf.getD1Database("DB");
+	}
+
+	/**
+	 * Runs the Worker's scheduled handler (the reconciler) as the cron would at
+	 * `atMs`, and waits for it, its waitUntil work included.
+	 */
+	async scheduled(atMs: number = Date.now()): Promise<void> {
+		const worker = await this.mf.getWorker();
+		const result = await worker.scheduled({ scheduledTime: new Date(atMs), cron: "* * * * *" });
+		if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}\n${this.logs.errors.join("\n")}`);
+	}
+
+	/** Holds still open in a warehouse's own SQLite, read from outside the Worker. */
+	async openHolds(warehouseId: string): Promise<number> {
+		const storage = await this.mf.unsafeGetDurableObjectStorage(WORKER, "Warehouse", { name: warehouseId });
+		const [row] = await storage.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM holds WHERE state = 'held'`);
+		return Number(row?.n ?? 0);
+	}
+
+	async dispose(): Promise<void> {
+		await this.mf.dispose();
+	}
+}
