@@ -96,15 +96,15 @@ export function allOk<T>(results: PromiseSettledResult<T>[]): T[] {
 /** Answers per kind of request and status ("none": no answer at all). */
 export class Tally {
 	readonly counts: Record<string, Record<string, number>> = {};
-	/** Up to 5 bodies of each unexpected status, per kind. */
+	/** Up to 3 bodies of each error status (and of "none"), per kind. */
 	readonly samples: Record<string, unknown[]> = {};
 
 	add(kind: string, status: number | "none", body?: unknown): void {
 		const k = (this.counts[kind] ??= {});
 		k[status] = (k[status] ?? 0) + 1;
-		if (status === "none" || status >= 500) {
+		if (status === "none" || status >= 400) {
 			const s = (this.samples[`${kind} ${status}`] ??= []);
-			if (s.length < 5) s.push(body);
+			if (s.length < 3) s.push(body);
 		}
 	}
 

@@ -20,10 +20,23 @@ const root = join(import.meta.dirname, "..", "..");
 
 export default function setup(project: TestProject) {
 	const outDir = mkdtempSync(join(tmpdir(), "stockgate-load-build-"));
+	// The pages (static assets) are not what the storms exercise, and `dist/` may not be
+	// built: an empty directory stands in for it, which leaves the Worker's bundle as it is.
+	const noAssets = mkdtempSync(join(tmpdir(), "stockgate-load-assets-"));
 	const started = Date.now();
 	const run = spawnSync(
 		process.execPath,
-		[join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", outDir, "--config", join(root, "wrangler.toml")],
+		[
+			join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+			"deploy",
+			"--dry-run",
+			"--outdir",
+			outDir,
+			"--assets",
+			noAssets,
+			"--config",
+			join(root, "wrangler.toml"),
+		],
 		{
 			cwd: root,
 			encoding: "utf8",
@@ -33,5 +46,8 @@ export default function setup(project: TestProject) {
 	if (run.status !== 0) throw new Error(`wrangler build failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
 	console.log(`[load] built the Worker in ${Date.now() - started} ms into ${outDir}`);
 	project.provide("loadBundleDir", outDir);
-	return () => rmSync(outDir, { recursive: true, force: true });
+	return () => {
+		rmSync(outDir, { recursive: true, force: true });
+		rmSync(noAssets, { recursive: true, force: true });
+	};
 }

@@ -41,14 +41,16 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	const admin = await tokenFor("load-admin", { admin: true });
 	const product = "rs";
 	const warehouses = threeWarehouses("rs");
-	const per = sized(20);
+	// More units than the clients in flight can buy in one wave, so the cut finds stock left.
+	const per = sized(80);
 	let api = new Api(first.url);
 	await openShop(api, admin, { products: [{ id: product, sizes: ["M"] }], warehouses: warehouses.map((w) => ({ ...w, stock: [{ product_id: product, size: "M", on_hand: per }] })) }, book);
 	const buyers = await makeBuyers(first, api, "rs", sized(300), () => [{ product_id: product, size: "M", quantity: r.chance(0.2) ? 2 : 1 }], () => r.pick(ADDRESSES));
 	clock.lap("setup_ms");
 
-	// The storm, cut once a quarter of the buyers have their answer.
-	const cutAt = Math.ceil(buyers.length / 4);
+	// The storm, cut once a third of the units are sold: stock is left, and checkouts are
+	// caught at every step (holding, deciding, committing, answering).
+	const cutAt = per;
 	let answered = 0;
 	let cut: Promise<void> | null = null;
 	let inFlightAtCut = 0;
@@ -69,7 +71,8 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 			}
 			if (a) tally.add("place-order", a.status, a.body);
 			book.checkout(b.sub, a);
-			if (++answered >= cutAt && !cut) {
+			answered++;
+			if (book.unitsPlaced() >= cutAt && !cut) {
 				inFlightAtCut = sent - answered;
 				cut = first.dispose();
 			}
@@ -82,6 +85,8 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 
 	const second = await start(false);
 	api = new Api(second.url);
+	let heldAfterRestart = 0;
+	for (const w of warehouses) heldAfterRestart += await second.openHolds(w.id);
 	clock.lap("restart_ms");
 	const check = await checkInvariants(second, api, admin, book);
 	clock.lap("check_ms");
@@ -100,9 +105,10 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	report("restart", {
 		buyers: buyers.length,
 		units: 3 * per,
-		cut_after_answers: cutAt,
+		cut_after_units_sold: cutAt,
 		in_flight_at_cut: inFlightAtCut,
 		unanswered: book.unanswered.size,
+		holds_open_after_restart: heldAfterRestart,
 		unanswered_with_order: unansweredWithOrder,
 		placed_before_cut: placedBeforeCut,
 		answers: tally.counts,

@@ -340,7 +340,7 @@ function shuffled<T>(r: ReturnType<typeof rng>, items: T[]): T[] {
  */
 async function refundEvents(sg: Stockgate, expected: number): Promise<number> {
 	const db = await sg.db();
-	const deadline = Date.now() + 10_000;
+	const deadline = Date.now() + timeoutMs(10_000);
 	for (;;) {
 		const row = await db
 			.prepare(
