@@ -16,7 +16,7 @@ import { ADDRESSES, Book, checkoutAll, makeBuyers, openShop, threeWarehouses, ty
 
 const SEED = seedFromEnv(20261130) + 5;
 /** Clients in flight at once: few enough that the cut lands in the middle of the storm. */
-const IN_FLIGHT = 48;
+const IN_FLIGHT = 128;
 
 const dir = freshDir();
 const running: Stockgate[] = [];
