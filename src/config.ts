@@ -10,6 +10,8 @@ export interface Config {
 	currency: string;
 	taxRate: number;
 	reservationTtlMs: number;
+	/** How long an order may stay pending and unpaid before the reconciler cancels it; 0: never. */
+	paymentWindowMs: number;
 	rates: RateTable;
 }
 
@@ -29,6 +31,7 @@ export function config(env: Env): Config {
 		currency: /^[A-Z]{3}$/.test(env.CURRENCY ?? "") ? env.CURRENCY! : "USD",
 		taxRate: number("TAX_RATE", env.TAX_RATE, 0.1, (n) => n >= 0 && n < 1),
 		reservationTtlMs: number("RESERVATION_TTL_SECONDS", env.RESERVATION_TTL_SECONDS, 120, (n) => n >= 1 && n <= 3600) * 1000,
+		paymentWindowMs: number("PAYMENT_WINDOW_SECONDS", env.PAYMENT_WINDOW_SECONDS, 1800, (n) => Number.isInteger(n) && n >= 0 && n <= 30 * 86_400) * 1000,
 		rates: DEFAULT_RATES,
 	};
 }

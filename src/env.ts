@@ -18,6 +18,8 @@ export interface Env {
 	CURRENCY?: string;
 	TAX_RATE?: string;
 	RESERVATION_TTL_SECONDS?: string;
+	/** Seconds an order may stay pending and unpaid before the reconciler cancels it (default 1800; 0 never). */
+	PAYMENT_WINDOW_SECONDS?: string;
 	CORS_ORIGINS?: string;
 	JWT_SECRET?: string;
 	JWT_JWKS_URL?: string;

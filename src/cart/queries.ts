@@ -2,6 +2,7 @@
  * D1 queries for carts. One active cart per user (a partial unique index);
  * completed carts are kept.
  */
+import { withinLimit, type LimitExcess } from "../limits/rules";
 import type { Address } from "./schema";
 
 export interface CartRow {
@@ -60,47 +61,71 @@ export async function cartLines(db: D1Database, cartId: string): Promise<CartLin
 }
 
 /**
- * Why a line change wrote nothing: the line would pass its unit cap, or a new
- * line would pass the cart's line cap (checked in the same statement, so two
- * concurrent adds cannot both take the last free line).
+ * Why a line change wrote nothing: the line would pass its unit cap, a new line
+ * would pass the cart's line cap, the product's per-customer limit would be
+ * passed (all checked in the same statement, so two concurrent changes cannot
+ * both take the last free line or unit), or the cart was checked out.
  */
-export type LineRefusal = "line_full" | "cart_full" | "cart_closed";
+export type LineRefusal = "line_full" | "cart_full" | "cart_closed" | { reason: "purchase_limit"; excess: LimitExcess };
 
 /** The row to insert exists only while the cart is active and has room for it (or already has the line). */
 const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active')
 	 AND (EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3)
 	      OR (SELECT COUNT(*) FROM cart_items WHERE cart_id = ?1) < ?6)`;
 
-async function refusal(db: D1Database, cartId: string, line: CartLineRow): Promise<LineRefusal> {
+/**
+ * Units of product ?2 already counted for the cart's owner: live orders plus
+ * the cart's lines of it, without size ?3 when `others` (a set replaces that line).
+ */
+function countedSql(others: boolean): string {
+	return `(COALESCE((SELECT units FROM customer_product_units WHERE product_id = ?2 AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
+	   + COALESCE((SELECT SUM(quantity) FROM cart_items WHERE cart_id = ?1 AND product_id = ?2${others ? " AND size <> ?3" : ""}), 0))`;
+}
+
+/** The product's limit (if any) still holds with ?4 more units on top of what is counted. */
+function withinLimitSql(others: boolean): string {
+	return `((SELECT max_per_customer FROM products WHERE product_id = ?2) IS NULL
+	     OR ${countedSql(others)} + ?4 <= (SELECT max_per_customer FROM products WHERE product_id = ?2))`;
+}
+
+async function refusal(db: D1Database, cartId: string, line: CartLineRow, others: boolean): Promise<LineRefusal> {
 	const r = await db
 		.prepare(
 			`SELECT EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active') AS active,
-			        EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3) AS has_line`,
+			        EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3) AS has_line,
+			        (SELECT max_per_customer FROM products WHERE product_id = ?2) AS max_per_customer,
+			        ${countedSql(others)} AS counted`,
 		)
 		.bind(cartId, line.product_id, line.size)
-		.first<{ active: number; has_line: number }>();
+		.first<{ active: number; has_line: number; max_per_customer: number | null; counted: number }>();
 	if (!r?.active) return "cart_closed";
+	const allowance = { product_id: line.product_id, limit: r.max_per_customer, already: Number(r.counted) };
+	if (!withinLimit(allowance, line.quantity)) return { reason: "purchase_limit", excess: { product_id: line.product_id, limit: r.max_per_customer!, already: allowance.already, requested: line.quantity } };
 	return r.has_line ? "line_full" : "cart_full";
 }
 
 /**
  * Adds to a line (or creates it) only while the line stays within `maxQuantity`,
- * the cart within `maxLines` lines, and the cart is still active.
+ * the cart within `maxLines` lines, the product within its per-customer limit,
+ * and the cart is still active.
  */
 export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, caps: { maxQuantity: number; maxLines: number }, now: string): Promise<LineRefusal | null> {
 	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM}
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(false)}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = quantity + excluded.quantity
 			 WHERE quantity + excluded.quantity <= ?7`,
 		)
 		.bind(cartId, line.product_id, line.size, line.quantity, now, caps.maxLines, caps.maxQuantity)
 		.run();
-	return result.meta.changes > 0 ? null : refusal(db, cartId, line);
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line, false);
 }
 
-/** Sets a line's quantity (0 removes it); a new line only while the cart has fewer than `maxLines`. */
+/**
+ * Sets a line's quantity (0 removes it); a new line only while the cart has
+ * fewer than `maxLines`; the product's other sizes plus this quantity within its limit.
+ */
 export async function setLine(db: D1Database, cartId: string, line: CartLineRow, maxLines: number, now: string): Promise<LineRefusal | null> {
 	if (line.quantity === 0) {
 		await removeLine(db, cartId, line);
@@ -109,12 +134,12 @@ export async function setLine(db: D1Database, cartId: string, line: CartLineRow,
 	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM}
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(true)}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = excluded.quantity`,
 		)
 		.bind(cartId, line.product_id, line.size, line.quantity, now, maxLines)
 		.run();
-	return result.meta.changes > 0 ? null : refusal(db, cartId, line);
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line, true);
 }
 
 export async function removeLine(db: D1Database, cartId: string, unit: { product_id: string; size: string }): Promise<void> {

@@ -7,6 +7,7 @@ import { config } from "../config";
 import type { Env } from "../env";
 import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
+import { raise } from "../http/failures";
 import { reply, route } from "../http/route";
 import { loadActiveCart } from "./load";
 import { activeCart, addToLine, removeLine, setAddress, setLine, touchCart, type LineRefusal } from "./queries";
@@ -25,6 +26,7 @@ async function requireBuyable(env: Env, unit: { product_id: string; size: string
 
 /** The answer to a line change the database refused (the caps are re-checked there, atomically). */
 function refuse(why: LineRefusal): never {
+	if (typeof why === "object") raise({ ok: false, reason: "purchase_limit", excesses: [why.excess] });
 	switch (why) {
 		case "cart_full":
 			fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
@@ -55,7 +57,7 @@ export const cartRoutes = [
 		access: "user",
 		body: AddItemBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
 			const now = new Date().toISOString();
@@ -75,7 +77,7 @@ export const cartRoutes = [
 		params: ItemParams,
 		body: SetQuantityBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT"],
 		handler: async ({ env, user, params, body }) => {
 			const now = new Date().toISOString();
 			const cart = await activeCart(env.DB, user.id, now);

@@ -11,6 +11,8 @@ export interface PricedLine extends CartLineRow {
 	name: string;
 	unit_price_cents: number;
 	active: boolean;
+	/** The product's per-customer limit (null: none). */
+	max_per_customer: number | null;
 }
 
 export function priceLines(lines: CartLineRow[], products: Map<string, Product>): PricedLine[] {
@@ -21,6 +23,7 @@ export function priceLines(lines: CartLineRow[], products: Map<string, Product>)
 			name: p?.name ?? l.product_id,
 			unit_price_cents: p ? toCents(p.price)! : 0,
 			active: p?.active ?? false,
+			max_per_customer: p?.max_per_customer ?? null,
 		};
 	});
 }

@@ -14,6 +14,7 @@ export function toProduct(r: Row): Product {
 		price: toMajor(Number(r.price_cents)),
 		sizes: JSON.parse(String(r.sizes)) as string[],
 		active: Number(r.active) === 1,
+		max_per_customer: r.max_per_customer === null || r.max_per_customer === undefined ? null : Number(r.max_per_customer),
 	};
 }
 
@@ -56,12 +57,12 @@ export async function getProducts(db: D1Database, productIds: string[]): Promise
 export async function upsertProduct(db: D1Database, productId: string, input: ProductInput, now: string): Promise<Product> {
 	const row = await db
 		.prepare(
-			`INSERT INTO products (product_id, name, price_cents, sizes, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			`INSERT INTO products (product_id, name, price_cents, sizes, active, max_per_customer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (product_id) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, sizes = excluded.sizes,
-			   active = excluded.active, updated_at = excluded.updated_at
+			   active = excluded.active, max_per_customer = excluded.max_per_customer, updated_at = excluded.updated_at
 			 RETURNING *`,
 		)
-		.bind(productId, input.name, toCents(input.price)!, JSON.stringify(input.sizes), input.active ? 1 : 0, now, now)
+		.bind(productId, input.name, toCents(input.price)!, JSON.stringify(input.sizes), input.active ? 1 : 0, input.max_per_customer, now, now)
 		.first<Row>();
 	return toProduct(row!);
 }

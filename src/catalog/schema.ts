@@ -20,11 +20,21 @@ export const Product = z
 			.max(50)
 			.refine((s) => new Set(s).size === s.length, "sizes must be unique"),
 		active: z.boolean(),
+		max_per_customer: z
+			.int()
+			.min(1)
+			.max(1_000_000)
+			.nullable()
+			.meta({ description: "Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit" }),
 	})
 	.meta({ id: "Product" });
 export type Product = z.infer<typeof Product>;
 
-export const ProductInput = Product.pick({ name: true, price: true, sizes: true }).extend({ active: z.boolean().default(true) });
+export const ProductInput = Product.pick({ name: true, price: true, sizes: true }).extend({
+	active: z.boolean().default(true),
+	// A PUT replaces the product: leaving the limit out removes it.
+	max_per_customer: Product.shape.max_per_customer.default(null),
+});
 export type ProductInput = z.infer<typeof ProductInput>;
 
 export const ProductWithAvailability = Product.extend({

@@ -5,17 +5,22 @@
  *              reserve there directly and plan only if it is short
  *  2. reserve  at every planned warehouse in parallel; any shortage releases
  *              everything and re-plans once (with a fresh order id) before giving up
- *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency,
- *              refused when the cart changed since it was read (its version)
+ *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
+ *              + the customer's purchase counters; refused when the cart changed
+ *              since it was read (its version) or a product's max_per_customer
+ *              would be passed (every hold is released, 409)
  *  4. commit   at every warehouse in parallel; confirmed outbox rows are deleted,
  *              the rest is left to the reconciler and the Warehouse alarm
  * Until the decision is written, any failure releases every hold; after it,
- * nothing is released: the order row is the commit decision.
+ * nothing is released: the order row is the commit decision. Purchase limits
+ * are also checked before planning (only when a line's product has one), so
+ * the common refusal costs no warehouse work; the batch is what makes it exact.
  */
 import type { PricedLine } from "../cart/view";
 import { log } from "../http/log";
 import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
+import { anyLimited, excesses, unitsByProduct, type LimitExcess } from "../limits/rules";
 import { sumDemand } from "../stock/demand";
 import type { Line, Shortage } from "../stock/types";
 import type { Allocation, AllocationLine, WarehousePlace } from "./allocation";
@@ -76,6 +81,8 @@ export type PlaceOrderResult =
 	| { ok: false; reason: "cart_taken" }
 	/** A line or the address changed after the cart was read: nothing is held, nothing decided. */
 	| { ok: false; reason: "cart_changed" }
+	/** Units over a product's per-customer limit, counting the customer's live orders; nothing is held. */
+	| { ok: false; reason: "purchase_limit"; excesses: LimitExcess[] }
 	/** Infrastructure failed before a decision; nothing is held (or the alarm will release it). */
 	| { ok: false; reason: "unavailable"; step: string };
 
@@ -140,6 +147,23 @@ function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: strin
 	};
 }
 
+/**
+ * The limited products this order would take past their limit, with the live
+ * orders as they are now. `all`: list every limited product even when none is
+ * over any more (the decision batch said one was: its counters moved since).
+ */
+async function limitExcesses(input: PlaceOrderInput, deps: PlaceOrderDeps, all = false): Promise<LimitExcess[]> {
+	const limited = input.lines.filter((l) => l.max_per_customer !== null);
+	const requested = unitsByProduct(limited);
+	const allowances = await deps.store.allowances(input.userId, [...requested.keys()]);
+	const over = excesses(requested, allowances);
+	if (over.length > 0 || !all) return over;
+	return [...requested].flatMap(([product_id, units]) => {
+		const a = allowances.get(product_id);
+		return a && a.limit !== null ? [{ product_id, limit: a.limit, already: a.already, requested: units }] : [];
+	});
+}
+
 export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): Promise<PlaceOrderResult> {
 	const started = Date.now();
 	const demand = sumDemand(input.lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
@@ -149,6 +173,19 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		const shortages = inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 		log.warn("[place-order]", "rejected_inactive_products", { shortages });
 		return { ok: false, reason: "out_of_stock", shortages };
+	}
+	if (anyLimited(input.lines)) {
+		let over: LimitExcess[];
+		try {
+			over = await limitExcesses(input, deps);
+		} catch (err) {
+			log.error("checkout_limits_failed", { error: String(err) }, "[place-order]");
+			return { ok: false, reason: "unavailable", step: "limits" };
+		}
+		if (over.length > 0) {
+			log.info("[place-order]", "purchase_limit", { user_id: input.userId, excesses: over });
+			return { ok: false, reason: "purchase_limit", excesses: over };
+		}
 	}
 
 	for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -233,7 +270,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			return { ok: false, reason: "unavailable", step: "build" };
 		}
 		const decideStarted = Date.now();
-		let decided: "ok" | "cart_taken" | "cart_changed";
+		let decided: "ok" | "cart_taken" | "cart_changed" | "purchase_limit";
 		try {
 			decided = await deps.store.decide(order, warehouseIds, input.cartVersion, answer);
 		} catch (err) {
@@ -260,6 +297,13 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			await releaseAll(deps.warehouses, orderId, warehouseIds, "cart_already_ordered");
 			log.warn("[place-order]", "race_lost", { order_id: orderId, why: "cart_already_ordered" });
 			return { ok: false, reason: "cart_taken" };
+		}
+		if (decided === "purchase_limit") {
+			// Another order of this customer's was decided since the pre-check (or the limit was lowered).
+			await releaseAll(deps.warehouses, orderId, warehouseIds, "purchase_limit");
+			log.warn("[place-order]", "race_lost", { order_id: orderId, why: "purchase_limit" });
+			const over = await limitExcesses(input, deps, true).catch(() => [] as LimitExcess[]);
+			return { ok: false, reason: "purchase_limit", excesses: over };
 		}
 		steps.decide_ms = Date.now() - decideStarted;
 

@@ -14,6 +14,8 @@ import { log } from "../http/log";
 import { applyChange } from "../orders/changes";
 import { transition } from "../orders/stateMachine";
 import { toMajor } from "../shared/money";
+import { countOrderStmts, isPurchaseLimitError, orderedAllowances } from "../limits/queries";
+import type { Allowance } from "../limits/rules";
 import { doneStmt, type IdempotencyScope } from "./idempotency";
 
 /** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
@@ -53,12 +55,15 @@ export interface StoredAnswer {
 export interface OrderStore {
 	/**
 	 * The commit decision, one D1 batch: order + history + commit outbox rows +
-	 * cart completed + idempotency answer. "cart_taken" when the cart already has
-	 * a live order or is no longer active; "cart_changed" when the cart's version
-	 * is not `cartVersion` any more (both refused by D1, so the batch writes
-	 * nothing); throws on infrastructure failure.
+	 * cart completed + idempotency answer + the customer's purchase counters.
+	 * "cart_taken" when the cart already has a live order or is no longer
+	 * active; "cart_changed" when the cart's version is not `cartVersion` any
+	 * more; "purchase_limit" when a counter would pass its product's limit (all
+	 * refused by D1, so the batch writes nothing); throws on infrastructure failure.
 	 */
-	decide(order: OrderRecord, warehouseIds: string[], cartVersion: number, answer?: StoredAnswer): Promise<"ok" | "cart_taken" | "cart_changed">;
+	decide(order: OrderRecord, warehouseIds: string[], cartVersion: number, answer?: StoredAnswer): Promise<"ok" | "cart_taken" | "cart_changed" | "purchase_limit">;
+	/** Per product: its per-customer limit and the customer's units in live orders. */
+	allowances(userId: string, productIds: string[]): Promise<Map<string, Allowance>>;
 	/** Whether the order row exists: resolves a decision whose outcome was lost. */
 	orderExists(orderId: string): Promise<boolean>;
 	commitsDone(orderId: string, warehouseIds: string[]): Promise<void>;
@@ -120,6 +125,7 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 				// Carries the version read with the lines: D1's guard trigger aborts the batch if the cart moved or is not active.
 				db.prepare(`UPDATE carts SET status = 'completed', version = ?, completed_at = ?, updated_at = ? WHERE cart_id = ?`).bind(cartVersion, at, at, order.cart_id),
 				eventStmt(db, placedEvent(order)),
+				...countOrderStmts(db, order),
 			];
 			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
 			try {
@@ -128,9 +134,11 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 			} catch (err) {
 				const refused = refusalOf(err);
 				if (refused) return refused;
+				if (isPurchaseLimitError(err)) return "purchase_limit";
 				throw err;
 			}
 		},
+		allowances: (userId, productIds) => orderedAllowances(db, userId, productIds),
 		async orderExists(orderId) {
 			return (await db.prepare(`SELECT 1 AS x FROM orders WHERE order_id = ?`).bind(orderId).first()) !== null;
 		},

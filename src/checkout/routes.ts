@@ -128,7 +128,7 @@ export const checkoutRoutes = [
 		body: PlaceOrderBody,
 		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
 		responses: { 201: { description: "The order, stock committed", schema: Order } },
-		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "CART_CHANGED", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
+		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "PURCHASE_LIMIT", "CART_CHANGED", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, ctx, user, body, request }) => {
 			const rawKey = request.headers.get("idempotency-key");
 			let scope: IdempotencyScope | undefined;

@@ -4,6 +4,7 @@
  * The switch is exhaustive: a new failure reason does not compile until it has
  * a status and a code here.
  */
+import type { LimitExcess } from "../limits/rules";
 import type { BelowReservedFailure, Insufficient, Shortage } from "../stock/types";
 import { ApiError } from "./errors";
 
@@ -17,6 +18,7 @@ export type DomainFailure =
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
 	| { ok: false; reason: "cart_taken" }
 	| { ok: false; reason: "cart_changed" }
+	| { ok: false; reason: "purchase_limit"; excesses: LimitExcess[] }
 	| { ok: false; reason: "unavailable"; step: string }
 	| { ok: false; reason: "not_found" }
 	| { ok: false; reason: "invalid_transition"; from: string; event: string };
@@ -34,6 +36,14 @@ export function toApiError(failure: DomainFailure): ApiError {
 			return new ApiError("CONFLICT", `The reservation is in the wrong state (${failure.reason}).`);
 		case "out_of_stock":
 			return new ApiError("OUT_OF_STOCK", "Some items are out of stock.", failure.shortages);
+		case "purchase_limit":
+			return new ApiError(
+				"PURCHASE_LIMIT",
+				failure.excesses.length === 1
+					? `At most ${failure.excesses[0]!.limit} units of ${failure.excesses[0]!.product_id} per customer (orders and cart together).`
+					: "Some products are limited per customer (orders and cart together).",
+				failure.excesses,
+			);
 		case "cart_taken":
 			return new ApiError("CONFLICT", "This cart has already been ordered.");
 		case "cart_changed":

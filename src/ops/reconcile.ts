@@ -10,6 +10,7 @@
  *   expired") and whatever it holds elsewhere is undone.
  * - cancel rows: undo the order's hold at that warehouse (release or restock).
  * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
+ * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts).
  */
 import type { Env } from "../env";
 import { orderStore } from "../checkout/ports";
@@ -22,6 +23,7 @@ import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
 import { finishTransfers } from "../transfers/reconcile";
+import { cancelUnpaid } from "./unpaid";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -37,6 +39,7 @@ export interface ReconcileReport {
 	holds_expired: number;
 	events_resent: number;
 	transfers_finished: number;
+	unpaid_cancelled: number;
 }
 
 function backoff(attempts: number, now: number): string {
@@ -81,7 +84,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
@@ -108,6 +111,13 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 	const transfers = await finishTransfers(env, nowMs, GRACE_MS).catch(() => ({ finished: 0, failures: 1 }));
 	report.transfers_finished = transfers.finished;
 	report.failures += transfers.failures;
+
+	const unpaid = await cancelUnpaid(env, nowMs, config(env).paymentWindowMs).catch((err) => {
+		log.warn("[reconciler]", "payment_window_failed", { error: String(err) });
+		return { cancelled: 0, failures: 1 };
+	});
+	report.unpaid_cancelled = unpaid.cancelled;
+	report.failures += unpaid.failures;
 
 	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
 

@@ -3,10 +3,12 @@
  * single D1 batch whose UPDATE is conditional on the status it read and stamps
  * a fresh change id; the history row, events and outbox rows of the change are
  * inserted only where the order carries that id. Of two racers exactly one
- * wins; the loser writes nothing and re-reads.
+ * wins; the loser writes nothing and re-reads. A cancellation also gives the
+ * order's units back to the customer's purchase limits, in the same batch.
  */
 import { eventIfChangeStmt } from "../events/outbox";
 import type { StockgateEvent } from "../events/types";
+import { giveBackStmts } from "../limits/queries";
 import { toMajor } from "../shared/money";
 import { linesByWarehouse, type OrderRecord } from "./queries";
 import type { OrderState } from "./stateMachine";
@@ -100,6 +102,9 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 					.bind(id, warehouseId, at, at, id, changeId),
 			);
 		}
+	}
+	if (next.status === "cancelled" && order.status !== "cancelled") {
+		stmts.push(...giveBackStmts(db, order, { sql: `EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`, binds: [id, changeId] }));
 	}
 	if (meta.extra) stmts.push(...meta.extra(db, changeId));
 	const results = await db.batch(stmts);

@@ -42,12 +42,18 @@ export async function changeOrder(
 	orderId: string,
 	event: OrderEvent,
 	meta: ChangeMeta,
-	opts: { ownerId?: string; idempotentCancel?: boolean } = {},
+	opts: {
+		ownerId?: string;
+		idempotentCancel?: boolean;
+		/** Applies the change only while the order, as read on each attempt, passes this; otherwise answers it unchanged. */
+		onlyIf?: (order: OrderRecord) => boolean;
+	} = {},
 ): Promise<ChangeResult> {
 	for (let attempt = 0; attempt < MAX_RACES; attempt++) {
 		const order = await getOrder(env.DB, orderId);
 		if (!order || (opts.ownerId !== undefined && order.user_id !== opts.ownerId)) return { ok: false, reason: "not_found" };
 		if (opts.idempotentCancel && order.status === "cancelled") return { ok: true, order, changed: false };
+		if (opts.onlyIf && !opts.onlyIf(order)) return { ok: true, order, changed: false };
 		const t = transition(order, event);
 		if (!t.ok) return { ok: false, reason: "invalid_transition", from: order.status, event: event.type === "set_status" ? event.to : event.type };
 		const applied = await applyChange(env.DB, order, { ...t.next, refund: t.refund, restock: t.restock }, meta, new Date());

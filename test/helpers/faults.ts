@@ -160,6 +160,7 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 			return real.orderExists(orderId);
 		},
 		commitsDone: (orderId, ids) => real.commitsDone(orderId, ids),
+		allowances: (userId, productIds) => real.allowances(userId, productIds),
 		async cancelUnfulfillable(order, reason, answer) {
 			if (f.failCancelUnfulfillable) throw new InjectedFault("cancelUnfulfillable");
 			return real.cancelUnfulfillable(order, reason, answer);

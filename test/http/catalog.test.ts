@@ -8,9 +8,35 @@ describe("admin products", () => {
 		const id = uid("p");
 		const created = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Tee", price: 25.98, sizes: ["S", "M"] } });
 		expect(created.status).toBe(200);
-		expect(created.body).toEqual({ product_id: id, name: "Tee", price: 25.98, sizes: ["S", "M"], active: true });
+		expect(created.body).toEqual({ product_id: id, name: "Tee", price: 25.98, sizes: ["S", "M"], active: true, max_per_customer: null });
 		const replaced = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Tee v2", price: 30, sizes: ["M"], active: false } });
-		expect(replaced.body).toEqual({ product_id: id, name: "Tee v2", price: 30, sizes: ["M"], active: false });
+		expect(replaced.body).toEqual({ product_id: id, name: "Tee v2", price: 30, sizes: ["M"], active: false, max_per_customer: null });
+	});
+
+	it("sets, shows and removes a purchase limit (max_per_customer)", async () => {
+		const auth = await admin();
+		const id = uid("p");
+		const limited = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Drop", price: 99, sizes: ["M"], max_per_customer: 2 } });
+		expect(limited.status, JSON.stringify(limited.body)).toBe(200);
+		expect(limited.body.max_per_customer).toBe(2);
+		expect((await call("GET", `/products/${id}`)).body.max_per_customer).toBe(2);
+		expect((await call("GET", "/products")).body.products.find((p: { product_id: string }) => p.product_id === id).max_per_customer).toBe(2);
+		// PUT replaces: without the field the limit is gone; null says so explicitly.
+		expect((await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Drop", price: 99, sizes: ["M"] } })).body.max_per_customer).toBeNull();
+		expect((await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Drop", price: 99, sizes: ["M"], max_per_customer: null } })).body.max_per_customer).toBeNull();
+	});
+
+	it("rejects a purchase limit that is not an integer of at least 1, and changes nothing", async () => {
+		const auth = await admin();
+		const id = uid("p");
+		expect((await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Drop", price: 5, sizes: ["M"], max_per_customer: 3 } })).status).toBe(200);
+		for (const max_per_customer of [0, -1, 1.5, "2", true]) {
+			const r = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Drop", price: 5, sizes: ["M"], max_per_customer } });
+			expect(r.status, JSON.stringify(max_per_customer)).toBe(400);
+			expect(r.body.code).toBe("VALIDATION_ERROR");
+			expect(JSON.stringify(r.body.details)).toContain("max_per_customer");
+		}
+		expect((await call("GET", `/products/${id}`)).body.max_per_customer).toBe(3);
 	});
 
 	it("rejects a price with more than two decimals, a negative price and duplicate sizes", async () => {

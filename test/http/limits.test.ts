@@ -1,0 +1,241 @@
+/**
+ * Purchase limits (max_per_customer) over HTTP and at the checkout decision:
+ * cart adds and sets past the limit, live orders counting, place-order's 409
+ * with nothing held, concurrent checkouts of one customer, and cancellations
+ * giving units back.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { placeOrder } from "../../src/checkout/placeOrder";
+import { toApiError } from "../../src/http/failures";
+import { orderStore, warehousePort } from "../../src/checkout/ports";
+import { checkoutDeps, checkoutInput, faultyStore, faultyWarehouses, quickCustomer } from "../helpers/faults";
+import { admin, call } from "../helpers/http";
+import { ledgerFor, orderAgain, tokenWithEmail } from "../helpers/orders";
+import { customer, expectInvariants, makeShop, onHand } from "../helpers/shop";
+import { uid } from "../helpers/http";
+
+/** One product in sizes S and M, `stock` of each at one warehouse, limited to `limit` per customer. */
+async function limitedShop(limit: number | null, stock = 20) {
+	const shop = await makeShop({ sizes: ["S", "M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/S": stock, "0/M": stock } }] });
+	const product = shop.products[0]!;
+	await setLimit(product, limit);
+	return { product, warehouse: shop.warehouses[0]!, all: shop.warehouses };
+}
+
+async function setLimit(product: string, limit: number | null) {
+	const r = await call("PUT", `/admin/products/${product}`, { auth: await admin(), body: { name: "Limited", price: 10, sizes: ["S", "M"], max_per_customer: limit } });
+	expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+async function counter(userId: string, product: string): Promise<number | null> {
+	const row = await env.DB.prepare(`SELECT units FROM customer_product_units WHERE user_id = ? AND product_id = ?`).bind(userId, product).first<{ units: number }>();
+	return row ? row.units : null;
+}
+
+async function cartItems(auth: string) {
+	return ((await call("GET", "/cart", { auth })).body.items as Array<{ size: string; quantity: number }>).map((i) => [i.size, i.quantity]);
+}
+
+describe("cart changes past a purchase limit", () => {
+	it("an add past the limit (sizes counted together) is 409 PURCHASE_LIMIT with details, and the cart is unchanged", async () => {
+		const s = await limitedShop(3);
+		const c = await customer([{ product_id: s.product, size: "S", quantity: 2 }]);
+		const r = await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "M", quantity: 2 } });
+		expect(r.status).toBe(409);
+		expect(r.body).toEqual({ error: expect.any(String), code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 3, already: 2, requested: 2 }] });
+		expect(await cartItems(c.auth)).toEqual([["S", 2]]);
+		// Up to the limit exactly is fine.
+		expect((await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "M", quantity: 1 } })).status).toBe(200);
+		const more = await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "S", quantity: 1 } });
+		expect(more.status).toBe(409);
+		expect(more.body.details).toEqual([{ product_id: s.product, limit: 3, already: 3, requested: 1 }]);
+		expect(await cartItems(c.auth)).toEqual([["S", 2], ["M", 1]]);
+	});
+
+	it("a set replaces its own line's units: past the limit with the other sizes is 409, within it is 200", async () => {
+		const s = await limitedShop(4);
+		const c = await customer([
+			{ product_id: s.product, size: "S", quantity: 1 },
+			{ product_id: s.product, size: "M", quantity: 2 },
+		]);
+		const over = await call("PUT", `/cart/items/${s.product}/M`, { auth: c.auth, body: { quantity: 4 } });
+		expect(over.status).toBe(409);
+		expect(over.body).toMatchObject({ code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 4, already: 1, requested: 4 }] });
+		expect(await cartItems(c.auth)).toEqual([["S", 1], ["M", 2]]);
+		expect((await call("PUT", `/cart/items/${s.product}/M`, { auth: c.auth, body: { quantity: 3 } })).status).toBe(200);
+		// A new line by PUT counts the same way; removing a line is never limited.
+		const newLine = await call("PUT", `/cart/items/${s.product}/S`, { auth: c.auth, body: { quantity: 2 } });
+		expect(newLine.status).toBe(409);
+		expect((await call("PUT", `/cart/items/${s.product}/S`, { auth: c.auth, body: { quantity: 0 } })).status).toBe(200);
+		expect(await cartItems(c.auth)).toEqual([["M", 3]]);
+	});
+
+	it("concurrent adds never take the cart past the limit", async () => {
+		const s = await limitedShop(5);
+		const c = await customer([]);
+		const answers = await Promise.all(
+			Array.from({ length: 8 }, (_, i) => call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: i % 2 ? "S" : "M", quantity: 1 } })),
+		);
+		expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 409, 409, 409]);
+		expect((await cartItems(c.auth)).reduce((n, [, q]) => n + (q as number), 0)).toBe(5);
+	});
+
+	it("units in live orders count; a cancelled order gives them back", async () => {
+		const s = await limitedShop(3);
+		const sub = uid("user");
+		const auth = await tokenWithEmail(sub);
+		const first = await orderAgain(auth, [{ product_id: s.product, size: "M", quantity: 2 }]);
+		expect(first.status, JSON.stringify(first.body)).toBe(201);
+		expect(await counter(sub, s.product)).toBe(2);
+
+		const over = await call("POST", "/cart/items", { auth, body: { product_id: s.product, size: "S", quantity: 2 } });
+		expect(over.status).toBe(409);
+		expect(over.body.details).toEqual([{ product_id: s.product, limit: 3, already: 2, requested: 2 }]);
+		expect((await call("POST", "/cart/items", { auth, body: { product_id: s.product, size: "S", quantity: 1 } })).status).toBe(200);
+
+		const cancel = await call("POST", `/orders/${first.body.order_id}/cancel`, { auth, body: {} });
+		expect(cancel.status).toBe(200);
+		expect(await counter(sub, s.product)).toBe(0);
+		// Cancelling again gives nothing back twice (the counter cannot go below what is live).
+		expect((await call("POST", `/orders/${first.body.order_id}/cancel`, { auth, body: {} })).status).toBe(200);
+		expect(await counter(sub, s.product)).toBe(0);
+		expect((await call("POST", "/cart/items", { auth, body: { product_id: s.product, size: "S", quantity: 2 } })).status).toBe(200);
+		expect(await cartItems(auth)).toEqual([["S", 3]]);
+	});
+
+	it("other customers and unlimited products are not affected", async () => {
+		const s = await limitedShop(1);
+		const a = await customer([{ product_id: s.product, size: "S", quantity: 1 }]);
+		const b = await customer([{ product_id: s.product, size: "S", quantity: 1 }]);
+		expect((await call("POST", "/cart/items", { auth: a.auth, body: { product_id: s.product, size: "M", quantity: 1 } })).status).toBe(409);
+		await setLimit(s.product, null);
+		expect((await call("POST", "/cart/items", { auth: b.auth, body: { product_id: s.product, size: "M", quantity: 50 } })).status).toBe(200);
+	});
+});
+
+describe("place-order and purchase limits", () => {
+	it("a limit lowered after the cart was filled: 409 PURCHASE_LIMIT, nothing held, the cart still active", async () => {
+		const s = await limitedShop(null);
+		const c = await customer([
+			{ product_id: s.product, size: "S", quantity: 2 },
+			{ product_id: s.product, size: "M", quantity: 2 },
+		]);
+		await setLimit(s.product, 3);
+		const r = await call("POST", "/cart/place-order", { auth: c.auth, body: {} });
+		expect(r.status).toBe(409);
+		expect(r.body).toEqual({ error: expect.any(String), code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 3, already: 0, requested: 4 }] });
+		expect(await onHand(s.warehouse, s.product, "S")).toEqual({ on_hand: 20, reserved: 0 });
+		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 20, reserved: 0 });
+		const cart = await call("GET", "/cart", { auth: c.auth });
+		expect(cart.body.status).toBe("active");
+		expect(cart.body.items).toHaveLength(2);
+		expect(await counter(c.sub, s.product)).toBeNull();
+		// Down to the limit, the same cart places.
+		expect((await call("PUT", `/cart/items/${s.product}/S`, { auth: c.auth, body: { quantity: 1 } })).status).toBe(200);
+		const ok = await call("POST", "/cart/place-order", { auth: c.auth, body: {} });
+		expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+		expect(await counter(c.sub, s.product)).toBe(3);
+		await expectInvariants(s.all, { settled: true });
+	});
+
+	it("the decision batch enforces the limit: two checkouts of one customer at once, only one fits, the other holds nothing", async () => {
+		const s = await limitedShop(3);
+		const userId = await quickCustomer([{ product_id: s.product, size: "M", quantity: 2 }]);
+		const input = await checkoutInput(userId);
+		// A second order of the same customer in flight at the same moment (its own cart id).
+		const twin = { ...input, cartId: `cart_${crypto.randomUUID()}` };
+		const [a, b] = await Promise.all([placeOrder(input, checkoutDeps()), placeOrder(twin, checkoutDeps())]);
+		const results = [a, b];
+		const placed = results.filter((r) => r.ok);
+		const refused = results.filter((r) => !r.ok);
+		expect(placed).toHaveLength(1);
+		expect(refused).toHaveLength(1);
+		const failure = refused[0]!;
+		if (failure.ok || failure.reason !== "purchase_limit") throw new Error(`expected purchase_limit, got ${JSON.stringify(failure)}`);
+		expect(failure.excesses).toEqual([{ product_id: s.product, limit: 3, already: 2, requested: 2 }]);
+		const err = toApiError(failure);
+		expect([err.status, err.code]).toEqual([409, "PURCHASE_LIMIT"]);
+
+		expect(await counter(userId, s.product)).toBe(2);
+		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 18, reserved: 0 });
+		const { results: orders } = await env.DB.prepare(`SELECT order_id FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string }>();
+		expect(orders).toHaveLength(1);
+		await expectInvariants(s.all, { settled: true });
+	});
+
+	it("an order decided while another one of the customer's was between its pre-check and its decision: that one is refused by the batch and releases its hold", async () => {
+		const s = await limitedShop(3);
+		const userId = await quickCustomer([{ product_id: s.product, size: "M", quantity: 2 }]);
+		const input = await checkoutInput(userId);
+		let second: Promise<unknown> | undefined;
+		// The first checkout has passed its pre-check and holds its units; before it decides, a second order of 2 is placed.
+		const store = faultyStore(orderStore(env.DB), {
+			beforeDecide: async () => {
+				second ??= placeOrder({ ...input, cartId: `cart_${crypto.randomUUID()}` }, checkoutDeps());
+				expect(await second).toMatchObject({ ok: true });
+			},
+		});
+		const port = faultyWarehouses(warehousePort(env));
+		const first = await placeOrder(input, checkoutDeps({ store, warehouses: port }));
+		expect(first).toEqual({ ok: false, reason: "purchase_limit", excesses: [{ product_id: s.product, limit: 3, already: 2, requested: 2 }] });
+		// It did reserve (the pre-check passed), then released on the batch's refusal.
+		const [refused] = port.refs("reserve");
+		expect(port.refs("release")).toContain(refused);
+		expect((await ledgerFor(s.warehouse, refused!)).map((e) => [e.reason, e.reserved_delta])).toEqual([
+			["reserve", 2],
+			["release", -2],
+		]);
+		expect(store.decided).toEqual([]);
+		expect(await counter(userId, s.product)).toBe(2);
+		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 18, reserved: 0 });
+		await expectInvariants(s.all, { settled: true });
+	});
+
+	it("many checkouts of one customer at once never pass the limit in total", async () => {
+		const s = await limitedShop(3);
+		const userId = await quickCustomer([{ product_id: s.product, size: "S", quantity: 1 }]);
+		const input = await checkoutInput(userId);
+		const results = await Promise.all(Array.from({ length: 6 }, () => placeOrder({ ...input, cartId: `cart_${crypto.randomUUID()}` }, checkoutDeps())));
+		expect(results.filter((r) => r.ok)).toHaveLength(3);
+		expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.reason))).toEqual(["purchase_limit", "purchase_limit", "purchase_limit"]);
+		expect(await counter(userId, s.product)).toBe(3);
+		expect(await onHand(s.warehouse, s.product, "S")).toEqual({ on_hand: 17, reserved: 0 });
+		await expectInvariants(s.all, { settled: true });
+	});
+
+	it("an order placed right after another counts the first: the second cart is refused at the add", async () => {
+		const s = await limitedShop(2);
+		const sub = uid("user");
+		const auth = await tokenWithEmail(sub);
+		const [first, second] = await Promise.all([
+			orderAgain(auth, [{ product_id: s.product, size: "M", quantity: 2 }]),
+			// Fired together with the first add: it lands in the same cart (409 past the limit) or in the next one (409 against the order).
+			call("POST", "/cart/items", { auth, body: { product_id: s.product, size: "S", quantity: 1 } }).catch((e) => e),
+		]);
+		// Whatever the interleaving, the customer never holds more than 2 units in orders and cart together.
+		const { results } = await env.DB.prepare(`SELECT products FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub).all<{ products: string }>();
+		const ordered = results.flatMap((o) => JSON.parse(o.products) as Array<{ quantity: number }>).reduce((n, p) => n + p.quantity, 0);
+		const inCart = (await cartItems(auth)).reduce((n, [, q]) => n + (q as number), 0);
+		expect(ordered + inCart).toBeLessThanOrEqual(2);
+		expect([first.status, second.status]).toContainEqual(409);
+		await expectInvariants(s.all, { settled: true });
+	});
+});
+
+describe("cancellation and the allowance", () => {
+	it("the unit ledger restocks once and the counter gives back once when a cancel is repeated at the same moment", async () => {
+		const s = await limitedShop(2);
+		const sub = uid("user");
+		const auth = await tokenWithEmail(sub);
+		const placed = await orderAgain(auth, [{ product_id: s.product, size: "M", quantity: 2 }]);
+		expect(placed.status).toBe(201);
+		const answers = await Promise.all([0, 1, 2].map(() => call("POST", `/orders/${placed.body.order_id}/cancel`, { auth, body: {} })));
+		expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+		expect(await counter(sub, s.product)).toBe(0);
+		expect((await ledgerFor(s.warehouse, placed.body.order_id)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta)).toEqual([2]);
+		// The allowance is whole again: a new order of 2 places.
+		expect((await orderAgain(auth, [{ product_id: s.product, size: "S", quantity: 2 }])).status).toBe(201);
+		expect(await counter(sub, s.product)).toBe(2);
+	});
+});
