@@ -2,6 +2,7 @@
  * Customer emails for order events: placed, shipped (with tracking number),
  * cancelled. Pure composition; sending is the consumer's job.
  */
+import { PAYMENT_WINDOW_REASON } from "../orders/paymentWindow";
 import type { OrderStatusChanged } from "./types";
 
 export interface Email {
@@ -30,7 +31,7 @@ export function emailFor(e: OrderStatusChanged): Omit<Email, "to"> | null {
 		case "cancelled":
 			return {
 				subject: `Order ${e.order_id} cancelled`,
-				text: `Your order ${e.order_id} was cancelled${e.reason ? ` (${e.reason})` : ""}.${e.payment_status === "refunded" ? ` Your payment of ${money(e.total, e.currency)} will be refunded.` : ""}`,
+				text: `Your order ${e.order_id} was cancelled${e.reason === PAYMENT_WINDOW_REASON ? " because its payment did not arrive in time" : e.reason ? ` (${e.reason})` : ""}.${e.payment_status === "refunded" ? ` Your payment of ${money(e.total, e.currency)} will be refunded.` : ""}`,
 			};
 		default:
 			return null;
