@@ -11,7 +11,7 @@ import { emailFor } from "../../src/events/email";
 import type { OrderStatusChanged } from "../../src/events/types";
 import { reconcile } from "../../src/ops/reconcile";
 import { cancelUnpaid, overdueOrders } from "../../src/ops/unpaid";
-import { admin, call, uid } from "../helpers/http";
+import { admin, call } from "../helpers/http";
 import {
 	customerWithOrder,
 	eventsFlushed,
