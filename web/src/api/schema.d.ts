@@ -768,6 +768,8 @@ export interface components {
             price: number;
             sizes: string[];
             active: boolean;
+            /** @description Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit */
+            max_per_customer: number | null;
         };
         ProductWithAvailability: {
             product_id: string;
@@ -779,6 +781,8 @@ export interface components {
             price: number;
             sizes: string[];
             active: boolean;
+            /** @description Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit */
+            max_per_customer: number | null;
             /** @description Available units per size, summed over active warehouses */
             availability: {
                 [key: string]: number;
@@ -1091,6 +1095,11 @@ export interface operations {
                     sizes: string[];
                     /** @default true */
                     active?: boolean;
+                    /**
+                     * @description Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit
+                     * @default null
+                     */
+                    max_per_customer?: number | null;
                 };
             };
         };
@@ -1838,7 +1847,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: CONFLICT */
+            /** @description Error: CONFLICT, PURCHASE_LIMIT */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1921,7 +1930,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: CONFLICT */
+            /** @description Error: CONFLICT, PURCHASE_LIMIT */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2219,7 +2228,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: OUT_OF_STOCK, CART_CHANGED, CONFLICT */
+            /** @description Error: OUT_OF_STOCK, PURCHASE_LIMIT, CART_CHANGED, CONFLICT */
             409: {
                 headers: {
                     [name: string]: unknown;
