@@ -204,21 +204,18 @@ describe("place-order and purchase limits", () => {
 		await expectInvariants(s.all, { settled: true });
 	});
 
-	it("an order placed right after another counts the first: the second cart is refused at the add", async () => {
+	it("an add racing the checkout of a full cart is refused whichever lands first (the cart, then the order, count)", async () => {
 		const s = await limitedShop(2);
-		const sub = uid("user");
-		const auth = await tokenWithEmail(sub);
-		const [first, second] = await Promise.all([
-			orderAgain(auth, [{ product_id: s.product, size: "M", quantity: 2 }]),
-			// Fired together with the first add: it lands in the same cart (409 past the limit) or in the next one (409 against the order).
-			call("POST", "/cart/items", { auth, body: { product_id: s.product, size: "S", quantity: 1 } }).catch((e) => e),
+		const c = await customer([{ product_id: s.product, size: "M", quantity: 2 }]);
+		const [placed, added] = await Promise.all([
+			call("POST", "/cart/place-order", { auth: c.auth, body: {} }),
+			call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "S", quantity: 1 } }),
 		]);
-		// Whatever the interleaving, the customer never holds more than 2 units in orders and cart together.
-		const { results } = await env.DB.prepare(`SELECT products FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub).all<{ products: string }>();
-		const ordered = results.flatMap((o) => JSON.parse(o.products) as Array<{ quantity: number }>).reduce((n, p) => n + p.quantity, 0);
-		const inCart = (await cartItems(auth)).reduce((n, [, q]) => n + (q as number), 0);
-		expect(ordered + inCart).toBeLessThanOrEqual(2);
-		expect([first.status, second.status]).toContainEqual(409);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+		expect(added.status).toBe(409);
+		expect(added.body).toMatchObject({ code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 2, already: 2, requested: 1 }] });
+		expect(await counter(c.sub, s.product)).toBe(2);
+		expect(await cartItems(c.auth)).toEqual([]);
 		await expectInvariants(s.all, { settled: true });
 	});
 });
