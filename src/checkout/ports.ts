@@ -17,11 +17,16 @@ import { toMajor } from "../shared/money";
 import { countOrderStmts, isPurchaseLimitError, orderedAllowances } from "../limits/queries";
 import type { Allowance } from "../limits/rules";
 import { doneStmt, type IdempotencyScope } from "./idempotency";
+import { stillQueued, unfulfillableStmts } from "./unfulfillable";
+
+export function placedEventId(orderId: string): string {
+	return `evt_placed_${orderId}`;
+}
 
 /** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
 export function placedEvent(order: OrderRecord): OrderStatusChanged {
 	return {
-		event_id: `evt_placed_${order.order_id}`,
+		event_id: placedEventId(order.order_id),
 		type: "order.status_changed",
 		occurred_at: order.created_at,
 		order_id: order.order_id,
@@ -159,10 +164,16 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 					log.error("unfulfillable_order_not_cancellable", { order_id: order.order_id, status: current.status }, "[place-order]");
 					return false;
 				}
-				const extra = answer ? () => [doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, new Date().toISOString())] : undefined;
-				const applied = await applyChange(db, current, { ...t.next, refund: t.refund, restock: true }, { by: "system", reason, extra }, new Date());
+				const at = new Date();
+				// The cart comes back and an order nobody was told about stays unannounced (./unfulfillable.ts).
+				const extra = (_: D1Database, changeId: string) => [
+					...unfulfillableStmts(db, current!, placedEventId(order.order_id), changeId, at.toISOString()),
+					...(answer ? [doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at.toISOString())] : []),
+				];
+				const applied = await applyChange(db, current, { ...t.next, refund: t.refund, restock: true }, { by: "system", reason, extra }, at);
 				if (applied.won) {
-					if (onEvents) await onEvents(applied.events);
+					const queued = await stillQueued(db, applied.events.map((e) => e.event_id));
+					if (onEvents) await onEvents(applied.events.filter((e) => queued.has(e.event_id)));
 					return true;
 				}
 				current = await getOrder(db, order.order_id);

@@ -159,7 +159,8 @@ export const checkoutRoutes = [
 					checkoutDeps(env, { defer: (work) => ctx.waitUntil(work) }),
 				);
 				if (result.ok) {
-					publishSoon(env, [placedEvent(result.order)], (work) => ctx.waitUntil(work));
+					// With a commit still unconfirmed, the reconciler announces the order once it is (src/events/outbox.ts).
+					if (result.pendingCommits.length === 0) publishSoon(env, [placedEvent(result.order)], (work) => ctx.waitUntil(work));
 					return reply(orderView(result.order), 201);
 				}
 				// A decided-then-cancelled order already stored its 409 answer with the cancellation.

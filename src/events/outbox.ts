@@ -76,9 +76,20 @@ export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitU
 	publisherOf(env).add(events, waitUntil);
 }
 
-/** Re-sends events left in the outbox (older than `olderThan`, so in-flight requests finish their own). */
+/**
+ * Re-sends events left in the outbox (older than `olderThan`, so in-flight
+ * requests finish their own). An order's "placed" event (id evt_placed_<order>)
+ * waits while the order still has a commit to confirm: should its stock turn
+ * out to be gone, the order is cancelled unannounced (src/checkout/unfulfillable.ts).
+ */
 export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
-	const { results } = await env.DB.prepare(`SELECT payload FROM event_outbox WHERE created_at <= ? ORDER BY created_at LIMIT ?`).bind(olderThan, limit).all<{ payload: string }>();
+	const { results } = await env.DB.prepare(
+		`SELECT payload FROM event_outbox e WHERE created_at <= ?
+		   AND NOT (substr(e.event_id, 1, 11) = 'evt_placed_' AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
+		 ORDER BY created_at LIMIT ?`,
+	)
+		.bind(olderThan, limit)
+		.all<{ payload: string }>();
 	await publish(
 		env,
 		results.map((r) => JSON.parse(r.payload) as StockgateEvent),

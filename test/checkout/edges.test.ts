@@ -11,15 +11,17 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { findActiveCart, setLine } from "../../src/cart/queries";
+import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
+import { flushOutbox } from "../../src/events/outbox";
 import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, settle, sleep } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, settle, sleep, type StoreFaults } from "../helpers/faults";
 import { admin, call } from "../helpers/http";
+import { recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
 
 const SHORT_TTL = 400;
@@ -215,4 +217,123 @@ describe("edge 4: the cart changes while its checkout runs", () => {
 			await settle(shop);
 		});
 	}
+});
+
+describe("edge 3: an order cancelled as unfulfillable", () => {
+	const events = recordEvents();
+
+	/**
+	 * X wants 3 units: A (tier_1) ships 2, B ships 1. A's hold lapses before X's
+	 * decision and Y buys A's 2 units meanwhile, so X's order is decided and then
+	 * cannot be filled. `afterDecide` runs once the decision landed, before phase 2.
+	 */
+	async function lapsedOrder(opts: { store?: StoreFaults; afterDecide?: (x: { sub: string; auth: string }, productId: string) => Promise<void> } = {}) {
+		const shop = await makeShop({
+			sizes: ["M", "L"],
+			warehouses: [
+				{ postal_code: "10001", region: "NY", stock: { "0/M": 2, "0/L": 5 } },
+				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
+			],
+		});
+		const [A, B] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
+		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const input = await checkoutInput(x.sub);
+		const store = faultyStore(orderStore(env.DB), {
+			...opts.store,
+			async beforeDecide(orderId) {
+				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
+				await sleep(PAST_TTL);
+				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				expect(await holdState(A, orderId)).toBe("expired");
+				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
+				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+			},
+		});
+		let afterDone = false;
+		const port = faultyWarehouses(warehousePort(env), {
+			async beforeCommit() {
+				if (afterDone || !opts.afterDecide) return;
+				afterDone = true;
+				await opts.afterDecide(x, p);
+			},
+		});
+		const result = await placeOrder(input, checkoutDeps({ store, warehouses: port, ttlMs: SHORT_TTL }));
+		return { shop, A, B, p, x, input, result, id: store.decided[0]! };
+	}
+
+	async function cartLinesOf(userId: string) {
+		const cart = await findActiveCart(env.DB, userId);
+		return { cart_id: cart?.cart_id, lines: cart ? (await cartLines(env.DB, cart.cart_id)).map((l) => [l.size, l.quantity]) : [] };
+	}
+
+	function statusEventsOf(orderId: string) {
+		return events.forOrder(orderId).filter((e) => e.type === "order.status_changed");
+	}
+
+	it("answered 409 OUT_OF_STOCK: its cart is active again with its lines, and no placed (or cancelled) mail or event goes out", async () => {
+		const { shop, x, input, result, id } = await lapsedOrder();
+		expect(result).toMatchObject({ ok: false, reason: "out_of_stock", cancelledOrderId: id });
+		expect((await orderRow(id))?.status).toBe("cancelled");
+		expect(await cartLinesOf(x.sub)).toEqual({ cart_id: input.cartId, lines: [["M", 3]] });
+		const queued = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.order_id') = ?`).bind(id).all();
+		expect(queued.results).toEqual([]);
+		await settle(shop); // the reconciler re-sends whatever the outbox still holds
+		expect(statusEventsOf(id)).toEqual([]);
+
+		// The cart can be ordered again (one live order per cart): here it is short, so 409 and it stays active.
+		const again = await placeOrder(await checkoutInput(x.sub), checkoutDeps());
+		expect(again).toMatchObject({ ok: false, reason: "out_of_stock" });
+		expect((await cartLinesOf(x.sub)).cart_id).toBe(input.cartId);
+	});
+
+	it("when the buyer already has a new active cart, the order's lines are merged into it", async () => {
+		let newCart: string | undefined;
+		const { shop, x, input, result, id } = await lapsedOrder({
+			async afterDecide(buyer, p) {
+				// The decision completed the old cart; the buyer starts a new one (L, and M too).
+				const cart = await call("POST", "/cart/items", { auth: buyer.auth, body: { product_id: p, size: "L", quantity: 1 } });
+				expect(cart.status).toBe(200);
+				newCart = (cart.body as { cart_id: string }).cart_id;
+				expect((await call("POST", "/cart/items", { auth: buyer.auth, body: { product_id: p, size: "M", quantity: 1 } })).status).toBe(200);
+			},
+		});
+		expect(result).toMatchObject({ ok: false, reason: "out_of_stock", cancelledOrderId: id });
+		expect(newCart).toBeDefined();
+		expect(newCart).not.toBe(input.cartId);
+		// The new cart stays the active one; it gains the order's lines (a line both have keeps the larger quantity).
+		const now = await cartLinesOf(x.sub);
+		expect(now.cart_id).toBe(newCart);
+		expect(Object.fromEntries(now.lines)).toEqual({ L: 1, M: 3 });
+		await settle(shop);
+		expect(statusEventsOf(id)).toEqual([]);
+	});
+
+	it("an order whose commit is unconfirmed is not announced by the reconciler until the commit is done", async () => {
+		const shop = await oneWarehouse({ "0/M": 3 });
+		const [A] = shop.warehouses as [string];
+		const buyer = await customer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: faultyWarehouses(warehousePort(env), { failCommitAt: A }) }));
+		if (!result.ok) throw new Error(JSON.stringify(result));
+		expect(result.pendingCommits).toEqual([A]);
+		const id = result.order.order_id;
+		// A re-send of the outbox (as the reconciler does, past the grace period) keeps the placed event back...
+		await flushOutbox(env, new Date(Date.now() + 60_000).toISOString());
+		expect(statusEventsOf(id)).toEqual([]);
+		// ...until the reconciler has confirmed the commit; then it goes out once.
+		await settle(shop);
+		expect(statusEventsOf(id).map((e) => e.event_id)).toEqual([`evt_placed_${id}`]);
+	});
+
+	it("cancelled by the reconciler (the request died after its decision): cart active again, no placed event sent by the reconciler", async () => {
+		const { shop, x, input, id } = await lapsedOrder({ store: DIE_AFTER_DECIDE });
+		expect((await orderRow(id))?.status).toBe("pending");
+		const report = await reconcile(env, Date.now() + 60_000);
+		expect(report.cancelled_orders).toBe(1);
+		expect((await orderRow(id))?.status).toBe("cancelled");
+		expect(await cartLinesOf(x.sub)).toEqual({ cart_id: input.cartId, lines: [["M", 3]] });
+		await settle(shop);
+		expect(statusEventsOf(id)).toEqual([]);
+	});
 });
