@@ -13,6 +13,8 @@ export interface PricedLine extends CartLineRow {
 	active: boolean;
 	/** The product's per-customer limit (null: none). */
 	max_per_customer: number | null;
+	/** The product's kit components (null: a plain product). */
+	components: Product["components"];
 }
 
 export function priceLines(lines: CartLineRow[], products: Map<string, Product>): PricedLine[] {
@@ -24,6 +26,7 @@ export function priceLines(lines: CartLineRow[], products: Map<string, Product>)
 			unit_price_cents: p ? toCents(p.price)! : 0,
 			active: p?.active ?? false,
 			max_per_customer: p?.max_per_customer ?? null,
+			components: p?.components ?? null,
 		};
 	});
 }

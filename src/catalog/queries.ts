@@ -15,6 +15,7 @@ export function toProduct(r: Row): Product {
 		sizes: JSON.parse(String(r.sizes)) as string[],
 		active: Number(r.active) === 1,
 		max_per_customer: r.max_per_customer === null || r.max_per_customer === undefined ? null : Number(r.max_per_customer),
+		components: r.components === null || r.components === undefined ? null : (JSON.parse(String(r.components)) as Product["components"]),
 	};
 }
 
@@ -57,14 +58,23 @@ export async function getProducts(db: D1Database, productIds: string[]): Promise
 export async function upsertProduct(db: D1Database, productId: string, input: ProductInput, now: string): Promise<Product> {
 	const row = await db
 		.prepare(
-			`INSERT INTO products (product_id, name, price_cents, sizes, active, max_per_customer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			`INSERT INTO products (product_id, name, price_cents, sizes, active, max_per_customer, components, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			 ON CONFLICT (product_id) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, sizes = excluded.sizes,
-			   active = excluded.active, max_per_customer = excluded.max_per_customer, updated_at = excluded.updated_at
+			   active = excluded.active, max_per_customer = excluded.max_per_customer, components = excluded.components, updated_at = excluded.updated_at
 			 RETURNING *`,
 		)
-		.bind(productId, input.name, toCents(input.price)!, JSON.stringify(input.sizes), input.active ? 1 : 0, input.max_per_customer, now, now)
+		.bind(productId, input.name, toCents(input.price)!, JSON.stringify(input.sizes), input.active ? 1 : 0, input.max_per_customer, input.components ? JSON.stringify(input.components) : null, now, now)
 		.first<Row>();
 	return toProduct(row!);
+}
+
+/** Kits that list `productId` among their components (a product inside a kit cannot become a kit itself). */
+export async function kitsContaining(db: D1Database, productId: string): Promise<string[]> {
+	const { results } = await db
+		.prepare(`SELECT p.product_id FROM products p, json_each(p.components) c WHERE p.components IS NOT NULL AND json_extract(c.value, '$.product_id') = ?`)
+		.bind(productId)
+		.all<{ product_id: string }>();
+	return [...new Set(results.map((r) => r.product_id))];
 }
 
 export async function listWarehouses(db: D1Database, onlyActive = false): Promise<Warehouse[]> {

@@ -8,6 +8,8 @@ import { reply, route } from "../http/route";
 import { availabilityAt, sumAvailable } from "../stock/client";
 import { unitKey } from "../stock/types";
 import { getProduct, listActiveProducts, listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
+import { kitAvailable } from "./kits";
+import { checkKit } from "./units";
 import { Product, ProductInput, ProductParams, ProductWithAvailability, Warehouse, WarehouseInput, WarehouseParams } from "./schema";
 
 export const catalogRoutes = [
@@ -33,8 +35,19 @@ export const catalogRoutes = [
 			const product = await getProduct(env.DB, params.product_id);
 			if (!product || !product.active) fail("NOT_FOUND", `Product ${params.product_id} not found.`);
 			const warehouses = await listWarehouses(env.DB, true);
+			const ids = warehouses.map((w) => w.warehouse_id);
+			if (product.components) {
+				// A kit: whole kits per warehouse (its components must ship together to count), summed.
+				const perWarehouse = await availabilityAt(env, ids, product.components);
+				let kits = 0;
+				for (const levels of perWarehouse.values()) {
+					const byUnit = new Map(levels.map((l) => [unitKey(l), l.available]));
+					kits += kitAvailable(product.components, (u) => byUnit.get(unitKey(u)) ?? 0);
+				}
+				return reply({ ...product, availability: { [product.sizes[0]!]: kits } });
+			}
 			const units = product.sizes.map((size) => ({ product_id: product.product_id, size }));
-			const totals = sumAvailable(await availabilityAt(env, warehouses.map((w) => w.warehouse_id), units));
+			const totals = sumAvailable(await availabilityAt(env, ids, units));
 			const availability = Object.fromEntries(units.map((u) => [u.size, totals.get(unitKey(u)) ?? 0]));
 			return reply({ ...product, availability });
 		},
@@ -59,7 +72,10 @@ export const catalogRoutes = [
 		body: ProductInput,
 		responses: { 200: { description: "The stored product", schema: Product } },
 		errors: ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN"],
-		handler: async ({ env, params, body }) => reply(await upsertProduct(env.DB, params.product_id, body, new Date().toISOString())),
+		handler: async ({ env, params, body }) => {
+			await checkKit(env.DB, params.product_id, body.components);
+			return reply(await upsertProduct(env.DB, params.product_id, body, new Date().toISOString()));
+		},
 	}),
 	route({
 		method: "put",

@@ -9,6 +9,16 @@ export const Country = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha
 export const PostalCode = z.string().trim().min(1).max(16).regex(/^[A-Za-z0-9 -]+$/, "must be letters, digits, spaces or -");
 export const Region = z.string().trim().min(1).max(64);
 
+export const Component = z
+	.object({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
+	.meta({ id: "KitComponent", description: "Units of another product in one kit" });
+
+const Components = z
+	.array(Component)
+	.min(1)
+	.max(20)
+	.refine((cs) => new Set(cs.map((c) => JSON.stringify([c.product_id, c.size]))).size === cs.length, "list each component unit once");
+
 export const Product = z
 	.object({
 		product_id: Id,
@@ -26,15 +36,21 @@ export const Product = z
 			.max(1_000_000)
 			.nullable()
 			.meta({ description: "Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit" }),
+		components: Components.nullable().meta({
+			description: "A kit (bundle): the units one kit is made of. Its availability is the minimum over its components of floor(available / quantity); null: a plain product",
+		}),
 	})
 	.meta({ id: "Product" });
 export type Product = z.infer<typeof Product>;
 
-export const ProductInput = Product.pick({ name: true, price: true, sizes: true }).extend({
-	active: z.boolean().default(true),
-	// A PUT replaces the product: leaving the limit out removes it.
-	max_per_customer: Product.shape.max_per_customer.default(null),
-});
+export const ProductInput = Product.pick({ name: true, price: true, sizes: true })
+	.extend({
+		active: z.boolean().default(true),
+		// A PUT replaces the product: leaving the limit or the components out removes them.
+		max_per_customer: Product.shape.max_per_customer.default(null),
+		components: Components.nullable().default(null),
+	})
+	.refine((p) => !p.components || p.sizes.length === 1, { message: "a kit has exactly one size", path: ["sizes"] });
 export type ProductInput = z.infer<typeof ProductInput>;
 
 export const ProductWithAvailability = Product.extend({

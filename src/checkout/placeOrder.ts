@@ -21,7 +21,7 @@ import { log } from "../http/log";
 import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
 import { anyLimited, excesses, unitsByProduct, type LimitExcess } from "../limits/rules";
-import { sumDemand } from "../stock/demand";
+import { attribute, kitInfo, physicalDemand } from "../catalog/kits";
 import type { Line, Shortage } from "../stock/types";
 import type { Allocation, AllocationLine, WarehousePlace } from "./allocation";
 import { deliveryQuote, totals } from "./pricing";
@@ -113,16 +113,16 @@ function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: strin
 		tax_rate: deps.taxRate,
 	});
 	const at = now.toISOString();
-	// Cart lines are unique per unit, so each product line maps to its own allocations.
-	const products = input.lines.map((l) => ({
+	// Plain lines and kit components that share a unit share its allocations (kits.ts attribute()).
+	const attributed = attribute(input.lines, kitInfo(input.lines), allocations);
+	const products = input.lines.map((l, i) => ({
 		product_id: l.product_id,
 		size: l.size,
 		name: l.name,
 		quantity: l.quantity,
 		unit_price_cents: l.unit_price_cents,
-		allocations: allocations
-			.filter((a) => a.product_id === l.product_id && a.size === l.size)
-			.map((a) => ({ warehouse_id: a.warehouse_id, quantity: a.quantity })),
+		allocations: attributed[i]!.allocations,
+		...(attributed[i]!.components ? { components: attributed[i]!.components } : {}),
 	}));
 	return {
 		order_id: orderId,
@@ -166,7 +166,8 @@ async function limitExcesses(input: PlaceOrderInput, deps: PlaceOrderDeps, all =
 
 export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): Promise<PlaceOrderResult> {
 	const started = Date.now();
-	const demand = sumDemand(input.lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
+	// Kits become their components, added up with plain lines that share a unit, before any check.
+	const demand = physicalDemand(input.lines, kitInfo(input.lines));
 	// Units of inactive products cannot be sold: plan with those warehouses' stock ignored.
 	const inactive = input.lines.filter((l) => !l.active);
 	if (inactive.length > 0) {

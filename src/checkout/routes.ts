@@ -17,6 +17,7 @@ import { orderView } from "../orders/queries";
 import { Order } from "../orders/schema";
 import { toMajor } from "../shared/money";
 import { sumDemand } from "../stock/demand";
+import { kitInfo, physicalDemand } from "../catalog/kits";
 import type { Shortage } from "../stock/types";
 import type { Allocation, WarehousePlace } from "./allocation";
 import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
@@ -60,12 +61,12 @@ export const checkoutRoutes = [
 			const country = body.country ?? (countries.length === 1 ? countries[0]! : "");
 			const address = body.postal_code || body.region ? { postal_code: body.postal_code ?? "", region: body.region ?? "", country } : null;
 			const products = await requireUnits(env.DB, body.items, "items");
-			const demand = sumDemand(body.items);
 			// Inactive products cannot be bought: report them short, as place-order would.
-			const inactive = demand.filter((l) => !products.get(l.product_id)!.active);
+			const inactive = sumDemand(body.items).filter((l) => !products.get(l.product_id)!.active);
 			if (inactive.length > 0) {
 				return reply({ available: false, allocations: [], shortages: inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 })) });
 			}
+			const demand = physicalDemand(body.items, products);
 			return reply(allocationView(await plan(warehousePort(env), warehouses, demand, address)));
 		},
 	}),
@@ -82,7 +83,7 @@ export const checkoutRoutes = [
 			const cfg = config(env);
 			const { cart, lines } = await loadActiveCart(env.DB, user.id);
 			const view = cartView(cart, lines, cfg.currency);
-			const demand = sumDemand(lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity })));
+			const demand = physicalDemand(lines, kitInfo(lines));
 			// Units of inactive products cannot be sold: the same shortages place-order answers with.
 			const inactive = lines.filter((l) => !l.active).map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 			const allocation: Allocation =

@@ -20,6 +20,8 @@ export interface OrderRecord {
 		quantity: number;
 		unit_price_cents: number;
 		allocations: Array<{ warehouse_id: string; quantity: number }>;
+		/** Kit lines: each component's units and where they come from. */
+		components?: Array<{ product_id: string; size: string; quantity: number; allocations: Array<{ warehouse_id: string; quantity: number }> }>;
 	}>;
 	address: Address;
 	delivery_mode: "standard" | "express";
@@ -85,14 +87,16 @@ export function orderView(o: OrderRecord): Order {
 	};
 }
 
-/** Per warehouse, the lines an order took there. */
+/** Per warehouse, the physical lines an order took there (a kit line's are its components'). */
 export function linesByWarehouse(o: Pick<OrderRecord, "products">): Map<string, Array<{ product_id: string; size: string; quantity: number }>> {
 	const out = new Map<string, Array<{ product_id: string; size: string; quantity: number }>>();
 	for (const p of o.products) {
-		for (const a of p.allocations) {
-			const list = out.get(a.warehouse_id) ?? [];
-			list.push({ product_id: p.product_id, size: p.size, quantity: a.quantity });
-			out.set(a.warehouse_id, list);
+		for (const unit of p.components ?? [p]) {
+			for (const a of unit.allocations) {
+				const list = out.get(a.warehouse_id) ?? [];
+				list.push({ product_id: unit.product_id, size: unit.size, quantity: a.quantity });
+				out.set(a.warehouse_id, list);
+			}
 		}
 	}
 	return out;

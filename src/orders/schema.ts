@@ -20,7 +20,11 @@ export const OrderProduct = z.object({
 	name: z.string(),
 	quantity: z.int(),
 	unit_price: Money,
-	allocations: z.array(z.object({ warehouse_id: Id, quantity: z.int() })),
+	allocations: z.array(z.object({ warehouse_id: Id, quantity: z.int() })).meta({ description: "Per warehouse; for a kit, the whole kits whose every component ships from there" }),
+	components: z
+		.array(z.object({ product_id: Id, size: Size, quantity: z.int(), allocations: z.array(z.object({ warehouse_id: Id, quantity: z.int() })) }))
+		.optional()
+		.meta({ description: "Kit lines only: each component's units for this line and where they come from" }),
 });
 export type OrderProduct = z.infer<typeof OrderProduct>;
 

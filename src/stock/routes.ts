@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { getWarehouse } from "../catalog/queries";
 import { WarehouseParams } from "../catalog/schema";
-import { requireUnits } from "../catalog/units";
+import { rejectKits, requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { log } from "../http/log";
@@ -46,7 +46,7 @@ const moveRoute = (kind: "deduct" | "restore") =>
 		errors: kind === "deduct" ? ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"] : ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, body, user }) => {
 			await requireWarehouse(env, body.warehouse_id);
-			await requireUnits(env.DB, [body]);
+			rejectKits(await requireUnits(env.DB, [body]), [body]);
 			const ref = body.reference ?? newReference(kind);
 			const line = { product_id: body.product_id, size: body.size, quantity: body.quantity };
 			const stub = warehouseStub(env, body.warehouse_id);
@@ -88,7 +88,7 @@ export const stockRoutes = [
 		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, body, user }) => {
 			await requireWarehouse(env, params.warehouse_id);
-			await requireUnits(env.DB, body.items, "items");
+			rejectKits(await requireUnits(env.DB, body.items, "items"), body.items, "items");
 			const stub = warehouseStub(env, params.warehouse_id);
 			const result = await stub.setLevels(newReference("set"), body.items, { actor: user.id, note: body.reason });
 			if (!result.ok) raise(result);
@@ -108,7 +108,7 @@ export const stockRoutes = [
 		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, body, user }) => {
 			await requireWarehouse(env, params.warehouse_id);
-			await requireUnits(env.DB, [body]);
+			rejectKits(await requireUnits(env.DB, [body]), [body]);
 			const unit = { product_id: body.product_id, size: body.size };
 			const result = await warehouseStub(env, params.warehouse_id).adjust(body.reference ?? newReference("adjust"), unit, body.delta, body.reason, {
 				actor: user.id,

@@ -5,7 +5,7 @@
  */
 import type { Env } from "../env";
 import { getWarehouse } from "../catalog/queries";
-import { requireUnits } from "../catalog/units";
+import { rejectKits, requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { reply, route } from "../http/route";
@@ -61,7 +61,7 @@ export const transferRoutes = [
 		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, body, user }) => {
 			await requireWarehouses(env, [body.from_warehouse_id, body.to_warehouse_id]);
-			await requireUnits(env.DB, body.items, "items");
+			rejectKits(await requireUnits(env.DB, body.items, "items"), body.items, "items");
 			const r = answer(await createTransfer(body, transferDeps(env, user.id)));
 			return reply(transferView(r.transfer), r.replayed ? 200 : 201);
 		},

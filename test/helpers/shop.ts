@@ -102,12 +102,16 @@ export async function expectInvariants(warehouseIds: string[], opts: { settled?:
 	const expected = new Map<string, number>(); // order|warehouse|product|size -> units
 	for (const o of orders) {
 		if (o.status === "cancelled") continue;
-		for (const p of JSON.parse(o.products) as Array<{ product_id: string; size: string; allocations: Array<{ warehouse_id: string; quantity: number }> }>) {
-			for (const a of p.allocations) {
-				// Other tests' warehouses share this file's D1: only the given warehouses are checked.
-				if (!mine.has(a.warehouse_id)) continue;
-				const k = [o.order_id, a.warehouse_id, p.product_id, p.size].join("|");
-				expected.set(k, (expected.get(k) ?? 0) + a.quantity);
+		type Allocated = { product_id: string; size: string; allocations: Array<{ warehouse_id: string; quantity: number }> };
+		for (const line of JSON.parse(o.products) as Array<Allocated & { components?: Allocated[] }>) {
+			// A kit line's physical units are its components'.
+			for (const p of line.components ?? [line]) {
+				for (const a of p.allocations) {
+					// Other tests' warehouses share this file's D1: only the given warehouses are checked.
+					if (!mine.has(a.warehouse_id)) continue;
+					const k = [o.order_id, a.warehouse_id, p.product_id, p.size].join("|");
+					expected.set(k, (expected.get(k) ?? 0) + a.quantity);
+				}
 			}
 		}
 	}
