@@ -8,9 +8,9 @@ describe("admin products", () => {
 		const id = uid("p");
 		const created = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Tee", price: 25.98, sizes: ["S", "M"] } });
 		expect(created.status).toBe(200);
-		expect(created.body).toEqual({ product_id: id, name: "Tee", price: 25.98, sizes: ["S", "M"], active: true, max_per_customer: null });
+		expect(created.body).toEqual({ product_id: id, name: "Tee", price: 25.98, sizes: ["S", "M"], active: true, max_per_customer: null, components: null });
 		const replaced = await call("PUT", `/admin/products/${id}`, { auth, body: { name: "Tee v2", price: 30, sizes: ["M"], active: false } });
-		expect(replaced.body).toEqual({ product_id: id, name: "Tee v2", price: 30, sizes: ["M"], active: false, max_per_customer: null });
+		expect(replaced.body).toEqual({ product_id: id, name: "Tee v2", price: 30, sizes: ["M"], active: false, max_per_customer: null, components: null });
 	});
 
 	it("sets, shows and removes a purchase limit (max_per_customer)", async () => {
