@@ -617,6 +617,18 @@ export interface components {
                 available: number;
             }[];
         };
+        /** @description Units of another product in one kit */
+        KitComponent: {
+            product_id: string;
+            size: string;
+            quantity: number;
+        };
+        /** @description Units of another product in one kit */
+        KitComponentInput: {
+            product_id: string;
+            size: string;
+            quantity: number;
+        };
         LedgerPage: {
             entries: {
                 product_id: string;
@@ -656,9 +668,20 @@ export interface components {
                  * @example 25.98
                  */
                 unit_price: number;
+                /** @description Per warehouse; for a kit, the whole kits whose every component ships from there */
                 allocations: {
                     warehouse_id: string;
                     quantity: number;
+                }[];
+                /** @description Kit lines only: each component's units for this line and where they come from */
+                components?: {
+                    product_id: string;
+                    size: string;
+                    quantity: number;
+                    allocations: {
+                        warehouse_id: string;
+                        quantity: number;
+                    }[];
                 }[];
             }[];
             address: components["schemas"]["Address"];
@@ -714,9 +737,20 @@ export interface components {
                  * @example 25.98
                  */
                 unit_price: number;
+                /** @description Per warehouse; for a kit, the whole kits whose every component ships from there */
                 allocations: {
                     warehouse_id: string;
                     quantity: number;
+                }[];
+                /** @description Kit lines only: each component's units for this line and where they come from */
+                components?: {
+                    product_id: string;
+                    size: string;
+                    quantity: number;
+                    allocations: {
+                        warehouse_id: string;
+                        quantity: number;
+                    }[];
                 }[];
             }[];
             address: components["schemas"]["Address"];
@@ -770,6 +804,8 @@ export interface components {
             active: boolean;
             /** @description Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit */
             max_per_customer: number | null;
+            /** @description A kit (bundle): the units one kit is made of. Its availability is the minimum over its components of floor(available / quantity); null: a plain product */
+            components: components["schemas"]["KitComponent"][] | null;
         };
         ProductWithAvailability: {
             product_id: string;
@@ -783,6 +819,8 @@ export interface components {
             active: boolean;
             /** @description Most units of this product (all sizes together) one customer may hold in live orders plus the cart; null: no limit */
             max_per_customer: number | null;
+            /** @description A kit (bundle): the units one kit is made of. Its availability is the minimum over its components of floor(available / quantity); null: a plain product */
+            components: components["schemas"]["KitComponent"][] | null;
             /** @description Available units per size, summed over active warehouses */
             availability: {
                 [key: string]: number;
@@ -1100,6 +1138,8 @@ export interface operations {
                      * @default null
                      */
                     max_per_customer?: number | null;
+                    /** @default null */
+                    components?: components["schemas"]["KitComponentInput"][] | null;
                 };
             };
         };
