@@ -218,7 +218,7 @@ describe("POST /payments/webhook", () => {
 		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
 	});
 
-	it("20 different successful payments arriving at once (20 rounds): all 200, one pays, each other is a double charge refunded exactly once", async () => {
+	it("20 different successful payments arriving at once (20 rounds): all 200, one pays, each other is a double charge refunded exactly once", { timeout: 180_000 }, async () => {
 		for (let round = 0; round < 20; round++) {
 			const c = await customerWithOrder(items);
 			const id = c.order.order_id;
