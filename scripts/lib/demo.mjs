@@ -14,9 +14,36 @@ export const warehouses = [
 export const products = [
 	{ id: "tee-classic", name: "Classic Tee", price: 19.99, sizes: ["S", "M", "L", "XL"] },
 	{ id: "hoodie-zip", name: "Zip Hoodie", price: 54.5, sizes: ["S", "M", "L"] },
-	{ id: "sneaker-run", name: "Running Sneaker", price: 89.0, sizes: ["40", "41", "42", "43", "44"] },
+	// A limited drop: at most 2 pairs per customer.
+	{ id: "sneaker-run", name: "Running Sneaker", price: 89.0, sizes: ["40", "41", "42", "43", "44"], max_per_customer: 2 },
 	{ id: "cap-logo", name: "Logo Cap", price: 15.0, sizes: ["ONE"] },
 ];
+
+/** A kit: no stock of its own, its availability comes from its components'. */
+export const kits = [
+	{
+		id: "starter-pack",
+		name: "Starter Pack (tee + cap)",
+		price: 29.0,
+		sizes: ["ONE"],
+		components: [
+			{ product_id: "tee-classic", size: "M", quantity: 1 },
+			{ product_id: "cap-logo", size: "ONE", quantity: 1 },
+		],
+	},
+];
+
+/** Units kept back from online orders at one warehouse (the shop counter's stock). */
+export const safetyStock = { warehouse_id: "wh-east", product_id: "tee-classic", size: "M", safety_stock: 3 };
+
+/** A transfer left in transit, so the console shows incoming units (idempotent by its reference). */
+export const demoTransfer = {
+	from_warehouse_id: "wh-central",
+	to_warehouse_id: "wh-west",
+	items: [{ product_id: "tee-classic", size: "L", quantity: 3 }],
+	reference: "demo-transfer-1",
+	note: "demo: rebalance central to west",
+};
 
 /** The unit that starts below its low-stock threshold (at the first warehouse). */
 export const lowUnit = { product_id: "hoodie-zip", size: "M", on_hand: 2 };
@@ -29,7 +56,8 @@ export function stockFor(warehouseIndex) {
 		p.sizes.forEach((size, si) => {
 			let on_hand = (pi + si + warehouseIndex * 2) % 5 === 0 ? 0 : 5 + ((pi * 7 + si * 3 + warehouseIndex * 11) % 20);
 			if (warehouseIndex === 0 && p.id === lowUnit.product_id && size === lowUnit.size) on_hand = lowUnit.on_hand;
-			items.push({ product_id: p.id, size, on_hand, low_stock_threshold: LOW_STOCK_THRESHOLD });
+			const safety = warehouses[warehouseIndex]?.id === safetyStock.warehouse_id && p.id === safetyStock.product_id && size === safetyStock.size ? { safety_stock: safetyStock.safety_stock } : {};
+			items.push({ product_id: p.id, size, on_hand: Math.max(on_hand, safety.safety_stock ?? 0), low_stock_threshold: LOW_STOCK_THRESHOLD, ...safety });
 		});
 	});
 	return items;
@@ -76,7 +104,10 @@ async function placeDemoOrders(base, adminToken, customerToken) {
 
 export async function loadDemo(base, adminToken, customerToken) {
 	for (const p of products) {
-		await send(base, adminToken, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes });
+		await send(base, adminToken, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes, max_per_customer: p.max_per_customer ?? null });
+	}
+	for (const k of kits) {
+		await send(base, adminToken, "PUT", `/admin/products/${k.id}`, { name: k.name, price: k.price, sizes: k.sizes, components: k.components });
 	}
 	let stocked = 0;
 	for (const [i, w] of warehouses.entries()) {
@@ -87,6 +118,8 @@ export async function loadDemo(base, adminToken, customerToken) {
 			stocked++;
 		}
 	}
+	// The same reference answers with the first transfer: loading again never moves more units.
+	await send(base, adminToken, "POST", "/admin/transfers", demoTransfer).catch((err) => console.warn(`demo transfer skipped: ${err.message}`));
 	const orders = customerToken ? await placeDemoOrders(base, adminToken, customerToken) : 0;
-	return { products: products.length, warehouses: warehouses.length, stocked, orders };
+	return { products: products.length + kits.length, warehouses: warehouses.length, stocked, orders };
 }
