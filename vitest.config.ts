@@ -20,6 +20,8 @@ export default defineConfig(async () => {
 									JWT_SECRET: "test-jwt-secret-not-for-production",
 									PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
 									CORS_ORIGINS: "https://shop.example",
+									// The webhook tests deliver to a receiver on 127.0.0.1 (test/webhooks/receiver.mts).
+									WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
 								},
 							},
 						}),
@@ -29,6 +31,7 @@ export default defineConfig(async () => {
 						include: ["test/**/*.test.ts"],
 						exclude: ["test/load/**"],
 						setupFiles: ["./test/helpers/apply-migrations.ts"],
+						globalSetup: ["./test/webhooks/receiver.mts"],
 						testTimeout: 30_000,
 					},
 				},

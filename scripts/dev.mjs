@@ -30,7 +30,7 @@ const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "appl
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 // DEMO_TOKENS enables POST /demo/tokens (demo customers for the storefront and the race page); never set when deployed.
-const dev = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--var", "DEMO_TOKENS:true"], {
+const dev = spawn(process.execPath, [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--var", "DEMO_TOKENS:true", "--var", "WEBHOOK_ALLOW_HTTP_LOCALHOST:true"], {
 	cwd: root,
 	env,
 	stdio: ["inherit", "inherit", "inherit"],

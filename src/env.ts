@@ -28,6 +28,8 @@ export interface Env {
 	PAYMENT_WEBHOOK_SECRET?: string;
 	/** "true" only under `npm start`: enables POST /demo/tokens (src/demo/routes.ts). Never set in wrangler.toml. */
 	DEMO_TOKENS?: string;
+	/** "true" lets webhook endpoints be plain http://localhost or http://127.0.0.1 (local development). */
+	WEBHOOK_ALLOW_HTTP_LOCALHOST?: string;
 }
 
 type StockgateEnv = Env;

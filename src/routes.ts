@@ -12,6 +12,7 @@ import { orderRoutes } from "./orders/routes";
 import { paymentRoutes } from "./payments/routes";
 import { stockRoutes } from "./stock/routes";
 import { transferRoutes } from "./transfers/routes";
+import { webhookRoutes } from "./webhooks/routes";
 
 export const routes: RouteDef[] = [];
-routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes, ...demoRoutes, ...transferRoutes);
+routes.push(...opsRoutes(() => routes), ...catalogRoutes, ...stockRoutes, ...cartRoutes, ...checkoutRoutes, ...orderRoutes, ...paymentRoutes, ...demoRoutes, ...transferRoutes, ...webhookRoutes);

@@ -15,3 +15,10 @@ declare global {
 		}
 	}
 }
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** Base URL of the Node-side webhook receiver (test/webhooks/receiver.mts). */
+		webhookReceiver: string;
+	}
+}

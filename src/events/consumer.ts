@@ -3,9 +3,12 @@
  * id is in `processed_events` is acknowledged without being delivered again;
  * one that fails is retried by the queue. Order emails go through the
  * `send_email` binding when it is configured, and are logged otherwise.
+ * The batch's new events are first stored for the webhooks (one message per
+ * subscribed endpoint, idempotently); their first attempts run after the mails.
  */
 import type { Env } from "../env";
 import { log } from "../http/log";
+import { attemptAll, storeMessages } from "../webhooks/delivery";
 import { emailFor } from "./email";
 import type { StockgateEvent } from "./types";
 
@@ -32,7 +35,7 @@ async function markProcessed(db: D1Database, events: StockgateEvent[], at: strin
 }
 
 /** What delivering one event did, for the batch's summary line. */
-type Outcome = "mailed" | "mail_logged" | "no_recipient" | "no_mail" | "logged";
+type Outcome = "mailed" | "mail_logged" | "no_recipient" | "no_mail" | "logged" | "webhooks_only";
 
 async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 	switch (e.type) {
@@ -58,6 +61,8 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 		case "stock.low":
 			log.warn("[stock]", "low_stock", { event_id: e.event_id, warehouse_id: e.warehouse_id, product_id: e.product_id, size: e.size, on_hand: e.on_hand, threshold: e.threshold });
 			return "logged";
+		case "stock.changed":
+			return "webhooks_only";
 	}
 }
 
@@ -67,6 +72,9 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 		env.DB,
 		valid.map((m) => m.body.event_id),
 	);
+	// Stored before anything is mailed: if this throws, the queue retries the batch, and storing again adds nothing.
+	const fresh = new Map(valid.filter((m) => !done.has(m.body.event_id)).map((m) => [m.body.event_id, m.body]));
+	const webhookJobs = await storeMessages(env, [...fresh.values()], Date.now());
 	const delivered: StockgateEvent[] = [];
 	const seenHere = new Set<string>();
 	const outcomes: Record<string, number> = {};
@@ -100,6 +108,8 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
 		await markProcessed(env.DB, delivered, new Date().toISOString());
 	}
+	// First attempts last, so a slow receiver does not hold up the mails; each attempt is bounded and recorded.
+	const webhooks = await attemptAll(env, webhookJobs, Date.now());
 	// One line per batch: what each event led to, and which were duplicates of earlier deliveries.
-	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, retried, outcomes });
+	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, retried, outcomes, webhooks });
 }

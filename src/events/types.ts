@@ -39,6 +39,19 @@ export interface StockLow {
 	threshold: number;
 }
 
+/** A unit's levels at a warehouse after a change; gathered by the Warehouse (at most one per unit per second). */
+export interface StockChanged {
+	event_id: string;
+	type: "stock.changed";
+	occurred_at: string;
+	warehouse_id: string;
+	product_id: string;
+	size: string;
+	on_hand: number;
+	reserved: number;
+	available: number;
+}
+
 /** A transfer between warehouses went in transit, was received or was cancelled; `transfer` is its API view. */
 export interface TransferUpdated {
 	event_id: string;
@@ -58,4 +71,4 @@ export interface TransferUpdated {
 	};
 }
 
-export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow | TransferUpdated;
+export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow | StockChanged | TransferUpdated;

@@ -20,6 +20,7 @@ export type LogTag =
 	| "[payments]"
 	| "[auth]"
 	| "[events]"
+	| "[webhooks]"
 	| "[error]";
 
 type Fields = Record<string, unknown>;

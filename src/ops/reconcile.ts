@@ -11,6 +11,7 @@
  * - cancel rows: undo the order's hold at that warehouse (release or restock).
  * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
  * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts).
+ * Last, it attempts the webhook deliveries that are due (src/webhooks/delivery.ts).
  */
 import type { Env } from "../env";
 import { orderStore } from "../checkout/ports";
@@ -24,6 +25,7 @@ import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
 import { finishTransfers } from "../transfers/reconcile";
 import { cancelUnpaid } from "./unpaid";
+import { deliverDue } from "../webhooks/delivery";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -40,6 +42,8 @@ export interface ReconcileReport {
 	events_resent: number;
 	transfers_finished: number;
 	unpaid_cancelled: number;
+	webhooks_attempted: number;
+	webhooks_delivered: number;
 }
 
 function backoff(attempts: number, now: number): string {
@@ -84,7 +88,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, webhooks_attempted: 0, webhooks_delivered: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
@@ -144,6 +148,14 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 			log.warn("[reconciler]", "resolve_failed", { warehouse_id: warehouses[i]!.warehouse_id, error: String(r.reason) });
 		}
 	});
+	try {
+		const webhooks = await deliverDue(env, nowMs);
+		report.webhooks_attempted = webhooks.attempted;
+		report.webhooks_delivered = webhooks.delivered;
+	} catch (err) {
+		report.failures++;
+		log.warn("[reconciler]", "webhooks_failed", { error: String(err) });
+	}
 	log.info("[reconciler]", "run", { ...report });
 	return report;
 }

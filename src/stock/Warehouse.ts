@@ -19,7 +19,8 @@ import { orderStatuses } from "../orders/queries";
 import { alarmRetryDelayMs } from "./backoff";
 import { assertLines, sumDemand } from "./demand";
 import * as store from "./store";
-import type { StockLow } from "../events/types";
+import type { StockgateEvent, StockLow } from "../events/types";
+import { UnitChanges } from "./changes";
 import type {
 	AdjustReason,
 	CancelHoldResult,
@@ -64,10 +65,13 @@ export class Warehouse extends DurableObject<Env> {
 	private armedAt: number | null | undefined;
 	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
 	private alarmFailures = 0;
+	/** Gathers stock.changed events (src/stock/changes.ts). */
+	private readonly changes: UnitChanges;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
+		this.changes = new UnitChanges(ctx.storage, ctx.id.name ?? ctx.id.toString(), () => this.flushEvents());
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
@@ -101,6 +105,7 @@ export class Warehouse extends DurableObject<Env> {
 			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
 		});
 		if (result.ok && !result.replayed) await this.armBy(result.expires_at);
+		await this.flushEvents();
 		return result;
 	}
 
@@ -134,6 +139,7 @@ export class Warehouse extends DurableObject<Env> {
 					return { ok: true, state: "released", replayed: false };
 			}
 		});
+		await this.flushEvents();
 		return result;
 	}
 
@@ -174,6 +180,7 @@ export class Warehouse extends DurableObject<Env> {
 				}
 			}
 		});
+		await this.flushEvents();
 		return result;
 	}
 
@@ -182,12 +189,16 @@ export class Warehouse extends DurableObject<Env> {
 	/** Puts back the units of a cancelled order, once per reference. */
 	async restock(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restock");
-		return this.addOnce("restock", ref, lines, opts);
+		const result = this.addOnce("restock", ref, lines, opts);
+		await this.flushEvents();
+		return result;
 	}
 
 	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restore");
-		return this.addOnce("restore", ref, lines, opts);
+		const result = this.addOnce("restore", ref, lines, opts);
+		await this.flushEvents();
+		return result;
 	}
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
@@ -290,7 +301,7 @@ export class Warehouse extends DurableObject<Env> {
 	 */
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
 		const now = Date.now();
-		return this.ctx.storage.transactionSync((): TransferCancelResult => {
+		const result = this.ctx.storage.transactionSync((): TransferCancelResult => {
 			const wentOut = this.applied("transfer_out", transferId);
 			if (!store.claimOp(this.sql, "transfer_cancel", transferId, now)) return { ok: true, restocked: wentOut, replayed: true };
 			if (!wentOut) return { ok: true, restocked: false, replayed: false };
@@ -299,6 +310,8 @@ export class Warehouse extends DurableObject<Env> {
 			}
 			return { ok: true, restocked: true, replayed: false };
 		});
+		await this.flushEvents();
+		return result;
 	}
 
 	/** At the destination: records the units on their way (shown as incoming, not available). */
@@ -473,6 +486,7 @@ export class Warehouse extends DurableObject<Env> {
 	private apply(c: store.Change): void {
 		const { on_hand: before, threshold } = c.on_hand_delta < 0 ? store.onHandAndThreshold(this.sql, c.unit) : { on_hand: 0, threshold: null };
 		store.applyDelta(this.sql, c);
+		this.changes.mark(c.unit);
 		if (threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
 			const event: StockLow = {
 				event_id: `evt_low_${crypto.randomUUID()}`,
@@ -491,6 +505,7 @@ export class Warehouse extends DurableObject<Env> {
 
 	/** Sends queued events; what fails stays in events_out for the next call or the reconciler's resolveDue. */
 	private async flushEvents(): Promise<void> {
+		if (this.changes.gatherDue() > 0) this.eventsWaiting = true;
 		if (!this.eventsWaiting) return;
 		this.eventsWaiting = false;
 		const pending = store.pendingEvents(this.sql, 100);
@@ -501,7 +516,7 @@ export class Warehouse extends DurableObject<Env> {
 			return;
 		}
 		try {
-			await this.env.EVENTS.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockLow, contentType: "json" as const })));
+			await this.env.EVENTS.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockgateEvent, contentType: "json" as const })));
 			store.dropEvents(this.sql, pending.map((p) => p.event_id));
 			log.info("[events]", "published", { events: pending.map((p) => p.event_id) });
 		} catch (err) {

@@ -1,0 +1,160 @@
+/**
+ * Delivering events to the shop's endpoints.
+ *
+ * - storeMessages + attemptAll (queue consumer): turn stockgate events into
+ *   one message per subscribed active endpoint, stored in D1 with a webhook-id
+ *   derived from (event, endpoint), so a redelivered queue message or a re-sent
+ *   event adds nothing; new messages get their first attempt right away (those
+ *   of an endpoint that is currently failing wait for the reconciler instead).
+ * - deliverDue (cron reconciler, every minute): claims due messages and
+ *   attempts them; failures are retried on the schedule in schedule.ts.
+ * - attempt: one signed POST with a bounded timeout; every attempt is a row in
+ *   webhook_deliveries. Any 2xx is delivered; anything else (redirects too) fails.
+ *
+ * `send` (default: global fetch) and `timeoutMs` are injectable for tests.
+ */
+import type { Env } from "../env";
+import type { StockgateEvent } from "../events/types";
+import { log } from "../http/log";
+import { toWebhookEvent } from "./events";
+import { claimDue, insertMessages, listEndpoints, recordAttempt, type Job, type NewMessage } from "./queries";
+import { ATTEMPT_TIMEOUT_MS, disableCutoff, nextAttemptAt } from "./schedule";
+import { messageId, signature } from "./signing";
+import { allowsHttpLocalhost, urlProblem } from "./url";
+
+export type Send = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface DeliveryOptions {
+	send?: Send;
+	timeoutMs?: number;
+}
+
+/** A claimed message is not taken again for this long (far above one attempt's timeout). */
+const LEASE_MS = 5 * 60_000;
+/** Messages one reconciler run attempts at most. */
+const DUE_BATCH = 50;
+/** Attempts in flight at once (a Worker invocation opens 6 connections at a time). */
+const PARALLEL = 6;
+const MAX_ERROR_CHARS = 300;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) await fn(items[next++]!);
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function describe(err: unknown, timeoutMs: number): string {
+	if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `no answer within ${timeoutMs} ms`;
+	return `request failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, MAX_ERROR_CHARS);
+}
+
+export type AttemptOutcome = "delivered" | "retry" | "gave_up";
+
+/** One attempt of `job` at `now`, recorded; never throws for the receiver's failures. */
+export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOptions = {}): Promise<AttemptOutcome> {
+	const send = opts.send ?? ((url, init) => fetch(url, init));
+	const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
+	const n = job.attempts + 1;
+	let status: number | null = null;
+	let error: string | null = null;
+	const problem = urlProblem(job.url, allowsHttpLocalhost(env));
+	if (problem) {
+		error = `url ${problem}`;
+	} else {
+		const timestamp = Math.floor(now / 1000);
+		try {
+			const res = await send(job.url, {
+				method: "POST",
+				headers: {
+					"content-type": "application/json",
+					"user-agent": "stockgate-webhooks/1",
+					"webhook-id": job.message_id,
+					"webhook-timestamp": String(timestamp),
+					"webhook-signature": await signature(job.secret, job.message_id, timestamp, job.payload),
+				},
+				body: job.payload,
+				redirect: "manual",
+				signal: AbortSignal.timeout(timeoutMs),
+			});
+			status = res.status;
+			await res.body?.cancel().catch(() => {});
+			if (status < 200 || status > 299) error = `answered ${status}`;
+		} catch (err) {
+			error = describe(err, timeoutMs);
+		}
+	}
+	const delivered = error === null;
+	const next = delivered ? null : nextAttemptAt(n, now);
+	const outcome: AttemptOutcome = delivered ? "delivered" : next === null ? "gave_up" : "retry";
+	const { disabled } = await recordAttempt(
+		env.DB,
+		job,
+		{ attempt: n, status_code: status, error, at: iso(now), state: outcome === "retry" ? "pending" : outcome === "delivered" ? "delivered" : "failed", next_attempt_at: next === null ? null : iso(next) },
+		iso(disableCutoff(now)),
+	);
+	const fields = { webhook_id: job.webhook_id, message_id: job.message_id, event_id: job.event_id, event_type: job.event_type, attempt: n, status_code: status };
+	if (delivered) log.info("[webhooks]", "delivered", fields);
+	else log.warn("[webhooks]", outcome === "gave_up" ? "message_given_up" : "attempt_failed", { ...fields, error, next_attempt_at: next === null ? null : iso(next) });
+	if (disabled) log.error("endpoint_disabled", { webhook_id: job.webhook_id, url: job.url, reason: "every delivery failed for 24 hours", at: iso(now) }, "[webhooks]");
+	return outcome;
+}
+
+/**
+ * Stores one message per (event, subscribed active endpoint); returns the new
+ * ones that should be attempted right away (not those of an endpoint that is
+ * currently failing: the reconciler takes those). Throws only if D1 cannot
+ * store them (the queue then retries the batch; storing again adds nothing).
+ */
+export async function storeMessages(env: Env, events: StockgateEvent[], now: number): Promise<Job[]> {
+	const webhookEvents = events.map(toWebhookEvent).filter((e) => e !== null);
+	if (webhookEvents.length === 0) return [];
+	const endpoints = await listEndpoints(env.DB, { activeOnly: true });
+	if (endpoints.length === 0) return [];
+	const rows: NewMessage[] = [];
+	const jobs = new Map<string, Job>();
+	for (const event of webhookEvents) {
+		const payload = JSON.stringify(event);
+		for (const ep of endpoints) {
+			if (!ep.events.includes(event.type)) continue;
+			const id = await messageId(event.id, ep.webhook_id);
+			// A failing endpoint's new messages are due now for the reconciler; the others are leased to the first attempt.
+			rows.push({ message_id: id, webhook_id: ep.webhook_id, event_id: event.id, event_type: event.type, payload, next_attempt_at: iso(ep.failing_since ? now : now + LEASE_MS) });
+			if (!ep.failing_since) jobs.set(id, { message_id: id, webhook_id: ep.webhook_id, event_id: event.id, event_type: event.type, payload, attempts: 0, url: ep.url, secret: ep.secret });
+		}
+	}
+	const inserted = await insertMessages(env.DB, rows, iso(now));
+	return inserted.flatMap((id) => jobs.get(id) ?? []);
+}
+
+export interface AttemptReport {
+	attempted: number;
+	delivered: number;
+	failed: number;
+}
+
+/** Attempts `jobs` a few at a time; an attempt that cannot be recorded stays leased and is retried when its lease ends. */
+export async function attemptAll(env: Env, jobs: Job[], now: number, opts: DeliveryOptions = {}): Promise<AttemptReport> {
+	const report: AttemptReport = { attempted: jobs.length, delivered: 0, failed: 0 };
+	await forEachLimit(jobs, PARALLEL, async (job) => {
+		try {
+			if ((await attempt(env, job, now, opts)) === "delivered") report.delivered++;
+			else report.failed++;
+		} catch (err) {
+			report.failed++;
+			log.warn("[webhooks]", "attempt_not_recorded", { message_id: job.message_id, error: String(err) });
+		}
+	});
+	return report;
+}
+
+/** Attempts the messages due at `now` (the reconciler's step). */
+export async function deliverDue(env: Env, now: number, opts: DeliveryOptions = {}): Promise<AttemptReport> {
+	const jobs = await claimDue(env.DB, iso(now), iso(now + LEASE_MS), DUE_BATCH);
+	const report = await attemptAll(env, jobs, now, opts);
+	if (jobs.length > 0) log.info("[webhooks]", "due_run", { ...report });
+	return report;
+}

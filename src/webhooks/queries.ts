@@ -1,0 +1,216 @@
+/**
+ * D1 queries of the webhooks: endpoints, messages (one per event and
+ * endpoint: what to send, its state and when it is due) and deliveries (one
+ * row per attempt). Times are ISO strings, compared as text.
+ */
+import type { Delivery, Endpoint, WebhookEventType } from "./schema";
+
+/** An endpoint as stored. */
+export interface EndpointRecord {
+	webhook_id: string;
+	url: string;
+	events: WebhookEventType[];
+	description: string | null;
+	secret: string;
+	active: boolean;
+	created_at: string;
+	/** The first failed attempt since the last success (null: not failing). */
+	failing_since: string | null;
+	disabled_at: string | null;
+}
+
+/** A message to attempt, with where it goes and the key it is signed with. */
+export interface Job {
+	message_id: string;
+	webhook_id: string;
+	event_id: string;
+	event_type: WebhookEventType;
+	payload: string;
+	/** Attempts made before this one. */
+	attempts: number;
+	url: string;
+	secret: string;
+}
+
+export interface NewMessage {
+	message_id: string;
+	webhook_id: string;
+	event_id: string;
+	event_type: WebhookEventType;
+	payload: string;
+	next_attempt_at: string;
+}
+
+export interface AttemptRecord {
+	attempt: number;
+	status_code: number | null;
+	error: string | null;
+	at: string;
+	state: "pending" | "delivered" | "failed";
+	next_attempt_at: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+function toEndpoint(r: Row): EndpointRecord {
+	return {
+		webhook_id: String(r.webhook_id),
+		url: String(r.url),
+		events: JSON.parse(String(r.events)) as WebhookEventType[],
+		description: r.description === null ? null : String(r.description),
+		secret: String(r.secret),
+		active: Number(r.active) === 1,
+		created_at: String(r.created_at),
+		failing_since: r.failing_since === null ? null : String(r.failing_since),
+		disabled_at: r.disabled_at === null ? null : String(r.disabled_at),
+	};
+}
+
+export function endpointView(e: EndpointRecord): Endpoint {
+	return { webhook_id: e.webhook_id, url: e.url, events: e.events, description: e.description, secret: e.secret, active: e.active, created_at: e.created_at, disabled_at: e.disabled_at };
+}
+
+const ENDPOINT_COLUMNS = `webhook_id, url, events, description, secret, active, created_at, failing_since, disabled_at`;
+
+export async function insertEndpoint(db: D1Database, e: EndpointRecord): Promise<void> {
+	await db
+		.prepare(`INSERT INTO webhook_endpoints (${ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		.bind(e.webhook_id, e.url, JSON.stringify(e.events), e.description, e.secret, e.active ? 1 : 0, e.created_at, e.failing_since, e.disabled_at)
+		.run();
+}
+
+export async function listEndpoints(db: D1Database, opts: { activeOnly?: boolean } = {}): Promise<EndpointRecord[]> {
+	const { results } = await db
+		.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints ${opts.activeOnly ? "WHERE active = 1" : ""} ORDER BY created_at, webhook_id`)
+		.all<Row>();
+	return results.map(toEndpoint);
+}
+
+export async function getEndpoint(db: D1Database, webhookId: string): Promise<EndpointRecord | null> {
+	const r = await db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE webhook_id = ?`).bind(webhookId).first<Row>();
+	return r ? toEndpoint(r) : null;
+}
+
+/** Deletes an endpoint with its messages and deliveries; false when there was none. */
+export async function deleteEndpoint(db: D1Database, webhookId: string): Promise<boolean> {
+	const results = await db.batch([
+		db.prepare(`DELETE FROM webhook_deliveries WHERE webhook_id = ?`).bind(webhookId),
+		db.prepare(`DELETE FROM webhook_messages WHERE webhook_id = ?`).bind(webhookId),
+		db.prepare(`DELETE FROM webhook_endpoints WHERE webhook_id = ?`).bind(webhookId),
+	]);
+	return (results[2]?.meta.changes ?? 0) > 0;
+}
+
+/** Inserts messages not already there (same event, same endpoint); returns the ids it inserted. */
+export async function insertMessages(db: D1Database, rows: NewMessage[], createdAt: string): Promise<string[]> {
+	if (rows.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at)
+			 SELECT json_extract(value, '$.message_id'), json_extract(value, '$.webhook_id'), json_extract(value, '$.event_id'),
+			        json_extract(value, '$.event_type'), json_extract(value, '$.payload'), 'pending', 0, ?, json_extract(value, '$.next_attempt_at')
+			 FROM json_each(?) WHERE true
+			 ON CONFLICT DO NOTHING RETURNING message_id`,
+		)
+		.bind(createdAt, JSON.stringify(rows))
+		.all<{ message_id: string }>();
+	return results.map((r) => r.message_id);
+}
+
+/**
+ * Claims up to `limit` due messages of active endpoints in one statement: their
+ * due time moves to `leaseUntil`, so a concurrent run does not take them too,
+ * and one whose runner died is due again when the lease ends.
+ */
+export async function claimDue(db: D1Database, now: string, leaseUntil: string, limit: number): Promise<Job[]> {
+	const { results: claimed } = await db
+		.prepare(
+			`UPDATE webhook_messages SET next_attempt_at = ?
+			 WHERE message_id IN (
+			   SELECT m.message_id FROM webhook_messages m JOIN webhook_endpoints e ON e.webhook_id = m.webhook_id
+			   WHERE m.state = 'pending' AND m.next_attempt_at <= ? AND e.active = 1
+			   ORDER BY m.next_attempt_at LIMIT ?)
+			 RETURNING message_id`,
+		)
+		.bind(leaseUntil, now, limit)
+		.all<{ message_id: string }>();
+	if (claimed.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`SELECT m.message_id, m.webhook_id, m.event_id, m.event_type, m.payload, m.attempts, e.url, e.secret
+			 FROM webhook_messages m JOIN webhook_endpoints e ON e.webhook_id = m.webhook_id
+			 WHERE m.message_id IN (SELECT value FROM json_each(?))`,
+		)
+		.bind(JSON.stringify(claimed.map((c) => c.message_id)))
+		.all<Row>();
+	return results.map((r) => ({
+		message_id: String(r.message_id),
+		webhook_id: String(r.webhook_id),
+		event_id: String(r.event_id),
+		event_type: r.event_type as WebhookEventType,
+		payload: String(r.payload),
+		attempts: Number(r.attempts),
+		url: String(r.url),
+		secret: String(r.secret),
+	}));
+}
+
+/**
+ * Records one attempt, in one batch: its delivery row, the message's new state,
+ * and the endpoint's failing streak. A failure on an endpoint failing since
+ * `disableIfFailingSince` or earlier disables it and gives up its pending
+ * messages. Returns whether this attempt disabled the endpoint.
+ */
+export async function recordAttempt(db: D1Database, job: Job, a: AttemptRecord, disableIfFailingSince: string): Promise<{ disabled: boolean }> {
+	const stmts = [
+		db
+			.prepare(
+				`INSERT INTO webhook_deliveries (webhook_id, message_id, event_id, event_type, attempt, status_code, error, at, next_attempt_at)
+				 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE webhook_id = ?)`,
+			)
+			.bind(job.webhook_id, job.message_id, job.event_id, job.event_type, a.attempt, a.status_code, a.error, a.at, a.next_attempt_at, job.webhook_id),
+		db.prepare(`UPDATE webhook_messages SET state = ?, attempts = ?, next_attempt_at = ? WHERE message_id = ?`).bind(a.state, a.attempt, a.next_attempt_at, job.message_id),
+	];
+	if (a.state === "delivered") {
+		stmts.push(db.prepare(`UPDATE webhook_endpoints SET failing_since = NULL WHERE webhook_id = ?`).bind(job.webhook_id));
+		await db.batch(stmts);
+		return { disabled: false };
+	}
+	stmts.push(
+		db.prepare(`UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE webhook_id = ?`).bind(a.at, job.webhook_id),
+		db
+			.prepare(`UPDATE webhook_endpoints SET active = 0, disabled_at = ? WHERE webhook_id = ? AND active = 1 AND failing_since <= ? RETURNING webhook_id`)
+			.bind(a.at, job.webhook_id, disableIfFailingSince),
+		db
+			.prepare(
+				`UPDATE webhook_messages SET state = 'failed', next_attempt_at = NULL
+				 WHERE webhook_id = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE webhook_id = ? AND active = 0)`,
+			)
+			.bind(job.webhook_id, job.webhook_id),
+	);
+	const results = await db.batch(stmts);
+	return { disabled: (results[3]?.results.length ?? 0) > 0 };
+}
+
+/** An endpoint's attempts, newest first, after the cursor `before` (a delivery_id). */
+export async function listDeliveries(db: D1Database, webhookId: string, before: number | null, limit: number): Promise<{ deliveries: Delivery[]; next: number | null }> {
+	const { results } = await db
+		.prepare(
+			`SELECT delivery_id, message_id, event_id, event_type, attempt, status_code, error, at, next_attempt_at FROM webhook_deliveries
+			 WHERE webhook_id = ? AND delivery_id < ? ORDER BY delivery_id DESC LIMIT ?`,
+		)
+		.bind(webhookId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+		.all<Row>();
+	const deliveries = results.slice(0, limit).map((r) => ({
+		delivery_id: Number(r.delivery_id),
+		message_id: String(r.message_id),
+		event_id: String(r.event_id),
+		event_type: r.event_type as WebhookEventType,
+		attempt: Number(r.attempt),
+		status_code: r.status_code === null ? null : Number(r.status_code),
+		error: r.error === null ? null : String(r.error),
+		at: String(r.at),
+		next_attempt_at: r.next_attempt_at === null ? null : String(r.next_attempt_at),
+	}));
+	return { deliveries, next: results.length > limit ? deliveries[deliveries.length - 1]!.delivery_id : null };
+}

@@ -1,0 +1,80 @@
+/**
+ * Webhooks to the shop's own systems: the event types an endpoint can
+ * subscribe to, the admin API's shapes, and the JSON event every delivery
+ * carries (`{ id, type, occurred_at, data }`, Standard Webhooks style).
+ */
+import { z } from "zod";
+import { Id } from "../shared/schema";
+
+export const WEBHOOK_EVENT_TYPES = [
+	"order.placed",
+	"order.paid",
+	"order.cancelled",
+	"order.shipped",
+	"order.delivered",
+	"stock.changed",
+	"stock.low",
+	"transfer.updated",
+] as const;
+export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES);
+export type WebhookEventType = z.infer<typeof WebhookEventType>;
+
+/** What is POSTed to an endpoint; `id` is stockgate's event id, the same for every endpoint. */
+export const WebhookEvent = z
+	.object({
+		id: z.string(),
+		type: WebhookEventType,
+		occurred_at: z.string(),
+		data: z.record(z.string(), z.unknown()),
+	})
+	.meta({ id: "WebhookEvent" });
+export type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+export const Endpoint = z
+	.object({
+		webhook_id: z.string(),
+		url: z.string(),
+		events: z.array(WebhookEventType),
+		description: z.string().nullable(),
+		secret: z.string().meta({ description: "whsec_<base64 key>: the HMAC-SHA256 key of webhook-signature" }),
+		active: z.boolean(),
+		created_at: z.string(),
+		disabled_at: z.string().nullable().meta({ description: "When it was disabled after failing every delivery for 24 hours" }),
+	})
+	.meta({ id: "WebhookEndpoint" });
+export type Endpoint = z.infer<typeof Endpoint>;
+
+/** The https rule (and its localhost exception) depends on configuration: checked by the route, see url.ts. */
+export const CreateEndpointBody = Endpoint.pick({ url: true, events: true })
+	.extend({
+		url: z.string().trim().min(1).max(2048),
+		events: z
+			.array(WebhookEventType)
+			.min(1)
+			.max(WEBHOOK_EVENT_TYPES.length)
+			.refine((e) => new Set(e).size === e.length, "must not repeat an event type"),
+		description: z.string().trim().min(1).max(500).optional(),
+	})
+	.strict();
+export type CreateEndpointBody = z.infer<typeof CreateEndpointBody>;
+
+export const EndpointParams = z.object({ webhook_id: Id });
+export const EndpointList = z.object({ webhooks: z.array(Endpoint) }).meta({ id: "WebhookEndpointList" });
+
+/** One delivery attempt of one event to one endpoint. */
+export const Delivery = z
+	.object({
+		delivery_id: z.int(),
+		message_id: z.string().meta({ description: "The webhook-id header: the same for every attempt of this event to this endpoint" }),
+		event_id: z.string(),
+		event_type: WebhookEventType,
+		attempt: z.int().meta({ description: "1 for the first attempt" }),
+		status_code: z.int().nullable().meta({ description: "The receiver's HTTP status; null when none came (network error, timeout)" }),
+		error: z.string().nullable(),
+		at: z.string(),
+		next_attempt_at: z.string().nullable().meta({ description: "When this event is tried again; null once delivered or given up" }),
+	})
+	.meta({ id: "WebhookDelivery" });
+export type Delivery = z.infer<typeof Delivery>;
+
+export const DeliveryPage = z.object({ deliveries: z.array(Delivery), next_cursor: z.string().nullable() }).meta({ id: "WebhookDeliveryPage" });
