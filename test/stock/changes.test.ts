@@ -1,0 +1,96 @@
+// stock.changed gathering in the Warehouse object: at most one event per unit
+// per second, each carrying the unit's levels when it was written, and the last
+// change of a burst always sent (by the object's timer, or after a restart by
+// the next operation or resolveDue).
+import { describe, expect, it, vi } from "vitest";
+import type { StockChanged } from "../../src/events/types";
+import { GATHER_MS } from "../../src/stock/changes";
+import { recordEvents } from "../helpers/orders";
+import { freshName, freshWarehouse, line, ref, restartWarehouse, unit } from "../helpers/stock";
+
+const events = recordEvents();
+
+function changesOf(warehouseId: string, productId: string): StockChanged[] {
+	return events.all().filter((e): e is StockChanged => e.type === "stock.changed" && e.warehouse_id === warehouseId && e.product_id === productId);
+}
+
+/** Consecutive events of one unit are at least GATHER_MS apart. */
+function expectSpaced(list: StockChanged[]) {
+	for (let i = 1; i < list.length; i++) expect(Date.parse(list[i]!.occurred_at) - Date.parse(list[i - 1]!.occurred_at)).toBeGreaterThanOrEqual(GATHER_MS);
+}
+
+describe("stock.changed", () => {
+	it("a single change sends one event right away with the unit's levels, and nothing more", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const u = unit();
+		await w.restore(ref("in"), [line(u, 7)]);
+		expect(changesOf(name, u.product_id)).toEqual([
+			{ event_id: expect.stringMatching(/^evt_chg_/), type: "stock.changed", occurred_at: expect.any(String), warehouse_id: name, ...u, on_hand: 7, reserved: 0, available: 7 },
+		]);
+		await new Promise((r) => setTimeout(r, GATHER_MS + 300));
+		expect(changesOf(name, u.product_id)).toHaveLength(1);
+	});
+
+	it("a burst of changes to one unit is gathered: at most one per second, the last one carrying the final levels", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const u = unit();
+		const started = Date.now();
+		await w.restore(ref("in"), [line(u, 20)]);
+		for (let i = 0; i < 5; i++) await w.deduct(ref("out"), [line(u, 1)]);
+		const hold = ref("order");
+		await w.reserve(hold, [line(u, 3)], 60_000);
+		const elapsed = Date.now() - started;
+		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 15, reserved: 3, available: 12 }), { timeout: 5_000, interval: 50 });
+		const list = changesOf(name, u.product_id);
+		expectSpaced(list);
+		// Seven changes; events at most one per started second of the burst, plus the trailing one.
+		expect(list.length).toBeLessThanOrEqual(Math.floor(elapsed / GATHER_MS) + 2);
+		expect(list.length).toBeLessThan(7);
+		expect(list[0]).toMatchObject({ on_hand: 20, reserved: 0, available: 20 });
+	});
+
+	it("gathers per unit: two units changed together each get their own event", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const a = unit("M");
+		const b = unit("L", a.product_id);
+		await w.restore(ref("in"), [line(a, 2), line(b, 4)]);
+		const list = changesOf(name, a.product_id);
+		expect(list.map((e) => [e.size, e.on_hand])).toEqual(
+			expect.arrayContaining([
+				["M", 2],
+				["L", 4],
+			]),
+		);
+		expect(list).toHaveLength(2);
+	});
+
+	it("does not confuse warehouses: the same unit at two warehouses is gathered separately", async () => {
+		const [n1, n2] = [freshName(), freshName()];
+		const u = unit();
+		await freshWarehouse(n1).restore(ref("in"), [line(u, 1)]);
+		await freshWarehouse(n2).restore(ref("in"), [line(u, 2)]);
+		expect(changesOf(n1, u.product_id).map((e) => e.on_hand)).toEqual([1]);
+		expect(changesOf(n2, u.product_id).map((e) => e.on_hand)).toEqual([2]);
+	});
+
+	it("a held-back change survives a restart of the object (its timer lost): resolveDue sends it with the latest levels", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const u = unit();
+		await w.restore(ref("in"), [line(u, 10)]);
+		await w.deduct(ref("out"), [line(u, 4)]);
+		// Restarted within the window: the object's timer for the held-back change is gone.
+		const restarted = await restartWarehouse(name);
+		await new Promise((r) => setTimeout(r, GATHER_MS + 200));
+		// Nothing sent it while the object was gone.
+		expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 10 });
+		const before = changesOf(name, u.product_id).length;
+		await restarted.resolveDue();
+		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 6, reserved: 0, available: 6 }), { timeout: 5_000, interval: 50 });
+		expect(changesOf(name, u.product_id).length).toBeLessThanOrEqual(before + 1);
+		expectSpaced(changesOf(name, u.product_id));
+	});
+});
