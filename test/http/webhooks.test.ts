@@ -4,12 +4,11 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TransferUpdated } from "../../src/events/types";
 import worker from "../../src/index";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
-import { register, scriptedReceiver } from "../helpers/webhooks";
+import { register, scriptedReceiver, transferEvent } from "../helpers/webhooks";
 
 async function create(body: unknown, e = env) {
 	const res = await worker.fetch!(
@@ -98,7 +97,7 @@ describe("deleting an endpoint", () => {
 		expect((await call("GET", "/admin/webhooks", { auth })).body.webhooks.map((w: any) => w.webhook_id)).not.toContain(ep.webhook_id);
 		expect((await call("DELETE", `/admin/webhooks/${ep.webhook_id}`, { auth })).status).toBe(404);
 		expect((await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries`, { auth })).status).toBe(404);
-		const jobs = await storeMessages(env, [transfer(Date.now())], Date.now());
+		const jobs = await storeMessages(env, [transferEvent()], Date.now());
 		expect(jobs.filter((j) => j.webhook_id === ep.webhook_id)).toEqual([]);
 	});
 
@@ -107,10 +106,6 @@ describe("deleting an endpoint", () => {
 	});
 });
 
-function transfer(at: number): TransferUpdated {
-	return { event_id: uid("evt_tr"), type: "transfer.updated", occurred_at: new Date(at).toISOString(), transfer_id: uid("tr"), from_warehouse_id: "a", to_warehouse_id: "b", status: "received", items: [] };
-}
-
 describe("the deliveries of an endpoint", () => {
 	it("lists every attempt newest first, page by page with next_cursor", async () => {
 		const receiver = scriptedReceiver();
@@ -118,7 +113,7 @@ describe("the deliveries of an endpoint", () => {
 		const ep = await register(url, ["transfer.updated"]);
 		receiver.listen(url, ep.secret, ["fail", "fail", "ok"]);
 		const t0 = Date.now();
-		const event = transfer(t0);
+		const event = transferEvent(t0);
 		const jobs = (await storeMessages(env, [event], t0)).filter((j) => j.webhook_id === ep.webhook_id);
 		await attemptAll(env, jobs, t0, { send: receiver.send });
 		await deliverDue(env, t0 + 5_000, { send: receiver.send });

@@ -8,14 +8,14 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import type { Env } from "../../src/env";
-import type { StockgateEvent, TransferUpdated } from "../../src/events/types";
+import type { StockgateEvent } from "../../src/events/types";
 import worker from "../../src/index";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { admin, call, uid } from "../helpers/http";
 import { advance, customerWithOrder } from "../helpers/orders";
 import { makeShop, type Shop } from "../helpers/shop";
-import { deliveriesOf, messagesOf, register } from "../helpers/webhooks";
+import { deliveriesOf, messagesOf, register, transferEvent } from "../helpers/webhooks";
 
 const base = inject("webhookReceiver");
 
@@ -38,19 +38,6 @@ async function inbox(events: string[], script: Array<"ok" | "fail" | "hang"> = [
 	return {
 		ep,
 		received: async (): Promise<Received[]> => ((await (await fetch(`${base}/_inbox/${name}`)).json()) as { received: Received[] }).received,
-	};
-}
-
-function transferEvent(): TransferUpdated {
-	return {
-		event_id: uid("evt_tr"),
-		type: "transfer.updated",
-		occurred_at: new Date().toISOString(),
-		transfer_id: uid("tr"),
-		from_warehouse_id: "wh-a",
-		to_warehouse_id: "wh-b",
-		status: "received",
-		items: [{ product_id: "p1", size: "M", quantity: 1 }],
 	};
 }
 
