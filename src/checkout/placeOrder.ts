@@ -27,7 +27,7 @@ import type { Allocation, AllocationLine, WarehousePlace } from "./allocation";
 import { deliveryQuote, totals } from "./pricing";
 import type { DeliveryMode, RateTable } from "./rates";
 import type { OrderStore, StoredAnswer, WarehousePort } from "./ports";
-import { plan, shortagesNow } from "./plan";
+import { planToReserve, shortagesNow } from "./plan";
 import type { IdempotencyScope } from "./idempotency";
 import { tierFor, tierRank, type Place, type Tier } from "./tiers";
 
@@ -221,7 +221,8 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		const reservedAlready = allocation !== undefined;
 		if (!allocation) {
 			try {
-				allocation = await plan(deps.warehouses, input.warehouses, demand, input.address);
+				// The first plan reads the availability cache; a re-plan after a lost race reads fresh levels.
+				allocation = await planToReserve(deps.warehouses, input.warehouses, demand, input.address, { fresh: attempt > 1 });
 			} catch (err) {
 				log.error("checkout_plan_failed", { error: String(err) }, "[place-order]");
 				return { ok: false, reason: "unavailable", step: "plan" };

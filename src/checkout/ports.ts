@@ -6,7 +6,8 @@
 import type { Env } from "../env";
 import { deleteOutbox, deleteOutboxRows, getOrder, historyStmt, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
-import { warehouseStub } from "../stock/client";
+import type { ReadOptions } from "../stock/cache";
+import { cacheOf, warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
 import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged, StockgateEvent } from "../events/types";
@@ -44,7 +45,8 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
 }
 
 export interface WarehousePort {
-	availability(warehouseId: string, units: Unit[]): Promise<Level[]>;
+	/** Levels from the availability cache (at most AVAILABILITY_TTL_MS old), or from the object with `fresh`. */
+	availability(warehouseId: string, units: Unit[], opts?: ReadOptions): Promise<Level[]>;
 	reserve(warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult>;
 	commit(warehouseId: string, ref: string): Promise<CommitResult>;
 	release(warehouseId: string, ref: string): Promise<ReleaseResult>;
@@ -80,7 +82,7 @@ export interface OrderStore {
 
 export function warehousePort(env: Env): WarehousePort {
 	return {
-		availability: (id, units) => warehouseStub(env, id).availability(units),
+		availability: (id, units, opts) => cacheOf(env).levels(id, units, opts),
 		reserve: (id, ref, lines, ttlMs) => warehouseStub(env, id).reserve(ref, lines, ttlMs, { actor: "checkout" }),
 		commit: (id, ref) => warehouseStub(env, id).commit(ref, { actor: "checkout" }),
 		release: (id, ref) => warehouseStub(env, id).release(ref, { actor: "checkout" }),

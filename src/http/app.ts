@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { authenticate, type User } from "./auth";
 import { allowedOrigins, preflight, withCors } from "./cors";
 import { ApiError, fail, toErrorResponse } from "./errors";
-import { log, withRequestContext } from "./log";
+import { log, requestCounters, withRequestContext } from "./log";
 import type { Reply, RouteDef } from "./route";
 import { readJsonBody, validate } from "./validate";
 
@@ -107,6 +107,7 @@ export function createApp(routes: RouteDef[]): App {
 					path: url.pathname,
 					status: response.status,
 					ms: Date.now() - started,
+					...requestCounters(),
 				});
 				return response;
 			});

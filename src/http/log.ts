@@ -25,10 +25,21 @@ export type LogTag =
 
 type Fields = Record<string, unknown>;
 
-const scope = new AsyncLocalStorage<{ requestId: string }>();
+const scope = new AsyncLocalStorage<{ requestId: string; counters: Record<string, number> }>();
 
 export function withRequestContext<T>(requestId: string, fn: () => T): T {
-	return scope.run({ requestId }, fn);
+	return scope.run({ requestId, counters: {} }, fn);
+}
+
+/** Counts something the current request caused (e.g. Warehouse RPCs); the request's `[http]` line reports it. */
+export function countInRequest(name: string, n = 1): void {
+	const counters = scope.getStore()?.counters;
+	if (counters) counters[name] = (counters[name] ?? 0) + n;
+}
+
+/** What the current request counted so far (empty outside a request). */
+export function requestCounters(): Record<string, number> {
+	return { ...scope.getStore()?.counters };
 }
 
 export function currentRequestId(): string | undefined {

@@ -95,10 +95,10 @@ export function faultyWarehouses(real: WarehousePort, f: WarehouseFaults = {}): 
 		refs(op) {
 			return [...new Set(calls.filter((c) => (op ? c.op === op : true) && c.ref).map((c) => c.ref!))];
 		},
-		availability: (id, units) =>
+		availability: (id, units, opts) =>
 			track("availability", id, undefined, async () => {
 				const call = ++availabilityCalls;
-				const levels = await real.availability(id, units);
+				const levels = await real.availability(id, units, opts);
 				return f.availability ? f.availability(id, levels, call) : levels;
 			}),
 		reserve: (id, ref, lines, ttlMs) =>
