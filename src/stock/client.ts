@@ -58,10 +58,15 @@ const afterWrite: { [M in Methods]?: AfterWrite<M> } = {
 	setLevels: (cache, id, _, r) => (r.ok && !r.replayed ? drop(cache, id) : undefined),
 	adjust: (cache, id, _, r) => (r.ok && !r.replayed ? drop(cache, id) : undefined),
 	resolveDue: (cache, id, _, r) => (r.expired > 0 || r.committed > 0 ? drop(cache, id) : undefined),
+	release: () => undefined,
 };
 
 /** Stub members that are not Warehouse RPC methods. */
 const NOT_RPC = new Set(["then", "fetch", "connect", "dup"]);
+
+/** Methods that change nothing. Any other method is a write: one not listed in afterWrite drops the entry (new writes are safe by default). */
+const READS = new Set<string>(["availability", "stockView", "snapshot", "ledger", "hold", "audit"] satisfies Methods[]);
+const dropAny: AfterWrite<Methods> = (cache, id) => drop(cache, id);
 
 function wrap(env: Env, warehouseId: string, stub: WarehouseStub): WarehouseStub {
 	return new Proxy(stub, {
@@ -70,7 +75,7 @@ function wrap(env: Env, warehouseId: string, stub: WarehouseStub): WarehouseStub
 			if (typeof prop !== "string" || typeof value !== "function" || NOT_RPC.has(prop)) return value;
 			return async (...args: unknown[]) => {
 				counted(prop);
-				const hook = afterWrite[prop as Methods] as AfterWrite<Methods> | undefined;
+				const hook = READS.has(prop) ? undefined : ((afterWrite[prop as Methods] as AfterWrite<Methods> | undefined) ?? dropAny);
 				let result: unknown;
 				try {
 					result = await Reflect.apply(value, target, args);
