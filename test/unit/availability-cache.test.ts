@@ -2,6 +2,7 @@
 // shared layer and a hand-moved clock: coalescing, the ttl, invalidation, own holds.
 import { describe, expect, it } from "vitest";
 import { AvailabilityCache, isFresh, withHeld, type SharedLayer, type WarehouseLevels } from "../../src/stock/cache";
+import { cacheApiLayer } from "../../src/stock/client";
 import type { Level } from "../../src/stock/types";
 
 const M = { product_id: "p1", size: "M" };
@@ -207,5 +208,18 @@ describe("AvailabilityCache", () => {
 		expect((await cache.levels("w1", [M]))[0]!.available).toBe(5);
 		await cache.invalidate("w1");
 		expect(errors).toEqual(["get", "put", "delete"]);
+	});
+});
+
+describe("cacheApiLayer (caches.default in this runtime)", () => {
+	it("stores, answers and forgets a warehouse's snapshot", async () => {
+		const layer = cacheApiLayer(2000);
+		const id = `wh-${crypto.randomUUID()}`;
+		expect(await layer.get(id)).toBeUndefined();
+		const snap = { at: Date.now(), levels: [level(M, 3)] };
+		await layer.put(id, snap);
+		expect(await layer.get(id)).toEqual(snap);
+		await layer.delete(id);
+		expect(await layer.get(id)).toBeUndefined();
 	});
 });
