@@ -1,6 +1,6 @@
 // npm run bench [-- options]
 //   --quick                 reduced sizes, stockgate and the plain baseline only (CI smoke, well under a minute)
-//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor
+//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor, reads
 //   --out=path              where to write the JSON (default bench/results/latest.json)
 //   --keep-state            keep the temporary state directories (their path is printed)
 //   --self-test             add a baseline without its compare-and-set guard, to show oversells get caught
@@ -28,11 +28,12 @@ import { setRuntimes } from "./lib/measure.mjs";
 import { args, KEEP_STATE, log, OUT, PROBE, PROFILE, QUICK, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SIZE } from "./lib/options.mjs";
 import { machine, memoryOf, root } from "./lib/proc.mjs";
 import { ratios, renderScenario, targets } from "./lib/report.mjs";
-import { catalog, fanOut, flashSale, floor, lastUnits } from "./lib/scenarios.mjs";
+import { catalog, fanOut, flashSale, floor, lastUnits, reads } from "./lib/scenarios.mjs";
 import { table } from "./lib/stats.mjs";
 import { startSystem } from "./lib/systems.mjs";
 import { contentionScenario } from "./scenarios/contention.mjs";
 import { floorScenario } from "./scenarios/floor.mjs";
+import { readsScenario } from "./scenarios/reads.mjs";
 
 async function main() {
 	const date = new Date().toISOString();
@@ -96,6 +97,7 @@ async function main() {
 			catalog: () => catalog(SIZE.catalog),
 			"fan-out": () => fanOut(SIZE.fanOut),
 			floor: () => floor(SIZE.floor),
+			reads: () => reads(SIZE.reads),
 		};
 		for (const name of SELECTED) {
 			const sc = builders[name]();
@@ -105,7 +107,11 @@ async function main() {
 				continue;
 			}
 			log(`\n${name}: ${sc.description} (load average ${loadavg().map((v) => v.toFixed(1)).join(" ")})`);
-			if (name === "floor") {
+			if (name === "reads") {
+				const results = await readsScenario(sc, systems, ctx);
+				report.scenarios[name] = { description: sc.description, concurrency: sc.concurrency, results };
+				if (results.stockgate["5xx"] > 0) exitCode = 1;
+			} else if (name === "floor") {
 				const { results, primitives } = await floorScenario(sc, systems, probe, ctx);
 				report.scenarios[name] = { description: sc.description, load_average_before: loadavg(), results, primitives };
 			} else {

@@ -16,12 +16,31 @@ import { pidListeningOn, workerdChildren } from "./proc.mjs";
 /** name -> { worker, configPath, logs: { counts, errors } } */
 const workers = new Map();
 
+/** "GET /products/:id" for "GET /products/ca-p001": the [http] lines' routes, with ids folded. */
+function routeOf(method, path) {
+	return `${method} ${path.replace(/^\/products\/[^/]+$/, "/products/:id").replace(/^\/orders\/[^/]+/, "/orders/:id")}`;
+}
+
 function logSink() {
-	const logs = { counts: {}, errors: [] };
+	const logs = { counts: {}, errors: [], rpcs: {} };
 	const handler = (entry) => {
 		const message = String(entry?.message ?? "");
 		const tag = /"tag":"(\[[^"\]]+\])"/.exec(message)?.[1] ?? (entry?.level === "error" ? "error" : "other");
 		logs.counts[tag] = (logs.counts[tag] ?? 0) + 1;
+		if (tag === "[http]") {
+			// Warehouse RPCs per request, by route (the Worker counts them in its [http] line).
+			let f = null;
+			try {
+				f = JSON.parse(/\{.*\}/.exec(message)?.[0] ?? "null");
+			} catch {
+				/* not one of the Worker's JSON lines */
+			}
+			if (f?.path) {
+				const r = (logs.rpcs[routeOf(f.method, f.path)] ??= { requests: 0, warehouse_rpcs: 0 });
+				r.requests++;
+				r.warehouse_rpcs += f.warehouse_rpcs ?? 0;
+			}
+		}
 		if ((entry?.level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 20) logs.errors.push(message.slice(0, 500));
 	};
 	return { logs, handler };
@@ -121,6 +140,7 @@ async function startUp(name, worker, configPath, sink, started) {
 	workers.set(name, { worker, configPath, logs: sink.logs, url: runtimeUrl.href });
 	sink.logs.counts = {};
 	sink.logs.errors = [];
+	sink.logs.rpcs = {};
 	const inspectorUrl = await worker.inspectorUrl;
 	return {
 		url: runtimeUrl.href,
@@ -161,9 +181,10 @@ const handlers = {
 	sql,
 	logs: async ({ name }) => {
 		const logs = workers.get(name).logs;
-		const out = { counts: logs.counts, errors: logs.errors };
+		const out = { counts: logs.counts, errors: logs.errors, rpcs: logs.rpcs };
 		logs.counts = {};
 		logs.errors = [];
+		logs.rpcs = {};
 		return out;
 	},
 	stop,

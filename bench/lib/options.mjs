@@ -9,7 +9,7 @@ export const args = process.argv.slice(2);
 export const QUICK = args.includes("--quick");
 export const KEEP_STATE = args.includes("--keep-state");
 export const option = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-export const ALL_SCENARIOS = ["last-units", "flash-sale", "catalog", "fan-out", "floor"];
+export const ALL_SCENARIOS = ["last-units", "flash-sale", "catalog", "fan-out", "floor", "reads"];
 export const SELECTED = (option("scenarios") ?? ALL_SCENARIOS.join(",")).split(",").filter(Boolean);
 for (const s of SELECTED) {
 	if (!ALL_SCENARIOS.includes(s)) {

@@ -81,6 +81,27 @@ export function renderScenario(name, entry) {
 		}
 		return [...lines, ""].join("\n");
 	}
+	if (name === "reads") {
+		const rows = Object.entries(entry.results).map(([system, r]) => ({ system, ...r }));
+		lines.push(
+			table(
+				[
+					{ key: "system", title: "system", align: "left" },
+					{ key: "page_views", title: "page views" },
+					{ key: "page_views_per_s", title: "views/s" },
+					{ key: (r) => r.page_view_latency_ms.p50, title: "p50 ms" },
+					{ key: (r) => r.page_view_latency_ms.p99, title: "p99 ms" },
+					{ key: "page_view_warehouse_rpcs", title: "Warehouse RPCs" },
+					{ key: "rpcs_per_page_view", title: "RPCs per page view" },
+					{ key: "orders_placed", title: "orders placed" },
+					{ key: "rpcs_per_order", title: "RPCs per order" },
+					{ key: "5xx", title: "5xx" },
+				],
+				rows,
+			),
+		);
+		return [...lines, ""].join("\n");
+	}
 	const rows = Object.entries(entry.results).map(([system, r]) => ({ system, ...r }));
 	lines.push(table(CONTENTION_COLUMNS, rows));
 	if (name === "fan-out") {
@@ -130,6 +151,14 @@ export function targets(scenarios) {
 			target: "catalog: stockgate throughput >= baseline's",
 			measured: `${ca.stockgate.orders_per_s} vs ${ca.baseline.orders_per_s} orders/s (x${ratio(ca.stockgate.orders_per_s, ca.baseline.orders_per_s)})`,
 			met: ca.stockgate.orders_per_s >= ca.baseline.orders_per_s ? "yes" : "no",
+		});
+	}
+	const rd = scenarios.reads?.results?.stockgate;
+	if (rd && rd.rpcs_per_page_view !== null) {
+		out.push({
+			target: "reads: Warehouse RPCs per product page view <= 0.05 (issue 10)",
+			measured: `${rd.page_view_warehouse_rpcs} RPCs for ${rd.page_views_logged} page views (${rd.rpcs_per_page_view})`,
+			met: rd.rpcs_per_page_view <= 0.05 ? "yes" : "no",
 		});
 	}
 	const fl = scenarios.floor?.results?.stockgate;

@@ -18,6 +18,7 @@ export const SIZES = {
 		catalog: { orders: 2000, products: 50, sizes: 4, warehouses: 4, concurrency: 50, stock: 100_000, rounds: 4 },
 		fanOut: { ordersPerSplit: 200, pool: 25, concurrency: 10 },
 		floor: { requests: 300, loop: 200, warmup: 30 },
+		reads: { views: 6000, orders: 300, products: 50, sizes: 4, warehouses: 4, concurrency: 50 },
 		loadTimeLimitMs: 300_000,
 	},
 	quick: {
@@ -26,6 +27,7 @@ export const SIZES = {
 		catalog: { orders: 40, products: 50, sizes: 4, warehouses: 4, concurrency: 10, stock: 100_000, rounds: 1 },
 		fanOut: { ordersPerSplit: 6, pool: 3, concurrency: 3 },
 		floor: { requests: 20, loop: 20, warmup: 10 },
+		reads: { views: 400, orders: 20, products: 10, sizes: 2, warehouses: 4, concurrency: 20 },
 		loadTimeLimitMs: 10_000,
 	},
 };
@@ -177,5 +179,29 @@ export function floor(s) {
 		products: [product],
 		stock: { [wh.id]: [{ product_id: product.id, size: "M", on_hand: 1_000_000 }] },
 		buyers: Array.from({ length: s.requests + s.warmup }, (_, i) => ({ sub: `fl-u${pad(i)}`, address: address(0, i), lines: [{ product_id: product.id, size: "M", quantity: 1 }] })),
+	};
+}
+
+/**
+ * Product pages under load, with checkouts among them (one order per
+ * views/orders page views): how many Warehouse RPCs a page view costs when
+ * availability is read through the cache. stockgate only.
+ */
+export function reads(s) {
+	const sizes = ["S", "M", "L", "XL"].slice(0, s.sizes);
+	const whs = Array.from({ length: s.warehouses }, (_, i) => warehouse(`rd-wh-${REGIONS[i % REGIONS.length].region.toLowerCase()}`, i));
+	const products = Array.from({ length: s.products }, (_, i) => ({ id: `rd-p${String(i).padStart(3, "0")}`, name: `Read item ${i}`, price: 20, sizes }));
+	const random = rng(20261130);
+	const pick = (list) => list[Math.floor(random() * list.length)];
+	return {
+		name: "reads",
+		prefix: "rd-",
+		description: `${s.views} GET /products/:id page views over ${s.products} products and ${s.warehouses} warehouses, with ${s.orders} place-orders spread among them, concurrency ${s.concurrency} (stockgate only)`,
+		concurrency: s.concurrency,
+		warehouses: whs,
+		products,
+		stock: Object.fromEntries(whs.map((w) => [w.id, products.flatMap((p) => sizes.map((size) => ({ product_id: p.id, size, on_hand: 100_000 })))])),
+		buyers: Array.from({ length: s.orders }, (_, i) => ({ sub: `rd-u${pad(i)}`, address: address(i, i), lines: [{ product_id: pick(products).id, size: pick(sizes), quantity: 1 }] })),
+		views: Array.from({ length: s.views }, () => pick(products).id),
 	};
 }

@@ -120,6 +120,9 @@ export function cacheApiLayer(ttlMs: number): SharedLayer {
 	};
 }
 
+/** The cache's clock. Tests that must stay inside one ttl window stop it here (never the global Date, which other test files share). */
+export const availabilityClock = { now: (): number => Date.now() };
+
 /** One cache per Warehouse namespace (an isolate can serve several envs, e.g. in tests). */
 const caches_ = new WeakMap<object, AvailabilityCache>();
 
@@ -128,6 +131,7 @@ export function cacheOf(env: Env): AvailabilityCache {
 	if (!cache) {
 		cache = new AvailabilityCache({
 			fetch: async (warehouseId) => (await warehouseStub(env, warehouseId).snapshot()).items,
+			now: () => availabilityClock.now(),
 			shared: typeof caches === "undefined" ? undefined : cacheApiLayer(AVAILABILITY_TTL_MS),
 			onSharedError: (op, warehouseId, err) => log.warn("[stock]", "availability_cache_error", { op, warehouse_id: warehouseId, error: String(err) }),
 		});

@@ -4,9 +4,9 @@
 // through the API show in the next read; a stale view never sells what is not
 // there (reserve decides) and never turns a buyer away (a shortage is re-read fresh).
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
-import { warehouseRpcs } from "../../src/stock/client";
+import { availabilityClock, warehouseRpcs } from "../../src/stock/client";
 import { admin, call } from "../helpers/http";
 import { customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
 
@@ -23,6 +23,15 @@ async function availability(productId: string): Promise<Record<string, number>> 
 	const r = await call("GET", `/products/${productId}`);
 	expect(r.status, JSON.stringify(r.body)).toBe(200);
 	return r.body.availability;
+}
+
+/** Stops the cache's clock at `at` (the Worker runs in this isolate, so it reads the same clock). */
+function stopClock(at = Date.now()) {
+	availabilityClock.now = () => at;
+	return {
+		set: (t: number) => void (availabilityClock.now = () => t),
+		restore: () => void (availabilityClock.now = () => Date.now()),
+	};
 }
 
 /** Warehouse RPCs sent while `work` runs (the isolate's counter: the Worker runs in this isolate). */
@@ -47,9 +56,9 @@ describe("availability reads under load", () => {
 		const shop = await makeShop({ sizes: ["S", "M"], warehouses: [{ ...NY, stock: { "0/M": 5 } }, { ...TX, stock: { "0/M": 3 } }, { ...CA, stock: { "0/S": 2 } }] });
 		const p = shop.products[0]!;
 		const views = 200;
-		// One ttl window, whatever this machine's speed: the clock stands still while the 200 views are served.
-		vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
-		const { result, total, byMethod } = await rpcsDuring(() => Promise.all(Array.from({ length: views }, () => call("GET", `/products/${p}`)))).finally(() => vi.useRealTimers());
+		// One ttl window, whatever this machine's speed: the cache's clock stands still while the 200 views are served.
+		const clock = stopClock();
+		const { result, total, byMethod } = await rpcsDuring(() => Promise.all(Array.from({ length: views }, () => call("GET", `/products/${p}`)))).finally(clock.restore);
 		expect(result.every((r) => r.status === 200)).toBe(true);
 		expect(new Set(result.map((r) => JSON.stringify(r.body.availability)))).toEqual(new Set([JSON.stringify({ S: 2, M: 8 })]));
 		// Every warehouse was cold, so each was asked once: one RPC per warehouse, not one per view.
@@ -63,7 +72,7 @@ describe("availability reads under load", () => {
 		const p = shop.products[0]!;
 		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const w = await activeWarehouses();
-		vi.useFakeTimers({ toFake: ["Date"], now: Date.now() }); // one ttl window (see above)
+		const clock = stopClock(); // one ttl window (see above)
 		try {
 			const checks = await rpcsDuring(() =>
 				Promise.all(Array.from({ length: 100 }, () => call("POST", "/api/fulfillment/check", { auth: buyer.auth, body: { items: [{ product_id: p, size: "M", quantity: 6 }] } }))),
@@ -77,19 +86,20 @@ describe("availability reads under load", () => {
 			expect(summaries.result.every((r) => r.status === 200 && r.body.available === true)).toBe(true);
 			expect(summaries.total).toBe(0);
 		} finally {
-			vi.useRealTimers();
+			clock.restore();
 		}
 	});
 });
 
 /**
- * The clock stands still in these tests (Date only; timers run), so "the next
- * read" is always inside the ttl however slow this machine is: what they show
- * is the invalidation or the stale view, never an expiry that happened to pass.
+ * The cache's clock stands still in these tests, so "the next read" is always
+ * inside the ttl however slow this machine is: what they show is the
+ * invalidation or the stale view, never an expiry that happened to pass.
  */
+let clock: ReturnType<typeof stopClock>;
 function freezeClock() {
-	beforeEach(() => void vi.useFakeTimers({ toFake: ["Date"], now: Date.now() }));
-	afterEach(() => void vi.useRealTimers());
+	beforeEach(() => void (clock = stopClock()));
+	afterEach(() => clock.restore());
 }
 
 describe("a change made through the API shows in the next read", () => {
@@ -133,12 +143,12 @@ describe("a change made through the API shows in the next read", () => {
 		const shop = await makeShop({ warehouses: [{ ...NY, stock: { "0/M": 5 } }] });
 		const [wh] = shop.warehouses as [string];
 		const p = shop.products[0]!;
-		const start = Date.now();
+		const start = availabilityClock.now();
 		expect((await availability(p)).M).toBe(5);
 		await takeBehindTheCache(wh, p, 4);
-		vi.setSystemTime(start + AVAILABILITY_TTL_MS - 1);
+		clock.set(start + AVAILABILITY_TTL_MS - 1);
 		expect((await availability(p)).M).toBe(5); // still inside the bound: the cached view
-		vi.setSystemTime(start + AVAILABILITY_TTL_MS);
+		clock.set(start + AVAILABILITY_TTL_MS);
 		expect((await availability(p)).M).toBe(1); // the bound reached: asked again
 	});
 });
