@@ -22,6 +22,8 @@ export default defineConfig(async () => {
 									CORS_ORIGINS: "https://shop.example",
 									// The webhook tests deliver to a receiver on 127.0.0.1 (test/webhooks/receiver.mts).
 									WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
+									// Replays a randomized test's seed inside workerd (test/checkout/random.test.ts).
+									STOCKGATE_SEED: process.env.STOCKGATE_SEED ?? "",
 								},
 							},
 						}),

@@ -4,6 +4,8 @@ declare global {
 	namespace Cloudflare {
 		interface Env {
 			TEST_MIGRATIONS: D1Migration[];
+			/** The host's STOCKGATE_SEED ("" when unset), passed through by vitest.config.ts. */
+			STOCKGATE_SEED: string;
 		}
 	}
 }

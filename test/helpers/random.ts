@@ -1,8 +1,8 @@
 /**
  * A small seeded PRNG for randomized tests, so a failing run can be replayed
- * with its seed (printed in the test name). STOCKGATE_SEED overrides the seed
- * when the runtime can see it (inside workerd the Vitest pool does not pass
- * the host's environment through, so there it falls back to the default).
+ * with its seed (printed in the test name). STOCKGATE_SEED overrides the seed:
+ * Node tests read the process environment; inside workerd the Vitest pool does
+ * not pass it through, so vitest.config.ts hands it over as a binding.
  */
 
 /** mulberry32: floats in [0, 1) from a 32-bit seed. */
@@ -59,7 +59,18 @@ export function rng(seed: number): Rng {
 	};
 }
 
-/** The seed from STOCKGATE_SEED (when visible in this runtime), else `fallback`. */
+/** A seed from its text form (e.g. STOCKGATE_SEED), else `fallback` when absent or not an integer. */
+export function seedFrom(raw: string | undefined, fallback: number): number {
+	if (raw === undefined || raw === "") return fallback;
+	const n = Number(raw);
+	return Number.isSafeInteger(n) ? n >>> 0 : fallback;
+}
+
+/**
+ * The seed from STOCKGATE_SEED where the process environment is visible (Node),
+ * else `fallback`. Inside workerd, read the binding vitest.config.ts passes
+ * through instead: `seedFrom(env.STOCKGATE_SEED, fallback)`.
+ */
 export function seedFromEnv(fallback: number): number {
 	let raw: string | undefined;
 	try {
@@ -67,7 +78,5 @@ export function seedFromEnv(fallback: number): number {
 	} catch {
 		raw = undefined;
 	}
-	if (raw === undefined || raw === "") return fallback;
-	const n = Number(raw);
-	return Number.isSafeInteger(n) ? n >>> 0 : fallback;
+	return seedFrom(raw, fallback);
 }
