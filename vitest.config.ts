@@ -31,7 +31,7 @@ export default defineConfig(async () => {
 					test: {
 						name: "workers",
 						include: ["test/**/*.test.ts"],
-						exclude: ["test/load/**"],
+						exclude: ["test/load/**", "test/browser/**"],
 						setupFiles: ["./test/helpers/apply-migrations.ts"],
 						globalSetup: ["./test/webhooks/receiver.mts"],
 						testTimeout: 30_000,
@@ -49,6 +49,19 @@ export default defineConfig(async () => {
 						sequence: { groupOrder: 1 },
 						testTimeout: 120_000,
 						hookTimeout: 120_000,
+					},
+				},
+				{
+					// The pages in headless Chromium against wrangler's dev server (test/browser/harness.ts).
+					test: {
+						name: "browser",
+						include: ["test/browser/**/*.test.ts"],
+						environment: "node",
+						fileParallelism: false,
+						// After the workers and load projects: the machine has few cores.
+						sequence: { groupOrder: 2 },
+						testTimeout: 60_000,
+						hookTimeout: 180_000,
 					},
 				},
 			],
