@@ -9,6 +9,13 @@ export function dateTime(iso: string | null | undefined): string {
 	return Number.isNaN(d.getTime()) ? iso : d.toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** Month, day and time: for lists, where the year is noise. */
+export function shortDateTime(iso: string | null | undefined): string {
+	if (!iso) return "";
+	const d = new Date(iso);
+	return Number.isNaN(d.getTime()) ? iso : d.toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+}
+
 export function day(iso: string | null | undefined): string {
 	if (!iso) return "";
 	const d = new Date(`${iso.slice(0, 10)}T12:00:00Z`);
