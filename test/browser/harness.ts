@@ -37,6 +37,8 @@ export interface Shop {
 
 export async function startShop(): Promise<Shop> {
 	const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true" };
+	// The dev server's own info lines (queue batches, mails) would drown the test output.
+	process.env.WRANGLER_LOG ??= "error";
 	const persist = mkdtempSync(join(tmpdir(), "stockgate-browser-"));
 	const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 	const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "orders-db", "--local", "--persist-to", persist], { cwd: root, env, encoding: "utf8" });
