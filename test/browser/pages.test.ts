@@ -118,6 +118,14 @@ describe.skipIf(!chromiumPath)("pages in Chromium", () => {
 		await console_.goto(`${shop.base}/admin#/products`);
 		await console_.getByRole("button", { name: "Edit tee-classic" }).click();
 		await expect.poll(() => console_.getByLabel("Name").inputValue()).toBe("Classic Tee");
+		// A purchase limit set here is what the shop enforces (checked in the 409 test).
+		await console_.getByRole("button", { name: "Edit cap-logo" }).click();
+		await expect.poll(() => console_.getByLabel("Name").inputValue()).toBe("Logo Cap");
+		await console_.getByLabel("Most per customer").fill("2");
+		await console_.getByRole("button", { name: "Save changes" }).click();
+		await expect.poll(() => console_.getByRole("status").textContent()).toContain("Saved Logo Cap");
+		const { products } = await api(shop, "GET", "/admin/products");
+		expect(products.find((p: { product_id: string }) => p.product_id === "cap-logo")).toMatchObject({ max_per_customer: 2, sizes: ["ONE"], active: true });
 		await shoot(console_, "console-products");
 		await expectAccessible(console_);
 	});
@@ -205,6 +213,11 @@ describe.skipIf(!chromiumPath)("pages in Chromium", () => {
 		await expect.poll(() => alert.textContent()).toContain("no longer available");
 		expect(await page.locator('li[data-line="last-one|M"] .shortage').textContent()).toContain("Only 1 left: you asked for 3.");
 		await shoot(page, "shop-out-of-stock");
+		// Over the console's purchase limit: a sentence with the numbers, at the product.
+		const cap = page.locator('article[data-product="cap-logo"]');
+		await cap.getByLabel("Qty").fill("3");
+		await cap.getByRole("button", { name: "Add Logo Cap to cart" }).click();
+		await expect.poll(() => cap.getByRole("alert").textContent()).toContain("Logo Cap is limited to 2 per customer.");
 		await page.close();
 	});
 
