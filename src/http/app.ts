@@ -51,7 +51,8 @@ function handlerFor(def: RouteDef) {
 		if (def.method !== "get" && def.method !== "delete") {
 			const parsed = await readJsonBody(request as unknown as Request);
 			rawBody = parsed?.raw;
-			body = def.body && !def.rawBodyOnly ? validate(def.body, parsed?.value ?? {}, "body") : parsed?.value;
+			// Only a request without a body counts as `{}`; a JSON `null` body is validated as what it is.
+			body = def.body && !def.rawBodyOnly ? validate(def.body, parsed === undefined ? {} : parsed.value, "body") : parsed?.value;
 		}
 		const result = await def.handler({
 			request: request as unknown as Request,

@@ -1,7 +1,8 @@
 /**
  * Request input, checked before any handler sees it: JSON bodies (415 when not
  * JSON, 413 over 64 KiB, 400 INVALID_JSON when malformed) and zod validation of
- * bodies, path params and queries (400 VALIDATION_ERROR listing every field).
+ * bodies, path params and queries (400 VALIDATION_ERROR listing every field;
+ * unknown body fields included).
  */
 import { z } from "zod";
 import { fail } from "./errors";
@@ -20,14 +21,48 @@ export function issuesOf(error: z.ZodError, prefix?: string): FieldIssue[] {
 	});
 }
 
-export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" | "header"): z.output<S> {
+/** How deep unknownFields() follows the parsed shape (request schemas are far shallower). */
+const MAX_SHAPE_DEPTH = 32;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+	return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Keys of `input` that the schema dropped from `output` (zod objects strip unknown
+ * keys). Walks the parsed output, not the input, so a deeply nested body costs
+ * no more than the schema's own depth; a value the schema passed through as is
+ * (same reference) is not searched.
+ */
+function unknownFields(input: unknown, output: unknown, path: string[], out: FieldIssue[], depth = 0): void {
+	if (input === output || depth > MAX_SHAPE_DEPTH) return;
+	if (Array.isArray(input) && Array.isArray(output)) {
+		for (let i = 0; i < Math.min(input.length, output.length); i++) unknownFields(input[i], output[i], [...path, String(i)], out, depth + 1);
+	} else if (isRecord(input) && isRecord(output)) {
+		for (const key of Object.keys(input)) {
+			if (!Object.hasOwn(output, key)) out.push({ field: [...path, key].join("."), message: "unknown field" });
+			else unknownFields(input[key], output[key], [...path, key], out, depth + 1);
+		}
+	}
+}
+
+/**
+ * Parses `input` with `schema` or fails with 400 VALIDATION_ERROR listing every
+ * offending field. Bodies are strict: a field the schema does not know is an
+ * error too (a money API should not silently drop `price` or `total` a client
+ * thought it was setting), unless `allowUnknown` (a provider's signed events,
+ * whose shape grows without notice). Query strings ignore unknown names.
+ */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" | "header", opts: { allowUnknown?: boolean } = {}): z.output<S> {
 	const result = schema.safeParse(input);
-	if (!result.success) {
-		const fields = issuesOf(result.error, where === "body" ? undefined : where);
+	const prefix = where === "body" ? undefined : where;
+	const fields = result.success ? [] : issuesOf(result.error, prefix);
+	if (result.success && where === "body" && !opts.allowUnknown) unknownFields(input, result.data, [], fields);
+	if (fields.length > 0) {
 		const names = [...new Set(fields.map((f) => f.field))].join(", ");
 		fail("VALIDATION_ERROR", `Invalid request ${where}: check ${names}.`, fields);
 	}
-	return result.data;
+	return result.data as z.output<S>;
 }
 
 function isJsonContentType(value: string | null): boolean {

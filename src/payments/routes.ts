@@ -98,7 +98,8 @@ export const paymentRoutes = [
 				log.warn("[payments]", "signature_rejected", { why: check.why });
 				fail("UNAUTHORIZED", check.why === "stale" ? "Webhook signature is too old." : "Invalid webhook signature.");
 			}
-			const event = validate(WebhookBody, unchecked ?? {}, "body");
+			// The provider adds fields to its events over time: unknown ones are ignored, not refused.
+			const event = validate(WebhookBody, unchecked ?? {}, "body", { allowUnknown: true });
 			const order = await getOrder(env.DB, event.order_id);
 			if (!order) fail("NOT_FOUND", "Order not found.");
 			const answer = (duplicate: boolean, o: typeof order) => reply({ received: true, duplicate, order_id: o.order_id, status: o.status, payment_status: o.payment_status });
