@@ -63,6 +63,8 @@ export interface Figures {
 	ledger_entries: number;
 	orders: number;
 	live_orders: number;
+	/** Units of the live orders in D1, over every warehouse. */
+	live_units: number;
 	cancelled_orders: number;
 	reconciler_runs: number;
 }
@@ -264,6 +266,7 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 			ledger_entries: entriesTotal,
 			orders: orders.length,
 			live_orders: orders.filter((o) => o.status !== "cancelled").length,
+			live_units: [...liveUnits.values()].reduce((a, b) => a + b, 0),
 			cancelled_orders: orders.filter((o) => o.status === "cancelled").length,
 			reconciler_runs: runs,
 		},
