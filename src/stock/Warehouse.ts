@@ -240,7 +240,10 @@ export class Warehouse extends DurableObject<Env> {
 			if (conflicts.length > 0) return { ok: false, reason: "below_reserved", conflicts };
 			for (const i of items) {
 				if (i.low_stock_threshold !== undefined) store.setThreshold(this.sql, i, i.low_stock_threshold);
-				if (i.safety_stock !== undefined) store.setSafetyStock(this.sql, i, i.safety_stock);
+				if (i.safety_stock !== undefined) {
+					store.setSafetyStock(this.sql, i, i.safety_stock);
+					this.changes.touch(i);
+				}
 			}
 			for (const i of items) {
 				// Read again: the same unit may appear twice in one request; the last value wins.
@@ -486,7 +489,7 @@ export class Warehouse extends DurableObject<Env> {
 	private apply(c: store.Change): void {
 		const { on_hand: before, threshold } = c.on_hand_delta < 0 ? store.onHandAndThreshold(this.sql, c.unit) : { on_hand: 0, threshold: null };
 		store.applyDelta(this.sql, c);
-		this.changes.mark(c.unit);
+		this.changes.mark(c);
 		if (threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
 			const event: StockLow = {
 				event_id: `evt_low_${crypto.randomUUID()}`,

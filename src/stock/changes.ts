@@ -45,8 +45,13 @@ export class UnitChanges {
 		for (const stmt of SCHEMA) this.sql.exec(stmt);
 	}
 
-	/** Inside the transaction of a change to `unit`. */
-	mark(unit: Unit): void {
+	/** Inside the transaction of a change; a change that moves nothing (a level set to what it was) is no change. */
+	mark(change: { unit: Unit; on_hand_delta: number; reserved_delta: number }): void {
+		if (change.on_hand_delta !== 0 || change.reserved_delta !== 0) this.touch(change.unit);
+	}
+
+	/** Inside a transaction that changed what `available` is made of other than a delta (e.g. safety stock). */
+	touch(unit: Unit): void {
 		this.sql.exec(
 			`INSERT INTO unit_changes (product_id, size, dirty) VALUES (?, ?, 1) ON CONFLICT (product_id, size) DO UPDATE SET dirty = 1`,
 			unit.product_id,

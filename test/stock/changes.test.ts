@@ -32,6 +32,30 @@ describe("stock.changed", () => {
 		expect(changesOf(name, u.product_id)).toHaveLength(1);
 	});
 
+	it("a write that moves no level (the same on_hand set again, a threshold) sends nothing", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const u = unit();
+		await w.restore(ref("in"), [line(u, 5)]);
+		expect(changesOf(name, u.product_id)).toHaveLength(1);
+		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		const set = await w.setLevels(ref("set"), [{ ...u, on_hand: 5, low_stock_threshold: 2 }]);
+		expect(set.ok).toBe(true);
+		await new Promise((r) => setTimeout(r, GATHER_MS + 300));
+		expect(changesOf(name, u.product_id)).toHaveLength(1);
+	});
+
+	it("a new safety stock changes what is available: it is sent", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const u = unit();
+		await w.restore(ref("in"), [line(u, 5)]);
+		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		await w.setLevels(ref("set"), [{ ...u, on_hand: 5, safety_stock: 2 }]);
+		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 5, reserved: 0, available: 3 }), { timeout: 5_000, interval: 50 });
+		expect(changesOf(name, u.product_id)).toHaveLength(2);
+	});
+
 	it("a burst of changes to one unit is gathered: at most one per second, the last one carrying the final levels", async () => {
 		const name = freshName();
 		const w = freshWarehouse(name);
