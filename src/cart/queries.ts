@@ -82,10 +82,18 @@ function countedSql(others: boolean): string {
 	   + COALESCE((SELECT SUM(quantity) FROM cart_items WHERE cart_id = ?1 AND product_id = ?2${others ? " AND size <> ?3" : ""}), 0))`;
 }
 
-/** The product's limit (if any) still holds with ?4 more units on top of what is counted. */
+/** The line's current quantity (0 when absent). */
+const LINE_QUANTITY = `COALESCE((SELECT quantity FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3), 0)`;
+
+/**
+ * The product's limit (if any) still holds with ?4 more units on top of what is
+ * counted. For a set (`others`), lowering a line is always allowed: a cart over
+ * a limit lowered since must be able to come back under it.
+ */
 function withinLimitSql(others: boolean): string {
 	return `((SELECT max_per_customer FROM products WHERE product_id = ?2) IS NULL
-	     OR ${countedSql(others)} + ?4 <= (SELECT max_per_customer FROM products WHERE product_id = ?2))`;
+	     OR ${countedSql(others)} + ?4 <= (SELECT max_per_customer FROM products WHERE product_id = ?2)${others ? `
+	     OR ?4 <= ${LINE_QUANTITY}` : ""})`;
 }
 
 async function refusal(db: D1Database, cartId: string, line: CartLineRow, others: boolean): Promise<LineRefusal> {
@@ -94,13 +102,15 @@ async function refusal(db: D1Database, cartId: string, line: CartLineRow, others
 			`SELECT EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active') AS active,
 			        EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3) AS has_line,
 			        (SELECT max_per_customer FROM products WHERE product_id = ?2) AS max_per_customer,
-			        ${countedSql(others)} AS counted`,
+			        ${countedSql(others)} AS counted,
+			        ${LINE_QUANTITY} AS line_quantity`,
 		)
 		.bind(cartId, line.product_id, line.size)
-		.first<{ active: number; has_line: number; max_per_customer: number | null; counted: number }>();
+		.first<{ active: number; has_line: number; max_per_customer: number | null; counted: number; line_quantity: number }>();
 	if (!r?.active) return "cart_closed";
 	const allowance = { product_id: line.product_id, limit: r.max_per_customer, already: Number(r.counted) };
-	if (!withinLimit(allowance, line.quantity)) return { reason: "purchase_limit", excess: { product_id: line.product_id, limit: r.max_per_customer!, already: allowance.already, requested: line.quantity } };
+	const lowering = others && line.quantity <= Number(r.line_quantity);
+	if (!lowering && !withinLimit(allowance, line.quantity)) return { reason: "purchase_limit", excess: { product_id: line.product_id, limit: r.max_per_customer!, already: allowance.already, requested: line.quantity } };
 	return r.has_line ? "line_full" : "cart_full";
 }
 

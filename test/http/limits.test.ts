@@ -71,6 +71,26 @@ describe("cart changes past a purchase limit", () => {
 		expect(await cartItems(c.auth)).toEqual([["M", 3]]);
 	});
 
+	it("a cart over a limit lowered since can always be lowered, but not raised or kept over", async () => {
+		const s = await limitedShop(null);
+		const c = await customer([
+			{ product_id: s.product, size: "S", quantity: 3 },
+			{ product_id: s.product, size: "M", quantity: 3 },
+		]);
+		await setLimit(s.product, 2);
+		const down = await call("PUT", `/cart/items/${s.product}/M`, { auth: c.auth, body: { quantity: 2 } });
+		expect(down.status, JSON.stringify(down.body)).toBe(200);
+		const up = await call("PUT", `/cart/items/${s.product}/M`, { auth: c.auth, body: { quantity: 3 } });
+		expect(up.status).toBe(409);
+		expect(up.body.details).toEqual([{ product_id: s.product, limit: 2, already: 3, requested: 3 }]);
+		expect((await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "S", quantity: 1 } })).status).toBe(409);
+		expect(await cartItems(c.auth)).toEqual([["S", 3], ["M", 2]]);
+		// Still over in total: place-order refuses it until the cart is within the limit.
+		expect((await call("POST", "/cart/place-order", { auth: c.auth, body: {} })).body.code).toBe("PURCHASE_LIMIT");
+		expect((await call("PUT", `/cart/items/${s.product}/S`, { auth: c.auth, body: { quantity: 0 } })).status).toBe(200);
+		expect((await call("POST", "/cart/place-order", { auth: c.auth, body: {} })).status).toBe(201);
+	});
+
 	it("concurrent adds never take the cart past the limit", async () => {
 		const s = await limitedShop(5);
 		const c = await customer([]);
