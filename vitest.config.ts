@@ -24,6 +24,9 @@ export default defineConfig(async () => {
 									WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
 									// Replays a randomized test's seed inside workerd (test/checkout/random.test.ts).
 									STOCKGATE_SEED: process.env.STOCKGATE_SEED ?? "",
+									// Checkout commits before answering here, so tests read committed stock right after a 201;
+									// the after-answer path is tested in test/checkout/commit-later.test.ts and by the load storms.
+									COMMIT_AFTER_ANSWER: "false",
 								},
 							},
 						}),

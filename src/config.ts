@@ -12,6 +12,8 @@ export interface Config {
 	reservationTtlMs: number;
 	/** How long an order may stay pending and unpaid before the reconciler cancels it; 0: never. */
 	paymentWindowMs: number;
+	/** Phase 2 of checkout after the answer, gathered per warehouse (default); "false" commits before answering. */
+	commitAfterAnswer: boolean;
 	rates: RateTable;
 }
 
@@ -32,6 +34,7 @@ export function config(env: Env): Config {
 		taxRate: number("TAX_RATE", env.TAX_RATE, 0.1, (n) => n >= 0 && n < 1),
 		reservationTtlMs: number("RESERVATION_TTL_SECONDS", env.RESERVATION_TTL_SECONDS, 120, (n) => n >= 1 && n <= 3600) * 1000,
 		paymentWindowMs: number("PAYMENT_WINDOW_SECONDS", env.PAYMENT_WINDOW_SECONDS, 1800, (n) => Number.isInteger(n) && n >= 0 && n <= 30 * 86_400) * 1000,
+		commitAfterAnswer: env.COMMIT_AFTER_ANSWER !== "false",
 		rates: DEFAULT_RATES,
 	};
 }

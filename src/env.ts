@@ -20,6 +20,8 @@ export interface Env {
 	RESERVATION_TTL_SECONDS?: string;
 	/** Seconds an order may stay pending and unpaid before the reconciler cancels it (default 1800; 0 never). */
 	PAYMENT_WINDOW_SECONDS?: string;
+	/** "false": checkout commits before answering instead of after (tests of the synchronous path). */
+	COMMIT_AFTER_ANSWER?: string;
 	CORS_ORIGINS?: string;
 	JWT_SECRET?: string;
 	JWT_JWKS_URL?: string;

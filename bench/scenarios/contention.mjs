@@ -33,6 +33,8 @@ export async function contentionScenario(sc, allSystems, ctx) {
 			else await run(sys, sc.buyers, undefined, sc.name);
 		}
 	}
+	// Work after the answers (stockgate's gathered commits, at most a second) must be done before reading back.
+	await settle(allSystems);
 	const results = {};
 	for (const sys of systems) {
 		const own = loads.get(sys.name);

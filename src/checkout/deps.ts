@@ -10,6 +10,7 @@ import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { orderView } from "../orders/queries";
 import type { PlaceOrderDeps } from "./placeOrder";
+import { commitLater } from "./commitLater";
 import { orderStore, warehousePort } from "./ports";
 
 export function newOrderId(): string {
@@ -29,6 +30,8 @@ export function checkoutDeps(env: Env, over: Partial<PlaceOrderDeps> = {}): Plac
 		rates: cfg.rates,
 		answerBody: orderView,
 		outOfStockBody: (shortages) => errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })),
+		// Phase 2 after the answer needs the request's waitUntil to outlive it.
+		...(cfg.commitAfterAnswer && over.defer ? { commitLater: commitLater(env, over.defer) } : {}),
 		...over,
 	};
 }

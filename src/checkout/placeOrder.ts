@@ -9,8 +9,11 @@
  *              + the customer's purchase counters; refused when the cart changed
  *              since it was read (its version) or a product's max_per_customer
  *              would be passed (every hold is released, 409)
- *  4. commit   at every warehouse in parallel; confirmed outbox rows are deleted,
- *              the rest is left to the reconciler and the Warehouse alarm
+ *  4. commit   with `commitLater` (production): after the answer, gathered per
+ *              warehouse (one RPC commits many holds) while every hold has 30 s
+ *              to spare; otherwise at every warehouse in parallel before the answer.
+ *              Confirmed outbox rows are deleted, the rest is left to the
+ *              reconciler and the Warehouse alarm
  * Until the decision is written, any failure releases every hold; after it,
  * nothing is released: the order row is the commit decision. Purchase limits
  * are also checked before planning (only when a line's product has one), so
@@ -72,6 +75,11 @@ export interface PlaceOrderDeps {
 	outOfStockBody: (shortages: Shortage[]) => unknown;
 	/** Runs work after the answer (ctx.waitUntil); without it that work is awaited. */
 	defer?: (work: Promise<unknown>) => void;
+	/**
+	 * Phase 2 after the answer: commits the decided order's holds later, gathered with
+	 * other orders per warehouse (./commitLater.ts). Without it, phase 2 runs before the answer.
+	 */
+	commitLater?: (order: OrderRecord, warehouseIds: string[]) => void;
 }
 
 export type PlaceOrderResult =
@@ -87,6 +95,12 @@ export type PlaceOrderResult =
 	| { ok: false; reason: "unavailable"; step: string };
 
 const MAX_ATTEMPTS = 2;
+/**
+ * Commits go after the answer only while every hold has this long left: a hold
+ * that could lapse first is committed before answering, so an order that cannot
+ * be filled is still answered 409, never 201.
+ */
+export const COMMIT_LATER_MARGIN_MS = 30_000;
 
 function byWarehouse(allocations: AllocationLine[]): Map<string, Line[]> {
 	const out = new Map<string, Line[]>();
@@ -194,6 +208,8 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		const planStarted = Date.now();
 		let allocation: Allocation | undefined;
 		let orderId = deps.newOrderId();
+		/** The earliest expiry of this attempt's holds (ms since the epoch). */
+		let holdsExpireAt = Number.POSITIVE_INFINITY;
 		if (attempt === 1) {
 			const nearest = soleNearest(input.warehouses, input.address);
 			if (nearest) {
@@ -207,6 +223,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 				}
 				// The one best-tier warehouse can ship everything: exactly what allocate() would choose.
 				if (held.ok) {
+					holdsExpireAt = held.expires_at;
 					allocation = {
 						ok: true,
 						allocations: demand.map((l) => ({ ...l, warehouse_id: nearest.warehouse_id, tier: nearest.tier })),
@@ -257,6 +274,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 			const shortages = fresh.length > 0 ? fresh : reserves.flatMap((r) => (r.status === "fulfilled" && !r.value.ok && r.value.reason === "insufficient_stock" ? r.value.shortages : []));
 			return { ok: false, reason: "out_of_stock", shortages };
 		}
+		for (const r of reserves) if (r.status === "fulfilled" && r.value.ok) holdsExpireAt = Math.min(holdsExpireAt, r.value.expires_at);
 		steps.reserve_ms = Date.now() - reserveStarted;
 
 		// ---- 3. decide
@@ -309,7 +327,12 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		}
 		steps.decide_ms = Date.now() - decideStarted;
 
-		// ---- 4. commit, in parallel
+		// ---- 4. commit: after the answer, gathered per warehouse, while the holds have time to spare
+		if (deps.commitLater && holdsExpireAt - deps.now().getTime() > COMMIT_LATER_MARGIN_MS) {
+			deps.commitLater(order, warehouseIds);
+			log.info("[place-order]", "placed", { order_id: orderId, attempt, warehouses: warehouseIds, tier: allocation.tier, commit: "after_answer", steps, ms: Date.now() - started });
+			return { ok: true, order, pendingCommits: warehouseIds };
+		}
 		return finishCommits(order, warehouseIds, deps, input.idempotency, started, { attempt, tier: allocation.tier, steps });
 	}
 	throw new Error("unreachable: checkout attempts exhausted");

@@ -116,6 +116,22 @@ export class Warehouse extends DurableObject<Env> {
 		return result;
 	}
 
+	/**
+	 * Phase 2 for many decided orders at once (the gateway gathers them after its
+	 * answers): one transaction, each hold committed exactly as `commit` would.
+	 */
+	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
+		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
+		const now = Date.now();
+		const out = this.ctx.storage.transactionSync(() => {
+			const results: Record<string, CommitResult> = {};
+			for (const ref of new Set(refs)) results[ref] = this.commitNow(ref, now, opts.actor ?? "checkout");
+			return results;
+		});
+		if (Object.values(out).some((r) => r.ok && !r.replayed)) await this.flushEvents();
+		return out;
+	}
+
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
 		const now = Date.now();
 		const result = this.ctx.storage.transactionSync((): ReleaseResult => {
