@@ -130,6 +130,37 @@ describe.skipIf(!chromiumPath)("pages in Chromium", () => {
 		await expectAccessible(console_);
 	});
 
+	it("console: transfers: the demo's transfer in transit is received; a new one starts; a short one shows the API's error", async () => {
+		await console_.goto(`${shop.base}/admin#token=${shop.adminToken}`);
+		await console_.getByRole("link", { name: "Transfers" }).click();
+		const { transfers } = await api(shop, "GET", "/admin/transfers?status=in_transit");
+		const demo = transfers.find((t: { reference: string | null }) => t.reference === "demo-transfer-1");
+		expect(demo).toBeTruthy();
+		const row = console_.locator(`tr[data-transfer="${demo.transfer_id}"]`);
+		await row.waitFor();
+		await console_.getByRole("button", { name: `Receive ${demo.transfer_id}` }).click();
+		await expect.poll(async () => (await api(shop, "GET", `/admin/transfers/${demo.transfer_id}`)).status).toBe("received");
+		const west = await api(shop, "GET", "/admin/warehouses/wh-west/stock");
+		expect(west.items.find((i: { product_id: string; size: string }) => i.product_id === "tee-classic" && i.size === "L").incoming).toBe(0);
+
+		await console_.getByLabel("From").selectOption("wh-east");
+		await console_.getByLabel("To").selectOption("wh-west");
+		await console_.getByLabel("Unit").selectOption("tee-classic|XL");
+		await console_.getByLabel("Quantity").fill("2");
+		await console_.getByLabel("Note").fill("browser test transfer");
+		await console_.getByRole("button", { name: "Start transfer" }).click();
+		await expect.poll(() => console_.getByRole("status").first().textContent()).toContain("is in transit");
+		const now = await api(shop, "GET", "/admin/transfers?status=in_transit");
+		expect(now.transfers.some((t: { note: string | null }) => t.note === "browser test transfer")).toBe(true);
+
+		await console_.getByLabel("Quantity").fill("100000");
+		await console_.getByRole("button", { name: "Start transfer" }).click();
+		const alert = console_.locator("form").filter({ has: console_.getByLabel("Quantity") }).getByRole("alert");
+		await expect.poll(() => alert.textContent()).toMatch(/INSUFFICIENT_STOCK|Not enough stock/);
+		await shoot(console_, "console-transfers");
+		await expectAccessible(console_);
+	});
+
 	let orderId = "";
 
 	it("storefront: a demo customer orders with a double click (one order), and the console finds it", async () => {
