@@ -87,23 +87,21 @@ function levelOf(entry: Entry, u: Unit): Level {
 	return entry.byUnit.get(unitKey(u)) ?? { product_id: u.product_id, size: u.size, on_hand: 0, reserved: 0, available: 0 };
 }
 
-/** The levels after this isolate's own hold of `lines` (the object already applied it). */
-export function withHeld(levels: Level[], lines: Line[]): Level[] {
-	const held = new Map<string, number>();
-	for (const l of lines) held.set(unitKey(l), (held.get(unitKey(l)) ?? 0) + l.quantity);
-	const out = levels.map((l) => {
-		const q = held.get(unitKey(l));
-		if (q === undefined) return l;
-		held.delete(unitKey(l));
-		return { ...l, reserved: l.reserved + q, available: Math.max(0, l.available - q) };
-	});
-	// A unit the snapshot did not list cannot have been held; keep the numbers honest anyway.
+/** Applies this isolate's own hold of `lines` (the object already did) to levels by unit key, in place. */
+function applyHeld(byUnit: Map<string, Level>, lines: Line[]): void {
 	for (const l of lines) {
-		const q = held.get(unitKey(l));
-		if (q !== undefined) out.push({ product_id: l.product_id, size: l.size, on_hand: 0, reserved: q, available: 0 });
-		held.delete(unitKey(l));
+		const key = unitKey(l);
+		// A unit the snapshot did not list cannot have been held; keep the numbers honest anyway.
+		const before = byUnit.get(key) ?? { product_id: l.product_id, size: l.size, on_hand: 0, reserved: 0, available: 0 };
+		byUnit.set(key, { ...before, reserved: before.reserved + l.quantity, available: Math.max(0, before.available - l.quantity) });
 	}
-	return out;
+}
+
+/** The levels after this isolate's own hold of `lines`: units move from available to reserved, never below zero. */
+export function withHeld(levels: Level[], lines: Line[]): Level[] {
+	const byUnit = new Map(levels.map((l) => [unitKey(l), l]));
+	applyHeld(byUnit, lines);
+	return [...byUnit.values()];
 }
 
 function toEntry(s: WarehouseLevels): Entry {
@@ -159,9 +157,8 @@ export class AvailabilityCache {
 	/** This isolate's own hold landed: its next reads show the units taken (other isolates see it within the ttl). */
 	held(warehouseId: string, lines: Line[]): void {
 		const entry = this.memo.get(warehouseId);
-		if (!entry) return;
-		const levels = withHeld([...entry.byUnit.values()], lines);
-		this.memo.set(warehouseId, toEntry({ at: entry.at, levels }));
+		// In place, unit by unit: readers copy levels out of an entry synchronously, never across an await.
+		if (entry) applyHeld(entry.byUnit, lines);
 	}
 
 	private generation(warehouseId: string): number {
