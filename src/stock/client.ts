@@ -51,6 +51,7 @@ const afterWrite: { [M in Methods]?: AfterWrite<M> } = {
 		if (r.ok && !r.replayed) cache.held(id, lines as Line[]);
 	},
 	commit: (cache, id, _, r) => (r.ok && r.late ? drop(cache, id) : undefined),
+	commitMany: (cache, id, _, r) => (Object.values(r).some((c) => c.ok && c.late) ? drop(cache, id) : undefined),
 	cancelHold: (cache, id, _, r) => (r.outcome === "nothing" ? undefined : drop(cache, id)),
 	restock: (cache, id, _, r) => (r.replayed ? undefined : drop(cache, id)),
 	restore: (cache, id, _, r) => (r.replayed ? undefined : drop(cache, id)),
