@@ -2,6 +2,8 @@
  * Events published to the `order-events` queue. Every event has a unique
  * `event_id`; consumers de-duplicate on it (delivery is at-least-once).
  */
+import type { Transfer } from "../transfers/schema";
+
 export interface OrderStatusChanged {
 	event_id: string;
 	type: "order.status_changed";
@@ -57,18 +59,7 @@ export interface TransferUpdated {
 	event_id: string;
 	type: "transfer.updated";
 	occurred_at: string;
-	transfer: {
-		transfer_id: string;
-		from_warehouse_id: string;
-		to_warehouse_id: string;
-		items: Array<{ product_id: string; size: string; quantity: number }>;
-		status: "in_transit" | "received" | "cancelled";
-		reference: string | null;
-		note: string | null;
-		created_by: string;
-		created_at: string;
-		updated_at: string;
-	};
+	transfer: Transfer;
 }
 
 export type StockgateEvent = OrderStatusChanged | RefundRequested | StockLow | StockChanged | TransferUpdated;
