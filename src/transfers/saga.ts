@@ -87,7 +87,8 @@ export async function advance(t: TransferRecord, deps: TransferDeps): Promise<Tr
 export async function createTransfer(input: CreateTransferInput, deps: TransferDeps): Promise<TransferResult> {
 	const { store } = deps;
 	if (input.reference) {
-		const existing = await store.byReference(input.reference);
+		const existing = await store.byReference(input.reference).catch(() => undefined);
+		if (existing === undefined) return { ok: false, reason: "unavailable", step: "record" };
 		if (existing) return { ok: true, transfer: await advance(existing, deps).catch(() => existing), replayed: true };
 	}
 	const at = deps.now().toISOString();
@@ -144,8 +145,22 @@ export async function createTransfer(input: CreateTransferInput, deps: TransferD
 	return { ok: true, transfer, replayed: false };
 }
 
-/** Receive or cancel: decided in D1 first (exclusive), then the warehouse work. Repeating the same action changes nothing. */
+/**
+ * Receive or cancel: decided in D1 first (exclusive), then the warehouse work.
+ * Repeating the same action changes nothing. A failing Warehouse or D1 call
+ * before the decision answers `unavailable` (503), never an exception (500);
+ * after it, the reconciler finishes the work.
+ */
 export async function finishTransfer(transferId: string, action: "receive" | "cancel", deps: TransferDeps): Promise<TransferResult> {
+	try {
+		return await decideAndFinish(transferId, action, deps);
+	} catch (err) {
+		log.error("transfer_finish_failed", { transfer_id: transferId, action, error: String(err) }, "[transfer]");
+		return { ok: false, reason: "unavailable", step: action };
+	}
+}
+
+async function decideAndFinish(transferId: string, action: "receive" | "cancel", deps: TransferDeps): Promise<TransferResult> {
 	const target = action === "receive" ? "received" : "cancelled";
 	for (let attempt = 0; attempt < 3; attempt++) {
 		let t = await deps.store.get(transferId);
