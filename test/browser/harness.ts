@@ -116,8 +116,45 @@ export async function unnamedControls(page: Page): Promise<string[]> {
 	});
 }
 
-/** Visible, enabled controls that pressing Tab from the top of the page never reaches. */
+/** The visible controls' markup, to tell whether the page is still rendering. */
+function controlsSnapshot(page: Page): Promise<string> {
+	return page.evaluate(() =>
+		Array.from(document.querySelectorAll<HTMLElement>("input, select, textarea, button, a[href]"))
+			.filter((el) => el.offsetParent !== null)
+			.map((el) => el.outerHTML)
+			.join("\n"),
+	);
+}
+
+/** Waits until the controls stop changing (fetches that re-render the page have landed), at most `timeoutMs`. */
+export async function settled(page: Page, timeoutMs = 10_000): Promise<void> {
+	const until = Date.now() + timeoutMs;
+	let last = await controlsSnapshot(page);
+	while (Date.now() < until) {
+		await page.waitForTimeout(250);
+		const now = await controlsSnapshot(page);
+		if (now === last) return;
+		last = now;
+	}
+}
+
+/**
+ * Visible, enabled controls that pressing Tab from the top of the page never
+ * reaches. A page that re-renders during the walk (a late fetch replaces some
+ * controls) makes the walk meaningless, so it is walked again on a settled page;
+ * only a page that never holds still reports the replaced controls as failures.
+ */
 export async function unreachableByTab(page: Page): Promise<string[]> {
+	let result: { unreachable: string[]; replaced: number } = { unreachable: [], replaced: 0 };
+	for (let attempt = 0; attempt < 3; attempt++) {
+		await settled(page);
+		result = await tabWalk(page);
+		if (result.replaced === 0) return result.unreachable;
+	}
+	return [...result.unreachable, `${result.replaced} control(s) replaced while Tab was walked (the page never settled)`];
+}
+
+async function tabWalk(page: Page): Promise<{ unreachable: string[]; replaced: number }> {
 	await page.evaluate(() => {
 		let i = 0;
 		for (const el of Array.from(document.querySelectorAll<HTMLElement>("input, select, textarea, button, a[href]"))) el.dataset.tabProbe = String(i++);
@@ -142,12 +179,16 @@ export async function unreachableByTab(page: Page): Promise<string[]> {
 	}
 	// A radio group is one Tab stop (arrow keys move inside it): reaching one of its buttons reaches the group.
 	return page.evaluate(
-		({ targets, reached, radioGroups }) =>
-			targets
-				.filter((t) => !reached.includes(t))
-				.map((t) => document.querySelector<HTMLInputElement>(`[data-tab-probe="${t}"]`)!)
-				.filter((el) => !(el.type === "radio" && radioGroups.includes(el.name)))
-				.map((el) => el.outerHTML.slice(0, 120)),
+		({ targets, reached, radioGroups }) => {
+			const missed = targets.filter((t) => !reached.includes(t)).map((t) => document.querySelector<HTMLInputElement>(`[data-tab-probe="${t}"]`));
+			return {
+				replaced: missed.filter((el) => el === null).length,
+				unreachable: missed
+					.filter((el): el is HTMLInputElement => el !== null)
+					.filter((el) => !(el.type === "radio" && radioGroups.includes(el.name)))
+					.map((el) => el.outerHTML.slice(0, 120)),
+			};
+		},
 		{ targets, reached: [...reached], radioGroups: [...radioGroups] },
 	);
 }
