@@ -21,6 +21,7 @@ import { assertLines, sumDemand } from "./demand";
 import * as store from "./store";
 import type { StockgateEvent, StockLow } from "../events/types";
 import { UnitChanges } from "./changes";
+import { WriteCounter, type WriteCounts } from "./writes";
 import type {
 	AdjustReason,
 	CancelHoldResult,
@@ -67,10 +68,13 @@ export class Warehouse extends DurableObject<Env> {
 	private alarmFailures = 0;
 	/** Gathers stock.changed events (src/stock/changes.ts). */
 	private readonly changes: UnitChanges;
+	/** This instance's write transactions, by kind (src/stock/writes.ts). */
+	private readonly writes: WriteCounter;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
+		this.writes = new WriteCounter(this.sql);
 		this.changes = new UnitChanges(ctx.storage, ctx.id.name ?? ctx.id.toString(), () => this.flushEvents());
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
@@ -86,7 +90,7 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "reserve");
 		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): ReserveResult => {
+		const result = this.tx("reserve", (): ReserveResult => {
 			const hold = store.getHold(this.sql, ref);
 			if (hold) {
 				if (hold.state === "held" || hold.state === "committed") {
@@ -111,7 +115,7 @@ export class Warehouse extends DurableObject<Env> {
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync(() => this.commitNow(ref, now, opts.actor ?? "checkout"));
+		const result = this.tx("commit", () => this.commitNow(ref, now, opts.actor ?? "checkout"));
 		if (result.ok && !result.replayed) await this.flushEvents();
 		return result;
 	}
@@ -123,7 +127,7 @@ export class Warehouse extends DurableObject<Env> {
 	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
 		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
 		const now = Date.now();
-		const out = this.ctx.storage.transactionSync(() => {
+		const out = this.tx("commitMany", () => {
 			const results: Record<string, CommitResult> = {};
 			for (const ref of new Set(refs)) results[ref] = this.commitNow(ref, now, opts.actor ?? "checkout");
 			return results;
@@ -134,7 +138,7 @@ export class Warehouse extends DurableObject<Env> {
 
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): ReleaseResult => {
+		const result = this.tx("release", (): ReleaseResult => {
 			const hold = store.getHold(this.sql, ref);
 			if (!hold) {
 				// A tombstone: a reserve for this reference that arrives late must not hold anything.
@@ -169,7 +173,7 @@ export class Warehouse extends DurableObject<Env> {
 	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
 		const now = Date.now();
 		const actor = opts.actor ?? "checkout";
-		const result = this.ctx.storage.transactionSync((): CancelHoldResult => {
+		const result = this.tx("cancelHold", (): CancelHoldResult => {
 			const hold = store.getHold(this.sql, ref);
 			if (!hold) {
 				store.insertHold(this.sql, ref, "released", now, now, []);
@@ -221,7 +225,7 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "deduct");
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		const result = this.ctx.storage.transactionSync((): DeductResult => {
+		const result = this.tx("deduct", (): DeductResult => {
 			if (this.applied("deduct", ref)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
 			const shortages = this.unreservedShortages(demand);
 			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
@@ -246,7 +250,7 @@ export class Warehouse extends DurableObject<Env> {
 			if (i.safety_stock !== undefined && (!Number.isSafeInteger(i.safety_stock) || i.safety_stock < 0)) throw new TypeError(`setLevels: invalid safety_stock ${JSON.stringify(i)}`);
 		}
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): SetLevelsResult => {
+		const result = this.tx("setLevels", (): SetLevelsResult => {
 			const levels = items.map((i) => store.getLevel(this.sql, i));
 			if (this.applied("set", ref)) return { ok: true, replayed: true, levels };
 			const conflicts: BelowReserved[] = [];
@@ -276,7 +280,7 @@ export class Warehouse extends DurableObject<Env> {
 	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): AdjustResult => {
+		const result = this.tx("adjust", (): AdjustResult => {
 			const level = store.getLevel(this.sql, unit);
 			if (this.applied("adjust", ref)) return { ok: true, replayed: true, level };
 			const next = level.on_hand + delta;
@@ -298,7 +302,7 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "transferOut");
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		const result = this.ctx.storage.transactionSync((): TransferOutResult => {
+		const result = this.tx("transferOut", (): TransferOutResult => {
 			if (this.applied("transfer_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
 			if (this.applied("transfer_out", transferId)) return { ok: true, replayed: true };
 			const shortages = this.unreservedShortages(demand);
@@ -320,7 +324,7 @@ export class Warehouse extends DurableObject<Env> {
 	 */
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
 		const now = Date.now();
-		const result = this.ctx.storage.transactionSync((): TransferCancelResult => {
+		const result = this.tx("transferCancel", (): TransferCancelResult => {
 			const wentOut = this.applied("transfer_out", transferId);
 			if (!store.claimOp(this.sql, "transfer_cancel", transferId, now)) return { ok: true, restocked: wentOut, replayed: true };
 			if (!wentOut) return { ok: true, restocked: false, replayed: false };
@@ -338,7 +342,7 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "expectIncoming");
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		return this.ctx.storage.transactionSync((): IncomingResult => {
+		return this.tx("expectIncoming", (): IncomingResult => {
 			if (this.applied("transfer_in", transferId)) return { ok: true, replayed: true };
 			if (this.applied("incoming_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
 			const fresh = store.claimOp(this.sql, "incoming", transferId, now);
@@ -352,7 +356,7 @@ export class Warehouse extends DurableObject<Env> {
 		assertLines(lines, "receiveTransfer");
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		const result = this.ctx.storage.transactionSync((): TransferInResult => {
+		const result = this.tx("receiveTransfer", (): TransferInResult => {
 			if (this.applied("transfer_in", transferId)) return { ok: true, replayed: true };
 			if (this.applied("incoming_cancel", transferId)) return { ok: false, reason: "transfer_closed" };
 			for (const l of demand) {
@@ -369,7 +373,7 @@ export class Warehouse extends DurableObject<Env> {
 	/** At the destination: the transfer will not arrive; a late `expectIncoming` or `receiveTransfer` is refused. */
 	async cancelIncoming(transferId: string): Promise<TransferInResult> {
 		const now = Date.now();
-		return this.ctx.storage.transactionSync((): TransferInResult => {
+		return this.tx("cancelIncoming", (): TransferInResult => {
 			if (this.applied("transfer_in", transferId)) return { ok: false, reason: "transfer_closed" };
 			const fresh = store.claimOp(this.sql, "incoming_cancel", transferId, now);
 			store.dropIncoming(this.sql, transferId);
@@ -393,6 +397,11 @@ export class Warehouse extends DurableObject<Env> {
 			items: store.allLevels(this.sql),
 			holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) },
 		};
+	}
+
+	/** The write transactions this instance ran, by kind (read by `npm run bench`; changes nothing). */
+	async writeCounts(): Promise<WriteCounts> {
+		return this.writes.view();
 	}
 
 	async ledger(after: number, limit: number): Promise<LedgerPage> {
@@ -435,7 +444,7 @@ export class Warehouse extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		this.armedAt = null; // the runtime cleared it by running it
 		try {
-			await this.resolveDue();
+			await this.resolveDueAs("alarm", Date.now());
 			this.alarmFailures = 0;
 		} catch (err) {
 			// The platform retries a throwing alarm only a few times, then drops it and the holds stay
@@ -455,13 +464,18 @@ export class Warehouse extends DurableObject<Env> {
 	 * hold's state is checked again inside the final transaction.
 	 */
 	async resolveDue(now: number = Date.now()): Promise<{ committed: number; expired: number }> {
+		return this.resolveDueAs("resolveDue", now);
+	}
+
+	/** Who resolves (the alarm or the reconciler's RPC) only names the transactions in the write counts. */
+	private async resolveDueAs(kind: "alarm" | "resolveDue", now: number): Promise<{ committed: number; expired: number }> {
 		let committed = 0;
 		let expired = 0;
 		for (;;) {
 			const refs = store.dueHolds(this.sql, now, RESOLVE_BATCH);
 			if (refs.length === 0) break;
 			const decisions = await this.decide(refs);
-			this.ctx.storage.transactionSync(() => {
+			this.tx(kind, () => {
 				for (const ref of refs) {
 					const hold = store.getHold(this.sql, ref);
 					if (!hold || hold.state !== "held") continue;
@@ -498,6 +512,11 @@ export class Warehouse extends DurableObject<Env> {
 
 	// ---- internals (always called inside a transaction) --------------------------------------
 
+	/** Every mutation's one transaction, counted as a write when it changed a row. */
+	private tx<T>(kind: string, fn: () => T): T {
+		return this.writes.run(kind, () => this.ctx.storage.transactionSync(fn));
+	}
+
 	/**
 	 * Every stock change goes through here: the change and its ledger row, plus a
 	 * `stock.low` event when on_hand falls from at-or-above the unit's threshold to below it.
@@ -524,19 +543,19 @@ export class Warehouse extends DurableObject<Env> {
 
 	/** Sends queued events; what fails stays in events_out for the next call or the reconciler's resolveDue. */
 	private async flushEvents(): Promise<void> {
-		if (this.changes.gatherDue() > 0) this.eventsWaiting = true;
+		if (this.writes.run("events", () => this.changes.gatherDue()) > 0) this.eventsWaiting = true;
 		if (!this.eventsWaiting) return;
 		this.eventsWaiting = false;
 		const pending = store.pendingEvents(this.sql, 100);
 		if (pending.length === 0) return;
 		if (!this.env.EVENTS) {
 			log.info("[events]", "no_queue_binding", { events: pending.map((p) => p.event_id) });
-			store.dropEvents(this.sql, pending.map((p) => p.event_id));
+			this.writes.run("events", () => store.dropEvents(this.sql, pending.map((p) => p.event_id)));
 			return;
 		}
 		try {
 			await this.env.EVENTS.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockgateEvent, contentType: "json" as const })));
-			store.dropEvents(this.sql, pending.map((p) => p.event_id));
+			this.writes.run("events", () => store.dropEvents(this.sql, pending.map((p) => p.event_id)));
 			log.info("[events]", "published", { events: pending.map((p) => p.event_id) });
 		} catch (err) {
 			this.eventsWaiting = true;
@@ -610,7 +629,7 @@ export class Warehouse extends DurableObject<Env> {
 	private addOnce(kind: "restock" | "restore", ref: string, lines: Line[], opts: OpOptions): ApplyResult {
 		const now = Date.now();
 		const demand = sumDemand(lines);
-		return this.ctx.storage.transactionSync((): ApplyResult => {
+		return this.tx(kind, (): ApplyResult => {
 			if (!store.claimOp(this.sql, kind, ref, now)) return { ok: true, replayed: true, levels: this.levelsOf(demand) };
 			for (const l of demand) {
 				this.apply({ unit: l, on_hand_delta: l.quantity, reserved_delta: 0, reason: kind, ref, actor: opts.actor ?? "admin", note: opts.note, at: now });

@@ -1,0 +1,58 @@
+/**
+ * The Warehouse's write-transaction counts (src/stock/writes.ts), which the
+ * bench divides by orders placed: a transaction counts once when it changed a
+ * row, a refused or replayed call that changed nothing does not count, and a
+ * gathered commit of many holds is one transaction.
+ */
+import { describe, expect, it } from "vitest";
+import { freshWarehouse, line, ref, restartWarehouse, freshName, unit } from "../helpers/stock";
+
+describe("Warehouse write counts", () => {
+	it("counts each changing transaction once, by method; a refused reserve and a replayed commit count nothing", async () => {
+		const stub = freshWarehouse();
+		const u = unit();
+		expect((await stub.setLevels(ref("set"), [{ ...u, on_hand: 3 }])).ok).toBe(true);
+		const start = await stub.writeCounts();
+		expect(start.by_kind.setLevels).toBe(1);
+
+		const a = ref("order");
+		expect((await stub.reserve(a, [line(u, 2)], 60_000)).ok).toBe(true);
+		expect((await stub.reserve(ref("order"), [line(u, 2)], 60_000)).ok).toBe(false); // only 1 left: reads, writes nothing
+		expect((await stub.commit(a)).ok).toBe(true);
+		expect((await stub.commit(a)).ok).toBe(true); // replayed: nothing changes
+
+		const after = await stub.writeCounts();
+		expect(after.since).toBe(start.since);
+		expect(after.by_kind.reserve).toBe(1);
+		expect(after.by_kind.commit).toBe(1);
+		expect(after.by_kind.setLevels).toBe(1);
+		expect(after.total).toBe(Object.values(after.by_kind).reduce((s, n) => s + n, 0));
+	});
+
+	it("a gathered commit of three holds is one write transaction", async () => {
+		const stub = freshWarehouse();
+		const u = unit();
+		await stub.setLevels(ref("set"), [{ ...u, on_hand: 10 }]);
+		const refs = [ref("order"), ref("order"), ref("order")];
+		for (const r of refs) expect((await stub.reserve(r, [line(u, 1)], 60_000)).ok).toBe(true);
+		const results = await stub.commitMany(refs);
+		expect(Object.values(results).every((r) => r.ok)).toBe(true);
+		const counts = await stub.writeCounts();
+		expect(counts.by_kind.reserve).toBe(3);
+		expect(counts.by_kind.commitMany).toBe(1);
+		expect(counts.by_kind.commit).toBeUndefined();
+	});
+
+	it("a restarted object starts again from zero with a new `since`", async () => {
+		const name = freshName();
+		const stub = freshWarehouse(name);
+		const u = unit();
+		await stub.setLevels(ref("set"), [{ ...u, on_hand: 1 }]);
+		const before = await stub.writeCounts();
+		expect(before.by_kind.setLevels).toBe(1);
+		const again = await restartWarehouse(name);
+		const after = await again.writeCounts();
+		expect(after.by_kind.setLevels).toBeUndefined();
+		expect(after.since).toBeGreaterThanOrEqual(before.since);
+	});
+});
