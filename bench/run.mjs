@@ -1,6 +1,6 @@
 // npm run bench [-- options]
 //   --quick                 reduced sizes, stockgate and the plain baseline only (CI smoke, well under a minute)
-//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor, reads
+//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor, reads, stampede (--quick leaves stampede out unless named)
 //   --out=path              where to write the JSON (default bench/results/latest.json)
 //   --keep-state            keep the temporary state directories (their path is printed)
 //   --self-test             add a baseline without its compare-and-set guard, to show oversells get caught
@@ -16,24 +16,27 @@
 // Prints one table per scenario and writes bench/results/latest.json.
 //
 // Exit code: 1 when stockgate oversold or answered 5xx (or not at all) in any
-// scenario, 2 when the harness itself failed; never because of timings.
+// scenario, or turned a paying buyer away while a unit sat unsold after the
+// stampede's payment window; 2 when the harness itself failed; never because of timings.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { mintToken } from "../scripts/lib/tokens.mjs";
 import { forkHost, killHosts } from "./lib/hosts.mjs";
 import { setRuntimes } from "./lib/measure.mjs";
-import { args, KEEP_STATE, log, OUT, PROBE, PROFILE, QUICK, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SIZE } from "./lib/options.mjs";
+import { args, KEEP_STATE, log, NOLOCK, OUT, PROBE, PROFILE, QUICK, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SELF_TEST, SIZE, STAMPEDE_SYSTEMS } from "./lib/options.mjs";
 import { machine, memoryOf, root } from "./lib/proc.mjs";
 import { ratios, renderScenario, targets } from "./lib/report.mjs";
-import { catalog, fanOut, flashSale, floor, lastUnits, reads } from "./lib/scenarios.mjs";
+import { catalog, fanOut, flashSale, floor, lastUnits, reads, stampede } from "./lib/scenarios.mjs";
 import { table } from "./lib/stats.mjs";
 import { startSystem } from "./lib/systems.mjs";
 import { contentionScenario } from "./scenarios/contention.mjs";
 import { floorScenario } from "./scenarios/floor.mjs";
 import { readsScenario } from "./scenarios/reads.mjs";
+import { stampedeScenario } from "./scenarios/stampede.mjs";
 
 async function main() {
 	const date = new Date().toISOString();
@@ -45,10 +48,26 @@ async function main() {
 		`versions: node ${info.versions.node}, wrangler ${info.versions.wrangler}, miniflare ${info.versions.miniflare}, workerd ${info.versions.workerd}, stockgate ${info.versions.stockgate ?? "n/a"}`,
 	);
 
+	// stockgate serves its pages as static assets from dist/: a clean clone has none until they are built.
+	if (!existsSync(join(root, "dist"))) {
+		log("dist/ is missing: building the pages first (npm run build)...");
+		execFileSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+	}
+
 	const tmp = mkdtempSync(join(tmpdir(), "stockgate-bench-"));
 	const secret = randomBytes(32).toString("hex");
+	const webhookSecret = randomBytes(32).toString("hex");
 	const envFile = join(tmp, "bench.env");
-	writeFileSync(envFile, `JWT_SECRET=${secret}\nPAYMENT_WEBHOOK_SECRET=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+	const secrets = `JWT_SECRET=${secret}\nPAYMENT_WEBHOOK_SECRET=${webhookSecret}\n`;
+	writeFileSync(envFile, secrets, { mode: 0o600 });
+	// stampede's own stockgate instances: the short payment window (and the "before" variant's switch) in their env files.
+	const wantStampede = SELECTED.includes("stampede");
+	const stampedeSystems = wantStampede ? STAMPEDE_SYSTEMS.filter((s) => !(QUICK && s.quietOnly)) : [];
+	for (const s of stampedeSystems) {
+		s.envFile = join(tmp, `${s.name}.env`);
+		const vars = { PAYMENT_WINDOW_SECONDS: String(SIZE.stampede.windowSeconds), ...s.vars };
+		writeFileSync(s.envFile, secrets + Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+	}
 	// The baseline and the probe run on stockgate's compatibility date and flags.
 	const compat = join(root, "wrangler.toml");
 	const cleanup = () => {
@@ -63,15 +82,17 @@ async function main() {
 	const wantProbe = SELECTED.includes("floor");
 	let host = null;
 	let systems = [];
+	let extra = [];
 	let probe = null;
 	let exitCode = 0;
 	let otherWorkerd = [];
 	if (PROFILE) log("--profile: the inspector is on and the CPU profiler samples every 200 us: timings of this run are not comparable to a plain run.");
 	const report = { date, command, mode: QUICK ? "quick" : "full", profiled: PROFILE, machine: { ...info, load_average_at_start: loadavg() }, runtime: {}, scenarios: {}, state_dir: KEEP_STATE ? tmp : null };
 	try {
-		log(`starting ${RUN_SYSTEMS.map((s) => s.name).join(", ")}${wantProbe ? ", floor-probe" : ""} on workerd (fresh state under ${tmp})...`);
+		log(`starting ${[...RUN_SYSTEMS, ...stampedeSystems].map((s) => s.name).join(", ")}${wantProbe ? ", floor-probe" : ""} on workerd (fresh state under ${tmp})...`);
 		host = forkHost("workers");
 		const starting = RUN_SYSTEMS.map((s) => startSystem(host, s, tmp, envFile, s.name === "stockgate" ? undefined : compat));
+		const extraStarting = stampedeSystems.map((s) => startSystem(host, s, tmp, s.envFile));
 		const probeStarting = wantProbe
 			? startSystem(host, PROBE, tmp, envFile, compat).catch((err) => {
 					log(`  floor-probe did not start: ${String(err.message).split("\n")[0]} (primitives will be n/a)`);
@@ -79,18 +100,19 @@ async function main() {
 				})
 			: Promise.resolve(null);
 		systems = await Promise.all(starting);
+		extra = await Promise.all(extraStarting);
 		probe = await probeStarting;
 		const pids = await host.call("pids");
 		otherWorkerd = pids.others;
 		const runtimes = Object.values(pids.runtime).filter(Boolean);
 		setRuntimes(runtimes);
-		for (const s of [...systems, ...(probe ? [probe] : [])]) {
+		for (const s of [...systems, ...extra, ...(probe ? [probe] : [])]) {
 			s.pids.runtime = pids.runtime[s.name] ?? null;
 			log(`  ${s.name.padEnd(16)} ${s.url} (runtime pid ${s.pids.runtime ?? "?"}, started in ${(s.startup_ms / 1000).toFixed(1)} s)`);
 		}
 
 		const admin = await mintToken(secret, { sub: "bench-admin", admin: true, expiresIn: "2h" });
-		const ctx = { secret, admin };
+		const ctx = { secret, admin, webhookSecret };
 		const builders = {
 			"last-units": () => lastUnits(SIZE.lastUnits),
 			"flash-sale": () => flashSale(SIZE.flashSale),
@@ -98,6 +120,7 @@ async function main() {
 			"fan-out": () => fanOut(SIZE.fanOut),
 			floor: () => floor(SIZE.floor),
 			reads: () => reads(SIZE.reads),
+			stampede: () => stampede(SIZE.stampede, "b"),
 		};
 		for (const name of SELECTED) {
 			const sc = builders[name]();
@@ -107,7 +130,17 @@ async function main() {
 				continue;
 			}
 			log(`\n${name}: ${sc.description} (load average ${loadavg().map((v) => v.toFixed(1)).join(" ")})`);
-			if (name === "reads") {
+			if (name === "stampede") {
+				// stockgate's own instances, the baseline, and with --self-test the unguarded baseline.
+				const against = [...extra, ...systems.filter((s) => s.name === "baseline" || (SELF_TEST && s.name === NOLOCK.name))];
+				const { passes, summary } = await stampedeScenario(SIZE.stampede, against, [...systems, ...extra], ctx);
+				report.scenarios[name] = { description: sc.description, passes, summary };
+				const nolock = summary[NOLOCK.name];
+				if (nolock) log(`  self-test: the unguarded baseline ${nolock.oversold > 0 ? `was caught: oversold ${nolock.oversold}` : "oversold nothing this time (a race is not guaranteed)"}`);
+				for (const [label, r] of Object.entries(summary)) {
+					if (label.startsWith("stockgate") && (r.oversold > 0 || r["5xx"] > 0 || r.lost_sales_after_window > 0)) exitCode = 1;
+				}
+			} else if (name === "reads") {
 				const results = await readsScenario(sc, systems, ctx);
 				report.scenarios[name] = { description: sc.description, concurrency: sc.concurrency, results };
 				if (results.stockgate["5xx"] > 0) exitCode = 1;
@@ -126,7 +159,7 @@ async function main() {
 			}
 		}
 
-		for (const s of [...systems, ...(probe ? [probe] : [])]) {
+		for (const s of [...systems, ...extra, ...(probe ? [probe] : [])]) {
 			report.runtime[s.name] = {
 				url: s.url,
 				startup_ms: s.startup_ms,
@@ -140,7 +173,7 @@ async function main() {
 		exitCode = 2;
 		report.error = String(err.message ?? err);
 	} finally {
-		for (const s of systems) s.agent?.destroy();
+		for (const s of [...systems, ...extra]) s.agent?.destroy();
 		probe?.agent?.destroy();
 		await host?.stop().catch(() => {});
 		cleanup();
@@ -163,12 +196,12 @@ async function main() {
 	}
 	for (const [name, entry] of Object.entries(report.scenarios)) log(renderScenario(name, entry));
 	if (report.targets.length) {
-		log("Targets of issue 5 (informational: they never decide the exit code)\n");
+		log("Targets of issues 5 and 10 (informational: they never decide the exit code)\n");
 		log(table([{ key: "target", title: "target", align: "left" }, { key: "measured", title: "measured", align: "left" }, { key: "met", title: "met", align: "left" }], report.targets));
 		log("");
 	}
 	log(`Total ${report.total_s} s. Results: ${relative(process.cwd(), OUT)}`);
-	if (exitCode === 1) log("FAIL: stockgate oversold or answered 5xx (see above).");
+	if (exitCode === 1) log("FAIL: stockgate oversold, answered 5xx or lost a sale after the payment window (see above).");
 	return exitCode;
 }
 

@@ -6,6 +6,7 @@
 //   { cmd: "start", name, ... }        -> see start() for the fields
 //   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 database
 //   { cmd: "logs", name }              -> its log lines since the last call, by tag
+//   { cmd: "writes", name, ids }       -> each Warehouse object's write counts (stockgate's writeCounts RPC)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
@@ -169,6 +170,15 @@ async function sql({ name, sql: text, params = [] }) {
 	return results;
 }
 
+/** Each named Warehouse object's write-transaction counts, asked straight from the runtime (no HTTP route exists for them). */
+async function writes({ name, ids }) {
+	const { worker } = workers.get(name);
+	const ns = await worker.raw.runtimes[0].mf.getDurableObjectNamespace("WAREHOUSE");
+	const out = {};
+	for (const id of ids) out[id] = await ns.get(ns.idFromName(id)).writeCounts();
+	return out;
+}
+
 async function stop() {
 	const all = [...workers.values()];
 	workers.clear();
@@ -179,6 +189,7 @@ const handlers = {
 	start,
 	pids,
 	sql,
+	writes,
 	logs: async ({ name }) => {
 		const logs = workers.get(name).logs;
 		const out = { counts: logs.counts, errors: logs.errors, rpcs: logs.rpcs };

@@ -81,6 +81,7 @@ export function renderScenario(name, entry) {
 		}
 		return [...lines, ""].join("\n");
 	}
+	if (name === "stampede") return renderStampede(lines, entry);
 	if (name === "reads") {
 		const rows = Object.entries(entry.results).map(([system, r]) => ({ system, ...r }));
 		lines.push(
@@ -132,6 +133,66 @@ export function renderScenario(name, entry) {
 	return [...lines, ""].join("\n");
 }
 
+const fixed = (d) => (v) => (v === null || v === undefined ? null : v.toFixed(d));
+
+function renderStampede(lines, entry) {
+	const rows = Object.entries(entry.summary).map(([system, r]) => ({ system, ...r }));
+	lines.push(
+		table(
+			[
+				{ key: "system", title: "system", align: "left" },
+				{ key: "units_sold_paying", title: "units sold to paying buyers" },
+				{ key: "units_recovered_from_hoarders", title: "recovered from hoarders" },
+				{ key: "units_held_by_hoarders", title: "held by unpaid hoarders" },
+				{ key: "oversold", title: "oversold" },
+				{ key: "lost_sales_after_window", title: "lost sales after window" },
+				{ key: "5xx", title: "5xx" },
+				{ key: "p50_quiet", title: "p50 ms quiet" },
+				{ key: "p99_quiet", title: "p99 ms quiet" },
+				{ key: "p50_browsing", title: "p50 ms browsing" },
+				{ key: "p99_browsing", title: "p99 ms browsing" },
+				{ key: (r) => fixed(2)(r.p99_browsing_over_quiet), title: "p99 browsing / quiet" },
+				{ key: (r) => fixed(3)(r.rpcs_per_page_view), title: "Warehouse RPCs per page view" },
+				{ key: (r) => fixed(2)(r.writes_per_order), title: "Warehouse write tx per order" },
+			],
+			rows,
+		),
+	);
+	const passRows = [];
+	for (const [pass, bySystem] of Object.entries(entry.passes)) {
+		for (const [system, r] of Object.entries(bySystem)) passRows.push({ pass: pass === "b" ? "browsing" : "quiet", system, ...r });
+	}
+	lines.push(
+		"",
+		table(
+			[
+				{ key: "pass", title: "pass", align: "left" },
+				{ key: "system", title: "system", align: "left" },
+				{ key: "orders_placed_first", title: "placed" },
+				{ key: "rejected_conflict_first", title: "of the refused: 409 conflict" },
+				{ key: "lost_sales_buying", title: "lost sales while buying" },
+				{ key: "orders_placed_retry", title: "placed on retry" },
+				{ key: "orders_paid", title: "paid" },
+				{ key: "hoarder_orders_cancelled_by_window", title: "cancelled by the window" },
+				{ key: "buying_wall_s", title: "buying wall s" },
+				{ key: (r) => r.place_order_sold_ms.p50, title: "p50 of sold ms" },
+				{ key: "page_views_per_s", title: "page views/s" },
+				{ key: (r) => r.page_view_ms?.p99 ?? null, title: "page view p99 ms" },
+				{ key: (r) => fixed(2)(r.writes?.per_order_buying), title: "write tx per order, buying only" },
+				{ key: (r) => fixed(2)(r.writes?.per_order), title: "write tx per order, whole pass" },
+			],
+			passRows,
+		),
+	);
+	for (const [pass, bySystem] of Object.entries(entry.passes)) {
+		for (const [system, r] of Object.entries(bySystem)) {
+			if (r.writes?.all) lines.push("", `${system}, ${pass === "b" ? "browsing" : "quiet"} pass, Warehouse write transactions by kind: ${Object.entries(r.writes.all.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")} (for ${r.orders_placed_first + r.orders_placed_retry} orders placed)`);
+			else if (r.writes?.restarted) lines.push("", `${system}, pass ${pass}: a Warehouse object restarted during the pass, its write count was lost (n/a)`);
+		}
+	}
+	return [...lines, ""].join("\n");
+}
+
 /** The issue's targets for stockgate, checked against this run. */
 export function targets(scenarios) {
 	const out = [];
@@ -151,6 +212,29 @@ export function targets(scenarios) {
 			target: "catalog: stockgate throughput >= baseline's",
 			measured: `${ca.stockgate.orders_per_s} vs ${ca.baseline.orders_per_s} orders/s (x${ratio(ca.stockgate.orders_per_s, ca.baseline.orders_per_s)})`,
 			met: ca.stockgate.orders_per_s >= ca.baseline.orders_per_s ? "yes" : "no",
+		});
+	}
+	if (ca?.stockgate && ca.baseline) {
+		const x = ratio(ca.stockgate.orders_per_s, ca.baseline.orders_per_s);
+		out.push({ target: "catalog: stockgate throughput >= 1.5x the baseline's (issue 10)", measured: `x${x}`, met: x !== null && x >= 1.5 ? "yes" : "no" });
+	}
+	const st = scenarios.stampede?.summary?.stockgate;
+	if (st) {
+		out.push({
+			target: "stampede: place-order p99 with browsing <= 1.5x without (issue 10)",
+			measured: `${st.p99_browsing} vs ${st.p99_quiet} ms (x${st.p99_browsing_over_quiet})`,
+			met: st.p99_browsing_over_quiet !== null && st.p99_browsing_over_quiet <= 1.5 ? "yes" : "no",
+		});
+		const before = scenarios.stampede.summary["stockgate, commit before answer"];
+		out.push({
+			target: "stampede: Warehouse write transactions per order <= 1.2 (issue 10)",
+			measured: `${st.writes_per_order ?? "n/a"} (quiet pass ${st.writes_per_order_quiet ?? "n/a"}${before ? `; committing before the answer: ${before.writes_per_order_quiet ?? "n/a"}` : ""})`,
+			met: st.writes_per_order !== null && st.writes_per_order <= 1.2 ? "yes" : "no",
+		});
+		out.push({
+			target: "stampede: stockgate 0 oversold, 0 lost sales after the window, 0 5xx",
+			measured: `oversold ${st.oversold}, lost ${st.lost_sales_after_window}, 5xx ${st["5xx"]}`,
+			met: st.oversold === 0 && st.lost_sales_after_window === 0 && st["5xx"] === 0 ? "yes" : "no",
 		});
 	}
 	const rd = scenarios.reads?.results?.stockgate;

@@ -36,7 +36,9 @@ export async function pool(items, concurrency, fn) {
 /** Catalog, warehouses (the previous scenario's are deactivated, so only this scenario's count), stock, and every buyer's cart. */
 export async function prepare(sys, sc, admin, tokens) {
 	for (const w of sys.active) await api(sys, "PUT", `/admin/warehouses/${w.id}`, { name: w.name, postal_code: w.postal_code, region: w.region, country: w.country, active: false }, admin);
-	await pool(sc.products, 8, (p) => api(sys, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes }, admin));
+	// Purchase limits exist on stockgate only; the baseline takes the same products without them.
+	const limited = (p) => (sys.limits && p.max_per_customer ? { max_per_customer: p.max_per_customer } : {});
+	await pool(sc.products, 8, (p) => api(sys, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes, ...limited(p) }, admin));
 	for (const w of sc.warehouses) {
 		await api(sys, "PUT", `/admin/warehouses/${w.id}`, { name: w.name, postal_code: w.postal_code, region: w.region, country: w.country, active: true }, admin);
 		await api(sys, "PUT", `/admin/warehouses/${w.id}/stock`, { items: sc.stock[w.id], reason: "benchmark" }, admin);

@@ -1,0 +1,279 @@
+// The stampede: a flash sale of one hot unit with hoarders and browsers, on
+// stockgate (its own instances, with a short payment window) and the baseline.
+// Each system, on fresh data per pass (pass "q" without page views, pass "b"
+// with them running during the buying):
+//   1. buying: every buyer places one order; in pass b the product page is read
+//      at the same time;
+//   2. paying: every paying buyer with a 201 pays through the signed payment
+//      webhook (stockgate; the baseline has no payment notion, nothing is sent);
+//   3. the window: once it has passed for the last hoarder's order, the cron
+//      handler is fired (stockgate; Miniflare's /cdn-cgi/local/scheduled), which
+//      cancels the unpaid orders and gives their units back;
+//   4. retry: every paying buyer who was turned away places the order again
+//      (and pays when it is placed), so units recovered from hoarders are sold.
+// Then the stock and the orders are read back and checked. stockgate's Warehouse
+// objects count their own write transactions (src/stock/writes.ts), read before
+// and after through the runtime, so commits made after the answer, alarms and
+// the reconciler's cancellations are all in the count.
+import { createHmac } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { agentFor, runLoad, send } from "../lib/load.mjs";
+import { settle } from "../lib/measure.mjs";
+import { elapsed, log, SIZE } from "../lib/options.mjs";
+import { cpuSecondsOf } from "../lib/proc.mjs";
+import { stampede } from "../lib/scenarios.mjs";
+import { ratio, latencySummary } from "../lib/stats.mjs";
+import { api, mintAll, pool, prepare } from "../lib/systems.mjs";
+
+const PAGE = "GET /products/:id";
+const PASSES = [
+	{ pass: "q", browsing: false },
+	{ pass: "b", browsing: true },
+];
+const round = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const isStockgate = (sys) => sys.name.startsWith("stockgate");
+const failed = (r) => r && (r.status >= 500 || r.status === 0);
+
+export async function stampedeScenario(size, systems, everyRuntime, ctx) {
+	const passes = {};
+	for (const { pass, browsing } of PASSES) {
+		const sc = stampede(size, pass);
+		const here = systems.filter((s) => !(browsing && s.quietOnly));
+		const tokens = await mintAll(ctx.secret, sc.buyers.map((b) => b.sub));
+		await Promise.all(here.map((sys) => prepare(sys, sc, ctx.admin, tokens)));
+		passes[pass] = {};
+		for (const sys of here) {
+			const r = await runPass(sys, sc, tokens, browsing, everyRuntime, ctx);
+			passes[pass][sys.label ?? sys.name] = r;
+			log(
+				`  ${(sys.label ?? sys.name).padEnd(32)} pass ${pass}${browsing ? " (browsing)" : " (quiet)   "}: placed ${r.orders_placed_first}+${r.orders_placed_retry} (paid ${r.orders_paid}), units to paying buyers ${r.units_sold_paying}, recovered from hoarders ${r.units_recovered_from_hoarders}, held by unpaid hoarders ${r.units_held_by_hoarders}, oversold ${r.oversold}, lost after window ${r.lost_sales_after_window}, 5xx ${r["5xx"]}, p50 ${r.place_order_ms.p50} ms, p99 ${r.place_order_ms.p99} ms${browsing ? `, ${r.page_views} views (${r.rpcs_per_page_view ?? "n/a"} RPCs each)` : ""}, write tx/order ${r.writes?.per_order ?? "n/a"}  [${elapsed()}]`,
+			);
+		}
+	}
+	const summary = {};
+	for (const label of Object.keys(passes.q)) {
+		const q = passes.q[label];
+		const b = passes.b?.[label];
+		const main = b ?? q;
+		summary[label] = {
+			units_in_stock: main.units_in_stock,
+			units_sold_paying: main.units_sold_paying,
+			units_recovered_from_hoarders: main.units_recovered_from_hoarders,
+			units_held_by_hoarders: main.units_held_by_hoarders,
+			oversold: Math.max(q.oversold, b?.oversold ?? 0),
+			lost_sales_after_window: Math.max(q.lost_sales_after_window, b?.lost_sales_after_window ?? 0),
+			"5xx": q["5xx"] + (b?.["5xx"] ?? 0),
+			p50_quiet: q.place_order_ms.p50,
+			p99_quiet: q.place_order_ms.p99,
+			p50_browsing: b?.place_order_ms.p50 ?? null,
+			p99_browsing: b?.place_order_ms.p99 ?? null,
+			p99_browsing_over_quiet: b ? ratio(b.place_order_ms.p99, q.place_order_ms.p99) : null,
+			rpcs_per_page_view: b?.rpcs_per_page_view ?? null,
+			writes_per_order: main.writes?.per_order ?? null,
+			writes_per_order_quiet: q.writes?.per_order ?? null,
+			writes_per_order_browsing: b?.writes?.per_order ?? null,
+			from_pass: b ? "b" : "q",
+		};
+	}
+	return { passes, summary };
+}
+
+async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
+	const ids = sc.warehouses.map((w) => w.id);
+	const sg = isStockgate(sys);
+	const agent = agentFor(32);
+	const limit = SIZE.loadTimeLimitMs;
+	await settle(everyRuntime);
+	await sys.call("logs"); // count this pass's lines from here
+	const writes0 = sg ? await sys.call("writes", { ids }) : null;
+
+	// 1. buying, with the product page read at the same time in the browsing pass
+	const placeRequests = sc.buyers.map((b) => ({ method: "POST", path: sys.placePath, token: tokens.get(b.sub), body: { delivery_mode: "standard" } }));
+	const keepOrder = (res) => ({ status: res.status, ms: res.ms, code: res.body?.code ?? null, order_id: res.body?.order_id ?? null, total: res.body?.total ?? null, currency: res.body?.currency ?? null });
+	const startedAt = Date.now();
+	const cpu0 = cpuSecondsOf(sys.pids.runtime);
+	const viewing = browsing
+		? runLoad(sys.url, Array.from({ length: sc.views }, () => ({ method: "GET", path: `/products/${sc.products[0].id}` })), { concurrency: sc.viewConcurrency, timeLimitMs: limit, keep: (res) => ({ status: res.status, ms: res.ms }) })
+		: null;
+	const buying = await runLoad(sys.url, placeRequests, { concurrency: sc.concurrency, timeLimitMs: limit, keep: keepOrder });
+	const cpuBuying = cpuSecondsOf(sys.pids.runtime);
+	const views = viewing ? await viewing : null;
+	const logs = await sys.call("logs");
+	await settle(everyRuntime);
+	const writes1 = sg ? await sys.call("writes", { ids }) : null;
+	const afterBuying = await stockOf(sys, sc, ctx.admin);
+
+	// 2. paying
+	const payments = [];
+	if (sg) payments.push(...(await pay(sys, sc, buying.results, agent, ctx)));
+
+	// 3. the window passes for the last hoarder's order; the reconciler runs
+	let reconciler = null;
+	if (sg) {
+		const lastHoarder = Math.max(0, ...sc.buyers.map((b, i) => (b.hoarder && buying.results[i]?.status === 201 ? buying.results[i].at_ms : 0)));
+		const due = startedAt + lastHoarder + sc.windowSeconds * 1000 + 1000;
+		if (Date.now() < due) await sleep(due - Date.now());
+		reconciler = await reconcileUntilPaidUp(sys, sc, agent);
+		await settle(everyRuntime);
+	}
+
+	// 4. the paying buyers turned away try again
+	const retriers = sc.buyers.map((b, i) => ({ b, i })).filter(({ b, i }) => !b.hoarder && buying.results[i] && buying.results[i].status !== 201);
+	const retry = await runLoad(
+		sys.url,
+		retriers.map(({ b }) => ({ method: "POST", path: sys.placePath, token: tokens.get(b.sub), body: { delivery_mode: "standard" } })),
+		{ concurrency: sc.concurrency, timeLimitMs: limit, keep: keepOrder },
+	);
+	if (sg) {
+		const retried = new Array(sc.buyers.length);
+		retriers.forEach(({ i }, k) => (retried[i] = retry.results[k]));
+		payments.push(...(await pay(sys, sc, retried, agent, ctx)));
+	}
+	await settle(everyRuntime);
+	const writes2 = sg ? await sys.call("writes", { ids }) : null;
+	const final = await stockOf(sys, sc, ctx.admin);
+	const stored = await ordersOf(sys, sc);
+	agent.destroy();
+
+	// ---- the outcome --------------------------------------------------------------------------
+	const hoarder = new Map(sc.buyers.map((b) => [b.sub, b.hoarder]));
+	const units = (o) => JSON.parse(o.products).reduce((s, p) => s + p.quantity, 0);
+	const live = stored.filter((o) => o.status !== "cancelled");
+	const sum = (list) => list.reduce((s, o) => s + units(o), 0);
+	const initial = Object.values(sc.stock).flat().reduce((s, i) => s + i.on_hand, 0);
+	const unitsOfBuyer = (b) => b.lines.reduce((s, l) => s + l.quantity, 0);
+	const refusedFirst = sc.buyers.filter((b, i) => buying.results[i] && buying.results[i].status !== 201);
+	const refusedAfter = retriers.filter((_, k) => retry.results[k] && retry.results[k].status !== 201).map(({ b }) => b);
+	const placed = [...buying.results, ...retry.results].filter((r) => r?.status === 201).length;
+	const allAnswers = [...buying.results, ...retry.results, ...(views?.results ?? []), ...payments];
+	const page = logs.rpcs[PAGE] ?? { requests: 0, warehouse_rpcs: 0 };
+	const place = logs.rpcs[`POST ${sys.placePath.split("?")[0]}`] ?? { requests: 0, warehouse_rpcs: 0 };
+	const liveUnits = sum(live);
+	return {
+		buyers: sc.buyers.length,
+		hoarders: sc.buyers.filter((b) => b.hoarder).length,
+		units_in_stock: initial,
+		orders_placed_first: buying.results.filter((r) => r?.status === 201).length,
+		orders_placed_retry: retry.results.filter((r) => r?.status === 201).length,
+		orders_paid: stored.filter((o) => o.payment_status === "paid").length,
+		payments_sent: payments.length,
+		payments_not_ok: payments.filter((p) => p.status !== 200).length,
+		units_sold_paying: sum(live.filter((o) => !hoarder.get(o.user_id))),
+		units_held_by_hoarders: sum(live.filter((o) => hoarder.get(o.user_id))),
+		units_recovered_from_hoarders: sum(stored.filter((o) => o.status === "cancelled" && hoarder.get(o.user_id))),
+		hoarder_orders_cancelled_by_window: stored.filter((o) => o.status === "cancelled" && hoarder.get(o.user_id) && o.window_cancelled).length,
+		paying_orders_cancelled: stored.filter((o) => o.status === "cancelled" && !hoarder.get(o.user_id)).length,
+		oversold: Math.max(0, liveUnits - initial),
+		stock_drift: Math.abs(initial - liveUnits - final.on_hand),
+		held_after: final.reserved,
+		available_after: final.available,
+		orders_vs_answers: stored.length - placed,
+		// A paying buyer turned away while units sat unsold: before the window (the baseline's lost races) and after it (the retry).
+		lost_sales_buying: Math.min(refusedFirst.filter((b) => !b.hoarder).reduce((s, b) => s + unitsOfBuyer(b), 0), afterBuying.available),
+		lost_sales_after_window: Math.min(refusedAfter.reduce((s, b) => s + unitsOfBuyer(b), 0), final.available),
+		rejected_first: refusedFirst.length,
+		rejected_conflict_first: buying.results.filter((r) => r?.code === "CONFLICT").length,
+		retried: retriers.length,
+		"5xx": allAnswers.filter(failed).length,
+		"5xx_by_phase": { buying: buying.results.filter(failed).length, views: views?.results.filter(failed).length ?? 0, payments: payments.filter(failed).length, retry: retry.results.filter(failed).length },
+		place_order_ms: latencySummary(buying.results.filter(Boolean).map((r) => r.ms)),
+		place_order_sold_ms: latencySummary(buying.results.filter((r) => r?.status === 201).map((r) => r.ms)),
+		buying_wall_s: round(buying.wall_ms / 1000, 2),
+		buying_runtime_cpu_s: cpu0 === null || cpuBuying === null ? null : round(cpuBuying - cpu0, 2),
+		page_views: views ? views.results.filter(Boolean).length : 0,
+		page_views_per_s: views ? round(views.results.filter(Boolean).length / (views.wall_ms / 1000), 1) : null,
+		page_view_ms: views ? latencySummary(views.results.filter(Boolean).map((r) => r.ms)) : null,
+		views_outlasted_buying: views ? views.wall_ms >= buying.wall_ms : null,
+		page_views_logged: page.requests,
+		page_view_warehouse_rpcs: sg ? page.warehouse_rpcs : null,
+		rpcs_per_page_view: sg && page.requests ? round(page.warehouse_rpcs / page.requests) : null,
+		place_order_rpcs_per_request: sg && place.requests ? round(place.warehouse_rpcs / place.requests) : null,
+		reconciler,
+		writes: sg ? writeFigures(writes0, writes1, writes2, buying.results.filter((r) => r?.status === 201).length, placed) : null,
+		timed_out: buying.timed_out || retry.timed_out || Boolean(views?.timed_out),
+	};
+}
+
+/** Each paying buyer's 201 is paid through the signed webhook, 16 at a time. */
+async function pay(sys, sc, results, agent, ctx) {
+	const due = sc.buyers.map((b, i) => ({ b, r: results[i] })).filter(({ b, r }) => !b.hoarder && r?.status === 201 && r.order_id);
+	const out = [];
+	await pool(due, 16, async ({ r }) => {
+		const body = { id: `evt_bench_${r.order_id}`, type: "payment.succeeded", order_id: r.order_id, amount: r.total, currency: r.currency };
+		const t = Math.floor(Date.now() / 1000);
+		const signature = createHmac("sha256", ctx.webhookSecret).update(`${t}.${JSON.stringify(body)}`).digest("hex");
+		const res = await send(sys.url, agent, { method: "POST", path: "/payments/webhook", body, headers: { "payment-signature": `t=${t},v1=${signature}` } });
+		out.push({ status: res.status, ms: res.ms, code: res.body?.code ?? null });
+	});
+	return out;
+}
+
+/** Fires the cron handler until no order of this pass is left pending and unpaid (each run cancels at most 200). */
+async function reconcileUntilPaidUp(sys, sc, agent) {
+	const runs = [];
+	const started = performance.now();
+	for (let n = 0; n < 5; n++) {
+		const res = await send(sys.url, agent, { method: "GET", path: `/cdn-cgi/local/scheduled?time=${Date.now()}&format=json` });
+		runs.push(res.status);
+		const [{ unpaid }] = await sys.call("sql", { sql: `SELECT COUNT(*) AS unpaid FROM orders WHERE user_id LIKE ? AND status = 'pending' AND payment_status IN ('pending', 'failed')`, params: [`${sc.prefix}%`] });
+		if (res.status !== 200) throw new Error(`${sys.name}: the scheduled handler answered ${res.status}`);
+		if (unpaid === 0) break;
+	}
+	return { runs: runs.length, statuses: runs, ms: Math.round(performance.now() - started) };
+}
+
+/** The pass's stock, summed over its warehouses, through the admin endpoint. */
+async function stockOf(sys, sc, admin) {
+	const out = { on_hand: 0, reserved: 0, available: 0 };
+	for (const w of sc.warehouses) {
+		const snap = await api(sys, "GET", `/admin/warehouses/${w.id}/stock`, undefined, admin);
+		for (const i of snap.items) {
+			if (i.product_id !== sc.products[0].id) continue;
+			out.on_hand += i.on_hand;
+			out.reserved += i.reserved;
+			out.available += i.available;
+		}
+	}
+	return out;
+}
+
+/** Every order of the pass's buyers, straight from D1; on stockgate, whether the payment window cancelled it. */
+async function ordersOf(sys, sc) {
+	const rows = await sys.call("sql", { sql: `SELECT order_id, user_id, status, payment_status, products FROM orders WHERE user_id LIKE ?`, params: [`${sc.prefix}%`] });
+	if (!isStockgate(sys)) return rows;
+	const windowed = new Set(
+		(
+			await sys.call("sql", {
+				sql: `SELECT h.order_id FROM order_status_history h JOIN orders o ON o.order_id = h.order_id WHERE o.user_id LIKE ? AND h.new_status = 'cancelled' AND h.reason = 'payment_window_elapsed'`,
+				params: [`${sc.prefix}%`],
+			})
+		).map((r) => r.order_id),
+	);
+	return rows.map((r) => ({ ...r, window_cancelled: windowed.has(r.order_id) }));
+}
+
+/** Write transactions of the pass's warehouses, between the three readings; null when an object restarted (its count was lost). */
+function writeFigures(w0, w1, w2, placedBuying, placedAll) {
+	const restarted = Object.keys(w0).some((id) => w0[id].since !== w1[id].since || w1[id].since !== w2[id].since);
+	if (restarted) return { restarted: true, per_order: null };
+	const diff = (a, b) => {
+		const by = {};
+		for (const id of Object.keys(a)) {
+			for (const [k, n] of Object.entries(b[id].by_kind)) by[k] = (by[k] ?? 0) + n - (a[id].by_kind[k] ?? 0);
+		}
+		for (const k of Object.keys(by)) if (by[k] === 0) delete by[k];
+		return { total: Object.values(by).reduce((s, n) => s + n, 0), by_kind: by };
+	};
+	const buying = diff(w0, w1);
+	const all = diff(w0, w2);
+	return {
+		restarted: false,
+		// Over the whole pass (buying, the reconciler's cancellations, the retry), per order placed in it: the figure the target is on.
+		per_order: placedAll ? round(all.total / placedAll, 2) : null,
+		per_order_buying: placedBuying ? round(buying.total / placedBuying, 2) : null,
+		per_order_buying_without_events: placedBuying ? round((buying.total - (buying.by_kind.events ?? 0)) / placedBuying, 2) : null,
+		buying,
+		all,
+	};
+}
