@@ -158,6 +158,10 @@ function renderStampede(lines, entry) {
 			rows,
 		),
 	);
+	lines.push(
+		"",
+		"Units and p50/p99 browsing from the pass with page views (the commit-before-answer variant runs the quiet pass only); oversold, lost sales and 5xx over both passes; write transactions per order over the whole pass (buying, the reconciler's cancellations, the retry) divided by the orders placed in it.",
+	);
 	const passRows = [];
 	for (const [pass, bySystem] of Object.entries(entry.passes)) {
 		for (const [system, r] of Object.entries(bySystem)) passRows.push({ pass: pass === "b" ? "browsing" : "quiet", system, ...r });
@@ -226,9 +230,11 @@ export function targets(scenarios) {
 			met: st.p99_browsing_over_quiet !== null && st.p99_browsing_over_quiet <= 1.5 ? "yes" : "no",
 		});
 		const before = scenarios.stampede.summary["stockgate, commit before answer"];
+		const pass = (label, p) => scenarios.stampede.passes[p]?.[label]?.writes;
+		const fig = (w) => (w ? `${w.per_order ?? "n/a"} (buying alone ${w.per_order_buying ?? "n/a"})` : "n/a");
 		out.push({
-			target: "stampede: Warehouse write transactions per order <= 1.2 (issue 10)",
-			measured: `${st.writes_per_order ?? "n/a"} (quiet pass ${st.writes_per_order_quiet ?? "n/a"}${before ? `; committing before the answer: ${before.writes_per_order_quiet ?? "n/a"}` : ""})`,
+			target: "stampede: Warehouse write transactions per order <= 1.2, whole pass (issue 10)",
+			measured: `browsing ${fig(pass("stockgate", "b"))}, quiet ${fig(pass("stockgate", "q"))}${before ? `; committing before the answer, quiet: ${fig(pass("stockgate, commit before answer", "q"))}` : ""}`,
 			met: st.writes_per_order !== null && st.writes_per_order <= 1.2 ? "yes" : "no",
 		});
 		out.push({
