@@ -1,6 +1,7 @@
 // The printed report: one table per scenario, stockgate's ratios to the baselines,
 // and the targets checked against this run (informational, never the exit code).
 import { ratio, table } from "./stats.mjs";
+import { renderCapacity } from "../scenarios/capacity.mjs";
 
 export const CONTENTION_COLUMNS = [
 	{ key: "system", title: "system", align: "left" },
@@ -79,6 +80,7 @@ export function renderScenario(name, entry) {
 		} else if (p?.error) {
 			lines.push("", `primitives: n/a (${p.error.split("\n")[0]})`);
 		}
+		if (p?.capacity) lines.push("", p.capacity.error ? `capacity model: n/a (${p.capacity.error.split("\n")[0]})` : renderCapacity(p.capacity));
 		return [...lines, ""].join("\n");
 	}
 	if (name === "stampede") return renderStampede(lines, entry);

@@ -4,6 +4,7 @@ import { log, elapsed, SIZE } from "../lib/options.mjs";
 import { sequential, settle } from "../lib/measure.mjs";
 import { api, mintAll, prepare } from "../lib/systems.mjs";
 import { ratio } from "../lib/stats.mjs";
+import { capacityOf } from "./capacity.mjs";
 
 /**
  * What one place-order is built from, on its critical path, counted from the code
@@ -49,6 +50,8 @@ export async function floorScenario(sc, systems, probe, ctx) {
 			await settle([...systems, probe]);
 			primitives = await probePrimitives(probe, ctx);
 			log(`  ${"primitives".padEnd(16)} ${Object.entries(primitives.cost_ms).map(([k, v]) => `${k} ${v} ms`).join(", ")}  [${elapsed()}]`);
+			// The capacity model's inputs (docs/SCALING.md): each store's busy time per operation.
+			primitives.capacity = await capacityOf(probe);
 		} catch (err) {
 			primitives = { error: String(err.message ?? err).slice(0, 500) };
 			log(`  primitives: the probe failed (${primitives.error.split("\n")[0]}); floor sums are n/a`);

@@ -4,6 +4,13 @@
  * primitive, so (its latency - /floor/noop) is that primitive's cost on the same
  * runtime; `/floor/loop?op=...&n=...` repeats one primitive n times inside the
  * Worker and answers the elapsed time (no HTTP per step).
+ *
+ * For the capacity model (docs/SCALING.md), what bounds a single-threaded
+ * store is its service time, not a caller's latency: `/floor/burst?op=...&n=...`
+ * issues n of one primitive at once (they queue at the one object or the one D1
+ * database) and answers the elapsed time, so ms/n is that store's time per
+ * operation; `/floor/commit-many?k=...&n=...` holds n*k units untimed, then times
+ * `commitMany` of k holds, one call after another and n calls at once.
  */
 import { jwtVerify } from "jose";
 import type { Warehouse as WarehouseClass } from "../../../src/stock/Warehouse";
@@ -17,6 +24,17 @@ interface Env {
 }
 
 const UNIT = { product_id: "floor-p", size: "M" };
+/** The catalog warehouse's units (wh-floor-catalog): a whole shop's worth in one object. */
+const CATALOG_UNITS = 1000;
+const catalogUnit = (i: number) => ({ product_id: `floor-c${String(i).padStart(4, "0")}`, size: "M" });
+/** A catalog order's lines: two distinct units, one of each. */
+function catalogLines(): Array<{ product_id: string; size: string; quantity: number }> {
+	const a = Math.floor(Math.random() * CATALOG_UNITS);
+	const b = (a + 1 + Math.floor(Math.random() * (CATALOG_UNITS - 1))) % CATALOG_UNITS;
+	return [a, b].map((i) => ({ ...catalogUnit(i), quantity: 1 }));
+}
+/** The most units one burst or gathered commit may touch (keeps one probe request bounded). */
+const BURST_MAX = 1000;
 const FLOOR_USER = "floor-user";
 const ORDER_PRODUCTS = JSON.stringify([
 	{ product_id: "floor-p", size: "M", name: "Floor Tee", quantity: 1, unit_price_cents: 2000, allocations: [{ warehouse_id: "wh-floor", quantity: 1 }] },
@@ -35,6 +53,8 @@ const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS floor_events (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS floor_carts (cart_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, address TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS floor_carts_user ON floor_carts (user_id) WHERE status = 'active'`,
+	// The baseline's stock row: one JSON document of per-size counts, changed by compare-and-set.
+	`CREATE TABLE IF NOT EXISTS floor_stock (product_id TEXT PRIMARY KEY, stock TEXT NOT NULL, updated_at TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS floor_cart_items (cart_id TEXT NOT NULL, product_id TEXT NOT NULL, size TEXT NOT NULL, quantity INTEGER NOT NULL, added_at TEXT NOT NULL,
 	   PRIMARY KEY (cart_id, product_id, size))`,
 	`CREATE TABLE IF NOT EXISTS floor_products (product_id TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, sizes TEXT NOT NULL, active INTEGER NOT NULL)`,
@@ -47,6 +67,7 @@ async function setupTables(db: D1Database): Promise<void> {
 	await db.batch([
 		...SCHEMA.map((sql) => db.prepare(sql)),
 		db.prepare(`INSERT OR IGNORE INTO floor_carts VALUES ('cart-floor', ?, 'active', ?, ?, ?)`).bind(FLOOR_USER, ORDER_ADDRESS, at, at),
+		db.prepare(`INSERT OR IGNORE INTO floor_stock VALUES ('floor-p', '{"M":10000000}', ?)`).bind(at),
 		db.prepare(`INSERT OR IGNORE INTO floor_products VALUES ('floor-p', 'Floor Tee', 2000, '["S","M","L"]', 1), ('floor-q', 'Floor Cap', 1500, '["ONE"]', 1)`),
 		db.prepare(`INSERT OR IGNORE INTO floor_cart_items VALUES ('cart-floor', 'floor-p', 'M', 1, ?), ('cart-floor', 'floor-q', 'ONE', 2, ?)`).bind(at, at),
 		db.prepare(
@@ -80,7 +101,35 @@ const ops: Record<string, Op> = {
 		if (!c.ok) throw new Error(`commit failed: ${JSON.stringify(c)}`);
 		return c;
 	},
+	// A catalog order at the catalog warehouse: two distinct units out of CATALOG_UNITS.
+	"rpc-reserve-catalog": async (env, w) => {
+		const r = await env.WAREHOUSE.getByName(w).reserve(`floor-${crypto.randomUUID()}`, catalogLines(), 600_000, { actor: "floor" });
+		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
+		return r;
+	},
+	// What the availability cache asks for: every unit's levels of one warehouse.
+	"rpc-snapshot": async (env, w) => env.WAREHOUSE.getByName(w).snapshot(),
 	d1: async (env) => env.DB.prepare(`SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id`).all(),
+	// The baseline's attempt at one stock row: read the document, then compare-and-set it (under a burst most lose: the same work).
+	"d1-cas": async (env) => {
+		const row = await env.DB.prepare(`SELECT stock FROM floor_stock WHERE product_id = 'floor-p'`).first<{ stock: string }>();
+		if (!row) throw new Error("floor_stock is empty: /floor/setup first");
+		const doc = JSON.parse(row.stock) as Record<string, number>;
+		const next = JSON.stringify({ ...doc, M: (doc.M ?? 0) - 1 });
+		return env.DB.prepare(`UPDATE floor_stock SET stock = ?, updated_at = ? WHERE product_id = 'floor-p' AND stock = ?`).bind(next, new Date().toISOString(), row.stock).run();
+	},
+	// The baseline's order batch: the order row and the cart closed.
+	"d1-order-batch": async (env) => {
+		const db = env.DB;
+		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+		const at = new Date().toISOString();
+		return db.batch([
+			db
+				.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at),
+			db.prepare(`UPDATE floor_carts SET updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, `cart_${id}`),
+		]);
+	},
 	"d1-write": async (env) =>
 		env.DB.prepare(`DELETE FROM floor_outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
 			.bind(`ord_${crypto.randomUUID()}`, JSON.stringify(["wh-floor"]))
@@ -113,6 +162,48 @@ const ops: Record<string, Op> = {
 	},
 };
 
+/** Reserves `count` holds at `w` (one unit each, or a catalog order's two), untimed, in bursts of 100; answers their refs. */
+async function holdMany(env: Env, w: string, count: number, catalog: boolean): Promise<string[]> {
+	const stub = env.WAREHOUSE.getByName(w);
+	const refs = Array.from({ length: count }, () => `floor-${crypto.randomUUID()}`);
+	for (let i = 0; i < refs.length; i += 100) {
+		const results = await Promise.all(refs.slice(i, i + 100).map((ref) => stub.reserve(ref, catalog ? catalogLines() : [{ ...UNIT, quantity: 1 }], 600_000, { actor: "floor" })));
+		const failed = results.find((r) => !r.ok);
+		if (failed) throw new Error(`reserve failed: ${JSON.stringify(failed)}`);
+	}
+	return refs;
+}
+
+/**
+ * Phase 2 gathered: `commitMany` of k holds. `seq`: n calls one after another
+ * (a call's latency); `burst`: n calls at once (the object's time per call).
+ */
+async function commitManyProbe(env: Env, w: string, k: number, n: number, catalog: boolean): Promise<Record<string, number>> {
+	const stub = env.WAREHOUSE.getByName(w);
+	const commitAll = async (refs: string[]) => {
+		const out = await stub.commitMany(refs, { actor: "floor" });
+		const bad = refs.find((r) => {
+			const c = out[r];
+			return !c || !c.ok || c.replayed;
+		});
+		if (bad) throw new Error(`commitMany did not commit ${bad}: ${JSON.stringify(out[bad])}`);
+	};
+	const chunks = (refs: string[]) => Array.from({ length: n }, (_, i) => refs.slice(i * k, (i + 1) * k));
+	const seqHolds = chunks(await holdMany(env, w, n * k, catalog));
+	const perCall: number[] = [];
+	for (const refs of seqHolds) {
+		const t = Date.now();
+		await commitAll(refs);
+		perCall.push(Date.now() - t);
+	}
+	const burstHolds = chunks(await holdMany(env, w, n * k, catalog));
+	const started = Date.now();
+	await Promise.all(burstHolds.map(commitAll));
+	const burstMs = Date.now() - started;
+	const seqMs = perCall.reduce((a, b) => a + b, 0);
+	return { k, n, seq_ms: seqMs, burst_ms: burstMs };
+}
+
 export default {
 	async fetch(request, env): Promise<Response> {
 		const url = new URL(request.url);
@@ -122,8 +213,22 @@ export default {
 			if (url.pathname === "/health") return json({ ok: true });
 			if (url.pathname === "/floor/setup") {
 				await setupTables(env.DB);
-				const r = await env.WAREHOUSE.getByName(w).setLevels(`floor-setup-${crypto.randomUUID()}`, [{ ...UNIT, on_hand: 10_000_000 }], { actor: "floor" });
-				return json(r);
+				const units = url.searchParams.get("catalog") === "1" ? Array.from({ length: CATALOG_UNITS }, (_, i) => catalogUnit(i)) : [UNIT];
+				const r = await env.WAREHOUSE.getByName(w).setLevels(`floor-setup-${crypto.randomUUID()}`, units.map((u) => ({ ...u, on_hand: 10_000_000 })), { actor: "floor" });
+				return json({ ok: r.ok, units: units.length });
+			}
+			if (url.pathname === "/floor/burst") {
+				const op = ops[url.searchParams.get("op") ?? ""];
+				const n = Math.max(1, Math.min(BURST_MAX, Number(url.searchParams.get("n") ?? "100") || 100));
+				if (!op) return json({ error: "unknown op", code: "NOT_FOUND" }, 404);
+				const started = Date.now();
+				await Promise.all(Array.from({ length: n }, () => op(env, w, token)));
+				return json({ n, ms: Date.now() - started });
+			}
+			if (url.pathname === "/floor/commit-many") {
+				const k = Math.max(1, Math.min(BURST_MAX, Number(url.searchParams.get("k") ?? "10") || 10));
+				const n = Math.max(1, Math.min(Math.floor(BURST_MAX / k), Number(url.searchParams.get("n") ?? "10") || 10));
+				return json(await commitManyProbe(env, w, k, n, url.searchParams.get("catalog") === "1"));
 			}
 			if (url.pathname === "/floor/loop") {
 				const op = ops[url.searchParams.get("op") ?? ""];
