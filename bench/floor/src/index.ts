@@ -51,6 +51,7 @@ const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS floor_outbox (outbox_id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL, warehouse_id TEXT NOT NULL, action TEXT NOT NULL,
 	   created_at TEXT NOT NULL, UNIQUE (order_id, warehouse_id, action))`,
 	`CREATE TABLE IF NOT EXISTS floor_events (event_id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS floor_units (user_id TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, cap INTEGER, PRIMARY KEY (user_id, product_id))`,
 	`CREATE TABLE IF NOT EXISTS floor_carts (cart_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, address TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS floor_carts_user ON floor_carts (user_id) WHERE status = 'active'`,
 	// The baseline's stock row: one JSON document of per-size counts, changed by compare-and-set.
@@ -145,7 +146,7 @@ const ops: Record<string, Op> = {
 			db.prepare(`SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id`),
 		]);
 	},
-	// The shape of checkout's decision batch: order + history + outbox + cart update + event.
+	// The shape of checkout's decision batch: order + history + outbox + cart update + event + the customer's units of the product.
 	"d1-batch": async (env) => {
 		const db = env.DB;
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -158,6 +159,12 @@ const ops: Record<string, Op> = {
 			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
 			db.prepare(`UPDATE floor_carts SET status = 'active', updated_at = ? WHERE cart_id = ?`).bind(at, `cart_${id}`),
 			db.prepare(`INSERT INTO floor_events (event_id, payload, created_at) VALUES (?, ?, ?)`).bind(`evt_${id}`, JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 }), at),
+			db
+				.prepare(
+					`INSERT INTO floor_units (user_id, product_id, units, cap) VALUES (?1, ?2, 1, (SELECT NULL FROM floor_products WHERE product_id = ?2))
+					 ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap`,
+				)
+				.bind(FLOOR_USER, "floor-p"),
 		]);
 	},
 };
