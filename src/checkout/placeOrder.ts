@@ -3,8 +3,8 @@
  *  1. plan     availability at every active warehouse, allocate; on the first
  *              attempt, when one warehouse alone is nearest (tier_1 or tier_2),
  *              reserve there directly and plan only if it is short
- *  2. reserve  at every planned warehouse in parallel; any shortage releases
- *              everything and re-plans once (with a fresh order id) before giving up
+ *  2. reserve  at every planned warehouse in parallel; any shortage releases the holds
+ *              taken (not where it was refused) and re-plans once (with a fresh order id) before giving up
  *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
  *              + the customer's purchase counters; refused when the cart changed
  *              since it was read (its version) or a product's max_per_customer
@@ -261,7 +261,14 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 		const crashed = reserves.some((r) => r.status === "rejected");
 		const short = reserves.some((r) => r.status === "fulfilled" && !r.value.ok);
 		if (crashed || short) {
-			await releaseAll(deps.warehouses, orderId, warehouseIds, crashed ? "reserve_failed" : "reserve_short");
+			// A warehouse that refused holds nothing for this id, and no reserve of it is in flight there (each attempt
+			// has a new id): only holds, and answers that never came, are released. A tombstone where nothing can
+			// arrive late is a write for nothing, and in a stampede lost races are most of the traffic.
+			const heldOrUnknown = warehouseIds.filter((_, i) => {
+				const r = reserves[i]!;
+				return r.status === "rejected" || r.value.ok;
+			});
+			await releaseAll(deps.warehouses, orderId, heldOrUnknown, crashed ? "reserve_failed" : "reserve_short");
 			if (crashed) {
 				const errors = reserves.flatMap((r, i) => (r.status === "rejected" ? [{ warehouse_id: warehouseIds[i], error: String(r.reason) }] : []));
 				log.error("checkout_reserve_failed", { order_id: orderId, errors }, "[place-order]");

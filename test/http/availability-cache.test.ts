@@ -173,6 +173,8 @@ describe("only reserve decides", () => {
 		expect(placed.result.body.products[0].allocations).toEqual([{ warehouse_id: B, quantity: 2 }]);
 		// The plan from the cache chose A (refused), the fresh re-plan chose B: two reserves.
 		expect(placed.byMethod.reserve).toBe(2);
+		// A refused outright: it holds nothing for this order, so no release (a tombstone write) is sent there.
+		expect(placed.byMethod.release ?? 0).toBe(0);
 		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
 		expect(await onHand(B, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
 		// The fresh levels the re-plan read now serve the next page view.
