@@ -7,7 +7,8 @@
  *   1. this isolate's memo;
  *   2. a layer shared by the isolates of a location (caches.default, see client.ts);
  *   3. the object itself, with one refresh in flight per warehouse per isolate:
- *      readers that arrive meanwhile wait for it rather than send their own.
+ *      readers that arrive meanwhile wait for it rather than send their own
+ *      (fresh readers wait for the next one, shared by all that arrived meanwhile).
  *
  * Staleness bound: a snapshot is served only while younger than `ttlMs`
  * (AVAILABILITY_TTL_MS), counted from the moment its RPC was sent, whichever
@@ -128,6 +129,8 @@ export class AvailabilityCache {
 	readonly stats: CacheStats = { memo_hits: 0, joined: 0, shared_hits: 0, fetches: 0, invalidations: 0 };
 	private readonly memo = new Map<string, Entry>();
 	private readonly flights = new Map<string, Flight>();
+	/** Per warehouse, the refresh promised to fresh readers that arrived while another was in flight. */
+	private readonly nextFresh = new Map<string, Promise<Entry>>();
 	/** Bumped by every invalidation: a refresh that started before one must not keep its answer. */
 	private readonly generations = new Map<string, number>();
 	private readonly now: () => number;
@@ -166,7 +169,7 @@ export class AvailabilityCache {
 	}
 
 	private async entry(warehouseId: string, fresh: boolean): Promise<Entry> {
-		if (fresh) return this.refresh(warehouseId, true);
+		if (fresh) return this.freshEntry(warehouseId);
 		for (;;) {
 			const now = this.now();
 			const kept = this.memo.get(warehouseId);
@@ -182,6 +185,28 @@ export class AvailabilityCache {
 			// Presumed dead: the first waiter to give up starts the next refresh, the others wait for that one.
 			if (this.flights.get(warehouseId) === flight) this.flights.delete(warehouseId);
 		}
+	}
+
+	/**
+	 * A fresh read needs an RPC sent after it asked. With none in flight it sends one;
+	 * while one is in flight (sent before it asked, so not fresh enough) it waits for
+	 * that one to end and shares the next with every fresh reader that arrived
+	 * meanwhile: a crowd of buyers re-checking a sold-out unit costs two RPCs per
+	 * round trip, not one each.
+	 */
+	private freshEntry(warehouseId: string): Promise<Entry> {
+		const promised = this.nextFresh.get(warehouseId);
+		if (promised) return promised;
+		const flight = this.flights.get(warehouseId);
+		if (!flight) return this.refresh(warehouseId, true);
+		const next = within(flight.promise, Math.max(0, this.flightWaitMs - (this.now() - flight.started)))
+			.catch(() => undefined)
+			.then(() => {
+				if (this.nextFresh.get(warehouseId) === next) this.nextFresh.delete(warehouseId);
+				return this.refresh(warehouseId, true);
+			});
+		this.nextFresh.set(warehouseId, next);
+		return next;
 	}
 
 	private refresh(warehouseId: string, fresh: boolean): Promise<Entry> {

@@ -173,6 +173,22 @@ describe("AvailabilityCache", () => {
 		expect(obj.state.fetches).toBe(2);
 	});
 
+	it("fresh reads that arrive while a refresh is in flight share the next one, which starts after they asked", async () => {
+		const obj = fakeObject([level(M, 5)]);
+		const cache = new AvailabilityCache({ fetch: obj.fetch, now: clock().now });
+		const gate = deferred();
+		obj.state.gate = gate.promise;
+		const first = cache.levels("w1", [M], { fresh: true }); // its RPC answers 5, held back by the gate
+		await until(() => obj.state.fetches === 1);
+		obj.state.stock = [level(M, 1)]; // a change after that RPC was sent: the later readers must see it
+		const later = Array.from({ length: 5 }, () => cache.levels("w1", [M], { fresh: true }));
+		obj.state.gate = null;
+		gate.open();
+		expect((await first)[0]!.available).toBe(5);
+		for (const r of await Promise.all(later)) expect(r[0]!.available).toBe(1);
+		expect(obj.state.fetches).toBe(2); // not 6: the five shared one RPC sent after the first answered
+	});
+
 	it("a failed refresh fails its waiters too and is not kept: the next read tries again", async () => {
 		const obj = fakeObject([level(M, 5)]);
 		const cache = new AvailabilityCache({ fetch: obj.fetch, now: clock().now });
