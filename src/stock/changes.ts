@@ -2,11 +2,14 @@
  * Gathers `stock.changed` events inside a Warehouse: every stock change marks
  * its unit dirty (in the change's own transaction); `gatherDue()` then writes
  * one event per dirty unit carrying its current levels, but never more than one
- * per unit per GATHER_MS. A unit changed again within the window stays dirty
- * and gets a timer, so the last change of a burst goes out at most GATHER_MS
- * late. The timer is not the alarm (that belongs to holds); if the object is
- * evicted before it fires, the dirty mark is in storage and the next operation
- * or the reconciler's resolveDue sends the event.
+ * per unit per GATHER_MS. A fresh change waits SEND_DELAY_MS first, so the
+ * changes that a burst of operations makes to many units leave together (one
+ * gathering transaction and one queue send, not one per operation: in a busy
+ * catalog that was most of the object's work). A unit changed again within its
+ * window stays dirty until its window ends, so the last change of a burst goes
+ * out at most GATHER_MS late. The timer is not the alarm (that belongs to
+ * holds); if the object is evicted before it fires, the dirty mark is in
+ * storage and the next operation or the reconciler's resolveDue sends it.
  *
  * Events go to `events_out` like stock.low, so they reach the queue through the
  * Warehouse's existing send-and-retry path (`flush`).
@@ -17,6 +20,8 @@ import { getLevel, queueEvent } from "./store";
 import type { Unit } from "./types";
 
 export const GATHER_MS = 1000;
+/** How long a fresh change waits for others to leave with it. */
+export const SEND_DELAY_MS = 100;
 
 const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS unit_changes (
@@ -33,7 +38,10 @@ export class UnitChanges {
 	private readonly sql: SqlStorage;
 	/** Whether dirty units may exist (true after start: storage decides). */
 	private pending = true;
+	/** The earliest time a gathering can find a unit due (0 after start: storage decides). */
+	private dueAt = 0;
 	private timer: ReturnType<typeof setTimeout> | undefined;
+	private timerAt = Number.POSITIVE_INFINITY;
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
@@ -58,31 +66,45 @@ export class UnitChanges {
 			unit.size,
 		);
 		this.pending = true;
+		// Should the transaction roll back, the early gathering finds nothing: harmless.
+		const at = Date.now() + SEND_DELAY_MS;
+		if (at < this.dueAt) this.dueAt = at;
+		this.wakeAt(at);
 	}
 
 	/** Queues the due stock.changed events in one transaction; returns how many (the caller then sends events_out). */
 	gatherDue(now: number = Date.now()): number {
-		if (!this.pending) return 0;
+		if (!this.pending || now < this.dueAt) return 0;
 		const { queued, nextDue } = this.storage.transactionSync(() => this.gather(now));
-		if (nextDue !== null && this.timer === undefined) {
-			this.timer = setTimeout(() => {
-				this.timer = undefined;
-				this.flush().catch((err) => log.warn("[events]", "publish_deferred", { error: String(err) }));
-			}, Math.max(0, nextDue - now));
-		}
+		this.dueAt = nextDue ?? Number.POSITIVE_INFINITY;
+		if (nextDue !== null) this.wakeAt(nextDue);
 		return queued;
+	}
+
+	/** Runs the flush at `at` (or earlier, if a timer is already set for earlier). */
+	private wakeAt(at: number): void {
+		if (this.timer !== undefined && this.timerAt <= at) return;
+		if (this.timer !== undefined) clearTimeout(this.timer);
+		this.timerAt = at;
+		this.timer = setTimeout(
+			() => {
+				this.timer = undefined;
+				this.timerAt = Number.POSITIVE_INFINITY;
+				// The runtime's clock may read a hair before `at` here: gather regardless (what is not due is re-timed).
+				this.dueAt = 0;
+				this.flush().catch((err) => log.warn("[events]", "publish_deferred", { error: String(err) }));
+			},
+			Math.max(0, at - Date.now()),
+		);
 	}
 
 	/** One event per dirty unit not sent within GATHER_MS before `now`; the earliest time a held-back unit is due. */
 	private gather(now: number): { queued: number; nextDue: number | null } {
 		let queued = 0;
-		let nextDue: number | null = null;
-		for (const r of this.sql.exec(`SELECT product_id, size, sent_at FROM unit_changes WHERE dirty = 1`).toArray()) {
-			const sentAt = r.sent_at === null ? null : Number(r.sent_at);
-			if (sentAt !== null && now - sentAt < GATHER_MS) {
-				nextDue = Math.min(nextDue ?? Infinity, sentAt + GATHER_MS);
-				continue;
-			}
+		const due = this.sql
+			.exec(`SELECT product_id, size FROM unit_changes WHERE dirty = 1 AND (sent_at IS NULL OR sent_at <= ?)`, now - GATHER_MS)
+			.toArray();
+		for (const r of due) {
 			const level = getLevel(this.sql, { product_id: String(r.product_id), size: String(r.size) });
 			const event: StockChanged = {
 				event_id: `evt_chg_${crypto.randomUUID()}`,
@@ -99,6 +121,9 @@ export class UnitChanges {
 			this.sql.exec(`UPDATE unit_changes SET dirty = 0, sent_at = ? WHERE product_id = ? AND size = ?`, now, level.product_id, level.size);
 			queued++;
 		}
+		// What is still dirty was sent within its window: the earliest of those windows to end.
+		const held = this.sql.exec<{ first: number | null }>(`SELECT MIN(sent_at) AS first FROM unit_changes WHERE dirty = 1`).one().first;
+		const nextDue = held === null ? null : Number(held) + GATHER_MS;
 		this.pending = nextDue !== null;
 		return { queued, nextDue };
 	}

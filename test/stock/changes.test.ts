@@ -1,10 +1,11 @@
-// stock.changed gathering in the Warehouse object: at most one event per unit
+// stock.changed gathering in the Warehouse object: a fresh change sent within
+// SEND_DELAY_MS (with whatever else changed meanwhile), at most one event per unit
 // per second, each carrying the unit's levels when it was written, and the last
 // change of a burst always sent (by the object's timer, or after a restart by
 // the next operation or resolveDue).
 import { describe, expect, it, vi } from "vitest";
 import type { StockChanged } from "../../src/events/types";
-import { GATHER_MS } from "../../src/stock/changes";
+import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/changes";
 import { recordEvents } from "../helpers/orders";
 import { freshName, freshWarehouse, line, ref, restartWarehouse, unit } from "../helpers/stock";
 
@@ -20,11 +21,12 @@ function expectSpaced(list: StockChanged[]) {
 }
 
 describe("stock.changed", () => {
-	it("a single change sends one event right away with the unit's levels, and nothing more", async () => {
+	it("a single change sends one event shortly after with the unit's levels, and nothing more", async () => {
 		const name = freshName();
 		const w = freshWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 7)]);
+		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
 		expect(changesOf(name, u.product_id)).toEqual([
 			{ event_id: expect.stringMatching(/^evt_chg_/), type: "stock.changed", occurred_at: expect.any(String), warehouse_id: name, ...u, on_hand: 7, reserved: 0, available: 7 },
 		]);
@@ -37,7 +39,7 @@ describe("stock.changed", () => {
 		const w = freshWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 5)]);
-		expect(changesOf(name, u.product_id)).toHaveLength(1);
+		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
 		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
 		const set = await w.setLevels(ref("set"), [{ ...u, on_hand: 5, low_stock_threshold: 2 }]);
 		expect(set.ok).toBe(true);
@@ -54,6 +56,18 @@ describe("stock.changed", () => {
 		await w.setLevels(ref("set"), [{ ...u, on_hand: 5, safety_stock: 2 }]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 5, reserved: 0, available: 3 }), { timeout: 5_000, interval: 50 });
 		expect(changesOf(name, u.product_id)).toHaveLength(2);
+	});
+
+	it("changes to many units in a burst of operations leave together, each unit once", async () => {
+		const name = freshName();
+		const w = freshWarehouse(name);
+		const product = unit().product_id;
+		const units = Array.from({ length: 5 }, (_, i) => unit(`S${i}`, product));
+		await Promise.all(units.map((u) => w.restore(ref("in"), [line(u, 3)])));
+		await vi.waitFor(() => expect(changesOf(name, product)).toHaveLength(5), { timeout: 5_000, interval: 20 });
+		// Gathered, not one gathering per operation (two if the burst straddled a send).
+		expect(new Set(changesOf(name, product).map((e) => e.occurred_at)).size).toBeLessThanOrEqual(2);
+		expect(changesOf(name, product).map((e) => e.on_hand)).toEqual([3, 3, 3, 3, 3]);
 	});
 
 	it("a burst of changes to one unit is gathered: at most one per second, the last one carrying the final levels", async () => {
@@ -81,6 +95,8 @@ describe("stock.changed", () => {
 		const a = unit("M");
 		const b = unit("L", a.product_id);
 		await w.restore(ref("in"), [line(a, 2), line(b, 4)]);
+		await vi.waitFor(() => expect(changesOf(name, a.product_id)).toHaveLength(2), { timeout: 5_000, interval: 20 });
+		await new Promise((r) => setTimeout(r, SEND_DELAY_MS));
 		const list = changesOf(name, a.product_id);
 		expect(list.map((e) => [e.size, e.on_hand])).toEqual(
 			expect.arrayContaining([
@@ -96,6 +112,7 @@ describe("stock.changed", () => {
 		const u = unit();
 		await freshWarehouse(n1).restore(ref("in"), [line(u, 1)]);
 		await freshWarehouse(n2).restore(ref("in"), [line(u, 2)]);
+		await vi.waitFor(() => expect(changesOf(n1, u.product_id).length + changesOf(n2, u.product_id).length).toBe(2), { timeout: 5_000, interval: 20 });
 		expect(changesOf(n1, u.product_id).map((e) => e.on_hand)).toEqual([1]);
 		expect(changesOf(n2, u.product_id).map((e) => e.on_hand)).toEqual([2]);
 	});
@@ -105,6 +122,7 @@ describe("stock.changed", () => {
 		const w = freshWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 10)]);
+		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
 		await w.deduct(ref("out"), [line(u, 4)]);
 		// Restarted within the window: the object's timer for the held-back change is gone.
 		const restarted = await restartWarehouse(name);
