@@ -13,6 +13,7 @@
  * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts).
  * Last, it attempts the webhook deliveries that are due (src/webhooks/delivery.ts).
  */
+import { syncStockListeners } from "../webhooks/listeners";
 import type { Env } from "../env";
 import { orderStore } from "../checkout/ports";
 import { config } from "../config";
@@ -124,6 +125,9 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 	report.failures += unpaid.failures;
 
 	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
+
+	// Endpoints disabled for failing, warehouses added since, a warehouse not told before: stock.changed on or off.
+	await syncStockListeners(env).catch((err) => log.warn("[reconciler]", "stock_changed_listening_failed", { error: String(err) }));
 
 	// Active warehouses, and inactive ones that may still have open holds (src/ops/sweep.ts).
 	const warehouses = await sweepTargets(env.DB);

@@ -400,6 +400,16 @@ export class Warehouse extends DurableObject<Env> {
 	}
 
 	/** The write transactions this instance ran, by kind (read by `npm run bench`; changes nothing). */
+	/**
+	 * Whether to produce stock.changed events: true while an active webhook
+	 * endpoint subscribes to them (src/webhooks/listeners.ts says so after each
+	 * endpoint change and on every reconciler run). `changed` when it was not so.
+	 */
+	async listenForChanges(on: boolean): Promise<{ changed: boolean }> {
+		if (typeof on !== "boolean") throw new TypeError("listenForChanges: on must be a boolean");
+		return { changed: this.ctx.storage.transactionSync(() => this.changes.setListening(on)) };
+	}
+
 	async writeCounts(): Promise<WriteCounts> {
 		return this.writes.view();
 	}

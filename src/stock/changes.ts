@@ -13,6 +13,11 @@
  *
  * Events go to `events_out` like stock.low, so they reach the queue through the
  * Warehouse's existing send-and-retry path (`flush`).
+ *
+ * Nobody may want them: units are marked only while the object is told that an
+ * active webhook endpoint subscribes to stock.changed (`setListening`, kept in
+ * `meta`; src/webhooks/listeners.ts tells every warehouse). A shop without such
+ * an endpoint pays nothing for them.
  */
 import type { StockChanged } from "../events/types";
 import { log } from "../http/log";
@@ -20,6 +25,8 @@ import { getLevel, queueEvent } from "./store";
 import type { Unit } from "./types";
 
 export const GATHER_MS = 1000;
+const LISTENING_KEY = "stock_changed_listening";
+
 /** How long a fresh change waits for others to leave with it. */
 export const SEND_DELAY_MS = 100;
 
@@ -38,6 +45,8 @@ export class UnitChanges {
 	private readonly sql: SqlStorage;
 	/** Whether dirty units may exist (true after start: storage decides). */
 	private pending = true;
+	/** Whether stock.changed is wanted; read from `meta` at the first change (the table exists once the object has migrated). */
+	private listening: boolean | undefined;
 	/** The earliest time a gathering can find a unit due (0 after start: storage decides). */
 	private dueAt = 0;
 	private timer: ReturnType<typeof setTimeout> | undefined;
@@ -53,6 +62,20 @@ export class UnitChanges {
 		for (const stmt of SCHEMA) this.sql.exec(stmt);
 	}
 
+	/** Whether an active webhook endpoint subscribes to stock.changed, as this object was last told. */
+	get listens(): boolean {
+		this.listening ??= this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, LISTENING_KEY).toArray()[0]?.value === "1";
+		return this.listening;
+	}
+
+	/** Starts or stops marking changes; true when the setting changed. Units already marked are still sent. */
+	setListening(on: boolean): boolean {
+		if (this.listens === on) return false;
+		this.sql.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, LISTENING_KEY, on ? "1" : "0");
+		this.listening = on;
+		return true;
+	}
+
 	/** Inside the transaction of a change; a change that moves nothing (a level set to what it was) is no change. */
 	mark(change: { unit: Unit; on_hand_delta: number; reserved_delta: number }): void {
 		if (change.on_hand_delta !== 0 || change.reserved_delta !== 0) this.touch(change.unit);
@@ -60,6 +83,7 @@ export class UnitChanges {
 
 	/** Inside a transaction that changed what `available` is made of other than a delta (e.g. safety stock). */
 	touch(unit: Unit): void {
+		if (!this.listens) return;
 		this.sql.exec(
 			`INSERT INTO unit_changes (product_id, size, dirty) VALUES (?, ?, 1) ON CONFLICT (product_id, size) DO UPDATE SET dirty = 1`,
 			unit.product_id,

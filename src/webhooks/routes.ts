@@ -6,9 +6,11 @@
 import { z } from "zod";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
+import { log } from "../http/log";
 import { Limit } from "../shared/schema";
 import { deleteEndpoint, endpointView, getEndpoint, insertEndpoint, listDeliveries, listEndpoints } from "./queries";
 import { CreateEndpointBody, DeliveryPage, Endpoint, EndpointList, EndpointParams } from "./schema";
+import { syncStockListeners } from "./listeners";
 import { newSecret, newWebhookId } from "./signing";
 import { allowsHttpLocalhost, urlProblem } from "./url";
 
@@ -62,6 +64,8 @@ export const webhookRoutes = [
 				disabled_at: null,
 			};
 			await insertEndpoint(env.DB, endpoint);
+			// The endpoint is stored either way; a warehouse not told now is told by the next reconciler run.
+			if (endpoint.events.includes("stock.changed")) await syncStockListeners(env).catch((err) => log.warn("[webhooks]", "stock_changed_listening_failed", { error: String(err) }));
 			return reply(endpointView(endpoint), 201);
 		},
 	}),
@@ -85,6 +89,7 @@ export const webhookRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params }) => {
 			if (!(await deleteEndpoint(env.DB, params.webhook_id))) fail("NOT_FOUND", `Webhook ${params.webhook_id} not found.`);
+			await syncStockListeners(env).catch((err) => log.warn("[webhooks]", "stock_changed_listening_failed", { error: String(err) }));
 			return reply(null, 204);
 		},
 	}),

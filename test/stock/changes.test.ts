@@ -15,15 +15,45 @@ function changesOf(warehouseId: string, productId: string): StockChanged[] {
 	return events.all().filter((e): e is StockChanged => e.type === "stock.changed" && e.warehouse_id === warehouseId && e.product_id === productId);
 }
 
+/** A fresh Warehouse told that an endpoint subscribes to stock.changed (src/webhooks/listeners.ts does so in the shop). */
+async function listeningWarehouse(name: string) {
+	const w = freshWarehouse(name);
+	expect(await w.listenForChanges(true)).toEqual({ changed: true });
+	return w;
+}
+
 /** Consecutive events of one unit are at least GATHER_MS apart. */
 function expectSpaced(list: StockChanged[]) {
 	for (let i = 1; i < list.length; i++) expect(Date.parse(list[i]!.occurred_at) - Date.parse(list[i - 1]!.occurred_at)).toBeGreaterThanOrEqual(GATHER_MS);
 }
 
 describe("stock.changed", () => {
-	it("a single change sends one event shortly after with the unit's levels, and nothing more", async () => {
+	it("is not produced while nobody listens; once told, the next change is sent; told again, nothing is changed", async () => {
 		const name = freshName();
 		const w = freshWarehouse(name);
+		const u = unit();
+		await w.restore(ref("in"), [line(u, 4)]);
+		await new Promise((r) => setTimeout(r, SEND_DELAY_MS + 200));
+		expect(changesOf(name, u.product_id)).toEqual([]);
+		expect(await w.listenForChanges(true)).toEqual({ changed: true });
+		expect(await w.listenForChanges(true)).toEqual({ changed: false });
+		await w.restore(ref("in"), [line(u, 1)]);
+		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toMatchObject([{ on_hand: 5 }]), { timeout: 5_000, interval: 20 });
+		// The setting is stored: a restarted object still listens, and once switched off stays off.
+		const again = await restartWarehouse(name);
+		expect(await again.listenForChanges(true)).toEqual({ changed: false });
+		expect(await again.listenForChanges(false)).toEqual({ changed: true });
+		const restarted = await restartWarehouse(name);
+		expect(await restarted.listenForChanges(false)).toEqual({ changed: false });
+		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		await restarted.restore(ref("in"), [line(u, 1)]);
+		await new Promise((r) => setTimeout(r, SEND_DELAY_MS + 200));
+		expect(changesOf(name, u.product_id)).toHaveLength(1);
+	});
+
+	it("a single change sends one event shortly after with the unit's levels, and nothing more", async () => {
+		const name = freshName();
+		const w = await listeningWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 7)]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
@@ -36,7 +66,7 @@ describe("stock.changed", () => {
 
 	it("a write that moves no level (the same on_hand set again, a threshold) sends nothing", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 5)]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
@@ -49,7 +79,7 @@ describe("stock.changed", () => {
 
 	it("a new safety stock changes what is available: it is sent", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 5)]);
 		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
@@ -60,7 +90,7 @@ describe("stock.changed", () => {
 
 	it("changes to many units in a burst of operations leave together, each unit once", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const product = unit().product_id;
 		const units = Array.from({ length: 5 }, (_, i) => unit(`S${i}`, product));
 		await Promise.all(units.map((u) => w.restore(ref("in"), [line(u, 3)])));
@@ -72,7 +102,7 @@ describe("stock.changed", () => {
 
 	it("a burst of changes to one unit is gathered: at most one per second, the last one carrying the final levels", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const u = unit();
 		const started = Date.now();
 		await w.restore(ref("in"), [line(u, 20)]);
@@ -91,7 +121,7 @@ describe("stock.changed", () => {
 
 	it("gathers per unit: two units changed together each get their own event", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const a = unit("M");
 		const b = unit("L", a.product_id);
 		await w.restore(ref("in"), [line(a, 2), line(b, 4)]);
@@ -110,8 +140,8 @@ describe("stock.changed", () => {
 	it("does not confuse warehouses: the same unit at two warehouses is gathered separately", async () => {
 		const [n1, n2] = [freshName(), freshName()];
 		const u = unit();
-		await freshWarehouse(n1).restore(ref("in"), [line(u, 1)]);
-		await freshWarehouse(n2).restore(ref("in"), [line(u, 2)]);
+		await (await listeningWarehouse(n1)).restore(ref("in"), [line(u, 1)]);
+		await (await listeningWarehouse(n2)).restore(ref("in"), [line(u, 2)]);
 		await vi.waitFor(() => expect(changesOf(n1, u.product_id).length + changesOf(n2, u.product_id).length).toBe(2), { timeout: 5_000, interval: 20 });
 		expect(changesOf(n1, u.product_id).map((e) => e.on_hand)).toEqual([1]);
 		expect(changesOf(n2, u.product_id).map((e) => e.on_hand)).toEqual([2]);
@@ -119,7 +149,7 @@ describe("stock.changed", () => {
 
 	it("a held-back change survives a restart of the object (its timer lost): resolveDue sends it with the latest levels", async () => {
 		const name = freshName();
-		const w = freshWarehouse(name);
+		const w = await listeningWarehouse(name);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 10)]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
