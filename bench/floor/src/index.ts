@@ -81,6 +81,13 @@ function json(body: unknown, status = 200): Response {
 	return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
+/** The order row both decision shapes (stockgate's and the baseline's) start with. */
+function orderRow(db: D1Database, id: string, at: string): D1PreparedStatement {
+	return db
+		.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+		.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at);
+}
+
 type Op = (env: Env, w: string, token: string) => Promise<unknown>;
 
 const ops: Record<string, Op> = {
@@ -125,9 +132,7 @@ const ops: Record<string, Op> = {
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
 		return db.batch([
-			db
-				.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
-				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at),
+			orderRow(db, id, at),
 			db.prepare(`UPDATE floor_carts SET updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, `cart_${id}`),
 		]);
 	},
@@ -152,9 +157,7 @@ const ops: Record<string, Op> = {
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
 		return db.batch([
-			db
-				.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
-				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at),
+			orderRow(db, id, at),
 			db.prepare(`INSERT INTO floor_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (?, NULL, 'pending', ?, 'order placed', ?)`).bind(id, FLOOR_USER, at),
 			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
 			db.prepare(`UPDATE floor_carts SET status = 'active', updated_at = ? WHERE cart_id = ?`).bind(at, `cart_${id}`),
