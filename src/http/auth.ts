@@ -46,6 +46,22 @@ export function missingJwksSettings(env: Pick<Env, "JWT_JWKS_URL" | "JWT_ISSUER"
 	return (["JWT_ISSUER", "JWT_AUDIENCE"] as const).filter((name) => !env[name]);
 }
 
+/**
+ * The HS256 secret as a CryptoKey, imported once per isolate and secret: given
+ * raw bytes, jose would import them again on every request.
+ */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+	let key = hmacKeys.get(secret);
+	if (!key) {
+		key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+		// A failed import is not kept: the next request tries again.
+		key.catch(() => hmacKeys.delete(secret));
+		hmacKeys.set(secret, key);
+	}
+	return key;
+}
+
 async function verify(token: string, env: Env): Promise<JWTPayload> {
 	const common = {
 		requiredClaims: ["exp", "sub"],
@@ -55,7 +71,7 @@ async function verify(token: string, env: Env): Promise<JWTPayload> {
 	};
 	const { payload } = env.JWT_JWKS_URL
 		? await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), { ...common, algorithms: ["RS256", "ES256"] })
-		: await jwtVerify(token, new TextEncoder().encode(env.JWT_SECRET), { ...common, algorithms: ["HS256"] });
+		: await jwtVerify(token, await hmacKey(env.JWT_SECRET!), { ...common, algorithms: ["HS256"] });
 	// jose checks a future `iat` only together with a maximum token age; a token issued in the future is refused here.
 	if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new Error("iat in the future");
 	return payload;

@@ -6,7 +6,16 @@ const ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-I
 const ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 const EXPOSE_HEADERS = "X-Request-Id, Idempotent-Replayed";
 
+/** The last setting parsed and its origins: the setting is per deployment, so every request asks for the same one. */
+let parsed: { setting: string | undefined; origins: Set<string> } | undefined;
+
+/** The origins CORS_ORIGINS lists (callers must not change the set: it is shared). */
 export function allowedOrigins(setting: string | undefined): Set<string> {
+	if (!parsed || parsed.setting !== setting) parsed = { setting, origins: parseOrigins(setting) };
+	return parsed.origins;
+}
+
+function parseOrigins(setting: string | undefined): Set<string> {
 	return new Set(
 		(setting ?? "")
 			.split(",")

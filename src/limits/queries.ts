@@ -16,15 +16,20 @@ type Row = Record<string, unknown>;
  * set later already sees the live orders.
  */
 export function countOrderStmts(db: D1Database, order: { user_id: string; products: ReadonlyArray<{ product_id: string; quantity: number }> }): D1PreparedStatement[] {
-	return [...unitsByProduct(order.products)].map(([productId, units]) =>
+	const units = [...unitsByProduct(order.products)];
+	if (units.length === 0) return [];
+	// One statement for every product of the order (a batch pays per statement): [product_id, units] pairs.
+	return [
 		db
 			.prepare(
 				`INSERT INTO customer_product_units (user_id, product_id, units, cap)
-				 VALUES (?1, ?2, ?3, (SELECT max_per_customer FROM products WHERE product_id = ?2))
+				 SELECT ?1, json_extract(u.value, '$[0]'), json_extract(u.value, '$[1]'), p.max_per_customer
+				 FROM json_each(?2) u LEFT JOIN products p ON p.product_id = json_extract(u.value, '$[0]')
+				 WHERE true
 				 ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap`,
 			)
-			.bind(order.user_id, productId, units),
-	);
+			.bind(order.user_id, JSON.stringify(units)),
+	];
 }
 
 /**

@@ -73,9 +73,10 @@ export class Warehouse extends DurableObject<Env> {
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		this.sql = ctx.storage.sql;
-		this.writes = new WriteCounter(this.sql);
-		this.changes = new UnitChanges(ctx.storage, ctx.id.name ?? ctx.id.toString(), () => this.flushEvents());
+		this.writes = new WriteCounter(ctx.storage.sql);
+		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
+		this.sql = this.writes.sql;
+		this.changes = new UnitChanges(ctx.storage, ctx.id.name ?? ctx.id.toString(), () => this.flushEvents(), this.sql);
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
@@ -384,7 +385,7 @@ export class Warehouse extends DurableObject<Env> {
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
-		return units.map((u) => store.getLevel(this.sql, u));
+		return store.getLevels(this.sql, units);
 	}
 
 	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
@@ -532,10 +533,11 @@ export class Warehouse extends DurableObject<Env> {
 	 * `stock.low` event when on_hand falls from at-or-above the unit's threshold to below it.
 	 */
 	private apply(c: store.Change): void {
-		const { on_hand: before, threshold } = c.on_hand_delta < 0 ? store.onHandAndThreshold(this.sql, c.unit) : { on_hand: 0, threshold: null };
-		store.applyDelta(this.sql, c);
+		const after = store.applyDelta(this.sql, c);
 		this.changes.mark(c);
-		if (threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
+		const threshold = after?.threshold ?? null;
+		const before = (after?.on_hand ?? 0) - c.on_hand_delta;
+		if (c.on_hand_delta < 0 && threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
 			const event: StockLow = {
 				event_id: `evt_low_${crypto.randomUUID()}`,
 				type: "stock.low",
@@ -553,7 +555,7 @@ export class Warehouse extends DurableObject<Env> {
 
 	/** Sends queued events; what fails stays in events_out for the next call or the reconciler's resolveDue. */
 	private async flushEvents(): Promise<void> {
-		if (this.writes.run("events", () => this.changes.gatherDue()) > 0) this.eventsWaiting = true;
+		if (this.changes.due() && this.writes.run("events", () => this.changes.gatherDue()) > 0) this.eventsWaiting = true;
 		if (!this.eventsWaiting) return;
 		this.eventsWaiting = false;
 		const pending = store.pendingEvents(this.sql, 100);
@@ -611,10 +613,11 @@ export class Warehouse extends DurableObject<Env> {
 
 	private shortages(demand: Line[]): Shortage[] {
 		const out: Shortage[] = [];
-		for (const l of demand) {
-			const level = store.getLevel(this.sql, l);
+		const levels = store.getLevels(this.sql, demand);
+		demand.forEach((l, i) => {
+			const level = levels[i]!;
 			if (level.available < l.quantity) out.push({ product_id: l.product_id, size: l.size, requested: l.quantity, available: level.available });
-		}
+		});
 		return out;
 	}
 
@@ -633,7 +636,7 @@ export class Warehouse extends DurableObject<Env> {
 	}
 
 	private levelsOf(units: Unit[]): Level[] {
-		return units.map((u) => store.getLevel(this.sql, u));
+		return store.getLevels(this.sql, units);
 	}
 
 	private addOnce(kind: "restock" | "restore", ref: string, lines: Line[], opts: OpOptions): ApplyResult {

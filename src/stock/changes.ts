@@ -57,8 +57,10 @@ export class UnitChanges {
 		private readonly warehouseId: string,
 		/** Sends what is in events_out (the Warehouse's flushEvents, which calls gatherDue first). */
 		private readonly flush: () => Promise<void>,
+		/** The object's SQL (the Warehouse's counting one); the storage's own by default. */
+		sql: SqlStorage = storage.sql,
 	) {
-		this.sql = storage.sql;
+		this.sql = sql;
 		for (const stmt of SCHEMA) this.sql.exec(stmt);
 	}
 
@@ -97,8 +99,13 @@ export class UnitChanges {
 	}
 
 	/** Queues the due stock.changed events in one transaction; returns how many (the caller then sends events_out). */
+	/** Whether `gatherDue` would find something to do now (a check in memory, no statement). */
+	due(now: number = Date.now()): boolean {
+		return this.pending && now >= this.dueAt;
+	}
+
 	gatherDue(now: number = Date.now()): number {
-		if (!this.pending || now < this.dueAt) return 0;
+		if (!this.due(now)) return 0;
 		const { queued, nextDue } = this.storage.transactionSync(() => this.gather(now));
 		this.dueAt = nextDue ?? Number.POSITIVE_INFINITY;
 		if (nextDue !== null) this.wakeAt(nextDue);

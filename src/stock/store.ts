@@ -100,6 +100,24 @@ export function getLevel(sql: SqlStorage, unit: Unit): Level {
 	return rows[0] ? toLevel(rows[0]) : { product_id: unit.product_id, size: unit.size, on_hand: 0, reserved: 0, available: 0 };
 }
 
+function unitKey(productId: unknown, size: unknown): string {
+	return `${String(productId)}\u0000${String(size)}`;
+}
+
+/** The levels of several units, in their order, with one statement (an operation's lines are read together). */
+export function getLevels(sql: SqlStorage, units: Unit[]): Level[] {
+	if (units.length <= 1) return units.map((u) => getLevel(sql, u));
+	const rows = sql
+		.exec(
+			`SELECT product_id, size, on_hand, reserved, safety_stock FROM stock
+			 WHERE (product_id, size) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`,
+			JSON.stringify(units.map((u) => [u.product_id, u.size])),
+		)
+		.toArray();
+	const found = new Map(rows.map((r) => [unitKey(r.product_id, r.size), toLevel(r)]));
+	return units.map((u) => found.get(unitKey(u.product_id, u.size)) ?? { product_id: u.product_id, size: u.size, on_hand: 0, reserved: 0, available: 0 });
+}
+
 /** Units on hand that no open hold has reserved: what deduct, adjust and transfers may take (safety stock included). */
 export function unreserved(sql: SqlStorage, unit: Unit): number {
 	const l = getLevel(sql, unit);
@@ -164,20 +182,36 @@ export interface Change {
 	at: number;
 }
 
-/** Applies one change to a stock row and writes its ledger row. The CHECK constraint is the last line of defence. */
-export function applyDelta(sql: SqlStorage, c: Change): void {
-	if (c.on_hand_delta === 0 && c.reserved_delta === 0) return;
+/** A stock row after a change: what the low-stock check needs. */
+export interface AfterChange {
+	on_hand: number;
+	threshold: number | null;
+}
+
+/**
+ * Applies one change to a stock row and writes its ledger row; answers the row
+ * as it is now (undefined for a change of nothing). The CHECK constraint is the
+ * last line of defence.
+ */
+export function applyDelta(sql: SqlStorage, c: Change): AfterChange | undefined {
+	if (c.on_hand_delta === 0 && c.reserved_delta === 0) return undefined;
 	// Update first (the row almost always exists); insert only for a unit never stocked. Not an
 	// upsert: SQLite checks CHECK constraints on the proposed insert row before resolving the conflict.
-	const updated = sql.exec(
-		`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ? WHERE product_id = ? AND size = ?`,
-		c.on_hand_delta,
-		c.reserved_delta,
-		c.unit.product_id,
-		c.unit.size,
-	).rowsWritten;
-	if (updated === 0) {
+	const updated = sql
+		.exec(
+			`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ? WHERE product_id = ? AND size = ? RETURNING on_hand, low_stock_threshold AS t`,
+			c.on_hand_delta,
+			c.reserved_delta,
+			c.unit.product_id,
+			c.unit.size,
+		)
+		.toArray()[0];
+	let after: AfterChange;
+	if (updated) {
+		after = { on_hand: Number(updated.on_hand), threshold: updated.t === null ? null : Number(updated.t) };
+	} else {
 		sql.exec(`INSERT INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, ?, ?)`, c.unit.product_id, c.unit.size, c.on_hand_delta, c.reserved_delta);
+		after = { on_hand: c.on_hand_delta, threshold: null };
 	}
 	sql.exec(
 		`INSERT INTO ledger (at, product_id, size, on_hand_delta, reserved_delta, reason, ref, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -191,6 +225,7 @@ export function applyDelta(sql: SqlStorage, c: Change): void {
 		c.actor,
 		c.note ?? null,
 	);
+	return after;
 }
 
 export interface HoldRow {
@@ -214,8 +249,17 @@ export function holdLines(sql: SqlStorage, ref: string): Line[] {
 
 export function insertHold(sql: SqlStorage, ref: string, state: HoldState, now: number, expiresAt: number, lines: Line[]): void {
 	sql.exec(`INSERT INTO holds (ref, state, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?)`, ref, state, now, expiresAt, state === "held" ? null : now);
-	for (const l of lines) {
+	if (lines.length === 1) {
+		const [l] = lines as [Line];
 		sql.exec(`INSERT INTO hold_lines (ref, product_id, size, quantity) VALUES (?, ?, ?, ?)`, ref, l.product_id, l.size, l.quantity);
+	} else if (lines.length > 1) {
+		// Every line in one statement: [product_id, size, quantity] triples.
+		sql.exec(
+			`INSERT INTO hold_lines (ref, product_id, size, quantity)
+			 SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)`,
+			ref,
+			JSON.stringify(lines.map((l) => [l.product_id, l.size, l.quantity])),
+		);
 	}
 }
 
@@ -282,12 +326,6 @@ export function ledgerTotals(sql: SqlStorage): Array<Unit & { on_hand: number; r
 		.exec(`SELECT product_id, size, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved FROM ledger GROUP BY product_id, size ORDER BY product_id, size`)
 		.toArray()
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));
-}
-
-/** on_hand and the low-stock threshold of a unit, in one read (null threshold: none set). */
-export function onHandAndThreshold(sql: SqlStorage, unit: Unit): { on_hand: number; threshold: number | null } {
-	const r = sql.exec(`SELECT on_hand, low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
-	return { on_hand: r ? Number(r.on_hand) : 0, threshold: r && r.t !== null ? Number(r.t) : null };
 }
 
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {

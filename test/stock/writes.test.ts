@@ -43,6 +43,29 @@ describe("Warehouse write counts", () => {
 		expect(counts.by_kind.commit).toBeUndefined();
 	});
 
+	it("a tombstone (a row inserted, nothing else) counts; releasing it again counts nothing", async () => {
+		const stub = freshWarehouse();
+		const r = ref("order");
+		expect(await stub.release(r)).toMatchObject({ ok: true, replayed: false });
+		expect(await stub.release(r)).toMatchObject({ ok: true, replayed: true });
+		const counts = await stub.writeCounts();
+		expect(counts.by_kind.release).toBe(1);
+		expect(counts.total).toBe(1);
+	});
+
+	it("a restock of a committed hold (its claim is an INSERT ... RETURNING) counts once, its replay not at all", async () => {
+		const stub = freshWarehouse();
+		const u = unit();
+		await stub.setLevels(ref("set"), [{ ...u, on_hand: 2 }]);
+		const r = ref("order");
+		expect((await stub.reserve(r, [line(u, 1)], 60_000)).ok).toBe(true);
+		expect((await stub.commit(r)).ok).toBe(true);
+		expect(await stub.cancelHold(r)).toMatchObject({ ok: true, outcome: "restocked", replayed: false });
+		expect(await stub.cancelHold(r)).toMatchObject({ ok: true, outcome: "restocked", replayed: true });
+		const counts = await stub.writeCounts();
+		expect(counts.by_kind.cancelHold).toBe(1);
+	});
+
 	it("a restarted object starts again from zero with a new `since`", async () => {
 		const name = freshName();
 		const stub = freshWarehouse(name);
