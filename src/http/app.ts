@@ -73,19 +73,36 @@ export interface App {
 }
 
 export function createApp(routes: RouteDef[]): App {
-	const router = AutoRouter<IRequest, Args>({
-		// The AutoRouter's default formatting is replaced: handlers return Responses.
-		format: (r: unknown) => r as Response,
-		catch: (err: unknown) => toErrorResponse(err),
-		missing: (request: IRequest) => {
-			const path = new URL(request.url).pathname;
-			const known = router.routes.some(([, pattern]) => pattern.test(path));
-			return known
-				? toErrorResponse(new ApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}.`))
-				: toErrorResponse(new ApiError("NOT_FOUND", `No route for ${request.method} ${path}.`));
-		},
-	});
-	for (const def of routes) router[def.method](def.path, handlerFor(def));
+	// One router per method: itty tries every route's pattern in turn, so a request
+	// only walks the routes of its own method (the order within a method is kept).
+	const routers = new Map<string, ReturnType<typeof AutoRouter<IRequest, Args>>>();
+	/** Every route's pattern, to tell a path that exists under another method (405) from none (404). */
+	const patterns: RegExp[] = [];
+	const missing = (request: IRequest) => {
+		const path = new URL(request.url).pathname;
+		return patterns.some((pattern) => pattern.test(path))
+			? toErrorResponse(new ApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}.`))
+			: toErrorResponse(new ApiError("NOT_FOUND", `No route for ${request.method} ${path}.`));
+	};
+	for (const def of routes) {
+		const method = def.method.toUpperCase();
+		let router = routers.get(method);
+		if (!router) {
+			router = AutoRouter<IRequest, Args>({
+				// The AutoRouter's default formatting is replaced: handlers return Responses.
+				format: (r: unknown) => r as Response,
+				catch: (err: unknown) => toErrorResponse(err),
+				missing,
+			});
+			routers.set(method, router);
+		}
+		router[def.method](def.path, handlerFor(def));
+	}
+	for (const router of routers.values()) patterns.push(...router.routes.map(([, pattern]) => pattern));
+	const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
+		const router = routers.get(request.method);
+		return router ? router.fetch(request, env, ctx) : missing(request as unknown as IRequest);
+	};
 
 	return {
 		fetch(request, env, ctx) {
@@ -96,7 +113,7 @@ export function createApp(routes: RouteDef[]): App {
 				const origins = allowedOrigins(env.CORS_ORIGINS);
 				let response: Response;
 				try {
-					response = preflight(request, origins) ?? (await router.fetch(request, env, ctx));
+					response = preflight(request, origins) ?? (await route(request, env, ctx));
 				} catch (err) {
 					response = toErrorResponse(err, requestId);
 				}

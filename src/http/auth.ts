@@ -6,12 +6,15 @@
  * claim included), so every authenticated request is refused and an error line
  * names the missing settings. `exp` is required; `exp`, `nbf` and `iat` are
  * checked with CLOCK_TOLERANCE_S of skew (an `iat` further in the future is
- * refused). Admin = `role: "admin"` or "admin" in `roles`.
+ * refused). Admin = `role: "admin"` or "admin" in `roles`. A token verified
+ * once is remembered by the isolate for up to 5 minutes, never past its `exp`
+ * (./verifiedTokens.ts): the same customer's next requests skip the signature.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Env } from "../env";
 import { fail } from "./errors";
 import { log } from "./log";
+import { VerifiedTokens } from "./verifiedTokens";
 
 export interface User {
 	id: string;
@@ -62,7 +65,23 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 	return key;
 }
 
+const verified = new VerifiedTokens(CLOCK_TOLERANCE_S);
+
+/** What a verification depends on besides the token: a change of any of these must not reuse a result. */
+function settingsOf(env: Env): string {
+	return JSON.stringify([env.JWT_JWKS_URL ?? null, env.JWT_JWKS_URL ? null : (env.JWT_SECRET ?? null), env.JWT_ISSUER ?? null, env.JWT_AUDIENCE ?? null]);
+}
+
 async function verify(token: string, env: Env): Promise<JWTPayload> {
+	const settings = settingsOf(env);
+	const known = verified.get(token, settings, Date.now());
+	if (known) return known;
+	const payload = await verifyNow(token, env);
+	verified.put(token, settings, payload, Date.now());
+	return payload;
+}
+
+async function verifyNow(token: string, env: Env): Promise<JWTPayload> {
 	const common = {
 		requiredClaims: ["exp", "sub"],
 		clockTolerance: CLOCK_TOLERANCE_S,
