@@ -104,9 +104,7 @@ export class Warehouse extends DurableObject<Env> {
 			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
 			const expiresAt = now + ttlMs;
 			store.insertHold(this.sql, ref, "held", now, expiresAt, demand);
-			for (const l of demand) {
-				this.apply({ unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now });
-			}
+			this.applyAll(demand.map((l) => ({ unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now })));
 			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
 		});
 		if (result.ok && !result.replayed) await this.armBy(result.expires_at);
@@ -128,11 +126,7 @@ export class Warehouse extends DurableObject<Env> {
 	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
 		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
 		const now = Date.now();
-		const out = this.tx("commitMany", () => {
-			const results: Record<string, CommitResult> = {};
-			for (const ref of new Set(refs)) results[ref] = this.commitNow(ref, now, opts.actor ?? "checkout");
-			return results;
-		});
+		const out = this.tx("commitMany", () => this.commitAll([...new Set(refs)], now, opts.actor ?? "checkout"));
 		if (Object.values(out).some((r) => r.ok && !r.replayed)) await this.flushEvents();
 		return out;
 	}
@@ -533,11 +527,30 @@ export class Warehouse extends DurableObject<Env> {
 	 * `stock.low` event when on_hand falls from at-or-above the unit's threshold to below it.
 	 */
 	private apply(c: store.Change): void {
-		const after = store.applyDelta(this.sql, c);
-		this.changes.mark(c);
-		const threshold = after?.threshold ?? null;
-		const before = (after?.on_hand ?? 0) - c.on_hand_delta;
-		if (c.on_hand_delta < 0 && threshold !== null && before >= threshold && before + c.on_hand_delta < threshold) {
+		this.applyAll([c]);
+	}
+
+	/**
+	 * Several changes of one operation at once (./store.ts applyDeltas: one
+	 * statement for the rows, one for the ledger), each unit checked for
+	 * falling below its low-stock threshold over the operation as a whole.
+	 */
+	private applyAll(changes: store.Change[]): void {
+		const after = store.applyDeltas(this.sql, changes);
+		const taken = new Map<string, { change: store.Change; on_hand_delta: number }>();
+		for (const c of changes) {
+			this.changes.mark(c);
+			const k = store.unitKeyOf(c.unit);
+			const t = taken.get(k);
+			if (t) t.on_hand_delta += c.on_hand_delta;
+			else taken.set(k, { change: c, on_hand_delta: c.on_hand_delta });
+		}
+		for (const [k, { change: c, on_hand_delta: delta }] of taken) {
+			const now = after.get(k);
+			const threshold = now?.threshold ?? null;
+			if (delta >= 0 || !now || threshold === null) continue;
+			const before = now.on_hand - delta;
+			if (before < threshold || now.on_hand >= threshold) continue;
 			const event: StockLow = {
 				event_id: `evt_low_${crypto.randomUUID()}`,
 				type: "stock.low",
@@ -545,7 +558,7 @@ export class Warehouse extends DurableObject<Env> {
 				warehouse_id: this.ctx.id.name ?? this.ctx.id.toString(),
 				product_id: c.unit.product_id,
 				size: c.unit.size,
-				on_hand: before + c.on_hand_delta,
+				on_hand: now.on_hand,
 				threshold,
 			};
 			store.queueEvent(this.sql, event.event_id, event, c.at);
@@ -575,6 +588,25 @@ export class Warehouse extends DurableObject<Env> {
 		}
 	}
 
+	/**
+	 * commitNow for many references in one transaction: the held ones (the usual
+	 * case) together, with one statement per step for all of them; any other
+	 * (replayed, released, lapsed, unknown) one by one, exactly as commitNow.
+	 */
+	private commitAll(refs: string[], now: number, actor: string): Record<string, CommitResult> {
+		const holds = store.getHolds(this.sql, refs);
+		const held = refs.filter((r) => holds.get(r)?.state === "held");
+		const results: Record<string, CommitResult> = {};
+		if (held.length > 0) {
+			const lines = store.holdLinesOf(this.sql, held);
+			this.applyAll(held.flatMap((ref) => lines.get(ref)!.map((l) => ({ unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now }))));
+			store.setHoldStates(this.sql, held, "committed", now);
+			for (const ref of held) results[ref] = { ok: true, replayed: false, late: false };
+		}
+		for (const ref of refs) if (!(ref in results)) results[ref] = this.commitNow(ref, now, actor);
+		return results;
+	}
+
 	private commitNow(ref: string, now: number, actor: string): CommitResult {
 		const hold = store.getHold(this.sql, ref);
 		if (!hold) return { ok: false, reason: "unknown_hold" };
@@ -584,9 +616,7 @@ export class Warehouse extends DurableObject<Env> {
 			case "released":
 				return { ok: false, reason: "hold_released" };
 			case "held": {
-				for (const l of store.holdLines(this.sql, ref)) {
-					this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now });
-				}
+				this.applyAll(store.holdLines(this.sql, ref).map((l) => ({ unit: l, on_hand_delta: -l.quantity, reserved_delta: -l.quantity, reason: "commit", ref, actor, at: now })));
 				store.setHoldState(this.sql, ref, "committed", now);
 				return { ok: true, replayed: false, late: false };
 			}
@@ -595,9 +625,7 @@ export class Warehouse extends DurableObject<Env> {
 				const lines = store.holdLines(this.sql, ref);
 				const shortages = this.shortages(lines);
 				if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
-				for (const l of lines) {
-					this.apply({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "commit", ref, actor, note: "late commit: hold had expired", at: now });
-				}
+				this.applyAll(lines.map((l) => ({ unit: l, on_hand_delta: -l.quantity, reserved_delta: 0, reason: "commit", ref, actor, note: "late commit: hold had expired", at: now })));
 				store.setHoldState(this.sql, ref, "committed", now);
 				return { ok: true, replayed: false, late: true };
 			}
@@ -605,9 +633,7 @@ export class Warehouse extends DurableObject<Env> {
 	}
 
 	private freeHold(ref: string, reason: "release" | "expire", state: "released" | "expired", now: number, actor: string): void {
-		for (const l of store.holdLines(this.sql, ref)) {
-			this.apply({ unit: l, on_hand_delta: 0, reserved_delta: -l.quantity, reason, ref, actor, at: now });
-		}
+		this.applyAll(store.holdLines(this.sql, ref).map((l) => ({ unit: l, on_hand_delta: 0, reserved_delta: -l.quantity, reason, ref, actor, at: now })));
 		store.setHoldState(this.sql, ref, state, now);
 	}
 

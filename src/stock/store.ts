@@ -3,9 +3,10 @@
  * Warehouse object calls these, always inside one `transactionSync`, so a read
  * and the write that depends on it can never interleave with another request.
  *
- * Every change to a stock row goes through `applyDelta`, which writes the ledger
- * row in the same transaction: on_hand == SUM(on_hand_delta) and
- * reserved == SUM(reserved_delta) hold at every instant.
+ * Every change to a stock row goes through `applyDelta` (or `applyDeltas` for
+ * several at once), which writes the ledger row in the same transaction:
+ * on_hand == SUM(on_hand_delta) and reserved == SUM(reserved_delta) hold at
+ * every instant.
  */
 import type { HoldState, Level, LedgerEntry, Line, StockRow, Unit } from "./types";
 
@@ -228,6 +229,69 @@ export function applyDelta(sql: SqlStorage, c: Change): AfterChange | undefined 
 	return after;
 }
 
+/** Per unit (its key, see unitKeyOf): the stock row after a set of changes. */
+export type AfterChanges = Map<string, AfterChange>;
+
+export function unitKeyOf(u: Unit): string {
+	return unitKey(u.product_id, u.size);
+}
+
+/**
+ * Applies several changes in one go, with one statement for the stock rows and
+ * one for the ledger (statements are what an operation pays for): the ledger
+ * gets a row per change, in order; each unit's row moves by the sum of its
+ * changes. Callers pass changes that all move a unit the same way (an
+ * operation's lines, a gathered commit's holds), so the sum passes the CHECK
+ * exactly when every step would. Answers every changed unit's row as it is now.
+ */
+export function applyDeltas(sql: SqlStorage, changes: Change[]): AfterChanges {
+	const real = changes.filter((c) => c.on_hand_delta !== 0 || c.reserved_delta !== 0);
+	const out: AfterChanges = new Map();
+	if (real.length === 1) {
+		const c = real[0]!;
+		out.set(unitKeyOf(c.unit), applyDelta(sql, c)!);
+		return out;
+	}
+	if (real.length === 0) return out;
+	const sums = new Map<string, { unit: Unit; on_hand: number; reserved: number }>();
+	for (const c of real) {
+		const k = unitKeyOf(c.unit);
+		const sum = sums.get(k) ?? { unit: c.unit, on_hand: 0, reserved: 0 };
+		sum.on_hand += c.on_hand_delta;
+		sum.reserved += c.reserved_delta;
+		sums.set(k, sum);
+	}
+	const moved = [...sums.values()].filter((m) => m.on_hand !== 0 || m.reserved !== 0);
+	if (moved.length > 0) {
+		const rows = sql
+			.exec(
+				`UPDATE stock SET on_hand = stock.on_hand + d.on_hand, reserved = stock.reserved + d.reserved
+				 FROM (SELECT json_extract(value, '$[0]') AS product_id, json_extract(value, '$[1]') AS size,
+				              json_extract(value, '$[2]') AS on_hand, json_extract(value, '$[3]') AS reserved FROM json_each(?)) AS d
+				 WHERE stock.product_id = d.product_id AND stock.size = d.size
+				 RETURNING stock.product_id AS product_id, stock.size AS size, stock.on_hand AS on_hand, stock.low_stock_threshold AS t`,
+				JSON.stringify(moved.map((m) => [m.unit.product_id, m.unit.size, m.on_hand, m.reserved])),
+			)
+			.toArray();
+		for (const r of rows) out.set(unitKey(r.product_id, r.size), { on_hand: Number(r.on_hand), threshold: r.t === null ? null : Number(r.t) });
+		for (const m of moved) {
+			const k = unitKeyOf(m.unit);
+			if (out.has(k)) continue;
+			// A unit never stocked here (the update found no row).
+			sql.exec(`INSERT INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, ?, ?)`, m.unit.product_id, m.unit.size, m.on_hand, m.reserved);
+			out.set(k, { on_hand: m.on_hand, threshold: null });
+		}
+	}
+	sql.exec(
+		`INSERT INTO ledger (at, product_id, size, on_hand_delta, reserved_delta, reason, ref, actor, note)
+		 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+		        json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]')
+		 FROM json_each(?) ORDER BY key`,
+		JSON.stringify(real.map((c) => [c.at, c.unit.product_id, c.unit.size, c.on_hand_delta, c.reserved_delta, c.reason, c.ref, c.actor, c.note ?? null])),
+	);
+	return out;
+}
+
 export interface HoldRow {
 	ref: string;
 	state: HoldState;
@@ -245,6 +309,36 @@ export function holdLines(sql: SqlStorage, ref: string): Line[] {
 		.exec(`SELECT product_id, size, quantity FROM hold_lines WHERE ref = ? ORDER BY product_id, size`, ref)
 		.toArray()
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.quantity) }));
+}
+
+/** The holds of these references that exist, by reference (one statement). */
+export function getHolds(sql: SqlStorage, refs: string[]): Map<string, HoldRow> {
+	if (refs.length === 1) {
+		const h = getHold(sql, refs[0]!);
+		return new Map(h ? [[h.ref, h]] : []);
+	}
+	const rows = sql.exec(`SELECT ref, state, created_at, expires_at FROM holds WHERE ref IN (SELECT value FROM json_each(?))`, JSON.stringify(refs)).toArray();
+	return new Map(rows.map((r) => [String(r.ref), { ref: String(r.ref), state: r.state as HoldState, created_at: Number(r.created_at), expires_at: Number(r.expires_at) }]));
+}
+
+/** The lines of these holds, by reference, each in holdLines' order (one statement). */
+export function holdLinesOf(sql: SqlStorage, refs: string[]): Map<string, Line[]> {
+	const out = new Map<string, Line[]>(refs.map((r) => [r, []]));
+	if (refs.length === 1) {
+		out.set(refs[0]!, holdLines(sql, refs[0]!));
+		return out;
+	}
+	const rows = sql
+		.exec(`SELECT ref, product_id, size, quantity FROM hold_lines WHERE ref IN (SELECT value FROM json_each(?)) ORDER BY ref, product_id, size`, JSON.stringify(refs))
+		.toArray();
+	for (const r of rows) out.get(String(r.ref))?.push({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.quantity) });
+	return out;
+}
+
+/** Sets the state of these holds (one statement). */
+export function setHoldStates(sql: SqlStorage, refs: string[], state: HoldState, now: number): void {
+	if (refs.length === 1) return setHoldState(sql, refs[0]!, state, now);
+	sql.exec(`UPDATE holds SET state = ?, resolved_at = ? WHERE ref IN (SELECT value FROM json_each(?))`, state, now, JSON.stringify(refs));
 }
 
 export function insertHold(sql: SqlStorage, ref: string, state: HoldState, now: number, expiresAt: number, lines: Line[]): void {
