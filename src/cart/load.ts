@@ -31,20 +31,34 @@ export interface CheckoutContext {
 type Row = Record<string, unknown>;
 
 /**
- * Everything place-order reads from D1 before touching stock, in one round trip:
- * the active cart, its lines, their products and the active warehouses. Does not
- * create a cart (an absent cart is simply empty).
+ * Everything place-order reads from D1 before touching stock, in one round trip
+ * of two statements (a batch pays per statement): the active cart with the
+ * active warehouses folded in as JSON (without a cart they are not needed),
+ * and its lines each joined with its product. Does not create a cart (an
+ * absent cart is simply empty).
  */
 export async function loadCheckoutContext(db: D1Database, userId: string): Promise<CheckoutContext> {
-	const active = `SELECT cart_id FROM carts WHERE user_id = ?1 AND status = 'active'`;
-	const [carts, items, products, warehouses] = await db.batch<Row>([
-		db.prepare(`SELECT * FROM carts WHERE user_id = ?1 AND status = 'active'`).bind(userId),
-		db.prepare(`SELECT product_id, size, quantity FROM cart_items WHERE cart_id = (${active}) ORDER BY added_at, product_id, size`).bind(userId),
-		db.prepare(`SELECT * FROM products WHERE product_id IN (SELECT product_id FROM cart_items WHERE cart_id = (${active}))`).bind(userId),
-		db.prepare(`SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id`),
+	const [carts, lines] = await db.batch<Row>([
+		db
+			.prepare(
+				`SELECT c.*, (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
+				              FROM (SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses
+				 FROM carts c WHERE c.user_id = ?1 AND c.status = 'active'`,
+			)
+			.bind(userId),
+		db
+			.prepare(
+				`SELECT i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity, p.*
+				 FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id LEFT JOIN products p ON p.product_id = i.product_id
+				 WHERE c.user_id = ?1 AND c.status = 'active'
+				 ORDER BY i.added_at, i.product_id, i.size`,
+			)
+			.bind(userId),
 	]);
 	const cartRow = carts!.results[0];
-	const rows = items!.results.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.quantity) }));
-	const byId = new Map(products!.results.map((r) => [String(r.product_id), toProduct(r)]));
-	return { cart: cartRow ? toCart(cartRow) : null, lines: priceLines(rows, byId), warehouses: warehouses!.results.map(toWarehouse) };
+	if (!cartRow) return { cart: null, lines: [], warehouses: [] };
+	const rows = lines!.results.map((r) => ({ product_id: String(r.line_product_id), size: String(r.line_size), quantity: Number(r.line_quantity) }));
+	const byId = new Map(lines!.results.filter((r) => r.product_id !== null && r.product_id !== undefined).map((r) => [String(r.product_id), toProduct(r)]));
+	const warehouses = (JSON.parse(String(cartRow.active_warehouses ?? "[]")) as Row[]).map(toWarehouse);
+	return { cart: toCart(cartRow), lines: priceLines(rows, byId), warehouses };
 }

@@ -4,7 +4,7 @@
  * fail at chosen steps.
  */
 import type { Env } from "../env";
-import { deleteOutbox, deleteOutboxRows, getOrder, historyStmt, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
+import { deleteOutbox, deleteOutboxRows, getOrder, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { ReadOptions } from "../stock/cache";
 import { cacheOf, warehouseStub } from "../stock/client";
@@ -15,7 +15,7 @@ import { log } from "../http/log";
 import { applyChange } from "../orders/changes";
 import { transition } from "../orders/stateMachine";
 import { toMajor } from "../shared/money";
-import { countOrderStmts, isPurchaseLimitError, orderedAllowances } from "../limits/queries";
+import { isPurchaseLimitError, orderedAllowances } from "../limits/queries";
 import type { Allowance } from "../limits/rules";
 import { doneStmt, type IdempotencyScope } from "./idempotency";
 import { stillQueued, unfulfillableStmts } from "./unfulfillable";
@@ -61,8 +61,9 @@ export interface StoredAnswer {
 
 export interface OrderStore {
 	/**
-	 * The commit decision, one D1 batch: order + history + commit outbox rows +
-	 * cart completed + idempotency answer + the customer's purchase counters.
+	 * The commit decision, one D1 batch: cart completed + order (whose triggers
+	 * add its history row and the customer's purchase counters) + commit outbox
+	 * rows + placed event + idempotency answer.
 	 * "cart_taken" when the cart already has a live order or is no longer
 	 * active; "cart_changed" when the cart's version is not `cartVersion` any
 	 * more; "purchase_limit" when a counter would pass its product's limit (all
@@ -126,13 +127,13 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 		async decide(order, warehouseIds, cartVersion, answer) {
 			const at = order.created_at;
 			const stmts = [
-				insertOrderStmt(db, order),
-				historyStmt(db, { order_id: order.order_id, old_status: null, new_status: "pending", changed_by: order.user_id, reason: "order placed", at }),
-				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
-				// Carries the version read with the lines: D1's guard trigger aborts the batch if the cart moved or is not active.
+				// First, so a cart that moved or is taken refuses the batch before anything else is judged.
+				// It carries the version read with the lines: D1's guard trigger aborts the batch if the cart moved or is not active.
 				db.prepare(`UPDATE carts SET status = 'completed', version = ?, completed_at = ?, updated_at = ? WHERE cart_id = ?`).bind(cartVersion, at, at, order.cart_id),
+				// Its triggers write the first history row and add the units to the purchase counters (migration 0010).
+				insertOrderStmt(db, order),
+				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
 				eventStmt(db, placedEvent(order)),
-				...countOrderStmts(db, order),
 			];
 			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
 			try {

@@ -1,36 +1,14 @@
 /**
  * D1 side of purchase limits: the per-customer counter of units in live orders
- * (customer_product_units) and the products' limits. The counter is written
- * only by statements returned here, which callers put in the same batch as the
- * order change they count: the checkout decision adds (and its named CHECK
- * fails the whole batch past the limit), a cancellation takes back.
+ * (customer_product_units) and the products' limits. A new order adds its units
+ * through its insert's trigger (migration 0010: every product counted, each row
+ * stamped with its product's limit as `cap`, whose named CHECK fails the
+ * checkout decision past it); a cancellation takes them back with the
+ * statement returned here, in the same batch as the cancel.
  */
 import { unitsByProduct, type Allowance } from "./rules";
 
 type Row = Record<string, unknown>;
-
-/**
- * Adds an order's units to its customer's counters, stamping each product's
- * current limit as the row's cap: past it, the CHECK `purchase_limit` fails
- * and with it the batch. Every product is counted, limited or not, so a limit
- * set later already sees the live orders.
- */
-export function countOrderStmts(db: D1Database, order: { user_id: string; products: ReadonlyArray<{ product_id: string; quantity: number }> }): D1PreparedStatement[] {
-	const units = [...unitsByProduct(order.products)];
-	if (units.length === 0) return [];
-	// One statement for every product of the order (a batch pays per statement): [product_id, units] pairs.
-	return [
-		db
-			.prepare(
-				`INSERT INTO customer_product_units (user_id, product_id, units, cap)
-				 SELECT ?1, json_extract(u.value, '$[0]'), json_extract(u.value, '$[1]'), p.max_per_customer
-				 FROM json_each(?2) u LEFT JOIN products p ON p.product_id = json_extract(u.value, '$[0]')
-				 WHERE true
-				 ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap`,
-			)
-			.bind(order.user_id, JSON.stringify(units)),
-	];
-}
 
 /**
  * Takes a cancelled order's units back, only where `gate` holds (the cancel's

@@ -160,15 +160,6 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 		);
 }
 
-export function historyStmt(
-	db: D1Database,
-	h: { order_id: string; old_status: string | null; new_status: string; changed_by: string; reason: string | null; at: string },
-): D1PreparedStatement {
-	return db
-		.prepare(`INSERT INTO order_status_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
-		.bind(h.order_id, h.old_status, h.new_status, h.changed_by, h.reason, h.at);
-}
-
 export type OutboxAction = "commit" | "cancel";
 
 export function outboxStmt(db: D1Database, orderId: string, warehouseId: string, action: OutboxAction, at: string): D1PreparedStatement {
