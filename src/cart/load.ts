@@ -49,8 +49,8 @@ export async function loadCheckoutContext(db: D1Database, userId: string): Promi
 		db
 			.prepare(
 				`SELECT i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity, p.*
-				 FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id LEFT JOIN products p ON p.product_id = i.product_id
-				 WHERE c.user_id = ?1 AND c.status = 'active'
+				 FROM cart_items i LEFT JOIN products p ON p.product_id = i.product_id
+				 WHERE i.cart_id = (SELECT cart_id FROM carts WHERE user_id = ?1 AND status = 'active')
 				 ORDER BY i.added_at, i.product_id, i.size`,
 			)
 			.bind(userId),
