@@ -10,7 +10,7 @@ import { table } from "../lib/stats.mjs";
 
 /** Published: an object's soft limit (requests/s). D1 publishes no rate: one query at a time, so 1 / its busy time. */
 export const DO_SOFT_LIMIT_RPS = 1000;
-/** The gathered commit's batch sizes the model is shown at (commitLater.ts gathers up to 200 per isolate per 100 ms). */
+/** The gathered commit's batch sizes the model is shown at (commitLater.ts gathers up to 200 orders per isolate per 250 ms window, every warehouse at once). */
 export const KS = [1, 10, 50];
 /** Buyers racing for the baseline's hot row at once (the last-units scenario's concurrency). */
 export const CONTENDERS = 100;

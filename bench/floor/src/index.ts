@@ -61,6 +61,15 @@ const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS floor_products (product_id TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, sizes TEXT NOT NULL, active INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS floor_warehouses (warehouse_id TEXT PRIMARY KEY, name TEXT NOT NULL, postal_code TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
 	   active INTEGER NOT NULL)`,
+	// As checkout's orders (migration 0010): the history row and the customer's units come with the order's insert.
+	`CREATE TRIGGER IF NOT EXISTS floor_orders_placed AFTER INSERT ON floor_orders WHEN NEW.cart_id LIKE 'cart_%'
+	 BEGIN
+	   INSERT INTO floor_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (NEW.order_id, NULL, NEW.status, NEW.user_id, 'order placed', NEW.created_at);
+	   INSERT INTO floor_units (user_id, product_id, units, cap)
+	   SELECT NEW.user_id, json_extract(l.value, '$.product_id'), SUM(json_extract(l.value, '$.quantity')), (SELECT NULL FROM floor_products WHERE product_id = json_extract(l.value, '$.product_id'))
+	   FROM json_each(NEW.products) l WHERE true GROUP BY json_extract(l.value, '$.product_id')
+	   ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap;
+	 END`,
 ];
 
 async function setupTables(db: D1Database): Promise<void> {
@@ -82,10 +91,11 @@ function json(body: unknown, status = 200): Response {
 }
 
 /** The order row both decision shapes (stockgate's and the baseline's) start with. */
-function orderRow(db: D1Database, id: string, at: string): D1PreparedStatement {
+/** The order row of both decision shapes; the baseline's carts are named `base_...` (its orders have no triggers). */
+function orderRow(db: D1Database, id: string, at: string, cartId = `cart_${id}`): D1PreparedStatement {
 	return db
 		.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
-		.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at);
+		.bind(id, FLOOR_USER, cartId, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at);
 }
 
 type Op = (env: Env, w: string, token: string) => Promise<unknown>;
@@ -132,42 +142,45 @@ const ops: Record<string, Op> = {
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
 		return db.batch([
-			orderRow(db, id, at),
-			db.prepare(`UPDATE floor_carts SET updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, `cart_${id}`),
+			orderRow(db, id, at, `base_${id}`),
+			db.prepare(`UPDATE floor_carts SET updated_at = ? WHERE cart_id = ? AND status = 'active'`).bind(at, `base_${id}`),
 		]);
 	},
 	"d1-write": async (env) =>
 		env.DB.prepare(`DELETE FROM floor_outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
 			.bind(`ord_${crypto.randomUUID()}`, JSON.stringify(["wh-floor"]))
 			.run(),
-	// The shape of checkout's context read: cart, its lines, their products, the active warehouses, in one batch.
+	// The shape of checkout's context read (src/cart/load.ts): the cart with the active warehouses as JSON, and its lines joined with their products.
 	"d1-read-batch": async (env) => {
 		const db = env.DB;
-		const active = `SELECT cart_id FROM floor_carts WHERE user_id = ?1 AND status = 'active'`;
 		return db.batch([
-			db.prepare(`SELECT * FROM floor_carts WHERE user_id = ?1 AND status = 'active'`).bind(FLOOR_USER),
-			db.prepare(`SELECT product_id, size, quantity FROM floor_cart_items WHERE cart_id = (${active}) ORDER BY added_at, product_id, size`).bind(FLOOR_USER),
-			db.prepare(`SELECT * FROM floor_products WHERE product_id IN (SELECT product_id FROM floor_cart_items WHERE cart_id = (${active}))`).bind(FLOOR_USER),
-			db.prepare(`SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id`),
+			db
+				.prepare(
+					`SELECT c.*, (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
+					              FROM (SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses
+					 FROM floor_carts c WHERE c.user_id = ?1 AND c.status = 'active'`,
+				)
+				.bind(FLOOR_USER),
+			db
+				.prepare(
+					`SELECT i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity, p.*
+					 FROM floor_cart_items i LEFT JOIN floor_products p ON p.product_id = i.product_id
+					 WHERE i.cart_id = (SELECT cart_id FROM floor_carts WHERE user_id = ?1 AND status = 'active')
+					 ORDER BY i.added_at, i.product_id, i.size`,
+				)
+				.bind(FLOOR_USER),
 		]);
 	},
-	// The shape of checkout's decision batch: order + history + outbox + cart update + event + the customer's units of the product.
+	// The shape of checkout's decision batch (src/checkout/ports.ts): cart update, order (its trigger adds history and units), outbox, event.
 	"d1-batch": async (env) => {
 		const db = env.DB;
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
 		return db.batch([
-			orderRow(db, id, at),
-			db.prepare(`INSERT INTO floor_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (?, NULL, 'pending', ?, 'order placed', ?)`).bind(id, FLOOR_USER, at),
-			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
 			db.prepare(`UPDATE floor_carts SET status = 'active', updated_at = ? WHERE cart_id = ?`).bind(at, `cart_${id}`),
+			orderRow(db, id, at),
+			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
 			db.prepare(`INSERT INTO floor_events (event_id, payload, created_at) VALUES (?, ?, ?)`).bind(`evt_${id}`, JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 }), at),
-			db
-				.prepare(
-					`INSERT INTO floor_units (user_id, product_id, units, cap) VALUES (?1, ?2, 1, (SELECT NULL FROM floor_products WHERE product_id = ?2))
-					 ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap`,
-				)
-				.bind(FLOOR_USER, "floor-p"),
 		]);
 	},
 };
