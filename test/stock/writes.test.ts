@@ -66,6 +66,18 @@ describe("Warehouse write counts", () => {
 		expect(counts.by_kind.cancelHold).toBe(1);
 	});
 
+	it("sending a queued event and deleting it from the outbox is one write transaction of its own (\"events\")", async () => {
+		const stub = freshWarehouse();
+		const u = unit();
+		await stub.setLevels(ref("set"), [{ ...u, on_hand: 3, low_stock_threshold: 2 }]);
+		const r = ref("order");
+		expect((await stub.reserve(r, [line(u, 2)], 60_000)).ok).toBe(true);
+		expect((await stub.commit(r)).ok).toBe(true); // 3 -> 1: below the threshold, a stock.low event is queued, sent and deleted
+		const counts = await stub.writeCounts();
+		expect(counts.by_kind.commit).toBe(1);
+		expect(counts.by_kind.events).toBe(1);
+	});
+
 	it("a restarted object starts again from zero with a new `since`", async () => {
 		const name = freshName();
 		const stub = freshWarehouse(name);
