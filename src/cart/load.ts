@@ -31,34 +31,41 @@ export interface CheckoutContext {
 type Row = Record<string, unknown>;
 
 /**
- * Everything place-order reads from D1 before touching stock, in one round trip
- * of two statements (a batch pays per statement): the active cart with the
- * active warehouses folded in as JSON (without a cart they are not needed),
- * and its lines each joined with its product. Does not create a cart (an
- * absent cart is simply empty).
+ * Everything place-order reads from D1 before touching stock, in one statement
+ * (a batch pays per statement): the active cart, a row per line joined with its
+ * product (one row with no line for an empty cart), and the active warehouses
+ * folded in as JSON (without a cart they are not needed). Does not create a
+ * cart (an absent cart is simply empty).
  */
 export async function loadCheckoutContext(db: D1Database, userId: string): Promise<CheckoutContext> {
-	const [carts, lines] = await db.batch<Row>([
-		db
-			.prepare(
-				`SELECT c.*, (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
-				              FROM (SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses
-				 FROM carts c WHERE c.user_id = ?1 AND c.status = 'active'`,
-			)
-			.bind(userId),
-		db
-			.prepare(
-				`SELECT i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity, p.*
-				 FROM cart_items i LEFT JOIN products p ON p.product_id = i.product_id
-				 WHERE i.cart_id = (SELECT cart_id FROM carts WHERE user_id = ?1 AND status = 'active')
-				 ORDER BY i.added_at, i.product_id, i.size`,
-			)
-			.bind(userId),
-	]);
-	const cartRow = carts!.results[0];
-	if (!cartRow) return { cart: null, lines: [], warehouses: [] };
-	const rows = lines!.results.map((r) => ({ product_id: String(r.line_product_id), size: String(r.line_size), quantity: Number(r.line_quantity) }));
-	const byId = new Map(lines!.results.filter((r) => r.product_id !== null && r.product_id !== undefined).map((r) => [String(r.product_id), toProduct(r)]));
-	const warehouses = (JSON.parse(String(cartRow.active_warehouses ?? "[]")) as Row[]).map(toWarehouse);
-	return { cart: toCart(cartRow), lines: priceLines(rows, byId), warehouses };
+	const { results } = await db
+		.prepare(
+			`SELECT c.cart_id, c.user_id, c.status, c.address, c.version, c.created_at, c.updated_at,
+			        (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
+			         FROM (SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses,
+			        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity,
+			        p.product_id AS p_product_id, p.name AS p_name, p.price_cents AS p_price_cents, p.sizes AS p_sizes, p.active AS p_active,
+			        p.max_per_customer AS p_max_per_customer, p.components AS p_components
+			 FROM carts c
+			 LEFT JOIN cart_items i ON i.cart_id = c.cart_id
+			 LEFT JOIN products p ON p.product_id = i.product_id
+			 WHERE c.user_id = ?1 AND c.status = 'active'
+			 ORDER BY i.added_at, i.product_id, i.size`,
+		)
+		.bind(userId)
+		.all<Row>();
+	const first = results[0];
+	if (!first) return { cart: null, lines: [], warehouses: [] };
+	const withLines = results.filter((r) => r.line_product_id !== null && r.line_product_id !== undefined);
+	const rows = withLines.map((r) => ({ product_id: String(r.line_product_id), size: String(r.line_size), quantity: Number(r.line_quantity) }));
+	const byId = new Map(
+		withLines
+			.filter((r) => r.p_product_id !== null && r.p_product_id !== undefined)
+			.map((r) => [
+				String(r.p_product_id),
+				toProduct({ product_id: r.p_product_id, name: r.p_name, price_cents: r.p_price_cents, sizes: r.p_sizes, active: r.p_active, max_per_customer: r.p_max_per_customer, components: r.p_components }),
+			]),
+	);
+	const warehouses = (JSON.parse(String(first.active_warehouses ?? "[]")) as Row[]).map(toWarehouse);
+	return { cart: toCart(first), lines: priceLines(rows, byId), warehouses };
 }

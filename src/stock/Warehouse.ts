@@ -92,18 +92,20 @@ export class Warehouse extends DurableObject<Env> {
 		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
 		const now = Date.now();
 		const result = this.tx("reserve", (): ReserveResult => {
-			const hold = store.getHold(this.sql, ref);
-			if (hold) {
-				if (hold.state === "held" || hold.state === "committed") {
-					return { ok: true, state: hold.state, expires_at: hold.expires_at, replayed: true };
-				}
-				return { ok: false, reason: "hold_closed", state: hold.state };
-			}
+			// A reference seen before answers as it did, whatever the stock is now.
+			const before = (hold: store.HoldRow): ReserveResult =>
+				hold.state === "held" || hold.state === "committed"
+					? { ok: true, state: hold.state, expires_at: hold.expires_at, replayed: true }
+					: { ok: false, reason: "hold_closed", state: hold.state };
 			const demand = sumDemand(lines);
 			const shortages = this.shortages(demand);
-			if (shortages.length > 0) return { ok: false, reason: "insufficient_stock", shortages };
+			if (shortages.length > 0) {
+				const hold = store.getHold(this.sql, ref);
+				return hold ? before(hold) : { ok: false, reason: "insufficient_stock", shortages };
+			}
 			const expiresAt = now + ttlMs;
-			store.insertHold(this.sql, ref, "held", now, expiresAt, demand);
+			// The hold's insert is also the look-up (a statement less on the usual path): it writes nothing for a known reference.
+			if (!store.insertHoldIfNew(this.sql, ref, now, expiresAt, demand)) return before(store.getHold(this.sql, ref)!);
 			this.applyAll(demand.map((l) => ({ unit: l, on_hand_delta: 0, reserved_delta: l.quantity, reason: "reserve", ref, actor: opts.actor ?? "checkout", at: now })));
 			return { ok: true, state: "held", expires_at: expiresAt, replayed: false };
 		});

@@ -343,11 +343,15 @@ export function setHoldStates(sql: SqlStorage, refs: string[], state: HoldState,
 
 export function insertHold(sql: SqlStorage, ref: string, state: HoldState, now: number, expiresAt: number, lines: Line[]): void {
 	sql.exec(`INSERT INTO holds (ref, state, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?)`, ref, state, now, expiresAt, state === "held" ? null : now);
+	insertLines(sql, ref, lines);
+}
+
+/** A hold's lines: one statement for all of them ([product_id, size, quantity] triples). */
+function insertLines(sql: SqlStorage, ref: string, lines: Line[]): void {
 	if (lines.length === 1) {
 		const [l] = lines as [Line];
 		sql.exec(`INSERT INTO hold_lines (ref, product_id, size, quantity) VALUES (?, ?, ?, ?)`, ref, l.product_id, l.size, l.quantity);
 	} else if (lines.length > 1) {
-		// Every line in one statement: [product_id, size, quantity] triples.
 		sql.exec(
 			`INSERT INTO hold_lines (ref, product_id, size, quantity)
 			 SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)`,
@@ -355,6 +359,17 @@ export function insertHold(sql: SqlStorage, ref: string, state: HoldState, now: 
 			JSON.stringify(lines.map((l) => [l.product_id, l.size, l.quantity])),
 		);
 	}
+}
+
+/**
+ * Inserts a new held hold with its lines; false (and nothing written) when the
+ * reference is already known, whatever its state.
+ */
+export function insertHoldIfNew(sql: SqlStorage, ref: string, now: number, expiresAt: number, lines: Line[]): boolean {
+	const inserted = sql.exec(`INSERT INTO holds (ref, state, created_at, expires_at, resolved_at) VALUES (?, 'held', ?, ?, NULL) ON CONFLICT (ref) DO NOTHING`, ref, now, expiresAt).rowsWritten;
+	if (inserted === 0) return false;
+	insertLines(sql, ref, lines);
+	return true;
 }
 
 export function setHoldState(sql: SqlStorage, ref: string, state: HoldState, now: number): void {

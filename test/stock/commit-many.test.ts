@@ -85,3 +85,27 @@ describe("gathered commits", () => {
 		expect(sent.filter((e) => e.type === "stock.low")).toEqual([expect.objectContaining({ type: "stock.low", product_id: u.product_id, size: u.size, on_hand: 4, threshold: 5 })]);
 	});
 });
+
+describe("a reserve seen before", () => {
+	it("answers as it did, whether the stock is still there or gone since, and writes nothing again", async () => {
+		const stub = freshWarehouse();
+		const u = unit();
+		expect((await stub.setLevels(ref("set"), [{ ...u, on_hand: 3 }])).ok).toBe(true);
+		const r = ref("order");
+		const first = await stub.reserve(r, [line(u, 2)], 60_000);
+		if (!first.ok) throw new Error("reserve refused");
+		// Stock left: the replay is found by the hold's own insert.
+		expect(await stub.reserve(r, [line(u, 2)], 60_000)).toEqual({ ok: true, state: "held", expires_at: first.expires_at, replayed: true });
+		// Another buyer takes the last unit: the replay finds the hold after the shortage.
+		expect((await stub.reserve(ref("other"), [line(u, 1)], 60_000)).ok).toBe(true);
+		expect(await stub.reserve(r, [line(u, 2)], 60_000)).toEqual({ ok: true, state: "held", expires_at: first.expires_at, replayed: true });
+		// A released (tombstoned) reference stays closed either way.
+		const t = ref("tombstone");
+		expect((await stub.release(t)).ok).toBe(true);
+		expect(await stub.reserve(t, [line(u, 1)], 60_000)).toEqual({ ok: false, reason: "hold_closed", state: "released" });
+		expect((await stub.setLevels(ref("set"), [{ ...u, on_hand: 10 }])).ok).toBe(true);
+		expect(await stub.reserve(t, [line(u, 1)], 60_000)).toEqual({ ok: false, reason: "hold_closed", state: "released" });
+		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 10, reserved: 3 });
+		expect((await stub.writeCounts()).by_kind.reserve).toBe(2);
+	});
+});
