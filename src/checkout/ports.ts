@@ -4,12 +4,11 @@
  * fail at chosen steps.
  */
 import type { Env } from "../env";
-import { deleteOutbox, deleteOutboxRows, getOrder, insertOrderStmt, outboxStmt, type OrderRecord } from "../orders/queries";
+import { deleteOutbox, deleteOutboxRows, getOrder, placeOrderStmt, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { ReadOptions } from "../stock/cache";
 import { cacheOf, warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
-import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged, StockgateEvent } from "../events/types";
 import { log } from "../http/log";
 import { applyChange } from "../orders/changes";
@@ -61,9 +60,10 @@ export interface StoredAnswer {
 
 export interface OrderStore {
 	/**
-	 * The commit decision, one D1 batch: cart completed + order (whose triggers
-	 * add its history row and the customer's purchase counters) + commit outbox
-	 * rows + placed event + idempotency answer.
+	 * The commit decision, one D1 batch: the placement (one statement whose
+	 * trigger completes the cart, inserts the order with its history row and the
+	 * customer's purchase counters, the commit outbox rows and the placed event,
+	 * migration 0011) + the idempotency answer.
 	 * "cart_taken" when the cart already has a live order or is no longer
 	 * active; "cart_changed" when the cart's version is not `cartVersion` any
 	 * more; "purchase_limit" when a counter would pass its product's limit (all
@@ -126,15 +126,10 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 	return {
 		async decide(order, warehouseIds, cartVersion, answer) {
 			const at = order.created_at;
-			const stmts = [
-				// First, so a cart that moved or is taken refuses the batch before anything else is judged.
-				// It carries the version read with the lines: D1's guard trigger aborts the batch if the cart moved or is not active.
-				db.prepare(`UPDATE carts SET status = 'completed', version = ?, completed_at = ?, updated_at = ? WHERE cart_id = ?`).bind(cartVersion, at, at, order.cart_id),
-				// Its triggers write the first history row and add the units to the purchase counters (migration 0010).
-				insertOrderStmt(db, order),
-				...warehouseIds.map((w) => outboxStmt(db, order.order_id, w, "commit", at)),
-				eventStmt(db, placedEvent(order)),
-			];
+			// One statement: its trigger completes the cart (first, so a cart that moved or is taken refuses
+			// everything before a limit is judged), inserts the order, the commit outbox rows and the event (migration 0011).
+			const placed = placedEvent(order);
+			const stmts = [placeOrderStmt(db, order, { cartVersion, commitWarehouses: warehouseIds, event: { event_id: placed.event_id, payload: JSON.stringify(placed) } })];
 			if (answer) stmts.push(doneStmt(db, answer.scope, answer.status, answer.body, order.order_id, at));
 			try {
 				await db.batch(stmts);

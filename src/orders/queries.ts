@@ -130,12 +130,23 @@ export async function getHistory(db: D1Database, orderId: string): Promise<Histo
 	}));
 }
 
-export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedStatement {
+/**
+ * The checkout decision's one statement (migration 0011): an insert into the
+ * view `order_placements`, whose trigger completes the cart at `cartVersion`
+ * (refused if it moved or is taken), inserts the order (with its history row
+ * and purchase counters), a `commit` outbox row per warehouse and the event.
+ */
+export function placeOrderStmt(
+	db: D1Database,
+	o: OrderRecord,
+	placement: { cartVersion: number; commitWarehouses: string[]; event: { event_id: string; payload: string } },
+): D1PreparedStatement {
 	return db
 		.prepare(
-			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
-			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO order_placements (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
+			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, created_at, updated_at,
+			   cart_version, commit_warehouses, event_id, event_payload)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		)
 		.bind(
 			o.order_id,
@@ -157,16 +168,14 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 			o.customer_email,
 			o.created_at,
 			o.updated_at,
+			placement.cartVersion,
+			JSON.stringify(placement.commitWarehouses),
+			placement.event.event_id,
+			placement.event.payload,
 		);
 }
 
 export type OutboxAction = "commit" | "cancel";
-
-export function outboxStmt(db: D1Database, orderId: string, warehouseId: string, action: OutboxAction, at: string): D1PreparedStatement {
-	return db
-		.prepare(`INSERT INTO outbox (order_id, warehouse_id, action, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		.bind(orderId, warehouseId, action, at, at);
-}
 
 export async function deleteOutbox(db: D1Database, orderId: string, warehouseIds: string[], action: OutboxAction): Promise<void> {
 	if (warehouseIds.length === 0) return;

@@ -70,6 +70,18 @@ const SCHEMA = [
 	   FROM json_each(NEW.products) l WHERE true GROUP BY json_extract(l.value, '$.product_id')
 	   ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap;
 	 END`,
+	// As checkout's decision (migration 0011): one insert into a view whose trigger completes the cart, inserts the order, its outbox row and its event.
+	`CREATE VIEW IF NOT EXISTS floor_placements AS SELECT order_id, user_id, cart_id, products, address, total, status, created_at, updated_at,
+	   NULL AS commit_warehouses, NULL AS event_payload FROM floor_orders WHERE 0`,
+	`CREATE TRIGGER IF NOT EXISTS floor_placements_insert INSTEAD OF INSERT ON floor_placements
+	 BEGIN
+	   UPDATE floor_carts SET status = 'active', updated_at = NEW.created_at WHERE cart_id = NEW.cart_id;
+	   INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at)
+	   VALUES (NEW.order_id, NEW.user_id, NEW.cart_id, NEW.products, NEW.address, NEW.total, NEW.status, NEW.created_at, NEW.updated_at);
+	   INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) SELECT NEW.order_id, value, 'commit', NEW.created_at FROM json_each(NEW.commit_warehouses) WHERE true
+	   ON CONFLICT DO NOTHING;
+	   INSERT INTO floor_events (event_id, payload, created_at) VALUES ('evt_' || NEW.order_id, NEW.event_payload, NEW.created_at);
+	 END`,
 ];
 
 async function setupTables(db: D1Database): Promise<void> {
@@ -91,7 +103,7 @@ function json(body: unknown, status = 200): Response {
 }
 
 /** The order row both decision shapes (stockgate's and the baseline's) start with. */
-/** The order row of both decision shapes; the baseline's carts are named `base_...` (its orders have no triggers). */
+/** The baseline's order row; its carts are named `base_...` so that the placed-order trigger (stockgate's shape) leaves them alone. */
 function orderRow(db: D1Database, id: string, at: string, cartId = `cart_${id}`): D1PreparedStatement {
 	return db
 		.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
@@ -150,37 +162,36 @@ const ops: Record<string, Op> = {
 		env.DB.prepare(`DELETE FROM floor_outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
 			.bind(`ord_${crypto.randomUUID()}`, JSON.stringify(["wh-floor"]))
 			.run(),
-	// The shape of checkout's context read (src/cart/load.ts): the cart with the active warehouses as JSON, and its lines joined with their products.
+	// The shape of checkout's context read (src/cart/load.ts): one statement, the cart with a row per line and its product, the active warehouses as JSON.
 	"d1-read-batch": async (env) => {
 		const db = env.DB;
 		return db.batch([
 			db
 				.prepare(
-					`SELECT c.*, (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
-					              FROM (SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses
-					 FROM floor_carts c WHERE c.user_id = ?1 AND c.status = 'active'`,
-				)
-				.bind(FLOOR_USER),
-			db
-				.prepare(
-					`SELECT i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity, p.*
-					 FROM floor_cart_items i LEFT JOIN floor_products p ON p.product_id = i.product_id
-					 WHERE i.cart_id = (SELECT cart_id FROM floor_carts WHERE user_id = ?1 AND status = 'active')
+					`SELECT c.cart_id, c.user_id, c.status, c.address, c.created_at, c.updated_at,
+					        (SELECT json_group_array(json_object('warehouse_id', warehouse_id, 'name', name, 'postal_code', postal_code, 'region', region, 'country', country, 'active', active))
+					         FROM (SELECT * FROM floor_warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses,
+					        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity,
+					        p.product_id AS p_product_id, p.name AS p_name, p.price_cents AS p_price_cents, p.sizes AS p_sizes, p.active AS p_active
+					 FROM floor_carts c LEFT JOIN floor_cart_items i ON i.cart_id = c.cart_id LEFT JOIN floor_products p ON p.product_id = i.product_id
+					 WHERE c.user_id = ?1 AND c.status = 'active'
 					 ORDER BY i.added_at, i.product_id, i.size`,
 				)
 				.bind(FLOOR_USER),
 		]);
 	},
-	// The shape of checkout's decision batch (src/checkout/ports.ts): cart update, order (its trigger adds history and units), outbox, event.
+	// The shape of checkout's decision (src/checkout/ports.ts): one insert into the placement view; its trigger does the rest.
 	"d1-batch": async (env) => {
 		const db = env.DB;
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
 		return db.batch([
-			db.prepare(`UPDATE floor_carts SET status = 'active', updated_at = ? WHERE cart_id = ?`).bind(at, `cart_${id}`),
-			orderRow(db, id, at),
-			db.prepare(`INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) VALUES (?, 'wh-floor', 'commit', ?) ON CONFLICT DO NOTHING`).bind(id, at),
-			db.prepare(`INSERT INTO floor_events (event_id, payload, created_at) VALUES (?, ?, ?)`).bind(`evt_${id}`, JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 }), at),
+			db
+				.prepare(
+					`INSERT INTO floor_placements (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at, commit_warehouses, event_payload)
+					 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+				)
+				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at, JSON.stringify(["wh-floor"]), JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 })),
 		]);
 	},
 };
