@@ -102,7 +102,6 @@ function json(body: unknown, status = 200): Response {
 	return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
-/** The order row both decision shapes (stockgate's and the baseline's) start with. */
 /** The baseline's order row; its carts are named `base_...` so that the placed-order trigger (stockgate's shape) leaves them alone. */
 function orderRow(db: D1Database, id: string, at: string, cartId = `cart_${id}`): D1PreparedStatement {
 	return db
