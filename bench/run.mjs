@@ -27,7 +27,7 @@ import { performance } from "node:perf_hooks";
 import { mintToken } from "../scripts/lib/tokens.mjs";
 import { forkHost, killHosts } from "./lib/hosts.mjs";
 import { setRuntimes } from "./lib/measure.mjs";
-import { args, KEEP_STATE, log, NOLOCK, OUT, PROBE, PROFILE, QUICK, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SELF_TEST, SIZE, STAMPEDE_SYSTEMS } from "./lib/options.mjs";
+import { args, KEEP_STATE, log, NOLOCK, option, OUT, PROBE, PROFILE, QUICK, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SELF_TEST, SIZE, STAMPEDE_SYSTEMS, WITH_ASSETS } from "./lib/options.mjs";
 import { machine, memoryOf, root } from "./lib/proc.mjs";
 import { ratios, renderScenario, targets } from "./lib/report.mjs";
 import { catalog, fanOut, flashSale, floor, lastUnits, reads, stampede } from "./lib/scenarios.mjs";
@@ -90,6 +90,7 @@ async function main() {
 	const report = { date, command, mode: QUICK ? "quick" : "full", profiled: PROFILE, machine: { ...info, load_average_at_start: loadavg() }, runtime: {}, scenarios: {}, state_dir: KEEP_STATE ? tmp : null };
 	try {
 		log(`starting ${[...RUN_SYSTEMS, ...stampedeSystems].map((s) => s.name).join(", ")}${wantProbe ? ", floor-probe" : ""} on workerd (fresh state under ${tmp})...`);
+		if (!WITH_ASSETS && !option("stockgate-config")) log("stockgate runs without its [assets] table (wrangler.bench.toml): the pages' local router is not the Worker's CPU in production; --with-assets includes it");
 		host = forkHost("workers");
 		const starting = RUN_SYSTEMS.map((s) => startSystem(host, s, tmp, envFile, s.name === "stockgate" ? undefined : compat));
 		const extraStarting = stampedeSystems.map((s) => startSystem(host, s, tmp, s.envFile));
