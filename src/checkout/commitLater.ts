@@ -38,7 +38,39 @@ interface Decided {
 }
 
 /** What one warehouse answered for its part of a window: its results, or the error that left them unknown. */
-type WarehouseAnswer = { ok: true; results: Record<string, CommitResult> } | { ok: false; error: unknown };
+export type WarehouseAnswer = { ok: true; results: Record<string, CommitResult> } | { ok: false; error: unknown };
+
+export interface SortedCommits {
+	/** Confirmed (order, warehouse) pairs: their outbox rows can go. */
+	cleared: Array<{ order_id: string; warehouse_id: string }>;
+	/** Orders whose every warehouse confirmed in this window: announce them. */
+	announce: OrderRecord[];
+	/** Pairs left to the reconciler (refused, or the warehouse's call failed). */
+	left: Array<{ order_id: string; warehouse_id: string; result: CommitResult | null; error?: string }>;
+}
+
+/**
+ * Pure: what a window's answers mean for each decided order. A pair is cleared
+ * only on a confirmed commit; an order is announced only when all its pairs
+ * are; a warehouse that failed leaves its pairs (and so its orders) unannounced.
+ */
+export function sortCommits(decided: ReadonlyArray<{ order: OrderRecord; warehouseIds: string[] }>, answers: ReadonlyMap<string, WarehouseAnswer>): SortedCommits {
+	const out: SortedCommits = { cleared: [], announce: [], left: [] };
+	for (const { order, warehouseIds } of decided) {
+		let all = true;
+		for (const w of warehouseIds) {
+			const a = answers.get(w);
+			const result = a?.ok ? (a.results[order.order_id] ?? null) : null;
+			if (result?.ok) out.cleared.push({ order_id: order.order_id, warehouse_id: w });
+			else {
+				all = false;
+				out.left.push({ order_id: order.order_id, warehouse_id: w, result, ...(a && !a.ok ? { error: String(a.error) } : {}) });
+			}
+		}
+		if (all) out.announce.push(order);
+	}
+	return out;
+}
 
 class GatheredCommits {
 	private readonly window: Coalescer<Decided>;
@@ -73,22 +105,7 @@ class GatheredCommits {
 				return [w, s.status === "fulfilled" ? { ok: true, results: s.value } : { ok: false, error: s.reason }];
 			}),
 		);
-		const cleared: Array<{ order_id: string; warehouse_id: string }> = [];
-		const announce: OrderRecord[] = [];
-		const left: Array<{ order_id: string; warehouse_id: string; result: CommitResult | null; error?: string }> = [];
-		for (const { order, warehouseIds: ws } of decided) {
-			let all = true;
-			for (const w of ws) {
-				const a = answers.get(w)!;
-				const result = a.ok ? (a.results[order.order_id] ?? null) : null;
-				if (result?.ok) cleared.push({ order_id: order.order_id, warehouse_id: w });
-				else {
-					all = false;
-					left.push({ order_id: order.order_id, warehouse_id: w, result, ...(a.ok ? {} : { error: String(a.error) }) });
-				}
-			}
-			if (all) announce.push(order);
-		}
+		const { cleared, announce, left } = sortCommits(decided, answers);
 		if (left.length > 0) {
 			// Left in the outbox: the reconciler retries, or cancels the order as unfulfillable.
 			log.warn("[place-order]", "commit_deferred", { commits: left });

@@ -105,8 +105,9 @@ export async function readJsonBody(request: Request): Promise<{ raw: string; val
 		fail("PAYLOAD_TOO_LARGE", `Request body is larger than ${MAX_BODY_BYTES} bytes.`);
 	}
 	if (!request.body) return undefined;
-	// With a Content-Length (checked above) the body cannot be longer: read it in one go.
-	const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readLimited(request.body);
+	// With a valid Content-Length (checked above) the body cannot be longer: read it in one go; otherwise count as it comes.
+	const length = declared === null ? Number.NaN : Number(declared);
+	const bytes = Number.isSafeInteger(length) && length >= 0 ? new Uint8Array(await request.arrayBuffer()) : await readLimited(request.body);
 	if (bytes.byteLength === 0) return undefined;
 	if (!isJsonContentType(request.headers.get("content-type"))) {
 		fail("UNSUPPORTED_MEDIA_TYPE", "Request body must be JSON (Content-Type: application/json).");

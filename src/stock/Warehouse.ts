@@ -396,7 +396,6 @@ export class Warehouse extends DurableObject<Env> {
 		};
 	}
 
-	/** The write transactions this instance ran, by kind (read by `npm run bench`; changes nothing). */
 	/**
 	 * Whether to produce stock.changed events: true while an active webhook
 	 * endpoint subscribes to them (src/webhooks/listeners.ts says so after each
@@ -407,6 +406,7 @@ export class Warehouse extends DurableObject<Env> {
 		return { changed: this.ctx.storage.transactionSync(() => this.changes.setListening(on)) };
 	}
 
+	/** The write transactions this instance ran, by kind (read by `npm run bench`; changes nothing). */
 	async writeCounts(): Promise<WriteCounts> {
 		return this.writes.view();
 	}

@@ -299,9 +299,13 @@ export interface HoldRow {
 	expires_at: number;
 }
 
+function toHold(r: Row): HoldRow {
+	return { ref: String(r.ref), state: r.state as HoldState, created_at: Number(r.created_at), expires_at: Number(r.expires_at) };
+}
+
 export function getHold(sql: SqlStorage, ref: string): HoldRow | undefined {
 	const r = sql.exec(`SELECT ref, state, created_at, expires_at FROM holds WHERE ref = ?`, ref).toArray()[0];
-	return r ? { ref: String(r.ref), state: r.state as HoldState, created_at: Number(r.created_at), expires_at: Number(r.expires_at) } : undefined;
+	return r ? toHold(r) : undefined;
 }
 
 export function holdLines(sql: SqlStorage, ref: string): Line[] {
@@ -318,7 +322,7 @@ export function getHolds(sql: SqlStorage, refs: string[]): Map<string, HoldRow> 
 		return new Map(h ? [[h.ref, h]] : []);
 	}
 	const rows = sql.exec(`SELECT ref, state, created_at, expires_at FROM holds WHERE ref IN (SELECT value FROM json_each(?))`, JSON.stringify(refs)).toArray();
-	return new Map(rows.map((r) => [String(r.ref), { ref: String(r.ref), state: r.state as HoldState, created_at: Number(r.created_at), expires_at: Number(r.expires_at) }]));
+	return new Map(rows.map((r) => [String(r.ref), toHold(r)]));
 }
 
 /** The lines of these holds, by reference, each in holdLines' order (one statement). */
