@@ -27,7 +27,7 @@ export default defineConfig(async () => {
 									STOCKGATE_SEED: process.env.STOCKGATE_SEED ?? "",
 									// Checkout commits before answering here, so tests read committed stock right after a 201;
 									// the after-answer path is tested in test/checkout/commit-later.test.ts and by the load storms.
-									COMMIT_AFTER_ANSWER: "false",
+									COMMIT_AFTER_ANSWER: process.env.STOCKGATE_COMMIT_AFTER_ANSWER ?? "false",
 								},
 							},
 						}),
