@@ -1,0 +1,26 @@
+// Applies the local D1 migrations of every database in wrangler.toml and says
+// so in one line per database, instead of wrangler's tables (printed only when
+// a migration fails).
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { unstable_readConfig } from "wrangler";
+import { failWith, runCaptured } from "./quiet.mjs";
+
+/** The names wrangler marked applied (✅) in this run's tables. */
+export function appliedNames(output) {
+	return new Set([...output.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1]));
+}
+
+export function migrateLocal({ root, wrangler, env }) {
+	const config = unstable_readConfig({ config: join(root, "wrangler.toml") }, { hideWarnings: true });
+	const lines = [];
+	for (const db of config.d1_databases ?? []) {
+		const dir = resolve(root, db.migrations_dir ?? "migrations");
+		const total = readdirSync(dir).filter((f) => f.endsWith(".sql")).length;
+		const run = runCaptured([wrangler, "d1", "migrations", "apply", db.database_name, "--local"], { cwd: root, env: { ...env, CI: "true" } });
+		if (!run.ok) failWith(`Applying the D1 migrations to ${db.database_name} (local) failed:`, run);
+		const applied = appliedNames(run.output).size;
+		lines.push(`D1 ${db.database_name} (local): ${applied > 0 ? `applied ${applied} of ${total} migrations` : `up to date (${total} migrations)`}.`);
+	}
+	return lines;
+}
