@@ -8,10 +8,11 @@
 //   { cmd: "logs", name }              -> its log lines since the last call, by tag
 //   { cmd: "writes", name, ids }       -> each Warehouse object's write counts (stockgate's writeCounts RPC)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import net from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { unstable_readConfig, unstable_splitSqlQuery, unstable_startWorker } from "wrangler";
+import { dirname, resolve } from "node:path";
+import { unstable_readConfig, unstable_startWorker } from "wrangler";
+import { applyMigrations } from "../../scripts/lib/migrations.mjs";
 import { pidListeningOn, workerdChildren } from "./proc.mjs";
 
 /** name -> { worker, configPath, logs: { counts, errors } } */
@@ -47,20 +48,14 @@ function logSink() {
 	return { logs, handler };
 }
 
-async function applyMigrations(mf, configPath) {
+/** The Worker's D1 migrations, applied straight to its runtime; resolves with how many files there were. */
+async function migrate(mf, configPath) {
 	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
 	const db = config.d1_databases?.[0];
 	if (!db) return 0;
 	const dir = resolve(dirname(configPath), db.migrations_dir ?? "migrations");
 	if (!existsSync(dir)) return 0;
-	const d1 = await mf.getD1Database(db.binding);
-	let applied = 0;
-	for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
-		const statements = unstable_splitSqlQuery(readFileSync(join(dir, file), "utf8")).filter((s) => s.trim() !== "");
-		if (statements.length > 0) await d1.batch(statements.map((s) => d1.prepare(s)));
-		applied++;
-	}
-	return applied;
+	return applyMigrations(await mf.getD1Database(db.binding), dir);
 }
 
 async function waitForHealth(url, deadline) {
@@ -137,7 +132,7 @@ async function startUp(name, worker, configPath, sink, started) {
 	// workerd in front, for live reload) is dev-server plumbing, not part of either system.
 	const runtimeUrl = await mf.ready;
 	await waitForHealth(runtimeUrl, Date.now() + 30_000);
-	const migrations = await applyMigrations(mf, configPath);
+	const migrations = await migrate(mf, configPath);
 	workers.set(name, { worker, configPath, logs: sink.logs, url: runtimeUrl.href });
 	sink.logs.counts = {};
 	sink.logs.errors = [];

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { root } from "./proc.mjs";
-import { SIZES } from "./scenarios.mjs";
+import { SIZES } from "./workloads.mjs";
 
 export const args = process.argv.slice(2);
 export const QUICK = args.includes("--quick");

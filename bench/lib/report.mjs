@@ -199,7 +199,7 @@ function renderStampede(lines, entry) {
 	return [...lines, ""].join("\n");
 }
 
-/** The issue's targets for stockgate, checked against this run. */
+/** stockgate's targets, checked against this run. */
 export function targets(scenarios) {
 	const out = [];
 	const lu = scenarios["last-units"]?.results;
@@ -222,12 +222,12 @@ export function targets(scenarios) {
 	}
 	if (ca?.stockgate && ca.baseline) {
 		const x = ratio(ca.stockgate.orders_per_s, ca.baseline.orders_per_s);
-		out.push({ target: "catalog: stockgate throughput >= 1.5x the baseline's (issue 10)", measured: `x${x}`, met: x !== null && x >= 1.5 ? "yes" : "no" });
+		out.push({ target: "catalog: stockgate throughput >= 1.5x the baseline's", measured: `x${x}`, met: x !== null && x >= 1.5 ? "yes" : "no" });
 	}
 	const st = scenarios.stampede?.summary?.stockgate;
 	if (st) {
 		out.push({
-			target: "stampede: place-order p99 with browsing <= 1.5x without (issue 10)",
+			target: "stampede: place-order p99 with browsing <= 1.5x without",
 			measured: `${st.p99_browsing} vs ${st.p99_quiet} ms (x${st.p99_browsing_over_quiet})`,
 			met: st.p99_browsing_over_quiet !== null && st.p99_browsing_over_quiet <= 1.5 ? "yes" : "no",
 		});
@@ -235,7 +235,7 @@ export function targets(scenarios) {
 		const pass = (label, p) => scenarios.stampede.passes[p]?.[label]?.writes;
 		const fig = (w) => (w ? `${w.per_order ?? "n/a"} (buying alone ${w.per_order_buying ?? "n/a"})` : "n/a");
 		out.push({
-			target: "stampede: Warehouse write transactions per order <= 1.2, whole pass (issue 10)",
+			target: "stampede: Warehouse write transactions per order <= 1.2, whole pass",
 			measured: `browsing ${fig(pass("stockgate", "b"))}, quiet ${fig(pass("stockgate", "q"))}${before ? `; committing before the answer, quiet: ${fig(pass("stockgate, commit before answer", "q"))}` : ""}`,
 			met: st.writes_per_order !== null && st.writes_per_order <= 1.2 ? "yes" : "no",
 		});
@@ -248,7 +248,7 @@ export function targets(scenarios) {
 	const rd = scenarios.reads?.results?.stockgate;
 	if (rd && rd.rpcs_per_page_view !== null) {
 		out.push({
-			target: "reads: Warehouse RPCs per product page view <= 0.05 (issue 10)",
+			target: "reads: Warehouse RPCs per product page view <= 0.05",
 			measured: `${rd.page_view_warehouse_rpcs} RPCs for ${rd.page_views_logged} page views (${rd.rpcs_per_page_view})`,
 			met: rd.rpcs_per_page_view <= 0.05 ? "yes" : "no",
 		});

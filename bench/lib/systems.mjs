@@ -2,6 +2,8 @@
 // load a scenario's catalog, warehouses, stock and carts, mint buyers' tokens.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { pool } from "../../scripts/lib/pool.mjs";
+import { openShop } from "../../scripts/lib/shop.mjs";
 import { mintToken } from "../../scripts/lib/tokens.mjs";
 import { agentFor, send } from "./load.mjs";
 import { PROFILE, SETUP_CONCURRENCY } from "./options.mjs";
@@ -22,27 +24,13 @@ export async function api(sys, method, path, body, token) {
 	return res.body;
 }
 
-export async function pool(items, concurrency, fn) {
-	let next = 0;
-	const lane = async () => {
-		while (next < items.length) {
-			const i = next++;
-			await fn(items[i], i);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
-}
-
 /** Catalog, warehouses (the previous scenario's are deactivated, so only this scenario's count), stock, and every buyer's cart. */
 export async function prepare(sys, sc, admin, tokens) {
 	for (const w of sys.active) await api(sys, "PUT", `/admin/warehouses/${w.id}`, { name: w.name, postal_code: w.postal_code, region: w.region, country: w.country, active: false }, admin);
 	// Purchase limits exist on stockgate only; the baseline takes the same products without them.
-	const limited = (p) => (sys.limits && p.max_per_customer ? { max_per_customer: p.max_per_customer } : {});
-	await pool(sc.products, 8, (p) => api(sys, "PUT", `/admin/products/${p.id}`, { name: p.name, price: p.price, sizes: p.sizes, ...limited(p) }, admin));
-	for (const w of sc.warehouses) {
-		await api(sys, "PUT", `/admin/warehouses/${w.id}`, { name: w.name, postal_code: w.postal_code, region: w.region, country: w.country, active: true }, admin);
-		await api(sys, "PUT", `/admin/warehouses/${w.id}/stock`, { items: sc.stock[w.id], reason: "benchmark" }, admin);
-	}
+	const products = sys.limits ? sc.products : sc.products.map(({ max_per_customer: _, ...p }) => p);
+	const warehouses = sc.warehouses.map((w) => ({ ...w, stock: sc.stock[w.id] }));
+	await openShop((method, path, body) => api(sys, method, path, body, admin), { products, warehouses, reason: "benchmark" }, { concurrency: 8 });
 	sys.active = sc.warehouses;
 	await pool(sc.buyers, SETUP_CONCURRENCY, async (b) => {
 		for (const l of b.lines) await api(sys, "POST", "/cart/items", l, tokens.get(b.sub));

@@ -15,15 +15,16 @@
 // objects count their own write transactions (src/stock/writes.ts), read before
 // and after through the runtime, so commits made after the answer, alarms and
 // the reconciler's cancellations are all in the count.
-import { createHmac } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { pool } from "../../scripts/lib/pool.mjs";
+import { paymentSignature } from "../../scripts/lib/tokens.mjs";
 import { agentFor, runLoad, send } from "../lib/load.mjs";
 import { settle } from "../lib/measure.mjs";
 import { elapsed, log, SIZE } from "../lib/options.mjs";
 import { cpuSecondsOf } from "../lib/proc.mjs";
-import { stampede } from "../lib/scenarios.mjs";
+import { stampede } from "../lib/workloads.mjs";
 import { ratio, latencySummary } from "../lib/stats.mjs";
-import { api, mintAll, pool, prepare } from "../lib/systems.mjs";
+import { api, mintAll, prepare } from "../lib/systems.mjs";
 
 const PAGE = "GET /products/:id";
 const PASSES = [
@@ -201,9 +202,7 @@ async function pay(sys, sc, results, agent, ctx) {
 	const out = [];
 	await pool(due, 16, async ({ r }) => {
 		const body = { id: `evt_bench_${r.order_id}`, type: "payment.succeeded", order_id: r.order_id, amount: r.total, currency: r.currency };
-		const t = Math.floor(Date.now() / 1000);
-		const signature = createHmac("sha256", ctx.webhookSecret).update(`${t}.${JSON.stringify(body)}`).digest("hex");
-		const res = await send(sys.url, agent, { method: "POST", path: "/payments/webhook", body, headers: { "payment-signature": `t=${t},v1=${signature}` } });
+		const res = await send(sys.url, agent, { method: "POST", path: "/payments/webhook", body, headers: { "payment-signature": paymentSignature(ctx.webhookSecret, JSON.stringify(body)) } });
 		out.push({ status: res.status, ms: res.ms, code: res.body?.code ?? null });
 	});
 	return out;

@@ -1,4 +1,6 @@
-// Mints local HS256 tokens for development (never used in production).
+// Local credentials for development, the bench and the load tests (never used
+// in production): HS256 tokens and signed payment-webhook headers.
+import { createHmac } from "node:crypto";
 import { SignJWT } from "jose";
 
 export async function mintToken(secret, { sub, admin = false, email, expiresIn = "7d" }) {
@@ -8,4 +10,10 @@ export async function mintToken(secret, { sub, admin = false, email, expiresIn =
 		.setIssuedAt()
 		.setExpirationTime(expiresIn)
 		.sign(new TextEncoder().encode(secret));
+}
+
+/** The Payment-Signature header for a raw webhook body, signed at `nowS` (seconds). */
+export function paymentSignature(secret, raw, nowS = Math.floor(Date.now() / 1000)) {
+	const mac = createHmac("sha256", secret).update(`${nowS}.${raw}`).digest("hex");
+	return `t=${nowS},v1=${mac}`;
 }

@@ -1,10 +1,11 @@
 /**
  * The clients' side: real HTTP to the Worker's URL with Node's fetch, tokens
- * minted locally with jose (HS256 with the test secret), signed payment
- * webhooks, a bounded pool of concurrent clients, and a tally of answers.
+ * minted locally (HS256 with the test secret), signed payment webhooks, a
+ * bounded pool of concurrent clients, and a tally of answers. Token minting,
+ * signing and the pool are the ones the bench uses (scripts/lib/).
  */
-import { createHmac } from "node:crypto";
-import { SignJWT } from "jose";
+import { settleAll } from "../../scripts/lib/pool.mjs";
+import { mintToken, paymentSignature as signPayment } from "../../scripts/lib/tokens.mjs";
 import { SECRETS } from "./harness.ts";
 
 export interface Answer {
@@ -53,44 +54,18 @@ export class Api {
 	}
 }
 
-export async function tokenFor(sub: string, opts: { admin?: boolean } = {}): Promise<string> {
-	return new SignJWT(opts.admin ? { role: "admin" } : {})
-		.setProtectedHeader({ alg: "HS256" })
-		.setSubject(sub)
-		.setIssuedAt()
-		.setExpirationTime("2h")
-		.sign(new TextEncoder().encode(SECRETS.JWT_SECRET));
+export function tokenFor(sub: string, opts: { admin?: boolean } = {}): Promise<string> {
+	return mintToken(SECRETS.JWT_SECRET, { sub, admin: opts.admin, expiresIn: "2h" });
 }
 
 /** The Payment-Signature header for a raw webhook body, signed now. */
-export function paymentSignature(raw: string, nowS = Math.floor(Date.now() / 1000)): string {
-	const mac = createHmac("sha256", SECRETS.PAYMENT_WEBHOOK_SECRET).update(`${nowS}.${raw}`).digest("hex");
-	return `t=${nowS},v1=${mac}`;
+export function paymentSignature(raw: string, nowS?: number): string {
+	return signPayment(SECRETS.PAYMENT_WEBHOOK_SECRET, raw, nowS);
 }
 
-/** Runs every task with at most `limit` in flight; results in task order. */
-export async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<PromiseSettledResult<T>[]> {
-	const results: PromiseSettledResult<T>[] = new Array(tasks.length);
-	let next = 0;
-	async function lane() {
-		while (next < tasks.length) {
-			const i = next++;
-			try {
-				results[i] = { status: "fulfilled", value: await tasks[i]!() };
-			} catch (reason) {
-				results[i] = { status: "rejected", reason };
-			}
-		}
-	}
-	await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
-	return results;
-}
-
-/** Every settled task must have succeeded (setup steps). */
-export function allOk<T>(results: PromiseSettledResult<T>[]): T[] {
-	const failed = results.find((r) => r.status === "rejected");
-	if (failed) throw (failed as PromiseRejectedResult).reason;
-	return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+/** Runs every task with at most `limit` in flight; every outcome, settled, in task order. */
+export function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<PromiseSettledResult<T>[]> {
+	return settleAll(tasks, limit, (task) => task());
 }
 
 /** Answers per kind of request and status ("none": no answer at all). */

@@ -8,11 +8,12 @@
  * one wrote (the restart test). The Worker's JSON log lines are kept here,
  * counted by level, not printed.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { applyMigrations } from "../../scripts/lib/migrations.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const WORKER = "stockgate";
@@ -48,14 +49,6 @@ function bundleModule(bundleDir: string): string {
 	const js = readdirSync(bundleDir).filter((f) => f.endsWith(".js"));
 	if (js.length !== 1) throw new Error(`expected one module in ${bundleDir}, found ${js.join(", ") || "none"}`);
 	return join(bundleDir, js[0]!);
-}
-
-function migrationStatements(): string[][] {
-	const dir = join(ROOT, "migrations");
-	return readdirSync(dir)
-		.filter((f) => f.endsWith(".sql"))
-		.sort()
-		.map((f) => unstable_splitSqlQuery(readFileSync(join(dir, f), "utf8")).filter((s) => s.trim() !== ""));
 }
 
 export interface StartOptions {
@@ -116,8 +109,7 @@ export class Stockgate {
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
-				const db = await mf.getD1Database("DB");
-				for (const statements of migrationStatements()) await db.batch(statements.map((s) => db.prepare(s)));
+				await applyMigrations(await mf.getD1Database("DB"), join(ROOT, "migrations"));
 			}
 		} catch (err) {
 			await mf.dispose().catch(() => {});

@@ -5,6 +5,7 @@
  * answered 201, checkouts refused or never answered), which the invariant
  * check compares with what the Worker stored.
  */
+import { openShop as setUpShop } from "../../scripts/lib/shop.mjs";
 import { Api, pool, tokenFor, type Answer } from "./client.ts";
 import type { Stockgate } from "./harness.ts";
 
@@ -94,15 +95,12 @@ export function threeWarehouses(prefix: string): Array<Omit<WarehouseSpec, "stoc
 }
 
 export async function openShop(api: Api, admin: string, spec: ShopSpec, book: Book): Promise<void> {
-	for (const p of spec.products) {
-		await api.must("PUT", `/admin/products/${p.id}`, { token: admin, body: { name: `Product ${p.id}`, price: p.price ?? 19.99, sizes: p.sizes } });
-	}
-	for (const w of spec.warehouses) {
-		await api.must("PUT", `/admin/warehouses/${w.id}`, { token: admin, body: { name: w.id, postal_code: w.postal_code, region: w.region, country: "US" } });
-		if (w.stock.length === 0) continue;
-		await api.must("PUT", `/admin/warehouses/${w.id}/stock`, { token: admin, body: { items: w.stock, reason: "load test set-up" } });
-		for (const s of w.stock) book.loaded.set(unitKey(w.id, s.product_id, s.size), s.on_hand);
-	}
+	await setUpShop((method, path, body) => api.must(method, path, { token: admin, body }), {
+		products: spec.products.map((p) => ({ id: p.id, name: `Product ${p.id}`, price: p.price ?? 19.99, sizes: p.sizes })),
+		warehouses: spec.warehouses.map((w) => ({ ...w, name: w.id, country: "US" })),
+		reason: "load test set-up",
+	});
+	for (const w of spec.warehouses) for (const s of w.stock) book.loaded.set(unitKey(w.id, s.product_id, s.size), s.on_hand);
 }
 
 /**

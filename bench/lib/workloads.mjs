@@ -1,5 +1,6 @@
-// The benchmark's data: warehouses, products, stock and buyers (each buyer one
-// user with one cart) per scenario, generated from a fixed seed so every system
+// The benchmark's workloads, as data (bench/scenarios/ holds the runners that
+// measure them): warehouses, products, stock and buyers (each buyer one user
+// with one cart) per scenario, generated from a fixed seed so every system
 // and every run sees exactly the same load. Ids carry the scenario's prefix, so
 // scenarios run one after another on the same Worker without touching each other.
 
@@ -10,7 +11,7 @@ export const REGIONS = [
 	{ region: "TX", postal_code: "73301", city: "Austin" },
 ];
 
-/** Full-run sizes (the issue's), and the reduced ones for `--quick` (CI smoke, under a minute). */
+/** Full-run sizes, and the reduced ones for `--quick` (CI smoke, under a minute). */
 export const SIZES = {
 	full: {
 		lastUnits: { stock: 100, buyers: 1000, concurrency: 100 },
