@@ -12,6 +12,7 @@
 // origins (a storefront on its own dev server) to the ones npm start trusts.
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
+import net from "node:net";
 import { join, relative } from "node:path";
 import { migrateLocal } from "./lib/d1.mjs";
 import { loadDemo } from "./lib/demo.mjs";
@@ -24,6 +25,19 @@ const base = `http://127.0.0.1:${port}`;
 const streamLogs = process.argv.includes("--logs");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+
+/** Whether nothing listens on 127.0.0.1:port (the health check would otherwise reach whatever does). */
+function portFree(p) {
+	return new Promise((resolve) => {
+		const probe = net.createServer();
+		probe.once("error", () => resolve(false));
+		probe.listen(p, "127.0.0.1", () => probe.close(() => resolve(true)));
+	});
+}
+if (!(await portFree(port))) {
+	console.error(`Port ${port} is in use on 127.0.0.1 (another npm start?): stop it, or choose another port, e.g. PORT=${port + 1} npm start`);
+	process.exit(1);
+}
 
 const { created, vars } = ensureDevVars();
 if (created) console.log("Created .dev.vars with fresh local secrets.");
@@ -44,6 +58,9 @@ const devVars = {
 	WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
 	CORS_ORIGINS: origins.join(","),
 };
+// wrangler's output until the summary is out: shown only if stockgate does not come up.
+let started = false;
+const startup = [];
 const dev = spawn(
 	process.execPath,
 	[wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", ...Object.entries(devVars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
@@ -52,15 +69,16 @@ const dev = spawn(
 const stop = () => dev.kill("SIGINT");
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
-dev.on("exit", (code) => process.exit(code ?? 0));
+dev.on("close", (code) => {
+	if (!started) console.error(`wrangler dev stopped before stockgate was up:\n\n${startup.join("\n").trim()}\n`);
+	process.exit(code ?? 0);
+});
 
 // Everything wrangler and the Worker print goes to the log file; once the summary is out,
 // errors (or, with --logs, every line) also reach the terminal.
 const logFile = join(root, ".wrangler", "dev.log");
 mkdirSync(join(root, ".wrangler"), { recursive: true });
 const log = createWriteStream(logFile, { flags: "w" });
-let started = false;
-const startup = [];
 const isError = (line) => /"level":"error"|\[ERROR\]/.test(line);
 function onOutput(stream) {
 	let partial = "";
