@@ -7,8 +7,16 @@ import { unstable_readConfig } from "wrangler";
 import { failWith, runCaptured } from "./quiet.mjs";
 
 /** The names wrangler marked applied (✅) in this run's tables. */
-export function appliedNames(output) {
+function appliedNames(output) {
 	return new Set([...output.matchAll(/│\s*(\S+\.sql)\s*│\s*✅/g)].map((m) => m[1]));
+}
+
+/** What wrangler's report says, in a few words (its own report when it is in a form not recognised). */
+function summary(output, total) {
+	const applied = appliedNames(output).size;
+	if (applied > 0) return `applied ${applied} of ${total} migrations`;
+	if (/No migrations to apply/.test(output)) return `up to date (${total} migrations)`;
+	return `migrations applied; wrangler said:\n${output.trim()}`;
 }
 
 export function migrateLocal({ root, wrangler, env }) {
@@ -19,8 +27,7 @@ export function migrateLocal({ root, wrangler, env }) {
 		const total = readdirSync(dir).filter((f) => f.endsWith(".sql")).length;
 		const run = runCaptured([wrangler, "d1", "migrations", "apply", db.database_name, "--local"], { cwd: root, env: { ...env, CI: "true" } });
 		if (!run.ok) failWith(`Applying the D1 migrations to ${db.database_name} (local) failed:`, run);
-		const applied = appliedNames(run.output).size;
-		lines.push(`D1 ${db.database_name} (local): ${applied > 0 ? `applied ${applied} of ${total} migrations` : `up to date (${total} migrations)`}.`);
+		lines.push(`D1 ${db.database_name} (local): ${summary(run.output, total)}.`);
 	}
 	return lines;
 }
