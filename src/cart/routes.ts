@@ -26,7 +26,7 @@ async function requireBuyable(env: Env, unit: { product_id: string; size: string
 
 /** The answer to a line change the database refused (the caps are re-checked there, atomically). */
 function refuse(why: LineRefusal): never {
-	if (typeof why === "object") raise({ ok: false, reason: "purchase_limit", excesses: [why.excess] });
+	if (typeof why === "object") raise({ ok: false, reason: "purchase_limit", excesses: why.excesses });
 	switch (why) {
 		case "cart_full":
 			fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
