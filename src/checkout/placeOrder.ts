@@ -184,8 +184,8 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 	const started = Date.now();
 	// Kits become their components, added up with plain lines that share a unit, before any check.
 	const demand = physicalDemand(input.lines, kitInfo(input.lines));
-	// Units of inactive products cannot be sold: plan with those warehouses' stock ignored.
-	const inactive = input.lines.filter((l) => !l.active);
+	// Inactive products, and kits with an inactive component, cannot be sold: those lines are short.
+	const inactive = input.lines.filter((l) => !l.sellable);
 	if (inactive.length > 0) {
 		const shortages = inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 		log.warn("[place-order]", "rejected_inactive_products", { shortages });
