@@ -74,8 +74,8 @@ const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = '
 	      OR (SELECT COUNT(*) FROM cart_items WHERE cart_id = ?1) < ?6)`;
 
 /**
- * One row per product that ?4 units of product ?2 count against (?2 itself and,
- * for a kit, each component times ?4): `requested`, its limit `lim`, and
+ * One row per limited product that ?4 units of product ?2 count against (?2
+ * itself and, for a kit, each component times ?4): `requested`, its limit `lim`, and
  * `already`, the units of it counted for the cart's owner: live orders plus the
  * cart's lines (a kit line as its kit and its components), without line
  * (?2, ?3) when `others` (a set replaces that line).
@@ -93,6 +93,7 @@ function limitRowsSql(others: boolean): string {
 	   COALESCE((SELECT units FROM customer_product_units WHERE product_id = r.product_id AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
 	   + COALESCE((SELECT SUM(x.units) FROM (${inCart}) x WHERE x.product_id = r.product_id), 0) AS already
 	 FROM (${asked}) r JOIN products p ON p.product_id = r.product_id
+	 WHERE p.max_per_customer IS NOT NULL
 	 GROUP BY r.product_id`;
 }
 
