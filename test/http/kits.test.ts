@@ -185,7 +185,7 @@ describe("a kit with an inactive component", () => {
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
 	}
 
-	it("shows availability 0, is refused at cart add and cart set (409 OUT_OF_STOCK for its line), and sells again once the component is active", async () => {
+	it("shows availability 0, is refused at cart add and cart set (409 OUT_OF_STOCK for its line), is short in the fulfillment check, and sells again once the component is active", async () => {
 		const { auth, kit, cap } = await kitShop({ teeM: 10, cap: 10 });
 		const buyer = await customer([]);
 		await setActive(auth, cap, "Cap", 5, ["OS"], false);
@@ -198,6 +198,8 @@ describe("a kit with an inactive component", () => {
 		expect(set.status).toBe(409);
 		expect(set.body.code).toBe("OUT_OF_STOCK");
 		expect((await call("GET", "/cart", { auth: buyer.auth })).body.items).toEqual([]);
+		const check = await call("POST", "/api/fulfillment/check", { auth: buyer.auth, body: { items: [{ product_id: kit, size: "ONE", quantity: 1 }] } });
+		expect(check.body).toMatchObject({ available: false, shortages: [{ product_id: kit, size: "ONE", requested: 1, available: 0 }] });
 
 		await setActive(auth, cap, "Cap", 5, ["OS"], true);
 		expect((await call("GET", `/products/${kit}`)).body.availability).toEqual({ ONE: 5 });
