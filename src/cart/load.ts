@@ -2,7 +2,7 @@
  * Loads a user's active cart with its lines priced from the catalog: the one
  * read that the cart, summary and checkout endpoints share.
  */
-import { getProducts, toProduct, toWarehouse } from "../catalog/queries";
+import { getProducts, inactiveProducts, toProduct, toWarehouse } from "../catalog/queries";
 import type { Warehouse } from "../catalog/schema";
 import { activeCart, cartLines, toCart, type CartRow } from "./queries";
 import { priceLines, type PricedLine } from "./view";
@@ -19,7 +19,11 @@ export async function loadActiveCart(db: D1Database, userId: string): Promise<Lo
 		db,
 		rows.map((r) => r.product_id),
 	);
-	return { cart, lines: priceLines(rows, products) };
+	const inactive = await inactiveProducts(
+		db,
+		[...products.values()].flatMap((p) => (p.components ?? []).map((c) => c.product_id)),
+	);
+	return { cart, lines: priceLines(rows, products, (id) => !inactive.has(id)) };
 }
 
 export interface CheckoutContext {
@@ -33,8 +37,8 @@ type Row = Record<string, unknown>;
 /**
  * Everything place-order reads from D1 before touching stock, in one statement
  * (a batch pays per statement): the active cart, a row per line joined with its
- * product (one row with no line for an empty cart), and the active warehouses
- * folded in as JSON (without a cart they are not needed). Does not create a
+ * product and its kit components that are not active (one row with no line for
+ * an empty cart), and the active warehouses folded in as JSON (without a cart they are not needed). Does not create a
  * cart (an absent cart is simply empty).
  */
 export async function loadCheckoutContext(db: D1Database, userId: string): Promise<CheckoutContext> {
@@ -45,7 +49,9 @@ export async function loadCheckoutContext(db: D1Database, userId: string): Promi
 			         FROM (SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id)) AS active_warehouses,
 			        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity,
 			        p.product_id AS p_product_id, p.name AS p_name, p.price_cents AS p_price_cents, p.sizes AS p_sizes, p.active AS p_active,
-			        p.max_per_customer AS p_max_per_customer, p.components AS p_components
+			        p.max_per_customer AS p_max_per_customer, p.components AS p_components,
+			        (SELECT json_group_array(json_extract(c.value, '$.product_id')) FROM json_each(p.components) c
+			         WHERE NOT EXISTS (SELECT 1 FROM products cp WHERE cp.product_id = json_extract(c.value, '$.product_id') AND cp.active = 1)) AS p_inactive_components
 			 FROM carts c
 			 LEFT JOIN cart_items i ON i.cart_id = c.cart_id
 			 LEFT JOIN products p ON p.product_id = i.product_id
@@ -66,6 +72,7 @@ export async function loadCheckoutContext(db: D1Database, userId: string): Promi
 				toProduct({ product_id: r.p_product_id, name: r.p_name, price_cents: r.p_price_cents, sizes: r.p_sizes, active: r.p_active, max_per_customer: r.p_max_per_customer, components: r.p_components }),
 			]),
 	);
+	const inactive = new Set(withLines.flatMap((r) => JSON.parse(String(r.p_inactive_components ?? "[]")) as string[]));
 	const warehouses = (JSON.parse(String(first.active_warehouses ?? "[]")) as Row[]).map(toWarehouse);
-	return { cart: toCart(first), lines: priceLines(rows, byId), warehouses };
+	return { cart: toCart(first), lines: priceLines(rows, byId, (id) => !inactive.has(id)), warehouses };
 }

@@ -2,7 +2,7 @@
  * D1 queries for carts. One active cart per user (a partial unique index);
  * completed carts are kept.
  */
-import { withinLimit, type LimitExcess } from "../limits/rules";
+import { excesses, type LimitExcess } from "../limits/rules";
 import type { Address } from "./schema";
 
 export interface CartRow {
@@ -62,11 +62,11 @@ export async function cartLines(db: D1Database, cartId: string): Promise<CartLin
 
 /**
  * Why a line change wrote nothing: the line would pass its unit cap, a new line
- * would pass the cart's line cap, the product's per-customer limit would be
- * passed (all checked in the same statement, so two concurrent changes cannot
- * both take the last free line or unit), or the cart was checked out.
+ * would pass the cart's line cap, a per-customer limit would be passed (all
+ * checked in the same statement, so two concurrent changes cannot both take the
+ * last free line or unit), or the cart was checked out.
  */
-export type LineRefusal = "line_full" | "cart_full" | "cart_closed" | { reason: "purchase_limit"; excess: LimitExcess };
+export type LineRefusal = "line_full" | "cart_full" | "cart_closed" | { reason: "purchase_limit"; excesses: LimitExcess[] };
 
 /** The row to insert exists only while the cart is active and has room for it (or already has the line). */
 const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active')
@@ -74,25 +74,39 @@ const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = '
 	      OR (SELECT COUNT(*) FROM cart_items WHERE cart_id = ?1) < ?6)`;
 
 /**
- * Units of product ?2 already counted for the cart's owner: live orders plus
- * the cart's lines of it, without size ?3 when `others` (a set replaces that line).
+ * One row per limited product that ?4 units of product ?2 count against (?2
+ * itself and, for a kit, each component times ?4): `requested`, its limit `lim`, and
+ * `already`, the units of it counted for the cart's owner: live orders plus the
+ * cart's lines (a kit line as its kit and its components), without line
+ * (?2, ?3) when `others` (a set replaces that line).
  */
-function countedSql(others: boolean): string {
-	return `(COALESCE((SELECT units FROM customer_product_units WHERE product_id = ?2 AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
-	   + COALESCE((SELECT SUM(quantity) FROM cart_items WHERE cart_id = ?1 AND product_id = ?2${others ? " AND size <> ?3" : ""}), 0))`;
+function limitRowsSql(others: boolean): string {
+	const skip = others ? ` AND NOT (i.product_id = ?2 AND i.size = ?3)` : "";
+	const inCart = `SELECT i.product_id, i.quantity AS units FROM cart_items i WHERE i.cart_id = ?1${skip}
+	   UNION ALL
+	   SELECT json_extract(c.value, '$.product_id'), i.quantity * json_extract(c.value, '$.quantity')
+	   FROM cart_items i JOIN products k ON k.product_id = i.product_id, json_each(k.components) c WHERE i.cart_id = ?1${skip}`;
+	const asked = `SELECT ?2 AS product_id, ?4 AS units
+	   UNION ALL
+	   SELECT json_extract(c.value, '$.product_id'), ?4 * json_extract(c.value, '$.quantity') FROM products k, json_each(k.components) c WHERE k.product_id = ?2`;
+	return `SELECT r.product_id, SUM(r.units) AS requested, p.max_per_customer AS lim,
+	   COALESCE((SELECT units FROM customer_product_units WHERE product_id = r.product_id AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
+	   + COALESCE((SELECT SUM(x.units) FROM (${inCart}) x WHERE x.product_id = r.product_id), 0) AS already
+	 FROM (${asked}) r JOIN products p ON p.product_id = r.product_id
+	 WHERE p.max_per_customer IS NOT NULL
+	 GROUP BY r.product_id`;
 }
 
 /** The line's current quantity (0 when absent). */
 const LINE_QUANTITY = `COALESCE((SELECT quantity FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3), 0)`;
 
 /**
- * The product's limit (if any) still holds with ?4 more units on top of what is
- * counted. For a set (`others`), lowering a line is always allowed: a cart over
- * a limit lowered since must be able to come back under it.
+ * Every limit the line's units count against still holds with ?4 more units on
+ * top of what is counted. For a set (`others`), lowering a line is always
+ * allowed: a cart over a limit lowered since must be able to come back under it.
  */
 function withinLimitSql(others: boolean): string {
-	return `((SELECT max_per_customer FROM products WHERE product_id = ?2) IS NULL
-	     OR ${countedSql(others)} + ?4 <= (SELECT max_per_customer FROM products WHERE product_id = ?2)${others ? `
+	return `(NOT EXISTS (SELECT 1 FROM (${limitRowsSql(others)}) WHERE lim IS NOT NULL AND already + requested > lim)${others ? `
 	     OR ?4 <= ${LINE_QUANTITY}` : ""})`;
 }
 
@@ -101,23 +115,31 @@ async function refusal(db: D1Database, cartId: string, line: CartLineRow, others
 		.prepare(
 			`SELECT EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active') AS active,
 			        EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?1 AND product_id = ?2 AND size = ?3) AS has_line,
-			        (SELECT max_per_customer FROM products WHERE product_id = ?2) AS max_per_customer,
-			        ${countedSql(others)} AS counted,
 			        ${LINE_QUANTITY} AS line_quantity`,
 		)
 		.bind(cartId, line.product_id, line.size)
-		.first<{ active: number; has_line: number; max_per_customer: number | null; counted: number; line_quantity: number }>();
+		.first<{ active: number; has_line: number; line_quantity: number }>();
 	if (!r?.active) return "cart_closed";
-	const allowance = { product_id: line.product_id, limit: r.max_per_customer, already: Number(r.counted) };
 	const lowering = others && line.quantity <= Number(r.line_quantity);
-	if (!lowering && !withinLimit(allowance, line.quantity)) return { reason: "purchase_limit", excess: { product_id: line.product_id, limit: r.max_per_customer!, already: allowance.already, requested: line.quantity } };
+	if (!lowering) {
+		const { results } = await db
+			.prepare(limitRowsSql(others))
+			.bind(cartId, line.product_id, line.size, line.quantity)
+			.all<{ product_id: string; requested: number; lim: number | null; already: number }>();
+		const requested = new Map(results.map((x) => [String(x.product_id), Number(x.requested)]));
+		const allowances = new Map(
+			results.map((x) => [String(x.product_id), { product_id: String(x.product_id), limit: x.lim === null ? null : Number(x.lim), already: Number(x.already) }]),
+		);
+		const over = excesses(requested, allowances);
+		if (over.length > 0) return { reason: "purchase_limit", excesses: over };
+	}
 	return r.has_line ? "line_full" : "cart_full";
 }
 
 /**
  * Adds to a line (or creates it) only while the line stays within `maxQuantity`,
- * the cart within `maxLines` lines, the product within its per-customer limit,
- * and the cart is still active.
+ * the cart within `maxLines` lines, every product it counts against (a kit's
+ * components too) within its per-customer limit, and the cart is still active.
  */
 export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, caps: { maxQuantity: number; maxLines: number }, now: string): Promise<LineRefusal | null> {
 	const result = await db
@@ -134,7 +156,7 @@ export async function addToLine(db: D1Database, cartId: string, line: CartLineRo
 
 /**
  * Sets a line's quantity (0 removes it); a new line only while the cart has
- * fewer than `maxLines`; the product's other sizes plus this quantity within its limit.
+ * fewer than `maxLines`; the other lines plus this quantity within every limit it counts against.
  */
 export async function setLine(db: D1Database, cartId: string, line: CartLineRow, maxLines: number, now: string): Promise<LineRefusal | null> {
 	if (line.quantity === 0) {

@@ -5,6 +5,8 @@
  */
 import { config } from "../config";
 import type { Env } from "../env";
+import { sellable } from "../catalog/kits";
+import { inactiveProducts } from "../catalog/queries";
 import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
@@ -19,14 +21,21 @@ async function currentCart(env: Env, userId: string) {
 	return cartView(cart, lines, config(env).currency);
 }
 
-async function requireBuyable(env: Env, unit: { product_id: string; size: string }) {
-	const products = await requireUnits(env.DB, [unit]);
-	if (!products.get(unit.product_id)!.active) fail("NOT_FOUND", `Product ${unit.product_id} not found.`);
+/** An inactive product is 404; a kit with an inactive component is out of stock for the whole line. */
+async function requireBuyable(env: Env, line: { product_id: string; size: string; quantity: number }) {
+	const product = (await requireUnits(env.DB, [line])).get(line.product_id)!;
+	if (!product.active) fail("NOT_FOUND", `Product ${line.product_id} not found.`);
+	if (!product.components) return;
+	const off = await inactiveProducts(
+		env.DB,
+		product.components.map((c) => c.product_id),
+	);
+	if (!sellable(product, (id) => !off.has(id))) raise({ ok: false, reason: "out_of_stock", shortages: [{ product_id: line.product_id, size: line.size, requested: line.quantity, available: 0 }] });
 }
 
 /** The answer to a line change the database refused (the caps are re-checked there, atomically). */
 function refuse(why: LineRefusal): never {
-	if (typeof why === "object") raise({ ok: false, reason: "purchase_limit", excesses: [why.excess] });
+	if (typeof why === "object") raise({ ok: false, reason: "purchase_limit", excesses: why.excesses });
 	switch (why) {
 		case "cart_full":
 			fail("VALIDATION_ERROR", `A cart holds at most ${MAX_CART_LINES} different items.`, [{ field: "product_id", message: "cart is full" }]);
@@ -57,7 +66,7 @@ export const cartRoutes = [
 		access: "user",
 		body: AddItemBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT", "OUT_OF_STOCK"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
 			const now = new Date().toISOString();
@@ -77,11 +86,11 @@ export const cartRoutes = [
 		params: ItemParams,
 		body: SetQuantityBody,
 		responses: cartResponse,
-		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT", "OUT_OF_STOCK"],
 		handler: async ({ env, user, params, body }) => {
 			const now = new Date().toISOString();
 			const cart = await activeCart(env.DB, user.id, now);
-			if (body.quantity > 0) await requireBuyable(env, params);
+			if (body.quantity > 0) await requireBuyable(env, { ...params, quantity: body.quantity });
 			const refused = await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, MAX_CART_LINES, now);
 			if (refused) refuse(refused);
 			await touchCart(env.DB, cart.cart_id, now);

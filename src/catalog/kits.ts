@@ -5,10 +5,12 @@
  *   adding kit components and plain lines that share a unit BEFORE any check
  *   (two lines drawing on one unit are checked together, never each alone);
  * - `kitAvailable` is a kit's availability from its components' levels;
- * - `attribute` splits per-unit allocations back onto the lines that asked for them.
+ * - `attribute` splits per-unit allocations back onto the lines that asked for them;
+ * - `sellable`: a kit sells only while every component does;
+ * - `strandedStock`: the stock that keeps a plain product from becoming a kit.
  */
 import { sumDemand } from "../stock/demand";
-import { unitKey, type Line, type Unit } from "../stock/types";
+import { unitKey, type Line, type StockRow, type Unit } from "../stock/types";
 
 export interface Component extends Unit {
 	quantity: number;
@@ -102,4 +104,40 @@ export function attribute(lines: readonly Line[], products: ReadonlyMap<string, 
 			.filter((a) => a.quantity > 0);
 		return { ...l, allocations: whole, components };
 	});
+}
+
+/**
+ * Whether a product can be sold: it is active and, for a kit, so is every
+ * component (a kit must not sell units of a product taken off sale).
+ */
+export function sellable(p: { active: boolean; components: ReadonlyArray<{ product_id: string }> | null }, isActive: (productId: string) => boolean): boolean {
+	return p.active && (p.components ?? []).every((c) => isActive(c.product_id));
+}
+
+/** Units of one product at one warehouse, summed over its sizes. */
+export interface StrandedStock {
+	warehouse_id: string;
+	on_hand: number;
+	reserved: number;
+	incoming: number;
+}
+
+/**
+ * The warehouses holding units of `productId` (on hand, reserved by open holds,
+ * or on their way in a transfer), in warehouse order: a product with any cannot
+ * become a kit, whose stock is only its components' (its own would be stranded).
+ */
+export function strandedStock(productId: string, perWarehouse: ReadonlyMap<string, ReadonlyArray<Pick<StockRow, "product_id" | "on_hand" | "reserved" | "incoming">>>): StrandedStock[] {
+	return [...perWarehouse]
+		.map(([warehouse_id, rows]) => {
+			const mine = rows.filter((r) => r.product_id === productId);
+			return {
+				warehouse_id,
+				on_hand: mine.reduce((n, r) => n + r.on_hand, 0),
+				reserved: mine.reduce((n, r) => n + r.reserved, 0),
+				incoming: mine.reduce((n, r) => n + r.incoming, 0),
+			};
+		})
+		.filter((s) => s.on_hand > 0 || s.reserved > 0 || s.incoming > 0)
+		.sort((a, b) => (a.warehouse_id < b.warehouse_id ? -1 : a.warehouse_id > b.warehouse_id ? 1 : 0));
 }

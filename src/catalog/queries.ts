@@ -68,6 +68,17 @@ export async function upsertProduct(db: D1Database, productId: string, input: Pr
 	return toProduct(row!);
 }
 
+/** Which of these products are not active (or do not exist): a kit with one of them among its components cannot be sold. */
+export async function inactiveProducts(db: D1Database, productIds: string[]): Promise<Set<string>> {
+	const ids = [...new Set(productIds)];
+	if (ids.length === 0) return new Set();
+	const { results } = await db
+		.prepare(`SELECT value AS product_id FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM products WHERE product_id = value AND active = 1)`)
+		.bind(JSON.stringify(ids))
+		.all<{ product_id: string }>();
+	return new Set(results.map((r) => String(r.product_id)));
+}
+
 /** Kits that list `productId` among their components (a product inside a kit cannot become a kit itself). */
 export async function kitsContaining(db: D1Database, productId: string): Promise<string[]> {
 	const { results } = await db

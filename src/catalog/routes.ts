@@ -7,8 +7,9 @@ import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { availabilityAt, sumAvailable } from "../stock/client";
 import { unitKey } from "../stock/types";
-import { getProduct, listActiveProducts, listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
-import { kitAvailable } from "./kits";
+import { getProduct, inactiveProducts, listActiveProducts, listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
+import { kitAvailable, sellable } from "./kits";
+import { refuseStrandedStock } from "./kitStock";
 import { checkKit } from "./units";
 import { Product, ProductInput, ProductParams, ProductWithAvailability, Warehouse, WarehouseInput, WarehouseParams } from "./schema";
 
@@ -37,6 +38,12 @@ export const catalogRoutes = [
 			const warehouses = await listWarehouses(env.DB, true);
 			const ids = warehouses.map((w) => w.warehouse_id);
 			if (product.components) {
+				// A kit with a component off sale is not sold at all.
+				const off = await inactiveProducts(
+					env.DB,
+					product.components.map((c) => c.product_id),
+				);
+				if (!sellable(product, (id) => !off.has(id))) return reply({ ...product, availability: { [product.sizes[0]!]: 0 } });
 				// A kit: whole kits per warehouse (its components must ship together to count), summed.
 				const perWarehouse = await availabilityAt(env, ids, product.components);
 				let kits = 0;
@@ -71,9 +78,10 @@ export const catalogRoutes = [
 		params: ProductParams,
 		body: ProductInput,
 		responses: { 200: { description: "The stored product", schema: Product } },
-		errors: ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN"],
+		errors: ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT"],
 		handler: async ({ env, params, body }) => {
 			await checkKit(env.DB, params.product_id, body.components);
+			if (body.components) await refuseStrandedStock(env, params.product_id);
 			return reply(await upsertProduct(env.DB, params.product_id, body, new Date().toISOString()));
 		},
 	}),

@@ -6,9 +6,10 @@
  *  2. reserve  at every planned warehouse in parallel; any shortage releases the holds
  *              taken (not where it was refused) and re-plans once (with a fresh order id) before giving up
  *  3. decide   one D1 batch: order + history + outbox + cart completed + idempotency
- *              + the customer's purchase counters; refused when the cart changed
- *              since it was read (its version) or a product's max_per_customer
- *              would be passed (every hold is released, 409)
+ *              + the customer's purchase counters (kit lines counted as their
+ *              components too); refused when the cart changed since it was read
+ *              (its version) or a product's max_per_customer would be passed
+ *              (every hold is released, 409)
  *  4. commit   with `commitLater` (production): after the answer, gathered per
  *              warehouse (one RPC commits many holds) while every hold has 30 s
  *              to spare; otherwise at every warehouse in parallel before the answer.
@@ -16,14 +17,15 @@
  *              reconciler and the Warehouse alarm
  * Until the decision is written, any failure releases every hold; after it,
  * nothing is released: the order row is the commit decision. Purchase limits
- * are also checked before planning (only when a line's product has one), so
- * the common refusal costs no warehouse work; the batch is what makes it exact.
+ * are also checked before planning (only when a line's product has one or a
+ * line is a kit), so the common refusal costs no warehouse work; the batch is
+ * what makes it exact.
  */
 import type { PricedLine } from "../cart/view";
 import { log } from "../http/log";
 import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
-import { anyLimited, excesses, unitsByProduct, type LimitExcess } from "../limits/rules";
+import { anyLimited, countedUnits, excesses, type LimitExcess } from "../limits/rules";
 import { attribute, kitInfo, physicalDemand } from "../catalog/kits";
 import type { Line, Shortage } from "../stock/types";
 import type { Allocation, AllocationLine, WarehousePlace } from "./allocation";
@@ -163,12 +165,12 @@ function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: strin
 
 /**
  * The limited products this order would take past their limit, with the live
- * orders as they are now. `all`: list every limited product even when none is
- * over any more (the decision batch said one was: its counters moved since).
+ * orders as they are now; a kit line counts as its kit and as its components.
+ * `all`: list every limited product even when none is over any more (the
+ * decision batch said one was: its counters moved since).
  */
 async function limitExcesses(input: PlaceOrderInput, deps: PlaceOrderDeps, all = false): Promise<LimitExcess[]> {
-	const limited = input.lines.filter((l) => l.max_per_customer !== null);
-	const requested = unitsByProduct(limited);
+	const requested = countedUnits(input.lines);
 	const allowances = await deps.store.allowances(input.userId, [...requested.keys()]);
 	const over = excesses(requested, allowances);
 	if (over.length > 0 || !all) return over;
@@ -182,8 +184,8 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 	const started = Date.now();
 	// Kits become their components, added up with plain lines that share a unit, before any check.
 	const demand = physicalDemand(input.lines, kitInfo(input.lines));
-	// Units of inactive products cannot be sold: plan with those warehouses' stock ignored.
-	const inactive = input.lines.filter((l) => !l.active);
+	// Inactive products, and kits with an inactive component, cannot be sold: those lines are short.
+	const inactive = input.lines.filter((l) => !l.sellable);
 	if (inactive.length > 0) {
 		const shortages = inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 		log.warn("[place-order]", "rejected_inactive_products", { shortages });

@@ -5,7 +5,7 @@
  */
 import { loadActiveCart, loadCheckoutContext } from "../cart/load";
 import { cartView, subtotalCents } from "../cart/view";
-import { listWarehouses } from "../catalog/queries";
+import { inactiveProducts, listWarehouses } from "../catalog/queries";
 import { requireUnits } from "../catalog/units";
 import { config } from "../config";
 import type { Env } from "../env";
@@ -17,7 +17,7 @@ import { orderView } from "../orders/queries";
 import { Order } from "../orders/schema";
 import { toMajor } from "../shared/money";
 import { sumDemand } from "../stock/demand";
-import { kitInfo, physicalDemand } from "../catalog/kits";
+import { kitInfo, physicalDemand, sellable } from "../catalog/kits";
 import type { Shortage } from "../stock/types";
 import type { Allocation, WarehousePlace } from "./allocation";
 import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
@@ -61,8 +61,12 @@ export const checkoutRoutes = [
 			const country = body.country ?? (countries.length === 1 ? countries[0]! : "");
 			const address = body.postal_code || body.region ? { postal_code: body.postal_code ?? "", region: body.region ?? "", country } : null;
 			const products = await requireUnits(env.DB, body.items, "items");
-			// Inactive products cannot be bought: report them short, as place-order would.
-			const inactive = sumDemand(body.items).filter((l) => !products.get(l.product_id)!.active);
+			// Inactive products and kits with an inactive component cannot be bought: report them short, as place-order would.
+			const off = await inactiveProducts(
+				env.DB,
+				[...products.values()].flatMap((p) => (p.components ?? []).map((c) => c.product_id)),
+			);
+			const inactive = sumDemand(body.items).filter((l) => !sellable(products.get(l.product_id)!, (id) => !off.has(id)));
 			if (inactive.length > 0) {
 				return reply({ available: false, allocations: [], shortages: inactive.map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 })) });
 			}
@@ -84,8 +88,8 @@ export const checkoutRoutes = [
 			const { cart, lines } = await loadActiveCart(env.DB, user.id);
 			const view = cartView(cart, lines, cfg.currency);
 			const demand = physicalDemand(lines, kitInfo(lines));
-			// Units of inactive products cannot be sold: the same shortages place-order answers with.
-			const inactive = lines.filter((l) => !l.active).map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
+			// Inactive products and kits with an inactive component cannot be sold: the same shortages place-order answers with.
+			const inactive = lines.filter((l) => !l.sellable).map((l) => ({ product_id: l.product_id, size: l.size, requested: l.quantity, available: 0 }));
 			const allocation: Allocation =
 				demand.length === 0
 					? { ok: false, shortages: [] }

@@ -1,12 +1,13 @@
 /**
  * D1 side of purchase limits: the per-customer counter of units in live orders
  * (customer_product_units) and the products' limits. A new order adds its units
- * through its insert's trigger (migration 0010: every product counted, each row
- * stamped with its product's limit as `cap`, whose named CHECK fails the
- * checkout decision past it); a cancellation takes them back with the
- * statement returned here, in the same batch as the cancel.
+ * through its insert's trigger (migration 0012: every product counted, a kit
+ * line as the kit and as its components, each row stamped with its product's
+ * limit as `cap`, whose named CHECK fails the checkout decision past it); a
+ * cancellation takes the same units back with the statements returned here, in
+ * the same batch as the cancel.
  */
-import { unitsByProduct, type Allowance } from "./rules";
+import { orderedUnits, type Allowance } from "./rules";
 
 type Row = Record<string, unknown>;
 
@@ -17,10 +18,10 @@ type Row = Record<string, unknown>;
  */
 export function giveBackStmts(
 	db: D1Database,
-	order: { user_id: string; products: ReadonlyArray<{ product_id: string; quantity: number }> },
+	order: { user_id: string; products: ReadonlyArray<{ product_id: string; quantity: number; components?: ReadonlyArray<{ product_id: string; quantity: number }> | null }> },
 	gate: { sql: string; binds: unknown[] },
 ): D1PreparedStatement[] {
-	return [...unitsByProduct(order.products)].map(([productId, units]) =>
+	return [...orderedUnits(order.products)].map(([productId, units]) =>
 		db
 			.prepare(`UPDATE customer_product_units SET units = MAX(units - ?, 0) WHERE user_id = ? AND product_id = ? AND ${gate.sql}`)
 			.bind(units, order.user_id, productId, ...gate.binds),

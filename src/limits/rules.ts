@@ -1,6 +1,9 @@
 /**
  * Purchase limits, pure. A product's `max_per_customer` bounds the units of it
  * (all sizes together) one customer holds in live orders plus the active cart.
+ * A kit line counts as its kit's units and as each component's units (a kit of
+ * one limited sneaker bought 3 times is 3 sneakers), so a kit cannot carry a
+ * customer past a component's limit.
  * `already` is what counts before the request, `requested` what it adds; the
  * request passes when already + requested <= limit (or there is no limit).
  */
@@ -28,6 +31,22 @@ export function unitsByProduct(lines: ReadonlyArray<{ product_id: string; quanti
 	return out;
 }
 
+/** A kit line's components as the cart knows them: units per kit. */
+interface PerKit {
+	product_id: string;
+	quantity: number;
+}
+
+/** Units counted per product over cart lines: each line's product, and a kit line's components times its quantity. */
+export function countedUnits(lines: ReadonlyArray<{ product_id: string; quantity: number; components?: ReadonlyArray<PerKit> | null }>): Map<string, number> {
+	return unitsByProduct(lines.flatMap((l) => [l, ...(l.components ?? []).map((c) => ({ product_id: c.product_id, quantity: c.quantity * l.quantity }))]));
+}
+
+/** Units counted per product over an order's lines, whose kit components carry the line's units already multiplied. */
+export function orderedUnits(products: ReadonlyArray<{ product_id: string; quantity: number; components?: ReadonlyArray<PerKit> | null }>): Map<string, number> {
+	return unitsByProduct(products.flatMap((l) => [l, ...(l.components ?? [])]));
+}
+
 /** Whether adding `requested` units to an allowance stays within its limit. */
 export function withinLimit(a: Allowance, requested: number): boolean {
 	return a.limit === null || a.already + requested <= a.limit;
@@ -44,7 +63,10 @@ export function excesses(requested: ReadonlyMap<string, number>, allowances: Rea
 	return out;
 }
 
-/** Whether any of these lines' products has a limit at all (no limit: nothing to read or check). */
-export function anyLimited(lines: ReadonlyArray<{ max_per_customer: number | null }>): boolean {
-	return lines.some((l) => l.max_per_customer !== null);
+/**
+ * Whether these lines may meet a limit at all (none: nothing to read or check):
+ * a line's product has one, or a line is a kit (its components' limits are read).
+ */
+export function anyLimited(lines: ReadonlyArray<{ max_per_customer: number | null; components?: ReadonlyArray<unknown> | null }>): boolean {
+	return lines.some((l) => l.max_per_customer !== null || (l.components?.length ?? 0) > 0);
 }

@@ -4,6 +4,7 @@
  * committed and restocked exactly once), and demand shared between kit lines
  * and plain lines checked together (Medusa's bug #16502 must be impossible).
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, call, uid } from "../helpers/http";
 import { customer, expectInvariants, onHand, placeOrder } from "../helpers/shop";
@@ -175,5 +176,105 @@ describe("ordering kits", () => {
 		expect(teesSold).toBeLessThanOrEqual(9);
 		expect((await onHand(warehouses[0]!, tee, "M")).on_hand).toBe(9 - teesSold);
 		await expectInvariants(warehouses);
+	});
+});
+
+describe("a kit with an inactive component", () => {
+	async function setActive(auth: string, productId: string, name: string, price: number, sizes: string[], active: boolean) {
+		const r = await call("PUT", `/admin/products/${productId}`, { auth, body: { name, price, sizes, active } });
+		expect(r.status, JSON.stringify(r.body)).toBe(200);
+	}
+
+	it("shows availability 0, is refused at cart add and cart set (409 OUT_OF_STOCK for its line), is short in the fulfillment check, and sells again once the component is active", async () => {
+		const { auth, kit, cap } = await kitShop({ teeM: 10, cap: 10 });
+		const buyer = await customer([]);
+		await setActive(auth, cap, "Cap", 5, ["OS"], false);
+		expect((await call("GET", `/products/${cap}`)).status).toBe(404);
+		expect((await call("GET", `/products/${kit}`)).body.availability).toEqual({ ONE: 0 });
+		const add = await call("POST", "/cart/items", { auth: buyer.auth, body: { product_id: kit, size: "ONE", quantity: 2 } });
+		expect(add.status).toBe(409);
+		expect(add.body).toEqual({ error: expect.any(String), code: "OUT_OF_STOCK", details: [{ product_id: kit, size: "ONE", requested: 2, available: 0 }] });
+		const set = await call("PUT", `/cart/items/${kit}/ONE`, { auth: buyer.auth, body: { quantity: 1 } });
+		expect(set.status).toBe(409);
+		expect(set.body.code).toBe("OUT_OF_STOCK");
+		expect((await call("GET", "/cart", { auth: buyer.auth })).body.items).toEqual([]);
+		const check = await call("POST", "/api/fulfillment/check", { auth: buyer.auth, body: { items: [{ product_id: kit, size: "ONE", quantity: 1 }] } });
+		expect(check.body).toMatchObject({ available: false, shortages: [{ product_id: kit, size: "ONE", requested: 1, available: 0 }] });
+
+		await setActive(auth, cap, "Cap", 5, ["OS"], true);
+		expect((await call("GET", `/products/${kit}`)).body.availability).toEqual({ ONE: 5 });
+		expect((await call("POST", "/cart/items", { auth: buyer.auth, body: { product_id: kit, size: "ONE", quantity: 2 } })).status).toBe(200);
+		const placed = await placeOrder(buyer.auth);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+	});
+
+	it("in a cart already, it is refused at place-order as 409 OUT_OF_STOCK for its line, nothing held; the cart places once the component is active", async () => {
+		const { auth, kit, tee, cap, warehouses } = await kitShop({ teeM: 10, cap: 10 });
+		const buyer = await customer([
+			{ product_id: kit, size: "ONE", quantity: 2 },
+			{ product_id: tee, size: "M", quantity: 1 },
+		]);
+		await setActive(auth, tee, "Tee", 10, ["S", "M"], false);
+		const refused = await placeOrder(buyer.auth);
+		expect(refused.status).toBe(409);
+		expect(refused.body.code).toBe("OUT_OF_STOCK");
+		// The kit line and the plain line of the inactive product, each as asked.
+		expect(refused.body.details).toEqual([
+			{ product_id: kit, size: "ONE", requested: 2, available: 0 },
+			{ product_id: tee, size: "M", requested: 1, available: 0 },
+		]);
+		const summary = await call("GET", "/cart/summary", { auth: buyer.auth });
+		expect(summary.body.available).toBe(false);
+		expect(await onHand(warehouses[0]!, tee, "M")).toEqual({ on_hand: 10, reserved: 0 });
+		expect(await onHand(warehouses[0]!, cap, "OS")).toEqual({ on_hand: 10, reserved: 0 });
+		expect((await call("GET", "/cart", { auth: buyer.auth })).body.status).toBe("active");
+
+		await setActive(auth, tee, "Tee", 10, ["S", "M"], true);
+		const placed = await placeOrder(buyer.auth);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+		await expectInvariants(warehouses);
+	});
+});
+
+describe("making a product a kit", () => {
+	it("409 CONFLICT naming every warehouse that has its stock or open holds, active or not; the product stays as it was", async () => {
+		const { auth, tee, cap, warehouses } = await kitShop({ teeM: 0, cap: 0 }, 3);
+		// b has no stock of it and is not named.
+		const [a, , c] = warehouses as [string, string, string];
+		const bag = uid("bag");
+		expect((await call("PUT", `/admin/products/${bag}`, { auth, body: { name: "Bag", price: 8, sizes: ["S", "L"] } })).status).toBe(200);
+		expect((await call("PUT", `/admin/warehouses/${a}/stock`, { auth, body: { items: [{ product_id: bag, size: "S", on_hand: 2 }, { product_id: bag, size: "L", on_hand: 1 }] } })).status).toBe(200);
+		expect((await call("PUT", `/admin/warehouses/${c}/stock`, { auth, body: { items: [{ product_id: bag, size: "L", on_hand: 4 }] } })).status).toBe(200);
+		// An open hold at c (a reservation that is not committed yet), and c taken out of service.
+		const held = await env.WAREHOUSE.getByName(c).reserve(uid("hold"), [{ product_id: bag, size: "L", quantity: 1 }], 60_000);
+		expect(held.ok).toBe(true);
+		expect((await call("PUT", `/admin/warehouses/${c}`, { auth, body: { name: c, postal_code: "10001", region: "NY", country: "US", active: false } })).status).toBe(200);
+
+		const asKit = { name: "Bag kit", price: 20, sizes: ["S"], components: [{ product_id: tee, size: "M", quantity: 1 }, { product_id: cap, size: "OS", quantity: 1 }] };
+		const r = await call("PUT", `/admin/products/${bag}`, { auth, body: asKit });
+		expect(r.status).toBe(409);
+		expect(r.body).toEqual({
+			error: expect.any(String),
+			code: "CONFLICT",
+			details: [
+				{ warehouse_id: a, on_hand: 3, reserved: 0, incoming: 0 },
+				{ warehouse_id: c, on_hand: 4, reserved: 1, incoming: 0 },
+			].sort((x, y) => x.warehouse_id.localeCompare(y.warehouse_id)),
+		});
+		expect(r.body.error).toContain(a);
+		expect((await call("GET", `/products/${bag}`)).body.components).toBeNull();
+	});
+
+	it("a product whose stock is gone everywhere can become a kit; a kit's components can be changed", async () => {
+		const { auth, tee, cap, kit, warehouses } = await kitShop({ teeM: 5, cap: 5 });
+		const bag = uid("bag");
+		expect((await call("PUT", `/admin/products/${bag}`, { auth, body: { name: "Bag", price: 8, sizes: ["S"] } })).status).toBe(200);
+		expect((await call("PUT", `/admin/warehouses/${warehouses[0]}/stock`, { auth, body: { items: [{ product_id: bag, size: "S", on_hand: 2 }] } })).status).toBe(200);
+		expect((await call("PUT", `/admin/warehouses/${warehouses[0]}/stock`, { auth, body: { items: [{ product_id: bag, size: "S", on_hand: 0 }] } })).status).toBe(200);
+		const r = await call("PUT", `/admin/products/${bag}`, { auth, body: { name: "Bag kit", price: 20, sizes: ["S"], components: [{ product_id: tee, size: "M", quantity: 1 }] } });
+		expect(r.status, JSON.stringify(r.body)).toBe(200);
+		expect(r.body.components).toEqual([{ product_id: tee, size: "M", quantity: 1 }]);
+		const changed = await call("PUT", `/admin/products/${kit}`, { auth, body: { name: "Starter kit", price: 22, sizes: ["ONE"], components: [{ product_id: cap, size: "OS", quantity: 3 }] } });
+		expect(changed.status, JSON.stringify(changed.body)).toBe(200);
 	});
 });

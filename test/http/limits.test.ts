@@ -256,3 +256,131 @@ describe("cancellation and the allowance", () => {
 		expect(await counter(sub, s.product)).toBe(2);
 	});
 });
+
+/**
+ * A limited product (sizes S and M, limit `limit`) and a kit holding one M of it
+ * plus a cap, with `kitLimit` of its own.
+ */
+async function kitLimitShop(limit: number | null, kitLimit: number | null = null) {
+	const s = await limitedShop(limit);
+	const auth = await admin();
+	const cap = uid("cap");
+	const kit = uid("kit");
+	expect((await call("PUT", `/admin/products/${cap}`, { auth, body: { name: "Cap", price: 5, sizes: ["OS"] } })).status).toBe(200);
+	expect((await call("PUT", `/admin/warehouses/${s.warehouse}/stock`, { auth, body: { items: [{ product_id: cap, size: "OS", on_hand: 50 }] } })).status).toBe(200);
+	const k = await call("PUT", `/admin/products/${kit}`, {
+		auth,
+		body: { name: "Drop kit", price: 30, sizes: ["ONE"], max_per_customer: kitLimit, components: [{ product_id: s.product, size: "M", quantity: 1 }, { product_id: cap, size: "OS", quantity: 1 }] },
+	});
+	expect(k.status, JSON.stringify(k.body)).toBe(200);
+	return { ...s, kit, cap };
+}
+
+describe("kits and purchase limits", () => {
+	it("a cart add of kits counts each component's units against that component's limit", async () => {
+		const s = await kitLimitShop(2);
+		const c = await customer([{ product_id: s.product, size: "S", quantity: 2 }]);
+		const kitAdd = await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.kit, size: "ONE", quantity: 1 } });
+		expect(kitAdd.status).toBe(409);
+		expect(kitAdd.body).toEqual({ error: expect.any(String), code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 2, already: 2, requested: 1 }] });
+		expect(await cartItems(c.auth)).toEqual([["S", 2]]);
+
+		// Kits first: 3 kits alone are over, 2 fit, and then no plain unit fits.
+		const d = await customer([]);
+		const three = await call("POST", "/cart/items", { auth: d.auth, body: { product_id: s.kit, size: "ONE", quantity: 3 } });
+		expect(three.status).toBe(409);
+		expect(three.body.details).toEqual([{ product_id: s.product, limit: 2, already: 0, requested: 3 }]);
+		expect((await call("POST", "/cart/items", { auth: d.auth, body: { product_id: s.kit, size: "ONE", quantity: 2 } })).status).toBe(200);
+		const plain = await call("POST", "/cart/items", { auth: d.auth, body: { product_id: s.product, size: "S", quantity: 1 } });
+		expect(plain.status).toBe(409);
+		expect(plain.body.details).toEqual([{ product_id: s.product, limit: 2, already: 2, requested: 1 }]);
+	});
+
+	it("a cart set of a kit line counts the other lines' units of its components, and may always lower the line", async () => {
+		const s = await kitLimitShop(3);
+		const c = await customer([
+			{ product_id: s.product, size: "S", quantity: 1 },
+			{ product_id: s.kit, size: "ONE", quantity: 1 },
+		]);
+		const over = await call("PUT", `/cart/items/${s.kit}/ONE`, { auth: c.auth, body: { quantity: 3 } });
+		expect(over.status).toBe(409);
+		expect(over.body.details).toEqual([{ product_id: s.product, limit: 3, already: 1, requested: 3 }]);
+		expect((await call("PUT", `/cart/items/${s.kit}/ONE`, { auth: c.auth, body: { quantity: 2 } })).status).toBe(200);
+		// The plain line's set counts the kit line's units.
+		const plain = await call("PUT", `/cart/items/${s.product}/S`, { auth: c.auth, body: { quantity: 2 } });
+		expect(plain.status).toBe(409);
+		expect(plain.body.details).toEqual([{ product_id: s.product, limit: 3, already: 2, requested: 2 }]);
+		await setLimit(s.product, 1);
+		// Over a lowered limit: lowering the kit line is allowed, raising it is not.
+		expect((await call("PUT", `/cart/items/${s.kit}/ONE`, { auth: c.auth, body: { quantity: 1 } })).status).toBe(200);
+		expect((await call("PUT", `/cart/items/${s.kit}/ONE`, { auth: c.auth, body: { quantity: 2 } })).status).toBe(409);
+	});
+
+	it("a kit's own limit counts kits", async () => {
+		const s = await kitLimitShop(null, 1);
+		const c = await customer([{ product_id: s.kit, size: "ONE", quantity: 1 }]);
+		const more = await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.kit, size: "ONE", quantity: 1 } });
+		expect(more.status).toBe(409);
+		expect(more.body.details).toEqual([{ product_id: s.kit, limit: 1, already: 1, requested: 1 }]);
+		// Plain units of its unlimited component are not limited by the kit's limit.
+		expect((await call("POST", "/cart/items", { auth: c.auth, body: { product_id: s.product, size: "S", quantity: 5 } })).status).toBe(200);
+	});
+
+	it("place-order counts kit components: a limit lowered after the cart was filled is 409 naming the component, nothing held", async () => {
+		const s = await kitLimitShop(null);
+		const c = await customer([
+			{ product_id: s.kit, size: "ONE", quantity: 3 },
+			{ product_id: s.product, size: "S", quantity: 2 },
+		]);
+		await setLimit(s.product, 2);
+		const r = await call("POST", "/cart/place-order", { auth: c.auth, body: {} });
+		expect(r.status).toBe(409);
+		expect(r.body).toEqual({ error: expect.any(String), code: "PURCHASE_LIMIT", details: [{ product_id: s.product, limit: 2, already: 0, requested: 5 }] });
+		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 20, reserved: 0 });
+		expect(await onHand(s.warehouse, s.cap, "OS")).toEqual({ on_hand: 50, reserved: 0 });
+		expect((await call("GET", "/cart", { auth: c.auth })).body.status).toBe("active");
+		await expectInvariants(s.all, { settled: true });
+	});
+
+	it("an order's kit lines add their components' units to the counters; a cancel gives them back", async () => {
+		const s = await kitLimitShop(3);
+		const sub = uid("user");
+		const auth = await tokenWithEmail(sub);
+		const placed = await orderAgain(auth, [
+			{ product_id: s.kit, size: "ONE", quantity: 2 },
+			{ product_id: s.product, size: "S", quantity: 1 },
+		]);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+		expect(await counter(sub, s.product)).toBe(3);
+		expect(await counter(sub, s.kit)).toBe(2);
+		expect(await counter(sub, s.cap)).toBe(2);
+		const more = await call("POST", "/cart/items", { auth, body: { product_id: s.kit, size: "ONE", quantity: 1 } });
+		expect(more.status).toBe(409);
+		expect(more.body.details).toEqual([{ product_id: s.product, limit: 3, already: 3, requested: 1 }]);
+
+		expect((await call("POST", `/orders/${placed.body.order_id}/cancel`, { auth, body: {} })).status).toBe(200);
+		expect(await counter(sub, s.product)).toBe(0);
+		expect(await counter(sub, s.kit)).toBe(0);
+		expect(await counter(sub, s.cap)).toBe(0);
+		expect((await call("POST", "/cart/items", { auth, body: { product_id: s.kit, size: "ONE", quantity: 3 } })).status).toBe(200);
+	});
+
+	it("two checkouts of one customer at once, each with a kit and a plain unit of its component, cannot pass the limit together", async () => {
+		const s = await kitLimitShop(3);
+		const userId = await quickCustomer([
+			{ product_id: s.kit, size: "ONE", quantity: 1 },
+			{ product_id: s.product, size: "S", quantity: 1 },
+		]);
+		const input = await checkoutInput(userId);
+		const results = await Promise.all([0, 1].map(() => placeOrder({ ...input, cartId: `cart_${crypto.randomUUID()}` }, checkoutDeps())));
+		expect(results.filter((r) => r.ok)).toHaveLength(1);
+		const failure = results.find((r) => !r.ok)!;
+		if (failure.ok || failure.reason !== "purchase_limit") throw new Error(`expected purchase_limit, got ${JSON.stringify(failure)}`);
+		expect(failure.excesses).toEqual([{ product_id: s.product, limit: 3, already: 2, requested: 2 }]);
+		expect(await counter(userId, s.product)).toBe(2);
+		expect(await counter(userId, s.kit)).toBe(1);
+		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 19, reserved: 0 });
+		expect(await onHand(s.warehouse, s.product, "S")).toEqual({ on_hand: 19, reserved: 0 });
+		await expectInvariants(s.all, { settled: true });
+	});
+});

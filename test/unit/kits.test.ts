@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attribute, kitAvailable, physicalDemand, type KitInfo } from "../../src/catalog/kits";
+import { attribute, kitAvailable, physicalDemand, sellable, strandedStock, type KitInfo } from "../../src/catalog/kits";
 
 const kit: KitInfo = {
 	product_id: "starter-kit",
@@ -68,5 +68,41 @@ describe("attribute", () => {
 			{ warehouse_id: "east", quantity: 1 },
 			{ warehouse_id: "west", quantity: 1 },
 		]);
+	});
+});
+
+describe("sellable", () => {
+	const active = (ids: string[]) => (id: string) => ids.includes(id);
+
+	it("a plain product is sellable while it is active", () => {
+		expect(sellable({ active: true, components: null }, active([]))).toBe(true);
+		expect(sellable({ active: false, components: null }, active([]))).toBe(false);
+	});
+
+	it("a kit is sellable only while it and every component are active", () => {
+		expect(sellable({ active: true, components: kit.components }, active(["tee", "cap"]))).toBe(true);
+		expect(sellable({ active: true, components: kit.components }, active(["tee"]))).toBe(false);
+		expect(sellable({ active: false, components: kit.components }, active(["tee", "cap"]))).toBe(false);
+	});
+});
+
+describe("strandedStock", () => {
+	it("names each warehouse with units of the product on hand, reserved or incoming, summed over sizes, in warehouse order", () => {
+		const row = (product_id: string, on_hand: number, reserved: number, incoming = 0) => ({ product_id, on_hand, reserved, incoming });
+		const out = strandedStock(
+			"bag",
+			new Map([
+				["west", [row("bag", 0, 0), row("bag", 4, 1), row("tee", 9, 0)]],
+				["east", [row("bag", 2, 0), row("bag", 1, 0)]],
+				["north", [row("bag", 0, 0), row("tee", 5, 5)]],
+				["south", [row("bag", 0, 0, 3)]],
+			]),
+		);
+		expect(out).toEqual([
+			{ warehouse_id: "east", on_hand: 3, reserved: 0, incoming: 0 },
+			{ warehouse_id: "south", on_hand: 0, reserved: 0, incoming: 3 },
+			{ warehouse_id: "west", on_hand: 4, reserved: 1, incoming: 0 },
+		]);
+		expect(strandedStock("bag", new Map())).toEqual([]);
 	});
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyLimited, excesses, unitsByProduct, withinLimit, type Allowance } from "../../src/limits/rules";
+import { anyLimited, countedUnits, excesses, orderedUnits, unitsByProduct, withinLimit, type Allowance } from "../../src/limits/rules";
 import { awaitingPayment, overdue, windowCutoff } from "../../src/orders/paymentWindow";
 
 const allowance = (product_id: string, limit: number | null, already: number): Allowance => ({ product_id, limit, already });
@@ -82,5 +82,47 @@ describe("PAYMENT_WINDOW_SECONDS", () => {
 		expect(config(env("90")).paymentWindowMs).toBe(90_000);
 		expect(config(env("-5")).paymentWindowMs).toBe(1_800_000);
 		expect(config(env("soon")).paymentWindowMs).toBe(1_800_000);
+	});
+});
+
+describe("units counted against limits, kits included", () => {
+	it("a cart line of a kit counts the kit and each component's units times the line's quantity", () => {
+		const units = countedUnits([
+			{ product_id: "drop-kit", quantity: 3, components: [{ product_id: "sneaker", quantity: 1 }, { product_id: "sock", quantity: 2 }] },
+			{ product_id: "sneaker", quantity: 2, components: null },
+			{ product_id: "twin-kit", quantity: 1, components: [{ product_id: "sneaker", quantity: 2 }] },
+		]);
+		expect([...units]).toEqual([
+			["drop-kit", 3],
+			["sneaker", 7],
+			["sock", 6],
+			["twin-kit", 1],
+		]);
+	});
+
+	it("an order line of a kit counts the kit and its components' units as ordered (already multiplied)", () => {
+		const units = orderedUnits([
+			{ product_id: "drop-kit", quantity: 3, components: [{ product_id: "sneaker", quantity: 3 }, { product_id: "sock", quantity: 6 }] },
+			{ product_id: "sneaker", quantity: 2 },
+		]);
+		expect([...units]).toEqual([
+			["drop-kit", 3],
+			["sneaker", 5],
+			["sock", 6],
+		]);
+	});
+
+	it("a kit's component limit is passed by kits alone, and named in the excess", () => {
+		const requested = countedUnits([{ product_id: "drop-kit", quantity: 3, components: [{ product_id: "sneaker", quantity: 1 }] }]);
+		const allowances = new Map([
+			["sneaker", allowance("sneaker", 2, 0)],
+			["drop-kit", allowance("drop-kit", null, 0)],
+		]);
+		expect(excesses(requested, allowances)).toEqual([{ product_id: "sneaker", limit: 2, already: 0, requested: 3 }]);
+	});
+
+	it("a cart with a kit line needs the limits read even when no line's own product is limited", () => {
+		expect(anyLimited([{ max_per_customer: null, components: [{ product_id: "sneaker", quantity: 1 }] }])).toBe(true);
+		expect(anyLimited([{ max_per_customer: null, components: null }])).toBe(false);
 	});
 });

@@ -1267,6 +1267,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
@@ -1974,7 +1983,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: CONFLICT, PURCHASE_LIMIT */
+            /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2057,7 +2066,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: CONFLICT, PURCHASE_LIMIT */
+            /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
                     [name: string]: unknown;
