@@ -1,11 +1,11 @@
 /**
  * The pages in a real browser against the real Worker (harness.ts): console
  * sign-in, stock adjustments, an order from the storefront found and shipped in
- * the console, the shopper's 409 for a short unit, and the race selling exactly
- * the stock. Every page is screenshotted at 1280 and 390 px (test-artifacts/),
- * checked for unnamed controls and Tab reachability, and no request may leave
- * for another host. Without Chromium the suite says so and is skipped (in CI it
- * fails instead).
+ * the console, the shopper's 409 for a short unit, a late answer never shown
+ * over a newer one, and the race selling exactly the stock. Every page is
+ * screenshotted at 1280 and 390 px (test-artifacts/), checked for unnamed
+ * controls and Tab reachability, and no request may leave for another host.
+ * Without Chromium the suite says so and is skipped (in CI it fails instead).
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -221,6 +221,42 @@ describe.skipIf(!chromiumPath)("pages in Chromium", () => {
 		await expect.poll(() => card.locator("ol.history").textContent()).toContain("shipped");
 		await shoot(page, "shop-orders");
 		await page.close();
+	});
+
+	it("console: a late answer for the order opened first never replaces the order opened after it", async () => {
+		const demoOrder = async (status: string) => {
+			const { orders } = await api(shop, "GET", `/admin/orders?status=${status}&limit=50`);
+			return orders.find((o: { user_id: string }) => o.user_id === "demo-customer") as { order_id: string };
+		};
+		const first = await demoOrder("delivered");
+		const second = await demoOrder("cancelled");
+		const lateUrl = `${shop.base}/orders/${first.order_id}`;
+		let release = () => {};
+		const held = new Promise<void>((resolve) => (release = resolve));
+		await console_.route(lateUrl, async (route) => {
+			await held;
+			await route.continue();
+		});
+		try {
+			await console_.goto(`${shop.base}/admin#token=${shop.adminToken}`);
+			await console_.getByRole("link", { name: "Orders" }).waitFor();
+			const asked = console_.waitForRequest(lateUrl);
+			await console_.goto(`${shop.base}/admin#/orders/${first.order_id}`);
+			await asked;
+			await console_.goto(`${shop.base}/admin#/orders/${second.order_id}`);
+			await expect.poll(() => console_.getByTestId("order-status").textContent()).toBe("cancelled");
+			const answered = console_.waitForResponse(lateUrl);
+			release();
+			await answered;
+			// The late answer has arrived: for a second after it, the page keeps showing the order opened last.
+			for (let i = 0; i < 10; i++) {
+				expect(await console_.getByTestId("order-status").textContent()).toBe("cancelled");
+				await console_.waitForTimeout(100);
+			}
+		} finally {
+			release();
+			await console_.unroute(lateUrl);
+		}
 	});
 
 	it("storefront: 409 OUT_OF_STOCK names each short line", async () => {

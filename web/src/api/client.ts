@@ -6,21 +6,12 @@
  * control that caused it.
  */
 import createClient, { type Client } from "openapi-fetch";
+import { ApiError } from "./error";
 import type { components, paths } from "./schema";
 
+export { ApiError, asApiError } from "./error";
 export type Schemas = components["schemas"];
 export type Api = Client<paths>;
-
-export class ApiError extends Error {
-	constructor(
-		readonly status: number,
-		readonly code: string,
-		message: string,
-		readonly details?: unknown,
-	) {
-		super(message);
-	}
-}
 
 /** A client that sends `token` as the Bearer token (none: public endpoints only). */
 export function apiClient(token: string | null, baseUrl = location.origin): Api {
@@ -50,10 +41,4 @@ export async function must<T>(pending: Promise<Result<T>>): Promise<NonNullable<
 	const body = (result.error ?? {}) as { error?: unknown; code?: unknown; details?: unknown };
 	const message = typeof body.error === "string" ? body.error : `The request failed (HTTP ${result.response.status}).`;
 	throw new ApiError(result.response.status, typeof body.code === "string" ? body.code : "HTTP_ERROR", message, body.details);
-}
-
-/** An error for display: ApiErrors keep their sentence, anything else becomes one. */
-export function asApiError(err: unknown): ApiError {
-	if (err instanceof ApiError) return err;
-	return new ApiError(0, "CLIENT_ERROR", err instanceof Error ? err.message : String(err));
 }

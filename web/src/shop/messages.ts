@@ -2,15 +2,17 @@
  * Checkout failures in words a shopper understands. The API's own sentence is
  * kept for everything else; these codes carry details the shop can name.
  */
-import type { ApiError } from "../api/client";
+import type { ApiError } from "../api/error";
+import type { components } from "../api/schema";
 
-export interface Shortage {
-	product_id: string;
-	size: string;
-	requested: number;
-	available: number;
-}
+/** An OUT_OF_STOCK detail: the contract gives it the shape of the summary's shortages. */
+export type Shortage = components["schemas"]["Summary"]["shortages"][number];
 
+/**
+ * A PURCHASE_LIMIT detail, as the contract (API.md) states it: the OpenAPI
+ * document types every error's `details` as unknown, so there is no generated
+ * type to use, and each entry is checked before it is read.
+ */
 export interface LimitHit {
 	product_id: string;
 	limit: number;
@@ -18,12 +20,22 @@ export interface LimitHit {
 	requested: number;
 }
 
+/** The `typeof` of each field of T (its fields are strings and numbers). */
+type Shape<T> = { [K in keyof T]-?: T[K] extends string ? "string" : "number" };
+
+/** The entries of `details` that have every field of `shape` with its type; none when it is not a list. */
+function detailsOf<T>(details: unknown, shape: Shape<T>): T[] {
+	if (!Array.isArray(details)) return [];
+	const fields = Object.entries(shape);
+	return details.filter((d): d is T => typeof d === "object" && d !== null && fields.every(([name, type]) => typeof (d as Record<string, unknown>)[name] === type));
+}
+
 export function shortagesOf(err: ApiError): Shortage[] {
-	return err.code === "OUT_OF_STOCK" && Array.isArray(err.details) ? (err.details as Shortage[]) : [];
+	return err.code === "OUT_OF_STOCK" ? detailsOf<Shortage>(err.details, { product_id: "string", size: "string", requested: "number", available: "number" }) : [];
 }
 
 export function limitsOf(err: ApiError): LimitHit[] {
-	return err.code === "PURCHASE_LIMIT" && Array.isArray(err.details) ? (err.details as LimitHit[]) : [];
+	return err.code === "PURCHASE_LIMIT" ? detailsOf<LimitHit>(err.details, { product_id: "string", limit: "number", already: "number", requested: "number" }) : [];
 }
 
 export function shortageText(s: Shortage): string {
