@@ -9,7 +9,11 @@
  * - deliverDue (cron reconciler, every minute): claims due messages and
  *   attempts them; failures are retried on the schedule in schedule.ts.
  * - attempt: one signed POST with a bounded timeout; every attempt is a row in
- *   webhook_deliveries. Any 2xx is delivered; anything else (redirects too) fails.
+ *   webhook_deliveries. Any 2xx is delivered; anything else fails, redirects
+ *   too (never followed: their target was never checked). The URL is checked
+ *   again before every attempt. A failure is recorded as a generic class
+ *   (attemptError), never the runtime's message: the deliveries list must not
+ *   tell an admin how an address answers beyond its HTTP status.
  *
  * `send` (default: global fetch) and `timeoutMs` are injectable for tests.
  */
@@ -35,7 +39,6 @@ const LEASE_MS = 5 * 60_000;
 const DUE_BATCH = 50;
 /** Attempts in flight at once (a Worker invocation opens 6 connections at a time). */
 const PARALLEL = 6;
-const MAX_ERROR_CHARS = 300;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -47,9 +50,11 @@ async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promi
 	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-function describe(err: unknown, timeoutMs: number): string {
-	if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `no answer within ${timeoutMs} ms`;
-	return `request failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, MAX_ERROR_CHARS);
+/** What a failed attempt records: a closed set of classes. */
+export type AttemptError = "timeout" | "connection_failed" | "target_refused" | `http_${number}`;
+
+function thrownError(err: unknown): AttemptError {
+	return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? "timeout" : "connection_failed";
 }
 
 export type AttemptOutcome = "delivered" | "retry" | "gave_up";
@@ -60,10 +65,11 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 	const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
 	const n = job.attempts + 1;
 	let status: number | null = null;
-	let error: string | null = null;
-	const problem = urlProblem(job.url, allowsHttpLocalhost(env));
-	if (problem) {
-		error = `url ${problem}`;
+	let error: AttemptError | null = null;
+	// The runtime's own words go to the operator's log only.
+	let detail: string | undefined;
+	if (urlProblem(job.url, allowsHttpLocalhost(env))) {
+		error = "target_refused";
 	} else {
 		const timestamp = Math.floor(now / 1000);
 		try {
@@ -82,9 +88,10 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 			});
 			status = res.status;
 			await res.body?.cancel().catch(() => {});
-			if (status < 200 || status > 299) error = `answered ${status}`;
+			if (status < 200 || status > 299) error = `http_${status}`;
 		} catch (err) {
-			error = describe(err, timeoutMs);
+			error = thrownError(err);
+			detail = String(err).slice(0, 300);
 		}
 	}
 	const delivered = error === null;
@@ -98,7 +105,7 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 	);
 	const fields = { webhook_id: job.webhook_id, message_id: job.message_id, event_id: job.event_id, event_type: job.event_type, attempt: n, status_code: status };
 	if (delivered) log.info("[webhooks]", "delivered", fields);
-	else log.warn("[webhooks]", outcome === "gave_up" ? "message_given_up" : "attempt_failed", { ...fields, error, next_attempt_at: next === null ? null : iso(next) });
+	else log.warn("[webhooks]", outcome === "gave_up" ? "message_given_up" : "attempt_failed", { ...fields, error, detail, next_attempt_at: next === null ? null : iso(next) });
 	if (disabled) log.error("endpoint_disabled", { webhook_id: job.webhook_id, url: job.url, reason: "every delivery failed for 24 hours", at: iso(now) }, "[webhooks]");
 	return outcome;
 }
