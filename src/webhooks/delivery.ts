@@ -6,8 +6,9 @@
  *   derived from (event, endpoint), so a redelivered queue message or a re-sent
  *   event adds nothing; new messages get their first attempt right away (those
  *   of an endpoint that is currently failing wait for the reconciler instead).
- * - deliverDue (cron reconciler, every minute): claims due messages and
- *   attempts them; failures are retried on the schedule in schedule.ts.
+ * - deliverDue (cron reconciler, every minute): claims due messages fairly
+ *   across endpoints (DUE_CAPS) and attempts them; failures are retried on
+ *   the schedule in schedule.ts.
  * - attempt: one signed POST with a bounded timeout; every attempt is a row in
  *   webhook_deliveries. Any 2xx is delivered; anything else fails, redirects
  *   too (never followed: their target was never checked). The URL is checked
@@ -35,8 +36,12 @@ export interface DeliveryOptions {
 
 /** A claimed message is not taken again for this long (far above one attempt's timeout). */
 const LEASE_MS = 5 * 60_000;
-/** Messages one reconciler run attempts at most. */
-const DUE_BATCH = 50;
+/**
+ * What one reconciler run claims: 50 messages at most, 20 per endpoint, and
+ * one (a probe) per endpoint that is failing, so a dead endpoint's backlog
+ * costs one attempt a run and never holds up another endpoint's retries.
+ */
+export const DUE_CAPS = { total: 50, perEndpoint: 20, perFailingEndpoint: 1 } as const;
 /** Attempts in flight at once (a Worker invocation opens 6 connections at a time). */
 const PARALLEL = 6;
 
@@ -160,7 +165,7 @@ export async function attemptAll(env: Env, jobs: Job[], now: number, opts: Deliv
 
 /** Attempts the messages due at `now` (the reconciler's step). */
 export async function deliverDue(env: Env, now: number, opts: DeliveryOptions = {}): Promise<AttemptReport> {
-	const jobs = await claimDue(env.DB, iso(now), iso(now + LEASE_MS), DUE_BATCH);
+	const jobs = await claimDue(env.DB, iso(now), iso(now + LEASE_MS), DUE_CAPS);
 	const report = await attemptAll(env, jobs, now, opts);
 	if (jobs.length > 0) log.info("[webhooks]", "due_run", { ...report });
 	return report;

@@ -161,7 +161,7 @@ describe("the deliveries of an endpoint", () => {
 		]);
 		expect(first.body.next_cursor).toEqual(expect.any(String));
 		const second = await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries?limit=2&cursor=${first.body.next_cursor}`, { auth });
-		expect(second.body.deliveries.map((d: any) => [d.attempt, d.status_code, d.error])).toEqual([[1, 503, "answered 503"]]);
+		expect(second.body.deliveries.map((d: any) => [d.attempt, d.status_code, d.error])).toEqual([[1, 503, "http_503"]]);
 		expect(second.body.next_cursor).toBeNull();
 	});
 
