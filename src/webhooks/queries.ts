@@ -236,3 +236,17 @@ export async function listDeliveries(db: D1Database, webhookId: string, before: 
 	}));
 	return { deliveries, next: results.length > limit ? deliveries[deliveries.length - 1]!.delivery_id : null };
 }
+
+/**
+ * Deletes up to `limit` finished (delivered or given-up) messages created
+ * before `before`, oldest first, with their attempts, in one batch; returns
+ * how many messages and attempts went. Pending messages stay, however old.
+ */
+export async function pruneFinishedMessages(db: D1Database, before: string, limit: number): Promise<{ messages: number; deliveries: number }> {
+	const oldest = `SELECT message_id FROM webhook_messages WHERE state IN ('delivered', 'failed') AND created_at < ? ORDER BY created_at LIMIT ?`;
+	const [deliveries, messages] = await db.batch([
+		db.prepare(`DELETE FROM webhook_deliveries WHERE message_id IN (${oldest})`).bind(before, limit),
+		db.prepare(`DELETE FROM webhook_messages WHERE message_id IN (${oldest})`).bind(before, limit),
+	]);
+	return { messages: messages?.meta.changes ?? 0, deliveries: deliveries?.meta.changes ?? 0 };
+}
