@@ -1,8 +1,9 @@
 /**
  * Where webhooks may be sent: https to a public host (see target.ts for what
  * is not public). WEBHOOK_ALLOW_HTTP_LOCALHOST="true" lets through exactly
- * localhost and 127.0.0.1, over http or https (local development), and
- * nothing else inward. Checked when an endpoint is registered and again
+ * http://localhost and http://127.0.0.1 (local development; `npm start` sets
+ * it), and nothing else inward: not https to them either, which no local
+ * receiver needs. Checked when an endpoint is registered and again
  * before every attempt, so an endpoint stored before a rule, or with the
  * setting since turned off, is not sent to.
  */
@@ -25,7 +26,7 @@ export function urlProblem(raw: string, allowHttpLocalhost: boolean): string | n
 	}
 	if (url.username || url.password) return "must not carry credentials";
 	if (url.protocol !== "https:" && url.protocol !== "http:") return "must be https";
-	if (allowHttpLocalhost && LOCAL_WORK_HOSTS.has(url.hostname)) return null;
+	if (allowHttpLocalhost && url.protocol === "http:" && LOCAL_WORK_HOSTS.has(url.hostname)) return null;
 	const kind = classifyHost(url.hostname);
 	if (kind !== "public") return `must be a public host (${url.hostname} is ${describeKind(kind)})`;
 	if (url.protocol === "http:") return allowHttpLocalhost ? "must be https (plain http only to localhost or 127.0.0.1)" : "must be https";

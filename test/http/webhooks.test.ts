@@ -82,16 +82,17 @@ describe("registering an endpoint", () => {
 		"https://localhost./hooks",
 		"https://api.localhost/hooks",
 		"https://printer.local/hooks",
-	])("refuses %s, an inward target, with 400 VALIDATION_ERROR on url and stores nothing", async (url) => {
+	])("refuses %s, an inward target, with 400 VALIDATION_ERROR on url and stores nothing, deployed and under npm start", async (url) => {
 		const before = (await call("GET", "/admin/webhooks", { auth: await admin() })).body.webhooks.length;
-		// The test Worker allows local work (the e2e receiver is on 127.0.0.1): these run with the deployed setting.
-		const r = await create({ url, events: ["order.placed"] }, { ...env, WEBHOOK_ALLOW_HTTP_LOCALHOST: "false" });
-		expect(r.status).toBe(400);
-		expect(r.body).toMatchObject({ code: "VALIDATION_ERROR", details: [{ field: "url", message: expect.stringMatching(/^must be a public host \(/) }] });
+		for (const allow of ["false", "true"]) {
+			const r = await create({ url, events: ["order.placed"] }, { ...env, WEBHOOK_ALLOW_HTTP_LOCALHOST: allow });
+			expect(r.status, allow).toBe(400);
+			expect(r.body).toMatchObject({ code: "VALIDATION_ERROR", details: [{ field: "url", message: expect.stringMatching(/^must be a public host \(/) }] });
+		}
 		expect((await call("GET", "/admin/webhooks", { auth: await admin() })).body.webhooks).toHaveLength(before);
 	});
 
-	it("lets exactly localhost and 127.0.0.1 through when WEBHOOK_ALLOW_HTTP_LOCALHOST is true, and no other inward target", async () => {
+	it("lets exactly http://localhost and http://127.0.0.1 through when WEBHOOK_ALLOW_HTTP_LOCALHOST is true, and no other inward target", async () => {
 		const off = { ...env, WEBHOOK_ALLOW_HTTP_LOCALHOST: "false" };
 		const on = { ...env, WEBHOOK_ALLOW_HTTP_LOCALHOST: "true" };
 		for (const url of ["http://localhost:3000/hooks", "http://127.0.0.1:9000/hooks"]) {
@@ -100,7 +101,7 @@ describe("registering an endpoint", () => {
 			expect(refused.body).toMatchObject({ code: "VALIDATION_ERROR", details: [{ field: "url", message: expect.stringMatching(/is a loopback address\)$/) }] });
 			expect((await create({ url, events: ["order.paid"] }, on)).status).toBe(201);
 		}
-		for (const url of ["http://192.168.1.10/hooks", "http://169.254.169.254/", "https://metadata.google.internal/", "http://[::1]:3000/hooks", "http://10.0.0.1/hooks"]) {
+		for (const url of ["https://localhost:8443/hooks", "https://127.0.0.1/hooks", "http://192.168.1.10/hooks", "http://169.254.169.254/", "https://metadata.google.internal/", "http://[::1]:3000/hooks", "http://10.0.0.1/hooks"]) {
 			const refused = await create({ url, events: ["order.paid"] }, on);
 			expect(refused.status, url).toBe(400);
 			expect(refused.body.details).toEqual([{ field: "url", message: expect.stringMatching(/^must be a public host \(/) }]);

@@ -182,7 +182,9 @@ describe("WEBHOOK_ALLOW_HTTP_LOCALHOST", () => {
 	it.each<[string, boolean, string | null]>([
 		["http://localhost:3000/h", true, null],
 		["http://127.0.0.1:9000/h", true, null],
-		["https://localhost:8443/h", true, null],
+		["https://localhost:8443/h", true, "must be a public host (localhost is a loopback address)"],
+		["https://127.0.0.1/h", true, "must be a public host (127.0.0.1 is a loopback address)"],
+		["https://2130706433/h", true, "must be a public host (127.0.0.1 is a loopback address)"],
 		["http://2130706433:9000/h", true, null],
 		["http://localhost:3000/h", false, "must be a public host (localhost is a loopback address)"],
 		["https://127.0.0.1/h", false, "must be a public host (127.0.0.1 is a loopback address)"],
