@@ -13,7 +13,7 @@
  *   webhook_deliveries. Any 2xx is delivered; anything else fails, redirects
  *   too (never followed: their target was never checked). The URL is checked
  *   again before every attempt. A failure is recorded as a generic class
- *   (attemptError), never the runtime's message: the deliveries list must not
+ *   (AttemptError), never the runtime's message: the deliveries list must not
  *   tell an admin how an address answers beyond its HTTP status.
  *
  * `send` (default: global fetch) and `timeoutMs` are injectable for tests.
