@@ -14,6 +14,8 @@ export interface Config {
 	paymentWindowMs: number;
 	/** Phase 2 of checkout after the answer, gathered per warehouse (default); "false" commits before answering. */
 	commitAfterAnswer: boolean;
+	/** How long finished webhook messages and their attempts are kept. */
+	webhookRetentionMs: number;
 	rates: RateTable;
 }
 
@@ -35,6 +37,7 @@ export function config(env: Env): Config {
 		reservationTtlMs: number("RESERVATION_TTL_SECONDS", env.RESERVATION_TTL_SECONDS, 120, (n) => n >= 1 && n <= 3600) * 1000,
 		paymentWindowMs: number("PAYMENT_WINDOW_SECONDS", env.PAYMENT_WINDOW_SECONDS, 1800, (n) => Number.isInteger(n) && n >= 0 && n <= 30 * 86_400) * 1000,
 		commitAfterAnswer: env.COMMIT_AFTER_ANSWER !== "false",
+		webhookRetentionMs: number("WEBHOOK_RETENTION_DAYS", env.WEBHOOK_RETENTION_DAYS, 7, (n) => Number.isInteger(n) && n >= 1 && n <= 365) * 86_400_000,
 		rates: DEFAULT_RATES,
 	};
 }

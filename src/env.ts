@@ -32,6 +32,8 @@ export interface Env {
 	DEMO_TOKENS?: string;
 	/** "true" lets webhook endpoints be plain http://localhost or http://127.0.0.1 (local development). */
 	WEBHOOK_ALLOW_HTTP_LOCALHOST?: string;
+	/** Days finished webhook messages and their attempts are kept (default 7). */
+	WEBHOOK_RETENTION_DAYS?: string;
 }
 
 type StockgateEnv = Env;

@@ -11,7 +11,8 @@
  * - cancel rows: undo the order's hold at that warehouse (release or restock).
  * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
  * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts).
- * Last, it attempts the webhook deliveries that are due (src/webhooks/delivery.ts).
+ * Then it attempts the webhook deliveries that are due (src/webhooks/delivery.ts),
+ * and last prunes old rows, a bounded amount per run (src/ops/prune.ts).
  */
 import { syncStockListeners } from "../webhooks/listeners";
 import type { Env } from "../env";
@@ -27,6 +28,7 @@ import { sweepDone, sweepTargets } from "./sweep";
 import { finishTransfers } from "../transfers/reconcile";
 import { cancelUnpaid } from "./unpaid";
 import { deliverDue } from "../webhooks/delivery";
+import { prune } from "./prune";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -45,6 +47,8 @@ export interface ReconcileReport {
 	unpaid_cancelled: number;
 	webhooks_attempted: number;
 	webhooks_delivered: number;
+	pruned_webhook_messages: number;
+	pruned_processed_events: number;
 }
 
 function backoff(attempts: number, now: number): string {
@@ -89,7 +93,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, webhooks_attempted: 0, webhooks_delivered: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, webhooks_attempted: 0, webhooks_delivered: 0, pruned_webhook_messages: 0, pruned_processed_events: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
@@ -159,6 +163,14 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 	} catch (err) {
 		report.failures++;
 		log.warn("[reconciler]", "webhooks_failed", { error: String(err) });
+	}
+	try {
+		const pruned = await prune(env, nowMs);
+		report.pruned_webhook_messages = pruned.webhook_messages;
+		report.pruned_processed_events = pruned.processed_events;
+	} catch (err) {
+		report.failures++;
+		log.warn("[reconciler]", "prune_failed", { error: String(err) });
 	}
 	log.info("[reconciler]", "run", { ...report });
 	return report;

@@ -6,10 +6,15 @@
  *   derived from (event, endpoint), so a redelivered queue message or a re-sent
  *   event adds nothing; new messages get their first attempt right away (those
  *   of an endpoint that is currently failing wait for the reconciler instead).
- * - deliverDue (cron reconciler, every minute): claims due messages and
- *   attempts them; failures are retried on the schedule in schedule.ts.
+ * - deliverDue (cron reconciler, every minute): claims due messages fairly
+ *   across endpoints (DUE_CAPS) and attempts them; failures are retried on
+ *   the schedule in schedule.ts.
  * - attempt: one signed POST with a bounded timeout; every attempt is a row in
- *   webhook_deliveries. Any 2xx is delivered; anything else (redirects too) fails.
+ *   webhook_deliveries. Any 2xx is delivered; anything else fails, redirects
+ *   too (never followed: their target was never checked). The URL is checked
+ *   again before every attempt. A failure is recorded as a generic class
+ *   (AttemptError), never the runtime's message: the deliveries list must not
+ *   tell an admin how an address answers beyond its HTTP status.
  *
  * `send` (default: global fetch) and `timeoutMs` are injectable for tests.
  */
@@ -31,11 +36,14 @@ export interface DeliveryOptions {
 
 /** A claimed message is not taken again for this long (far above one attempt's timeout). */
 const LEASE_MS = 5 * 60_000;
-/** Messages one reconciler run attempts at most. */
-const DUE_BATCH = 50;
+/**
+ * What one reconciler run claims: 50 messages at most, 20 per endpoint, and
+ * one (a probe) per endpoint that is failing, so a dead endpoint's backlog
+ * costs one attempt a run and never holds up another endpoint's retries.
+ */
+export const DUE_CAPS = { total: 50, perEndpoint: 20, perFailingEndpoint: 1 } as const;
 /** Attempts in flight at once (a Worker invocation opens 6 connections at a time). */
 const PARALLEL = 6;
-const MAX_ERROR_CHARS = 300;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -47,9 +55,11 @@ async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promi
 	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-function describe(err: unknown, timeoutMs: number): string {
-	if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `no answer within ${timeoutMs} ms`;
-	return `request failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, MAX_ERROR_CHARS);
+/** What a failed attempt records: a closed set of classes. */
+export type AttemptError = "timeout" | "connection_failed" | "target_refused" | `http_${number}`;
+
+function thrownError(err: unknown): AttemptError {
+	return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? "timeout" : "connection_failed";
 }
 
 export type AttemptOutcome = "delivered" | "retry" | "gave_up";
@@ -60,10 +70,11 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 	const timeoutMs = opts.timeoutMs ?? ATTEMPT_TIMEOUT_MS;
 	const n = job.attempts + 1;
 	let status: number | null = null;
-	let error: string | null = null;
-	const problem = urlProblem(job.url, allowsHttpLocalhost(env));
-	if (problem) {
-		error = `url ${problem}`;
+	let error: AttemptError | null = null;
+	// The runtime's own words go to the operator's log only.
+	let detail: string | undefined;
+	if (urlProblem(job.url, allowsHttpLocalhost(env))) {
+		error = "target_refused";
 	} else {
 		const timestamp = Math.floor(now / 1000);
 		try {
@@ -82,9 +93,10 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 			});
 			status = res.status;
 			await res.body?.cancel().catch(() => {});
-			if (status < 200 || status > 299) error = `answered ${status}`;
+			if (status < 200 || status > 299) error = `http_${status}`;
 		} catch (err) {
-			error = describe(err, timeoutMs);
+			error = thrownError(err);
+			detail = String(err).slice(0, 300);
 		}
 	}
 	const delivered = error === null;
@@ -98,7 +110,7 @@ export async function attempt(env: Env, job: Job, now: number, opts: DeliveryOpt
 	);
 	const fields = { webhook_id: job.webhook_id, message_id: job.message_id, event_id: job.event_id, event_type: job.event_type, attempt: n, status_code: status };
 	if (delivered) log.info("[webhooks]", "delivered", fields);
-	else log.warn("[webhooks]", outcome === "gave_up" ? "message_given_up" : "attempt_failed", { ...fields, error, next_attempt_at: next === null ? null : iso(next) });
+	else log.warn("[webhooks]", outcome === "gave_up" ? "message_given_up" : "attempt_failed", { ...fields, error, detail, next_attempt_at: next === null ? null : iso(next) });
 	if (disabled) log.error("endpoint_disabled", { webhook_id: job.webhook_id, url: job.url, reason: "every delivery failed for 24 hours", at: iso(now) }, "[webhooks]");
 	return outcome;
 }
@@ -153,7 +165,7 @@ export async function attemptAll(env: Env, jobs: Job[], now: number, opts: Deliv
 
 /** Attempts the messages due at `now` (the reconciler's step). */
 export async function deliverDue(env: Env, now: number, opts: DeliveryOptions = {}): Promise<AttemptReport> {
-	const jobs = await claimDue(env.DB, iso(now), iso(now + LEASE_MS), DUE_BATCH);
+	const jobs = await claimDue(env.DB, iso(now), iso(now + LEASE_MS), DUE_CAPS);
 	const report = await attemptAll(env, jobs, now, opts);
 	if (jobs.length > 0) log.info("[webhooks]", "due_run", { ...report });
 	return report;

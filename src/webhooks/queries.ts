@@ -117,22 +117,44 @@ export async function insertMessages(db: D1Database, rows: NewMessage[], created
 	return results.map((r) => r.message_id);
 }
 
+/** How many due messages one run claims per endpoint: a healthy one's share, and a failing one's probe. */
+export interface ClaimCaps {
+	total: number;
+	perEndpoint: number;
+	perFailingEndpoint: number;
+}
+
 /**
- * Claims up to `limit` due messages of active endpoints in one statement: their
- * due time moves to `leaseUntil`, so a concurrent run does not take them too,
- * and one whose runner died is due again when the lease ends.
+ * Claims due messages of active endpoints in one statement, fairly: each
+ * endpoint's due messages are read oldest first through the per-endpoint
+ * index (CROSS JOIN keeps endpoints as the outer loop, and the range stops at
+ * its `perEndpoint`-th due time, so a backlog is not read whole), at most
+ * `perEndpoint` of them (`perFailingEndpoint` for an endpoint that is
+ * failing), and the run takes every endpoint's first turn before anyone's
+ * second, up to `total`. Their due time moves to `leaseUntil`, so a
+ * concurrent run does not take them too, and one whose runner died is due
+ * again when the lease ends.
  */
-export async function claimDue(db: D1Database, now: string, leaseUntil: string, limit: number): Promise<Job[]> {
+export async function claimDue(db: D1Database, now: string, leaseUntil: string, caps: ClaimCaps): Promise<Job[]> {
 	const { results: claimed } = await db
 		.prepare(
-			`UPDATE webhook_messages SET next_attempt_at = ?
+			`UPDATE webhook_messages SET next_attempt_at = ?1
 			 WHERE message_id IN (
-			   SELECT m.message_id FROM webhook_messages m JOIN webhook_endpoints e ON e.webhook_id = m.webhook_id
-			   WHERE m.state = 'pending' AND m.next_attempt_at <= ? AND e.active = 1
-			   ORDER BY m.next_attempt_at LIMIT ?)
+			   SELECT message_id FROM (
+			     SELECT m.message_id, m.next_attempt_at, e.failing_since,
+			            ROW_NUMBER() OVER (PARTITION BY m.webhook_id ORDER BY m.next_attempt_at, m.message_id) AS turn
+			     FROM webhook_endpoints e CROSS JOIN webhook_messages m
+			       ON m.webhook_id = e.webhook_id AND m.state = 'pending'
+			      AND m.next_attempt_at <= COALESCE(
+			            (SELECT d.next_attempt_at FROM webhook_messages d
+			             WHERE d.webhook_id = e.webhook_id AND d.state = 'pending' AND d.next_attempt_at <= ?2
+			             ORDER BY d.next_attempt_at LIMIT 1 OFFSET ?4 - 1), ?2)
+			     WHERE e.active = 1)
+			   WHERE turn <= CASE WHEN failing_since IS NULL THEN ?4 ELSE ?5 END
+			   ORDER BY turn, next_attempt_at LIMIT ?3)
 			 RETURNING message_id`,
 		)
-		.bind(leaseUntil, now, limit)
+		.bind(leaseUntil, now, caps.total, caps.perEndpoint, caps.perFailingEndpoint)
 		.all<{ message_id: string }>();
 	if (claimed.length === 0) return [];
 	const { results } = await db
@@ -213,4 +235,18 @@ export async function listDeliveries(db: D1Database, webhookId: string, before: 
 		next_attempt_at: r.next_attempt_at === null ? null : String(r.next_attempt_at),
 	}));
 	return { deliveries, next: results.length > limit ? deliveries[deliveries.length - 1]!.delivery_id : null };
+}
+
+/**
+ * Deletes up to `limit` finished (delivered or given-up) messages created
+ * before `before`, oldest first, with their attempts, in one batch; returns
+ * how many messages and attempts went. Pending messages stay, however old.
+ */
+export async function pruneFinishedMessages(db: D1Database, before: string, limit: number): Promise<{ messages: number; deliveries: number }> {
+	const oldest = `SELECT message_id FROM webhook_messages WHERE state IN ('delivered', 'failed') AND created_at < ? ORDER BY created_at LIMIT ?`;
+	const [deliveries, messages] = await db.batch([
+		db.prepare(`DELETE FROM webhook_deliveries WHERE message_id IN (${oldest})`).bind(before, limit),
+		db.prepare(`DELETE FROM webhook_messages WHERE message_id IN (${oldest})`).bind(before, limit),
+	]);
+	return { messages: messages?.meta.changes ?? 0, deliveries: deliveries?.meta.changes ?? 0 };
 }

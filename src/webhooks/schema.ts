@@ -70,7 +70,7 @@ export const Delivery = z
 		event_type: WebhookEventType,
 		attempt: z.int().meta({ description: "1 for the first attempt" }),
 		status_code: z.int().nullable().meta({ description: "The receiver's HTTP status; null when none came (network error, timeout)" }),
-		error: z.string().nullable(),
+		error: z.string().nullable().meta({ description: "null when delivered; otherwise the failure's class: timeout, connection_failed, target_refused (the URL is not a public host) or http_<status>" }),
 		at: z.string(),
 		next_attempt_at: z.string().nullable().meta({ description: "When this event is tried again; null once delivered or given up" }),
 	})

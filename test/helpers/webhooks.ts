@@ -31,7 +31,8 @@ export async function verifyStandardWebhook(secret: string, id: string | null, t
 	return "no v1 signature matches";
 }
 
-export type Step = "ok" | "fail" | "hang" | "throw";
+/** "redirect" answers 302 towards an inward address, to check it is not followed. */
+export type Step = "ok" | "fail" | "hang" | "throw" | "redirect";
 
 export interface Seen {
 	url: string;
@@ -40,6 +41,8 @@ export interface Seen {
 	body: string;
 	problem: string | null;
 	answer: Step;
+	/** The request's redirect mode. */
+	redirect: RequestInit["redirect"];
 }
 
 /**
@@ -56,7 +59,7 @@ export function scriptedReceiver() {
 		const body = String(init.body);
 		const problem = await verifyStandardWebhook(box.secret, headers.get("webhook-id"), headers.get("webhook-timestamp"), headers.get("webhook-signature"), body);
 		const answer = box.script[Math.min(box.seen.length, box.script.length - 1)]!;
-		box.seen.push({ url, webhook_id: headers.get("webhook-id"), timestamp: headers.get("webhook-timestamp"), body, problem, answer });
+		box.seen.push({ url, webhook_id: headers.get("webhook-id"), timestamp: headers.get("webhook-timestamp"), body, problem, answer, redirect: init.redirect });
 		if (answer === "hang") {
 			return new Promise<Response>((_, reject) => {
 				const signal = init.signal!;
@@ -65,6 +68,7 @@ export function scriptedReceiver() {
 		}
 		if (answer === "throw") throw new TypeError("Network connection lost.");
 		if (problem) return new Response(problem, { status: 401 });
+		if (answer === "redirect") return new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } });
 		return new Response(answer === "ok" ? "ok" : "failing", { status: answer === "ok" ? 200 : 503 });
 	};
 	return {

@@ -44,16 +44,16 @@ describe("signing (Standard Webhooks)", () => {
 describe("endpoint URL rules", () => {
 	it.each([
 		["https://shop.example/hooks", false, null],
-		["https://localhost:8443/h", false, null],
+		["https://localhost:8443/h", false, "must be a public host (localhost is a loopback address)"],
 		["http://shop.example/hooks", false, "must be https"],
-		["http://localhost:3000/h", false, "must be https"],
-		["http://127.0.0.1:9000/h", false, "must be https"],
+		["http://localhost:3000/h", false, "must be a public host (localhost is a loopback address)"],
+		["http://127.0.0.1:9000/h", false, "must be a public host (127.0.0.1 is a loopback address)"],
 		["http://localhost:3000/h", true, null],
 		["http://127.0.0.1:9000/h", true, null],
 		["http://shop.example/h", true, "must be https (plain http only to localhost or 127.0.0.1)"],
-		["http://10.0.0.1/h", true, "must be https (plain http only to localhost or 127.0.0.1)"],
+		["http://10.0.0.1/h", true, "must be a public host (10.0.0.1 is a private address)"],
 		["http://localhost.evil.example/h", true, "must be https (plain http only to localhost or 127.0.0.1)"],
-		["ftp://shop.example/h", true, "must be https (plain http only to localhost or 127.0.0.1)"],
+		["ftp://shop.example/h", true, "must be https"],
 		["shop.example/hooks", false, "must be an absolute URL"],
 		["https://user:pw@shop.example/h", false, "must not carry credentials"],
 	] as const)("%s (allow http localhost: %s) -> %s", (url, allow, problem) => {

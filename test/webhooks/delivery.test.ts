@@ -106,8 +106,8 @@ describe("retries", () => {
 		const deliveries = await deliveriesOf(ep.webhook_id);
 		expect(deliveries.map((d) => [d.attempt, d.status_code, d.error, d.at, d.next_attempt_at])).toEqual([
 			[3, 200, null, iso(t2), null],
-			[2, null, "request failed: Network connection lost.", iso(t1), iso(t2)],
-			[1, 503, "answered 503", iso(t0), iso(t1)],
+			[2, null, "connection_failed", iso(t1), iso(t2)],
+			[1, 503, "http_503", iso(t0), iso(t1)],
 		]);
 		expect(new Set(deliveries.map((d) => d.message_id))).toEqual(new Set([seen[0]!.webhook_id]));
 		expect((await messagesOf(ep.webhook_id))[0]).toMatchObject({ state: "delivered", attempts: 3 });
@@ -119,7 +119,7 @@ describe("retries", () => {
 		const { states } = await publish(ep, transferEvent(t0), t0, 50);
 		expect(states).toEqual(["pending"]);
 		const [first] = await deliveriesOf(ep.webhook_id);
-		expect(first).toMatchObject({ attempt: 1, status_code: null, error: "no answer within 50 ms", next_attempt_at: iso(t0 + RETRY_DELAYS_MS[0]) });
+		expect(first).toMatchObject({ attempt: 1, status_code: null, error: "timeout", next_attempt_at: iso(t0 + RETRY_DELAYS_MS[0]) });
 
 		await deliverDue(env, t0 + RETRY_DELAYS_MS[0], { send, timeoutMs: 50 });
 		const deliveries = await deliveriesOf(ep.webhook_id);
@@ -143,6 +143,43 @@ describe("retries", () => {
 		expect(due[1]).toMatchObject({ state: "pending", attempts: 0, next_attempt_at: iso(t0 + 1000) });
 		await deliverDue(env, t0 + 1000, { send });
 		expect((await messagesOf(ep.webhook_id))[1]).toMatchObject({ state: "delivered", attempts: 1 });
+	});
+});
+
+describe("inward targets at delivery time", () => {
+	it("a redirect is a failure recorded as http_302, never followed, whatever its Location", async () => {
+		const ep = await endpoint(["redirect", "ok"]);
+		const t0 = Date.now();
+		const { states } = await publish(ep, transferEvent(t0), t0);
+		expect(states).toEqual(["pending"]);
+		const seen = receiver.seen(ep.url);
+		expect(seen).toHaveLength(1);
+		expect(seen[0]!.redirect).toBe("manual");
+		expect(await deliveriesOf(ep.webhook_id)).toMatchObject([{ attempt: 1, status_code: 302, error: "http_302", next_attempt_at: iso(t0 + RETRY_DELAYS_MS[0]) }]);
+	});
+
+	it("an endpoint stored before the rule, on a private address, is not sent to: each attempt is recorded as target_refused", async () => {
+		const webhookId = uid("wh");
+		const url = "https://10.0.0.1/hooks";
+		await env.DB.prepare(`INSERT INTO webhook_endpoints (webhook_id, url, events, description, secret, active, created_at) VALUES (?, ?, '["transfer.updated"]', NULL, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 1, ?)`)
+			.bind(webhookId, url, new Date().toISOString())
+			.run();
+		let sent = 0;
+		const counting: typeof send = (u, init) => {
+			if (u === url) sent++;
+			return send(u, init);
+		};
+		const t0 = Date.now();
+		const jobs = (await storeMessages(env, [transferEvent(t0)], t0)).filter((j) => j.webhook_id === webhookId);
+		expect(jobs).toHaveLength(1);
+		await attemptAll(env, jobs, t0, { send: counting });
+		await deliverDue(env, t0 + RETRY_DELAYS_MS[0], { send: counting });
+		expect(sent).toBe(0);
+		const deliveries = await deliveriesOf(webhookId);
+		expect(deliveries.map((d) => [d.attempt, d.status_code, d.error])).toEqual([
+			[2, null, "target_refused"],
+			[1, null, "target_refused"],
+		]);
 	});
 });
 

@@ -108,13 +108,23 @@ describe("webhooks over a real socket", () => {
 		expect((await received()).every((x) => x.verified)).toBe(true);
 	});
 
+	it("a refused connection is recorded as connection_failed, without the runtime's own message", async () => {
+		// Nothing listens on port 1: the connection is refused.
+		const ep = await register(`http://127.0.0.1:1/${uid("closed")}`, ["transfer.updated"]);
+		const t0 = Date.now();
+		const jobs = (await storeMessages(env, [transferEvent()], t0)).filter((j) => j.webhook_id === ep.webhook_id);
+		await attemptAll(env, jobs, t0, { timeoutMs: 5_000 });
+		const [first] = await deliveriesOf(ep.webhook_id);
+		expect(first).toMatchObject({ attempt: 1, status_code: null, error: "connection_failed" });
+	});
+
 	it("a receiver that never answers gets a bounded attempt, recorded as a timeout, then a retry that is delivered", async () => {
 		const { ep, received } = await inbox(["transfer.updated"], ["hang", "ok"]);
 		const t0 = Date.now();
 		const jobs = (await storeMessages(env, [transferEvent()], t0)).filter((j) => j.webhook_id === ep.webhook_id);
 		await attemptAll(env, jobs, t0, { timeoutMs: 300 });
 		const [first] = await deliveriesOf(ep.webhook_id);
-		expect(first).toMatchObject({ attempt: 1, status_code: null, error: "no answer within 300 ms" });
+		expect(first).toMatchObject({ attempt: 1, status_code: null, error: "timeout" });
 		await deliverDue(env, t0 + RETRY_DELAYS_MS[0], { timeoutMs: 2_000 });
 		expect((await deliveriesOf(ep.webhook_id)).map((d) => [d.attempt, d.status_code])).toEqual([
 			[2, 200],

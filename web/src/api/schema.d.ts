@@ -1023,6 +1023,7 @@ export interface components {
             attempt: number;
             /** @description The receiver's HTTP status; null when none came (network error, timeout) */
             status_code: number | null;
+            /** @description null when delivered; otherwise the failure's class: timeout, connection_failed, target_refused (the URL is not a public host) or http_<status> */
             error: string | null;
             at: string;
             /** @description When this event is tried again; null once delivered or given up */
