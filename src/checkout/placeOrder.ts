@@ -20,7 +20,7 @@
  * the common refusal costs no warehouse work; the batch is what makes it exact.
  */
 import type { PricedLine } from "../cart/view";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
 import { anyLimited, excesses, unitsByProduct, type LimitExcess } from "../limits/rules";

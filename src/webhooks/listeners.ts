@@ -8,7 +8,7 @@
  */
 import { listWarehouses } from "../catalog/queries";
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { warehouseStub } from "../stock/client";
 import { listEndpoints } from "./queries";
 

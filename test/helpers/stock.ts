@@ -2,7 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { LedgerEntry, Line, Unit } from "../../src/stock/types";
-import type { Warehouse } from "../../src/stock/Warehouse";
+import type { Warehouse } from "../../src/stock/binding";
 
 export type WarehouseStub = ReturnType<typeof env.WAREHOUSE.getByName>;
 

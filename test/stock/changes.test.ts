@@ -5,7 +5,7 @@
 // the next operation or resolveDue).
 import { describe, expect, it, vi } from "vitest";
 import type { StockChanged } from "../../src/events/types";
-import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/changes";
+import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/object/changes";
 import { recordEvents } from "../helpers/orders";
 import { freshName, freshWarehouse, line, ref, restartWarehouse, unit } from "../helpers/stock";
 
