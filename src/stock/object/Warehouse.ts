@@ -11,16 +11,14 @@
  *   ./moves.ts         set, adjust, deduct, restore, restock
  *   ./transfers.ts     a transfer's steps at either end
  *   ./store.ts         the SQL
+ *   ./alarm.ts         the alarm, never later than the earliest open hold
+ *   ./outbox.ts        events sent after their transaction
  *
- * Holds carry `expires_at`; the alarm is never later than the earliest open
- * hold (a reserve moves it earlier; closing a hold leaves it, so at worst it
- * wakes once for nothing and re-arms exactly), and it is re-armed whenever the
- * object starts. An alarm that cannot read D1 re-arms itself with a capped
- * backoff (./backoff.ts) rather than being dropped after the platform's retries.
+ * An alarm that cannot read D1 re-arms itself with a capped backoff
+ * (./backoff.ts) rather than being dropped after the platform's retries.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
-import type { StockgateEvent } from "../../events/types";
 import { log } from "../../shared/log";
 import { assertLines } from "../demand";
 import type {
@@ -45,10 +43,12 @@ import type {
 	TransferOutResult,
 	Unit,
 } from "../types";
+import { AlarmSlot } from "./alarm";
 import { audit, type Audit } from "./audit";
 import { alarmRetryDelayMs } from "./backoff";
 import { UnitChanges } from "./changes";
 import * as moves from "./moves";
+import { EventOutbox } from "./outbox";
 import type { Clock, OrderLookup, WarehouseDeps } from "./ports";
 import * as holds from "./reservations";
 import * as store from "./store";
@@ -69,10 +69,10 @@ export class WarehouseObject extends DurableObject<Env> {
 	private readonly warehouseId: string;
 	private orders: OrderLookup;
 	private clock: Clock;
-	/** Whether events_out may hold events to send. */
-	private eventsWaiting = true;
-	/** The alarm time this instance last set (undefined: unknown, read it from storage). */
-	private armedAt: number | null | undefined;
+	/** Events waiting in events_out to be sent (./outbox.ts). */
+	private readonly outbox: EventOutbox;
+	/** The hold alarm (./alarm.ts). */
+	private readonly alarmSlot: AlarmSlot;
 	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
 	private alarmFailures = 0;
 	/** Gathers stock.changed events (./changes.ts). */
@@ -88,12 +88,14 @@ export class WarehouseObject extends DurableObject<Env> {
 		this.writes = new WriteCounter(ctx.storage.sql);
 		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
 		this.sql = this.writes.sql;
-		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.flushEvents(), this.sql, () => this.clock.now());
+		this.outbox = new EventOutbox(this.sql, this.writes, env.EVENTS);
+		this.alarmSlot = new AlarmSlot(ctx.storage);
+		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.outbox.flush(this.changes), this.sql, () => this.clock.now());
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
-			this.armedAt = await ctx.storage.getAlarm();
-			await this.rearm();
+			await this.alarmSlot.load();
+			await this.alarmSlot.armAt(store.nextExpiry(this.sql));
 		});
 	}
 
@@ -243,7 +245,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	// ---- expiry ------------------------------------------------------------------------------
 
 	override async alarm(): Promise<void> {
-		this.armedAt = null; // the runtime cleared it by running it
+		this.alarmSlot.fired();
 		try {
 			await this.resolveDueAs("alarm", this.clock.now());
 			this.alarmFailures = 0;
@@ -253,9 +255,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			this.alarmFailures++;
 			const delay = alarmRetryDelayMs(this.alarmFailures);
 			log.warn("[warehouse]", "alarm_deferred", { error: String(err), failures: this.alarmFailures, retry_in_ms: delay });
-			const at = this.clock.now() + delay;
-			await this.ctx.storage.setAlarm(at);
-			this.armedAt = at;
+			await this.alarmSlot.armAt(this.clock.now() + delay);
 		}
 	}
 
@@ -305,61 +305,10 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	/** After a write: the alarm (moved earlier for a new hold, or set exactly after resolving), then the events. */
 	private async settle(outcome: TxOutcome, exactAlarm: boolean): Promise<void> {
-		if (outcome.eventsQueued) this.eventsWaiting = true;
-		if (outcome.armBy !== null) await this.armBy(outcome.armBy);
-		await this.flushEvents();
-		if (exactAlarm) await this.rearm();
-	}
-
-	/** Sends queued events; what fails stays in events_out for the next call or the reconciler's resolveDue. */
-	private async flushEvents(): Promise<void> {
-		if (this.changes.due() && this.writes.run("events", () => this.changes.gatherDue()) > 0) this.eventsWaiting = true;
-		if (!this.eventsWaiting) return;
-		this.eventsWaiting = false;
-		const pending = store.pendingEvents(this.sql, 100);
-		if (pending.length === 0) return;
-		const ids = pending.map((p) => p.event_id);
-		if (!this.env.EVENTS) {
-			log.info("[events]", "no_queue_binding", { events: ids });
-			this.writes.run("events", () => store.dropEvents(this.sql, ids));
-			return;
-		}
-		try {
-			await this.env.EVENTS.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockgateEvent, contentType: "json" as const })));
-			this.writes.run("events", () => store.dropEvents(this.sql, ids));
-			log.info("[events]", "published", { events: ids });
-		} catch (err) {
-			this.eventsWaiting = true;
-			log.warn("[events]", "publish_deferred", { error: String(err), events: pending.length });
-		}
-	}
-
-	/**
-	 * After a reserve: the alarm must not be later than the new hold's expiry. It is
-	 * only ever moved earlier here; closing a hold (commit, release) leaves it, so the
-	 * hot path writes no alarm. An alarm that finds nothing due re-arms exactly.
-	 */
-	private async armBy(expiresAt: number): Promise<void> {
-		if (this.armedAt === null || this.armedAt === undefined || expiresAt < this.armedAt) {
-			await this.ctx.storage.setAlarm(expiresAt);
-			this.armedAt = expiresAt;
-		}
-	}
-
-	/** Sets the alarm exactly at the earliest open hold's expiry, or clears it (at start and after resolving). */
-	private async rearm(): Promise<void> {
-		const next = store.nextExpiry(this.sql);
-		if (next === null) {
-			if (this.armedAt !== null) {
-				await this.ctx.storage.deleteAlarm();
-				this.armedAt = null;
-			}
-			return;
-		}
-		if (next !== this.armedAt) {
-			await this.ctx.storage.setAlarm(next);
-			this.armedAt = next;
-		}
+		if (outcome.eventsQueued) this.outbox.markWaiting();
+		if (outcome.armBy !== null) await this.alarmSlot.armBy(outcome.armBy);
+		await this.outbox.flush(this.changes);
+		if (exactAlarm) await this.alarmSlot.armAt(store.nextExpiry(this.sql));
 	}
 }
 
