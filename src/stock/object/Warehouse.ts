@@ -88,7 +88,7 @@ export class WarehouseObject extends DurableObject<Env> {
 		this.writes = new WriteCounter(ctx.storage.sql);
 		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
 		this.sql = this.writes.sql;
-		this.outbox = new EventOutbox(this.sql, this.writes, env.EVENTS);
+		this.outbox = new EventOutbox(this.sql, this.writes, () => this.env.EVENTS);
 		this.alarmSlot = new AlarmSlot(ctx.storage);
 		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.outbox.flush(this.changes), this.sql, () => this.clock.now());
 		void ctx.blockConcurrencyWhile(async () => {

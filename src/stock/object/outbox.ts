@@ -19,7 +19,8 @@ export class EventOutbox {
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly writes: WriteCounter,
-		private readonly queue: Queue | undefined,
+		/** The EVENTS binding, read at each send (none in a set-up without a queue). */
+		private readonly queue: () => Queue | undefined,
 	) {}
 
 	/** Events were queued (or an earlier send may have failed): the next flush looks. */
@@ -35,13 +36,14 @@ export class EventOutbox {
 		const pending = store.pendingEvents(this.sql, SEND_BATCH);
 		if (pending.length === 0) return;
 		const ids = pending.map((p) => p.event_id);
-		if (!this.queue) {
+		const queue = this.queue();
+		if (!queue) {
 			log.info("[events]", "no_queue_binding", { events: ids });
 			this.writes.run("events", () => store.dropEvents(this.sql, ids));
 			return;
 		}
 		try {
-			await this.queue.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockgateEvent, contentType: "json" as const })));
+			await queue.sendBatch(pending.map((p) => ({ body: JSON.parse(p.payload) as StockgateEvent, contentType: "json" as const })));
 			this.writes.run("events", () => store.dropEvents(this.sql, ids));
 			log.info("[events]", "published", { events: ids });
 		} catch (err) {
