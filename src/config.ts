@@ -3,7 +3,7 @@
  * value is a deployment mistake: it falls back to the default and is logged once.
  */
 import type { Env } from "./env";
-import { log } from "./http/log";
+import { log } from "./shared/log";
 import { DEFAULT_RATES, type RateTable } from "./checkout/rates";
 
 export interface Config {

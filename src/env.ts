@@ -3,7 +3,7 @@
  * Vars arrive as strings; src/config.ts turns them into typed settings.
  */
 import type { StockgateEvent } from "./events/types";
-import type { Warehouse } from "./stock/Warehouse";
+import type { Warehouse } from "./stock/binding";
 
 export interface Env {
 	DB: D1Database;

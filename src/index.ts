@@ -9,7 +9,7 @@ import { createApp } from "./http/app";
 import { reconcile } from "./ops/reconcile";
 import { routes } from "./routes";
 
-export { Warehouse } from "./stock/Warehouse";
+export { Warehouse } from "./stock/binding";
 
 const app = createApp(routes);
 

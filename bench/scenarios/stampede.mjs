@@ -12,7 +12,7 @@
 //   4. retry: every paying buyer who was turned away places the order again
 //      (and pays when it is placed), so units recovered from hoarders are sold.
 // Then the stock and the orders are read back and checked. stockgate's Warehouse
-// objects count their own write transactions (src/stock/writes.ts), read before
+// objects count their own write transactions (src/stock/object/writes.ts), read before
 // and after through the runtime, so commits made after the answer, alarms and
 // the reconciler's cancellations are all in the count.
 import { performance } from "node:perf_hooks";

@@ -15,7 +15,7 @@
  */
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
 import { Coalescer, type WaitUntil } from "../shared/coalescer";
 import { warehouseStub } from "../stock/client";

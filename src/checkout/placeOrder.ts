@@ -22,7 +22,7 @@
  * what makes it exact.
  */
 import type { PricedLine } from "../cart/view";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import type { OrderRecord } from "../orders/queries";
 import type { Address } from "../cart/schema";
 import { anyLimited, countedUnits, excesses, type LimitExcess } from "../limits/rules";

@@ -10,7 +10,7 @@ import type { ReadOptions } from "../stock/cache";
 import { cacheOf, warehouseStub } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
 import type { OrderStatusChanged, StockgateEvent } from "../events/types";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { applyChange } from "../orders/changes";
 import { transition } from "../orders/stateMachine";
 import { toMajor } from "../shared/money";

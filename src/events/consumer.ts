@@ -7,7 +7,7 @@
  * subscribed endpoint, idempotently); their first attempts run after the mails.
  */
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { attemptAll, storeMessages } from "../webhooks/delivery";
 import { emailFor } from "./email";
 import type { StockgateEvent } from "./types";

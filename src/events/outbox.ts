@@ -6,7 +6,7 @@
  * of concurrent orders into one queue send and one D1 delete.
  */
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { StockgateEvent } from "./types";
 

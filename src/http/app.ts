@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { authenticate, type User } from "./auth";
 import { allowedOrigins, preflight, withCors } from "./cors";
 import { ApiError, fail, toErrorResponse } from "./errors";
-import { log, requestCounters, withRequestContext } from "./log";
+import { log, requestCounters, withRequestContext } from "../shared/log";
 import type { Reply, RouteDef } from "./route";
 import { readJsonBody, validate } from "./validate";
 

@@ -13,7 +13,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Env } from "../env";
 import { fail } from "./errors";
-import { log } from "./log";
+import { log } from "../shared/log";
 import { VerifiedTokens } from "./verifiedTokens";
 
 export interface User {

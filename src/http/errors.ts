@@ -5,7 +5,7 @@
  * calls `toErrorResponse()`. Anything that is not an ApiError is a bug: it is
  * logged with its stack and answered as a bare 500 that leaks nothing.
  */
-import { log } from "./log";
+import { log } from "../shared/log";
 
 export type ErrorCode =
 	| "VALIDATION_ERROR"

@@ -21,7 +21,7 @@ import { config } from "../config";
 import { flushOutbox, publish } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";

@@ -8,7 +8,7 @@
  * Bounded per run: at most MAX_BATCHES pages of BATCH orders, oldest first.
  */
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { overdue, PAYMENT_WINDOW_REASON, windowCutoff } from "../orders/paymentWindow";
 import { changeOrder } from "../orders/service";
 

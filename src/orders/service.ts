@@ -6,7 +6,7 @@
  */
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { warehouseStub } from "../stock/client";
 import { applyChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { reply, route, type Reply } from "../http/route";
 import { validate } from "../http/validate";
 import type { Env } from "../env";

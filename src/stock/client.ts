@@ -6,10 +6,10 @@
  * that cache (cache.ts): a snapshot at most AVAILABILITY_TTL_MS old.
  */
 import type { Env } from "../env";
-import { countInRequest, log } from "../http/log";
+import { countInRequest, log } from "../shared/log";
 import { AVAILABILITY_TTL_MS, AvailabilityCache, type ReadOptions, type SharedLayer, type WarehouseLevels } from "./cache";
 import type { Level, Line, Unit } from "./types";
-import type { Warehouse } from "./Warehouse";
+import type { Warehouse } from "./binding";
 
 export type WarehouseStub = DurableObjectStub<Warehouse>;
 

@@ -9,7 +9,7 @@ import { WarehouseParams } from "../catalog/schema";
 import { rejectKits, requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { reply, route } from "../http/route";
 import { warehouseStub } from "./client";
 import { AdjustBody, Level, LedgerPage, LedgerQuery, MoveStockBody, MovedLevel, SetStockBody, WarehouseStock } from "./schema";

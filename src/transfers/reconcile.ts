@@ -4,7 +4,7 @@
  * run). Failures back off (30 s, doubling, at most 1 h).
  */
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { transferDeps } from "./ports";
 import { deferTransfer, unfinishedTransfers } from "./queries";
 import { advance } from "./saga";

@@ -12,7 +12,7 @@
  * that dies leaves its step in the row; `advance()` (also the reconciler's)
  * finishes it.
  */
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { sumDemand } from "../stock/demand";
 import type { Line, Shortage } from "../stock/types";
 import type { TransferDeps } from "./ports";

@@ -20,7 +20,7 @@
  */
 import type { Env } from "../env";
 import type { StockgateEvent } from "../events/types";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { toWebhookEvent } from "./events";
 import { claimDue, insertMessages, listEndpoints, recordAttempt, type Job, type NewMessage } from "./queries";
 import { ATTEMPT_TIMEOUT_MS, disableCutoff, nextAttemptAt } from "./schedule";

@@ -1,14 +1,14 @@
 /**
  * Tells every Warehouse object whether anyone wants `stock.changed`: yes while
  * at least one active endpoint subscribes to it. The objects produce those
- * events only then (src/stock/changes.ts), so a shop without such an endpoint
+ * events only then (src/stock/object/changes.ts), so a shop without such an endpoint
  * spends nothing on them. Called after an endpoint is created or deleted, and
  * on every reconciler run, which also covers endpoints disabled for failing,
  * warehouses created later and a call that failed here.
  */
 import { listWarehouses } from "../catalog/queries";
 import type { Env } from "../env";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { warehouseStub } from "../stock/client";
 import { listEndpoints } from "./queries";
 

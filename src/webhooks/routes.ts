@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { Limit } from "../shared/schema";
 import { deleteEndpoint, endpointView, getEndpoint, insertEndpoint, listDeliveries, listEndpoints } from "./queries";
 import { CreateEndpointBody, DeliveryPage, Endpoint, EndpointList, EndpointParams } from "./schema";

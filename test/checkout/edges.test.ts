@@ -19,7 +19,7 @@ import { reconcile } from "../../src/ops/reconcile";
 import { flushOutbox } from "../../src/events/outbox";
 import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, settle, sleep, type StoreFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, clockOf, settle, type StoreFaults } from "../helpers/faults";
 import { admin, call } from "../helpers/http";
 import { recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
@@ -35,12 +35,13 @@ describe("edge 2: a late commit on a cancelled order", () => {
 	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
 		const shop = await oneWarehouse({ "0/M": 3 });
 		const [A] = shop.warehouses as [string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const store = faultyStore(orderStore(env.DB), {
 			// Stalls past the ttl before the decision: the alarm finds no order and expires the hold.
 			async beforeDecide(orderId) {
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 			},
@@ -136,6 +137,7 @@ describe("edge 9: restocks of a cancel made during a reconciler run", () => {
 			],
 		});
 		const [A, B] = shop.warehouses as [string, string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
 		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
@@ -143,7 +145,7 @@ describe("edge 9: restocks of a cancel made during a reconciler run", () => {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
 				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
@@ -236,6 +238,7 @@ describe("edge 3: an order cancelled as unfulfillable", () => {
 			],
 		});
 		const [A, B] = shop.warehouses as [string, string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
 		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
@@ -244,7 +247,7 @@ describe("edge 3: an order cancelled as unfulfillable", () => {
 			...opts.store,
 			async beforeDecide(orderId) {
 				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());

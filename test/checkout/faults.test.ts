@@ -30,7 +30,7 @@ import {
 	ordersOfUser,
 	outboxOf,
 	settle,
-	sleep,
+	clockOf,
 } from "../helpers/faults";
 import { customer, makeShop, onHand } from "../helpers/shop";
 
@@ -206,6 +206,7 @@ describe("checkout under faults", () => {
 
 	it("6. the request dies after phase 1: after the ttl the alarm releases the holds (expired), no order", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
+		const clock = await clockOf(shop.warehouses);
 		const input = await checkoutInput(buyer.sub);
 		const port = faultyWarehouses(warehousePort(env));
 		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
@@ -217,7 +218,7 @@ describe("checkout under faults", () => {
 		expect(await holdState(A, ref!)).toBe("held");
 		expect(await holdState(B, ref!)).toBe("held");
 
-		await sleep(PAST_TTL);
+		clock.advance(PAST_TTL);
 		for (const w of [A, B]) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
 		expect(await holdState(A, ref!)).toBe("expired");
 		expect(await holdState(B, ref!)).toBe("expired");
@@ -230,6 +231,7 @@ describe("checkout under faults", () => {
 
 	it("7a. the request dies after the decision: after the ttl the alarm commits the holds (D1 has the order)", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
+		const clock = await clockOf(shop.warehouses);
 		const port = faultyWarehouses(warehousePort(env));
 		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
@@ -239,7 +241,7 @@ describe("checkout under faults", () => {
 		expect((await orderRow(id!))?.status).toBe("pending");
 		expect(port.calls.filter((c) => c.op === "commit" || c.op === "release")).toEqual([]);
 
-		await sleep(PAST_TTL);
+		clock.advance(PAST_TTL);
 		for (const w of [A, B]) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
 		for (const w of [A, B]) {
 			expect(await holdState(w, id!)).toBe("committed");
@@ -278,12 +280,13 @@ describe("checkout under faults", () => {
 	it("8a. ttl edge: the hold expired before its commit, units still there: the late commit takes them, order stays pending", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
 		const [A] = shop.warehouses as [string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const store = faultyStore(orderStore(env.DB), {
 			// The request stalls past the ttl before its decision; the alarm, finding no order, releases the hold.
 			async beforeDecide(orderId) {
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 				expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
@@ -307,6 +310,7 @@ describe("checkout under faults", () => {
 		// X wants 3: A (tier_1) ships 2, B ships 1. A's hold lapses, Y buys A's 2 units, then X's decision lands.
 		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
 		const [A, B] = shop.warehouses as [string, string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
 		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
@@ -315,7 +319,7 @@ describe("checkout under faults", () => {
 			async beforeDecide(orderId) {
 				// Only A's hold lapses: B's alarm is moved away, so B still holds X's unit.
 				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 				expect(await holdState(B, orderId)).toBe("held");
@@ -351,6 +355,7 @@ describe("checkout under faults", () => {
 	it("8c. ttl edge, reconciler side: the hold lapsed and was sold, then the request died after its decision: the reconciler cancels the order, undoes the rest, and the idempotent answer becomes 409", async () => {
 		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
 		const [A, B] = shop.warehouses as [string, string];
+		const clock = await clockOf(shop.warehouses);
 		const p = shop.products[0]!;
 		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
 		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
@@ -358,7 +363,7 @@ describe("checkout under faults", () => {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
 				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				await sleep(PAST_TTL);
+				clock.advance(PAST_TTL);
 				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
 				expect(await holdState(A, orderId)).toBe("expired");
 				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());

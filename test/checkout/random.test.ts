@@ -17,7 +17,6 @@
  * fails: `STOCKGATE_SEED=<seed> npx vitest run test/checkout/random.test.ts`
  * runs that one seed (vitest.config.ts passes STOCKGATE_SEED into workerd).
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
@@ -26,7 +25,7 @@ import { placeOrder, type PlaceOrderDeps, type PlaceOrderResult } from "../../sr
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
 import type { LedgerEntry } from "../../src/stock/types";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, outboxOf, quickCustomer, sleep, type RecordingStore, type StoreFaults, type WarehouseFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, clockOf, lapse, outboxOf, quickCustomer, sleep, type RecordingStore, type StoreFaults, type WarehouseFaults } from "../helpers/faults";
 import { rng, seedFrom, type Rng } from "../helpers/random";
 import { expectInvariants, makeShop } from "../helpers/shop";
 
@@ -196,9 +195,8 @@ async function runSeed(SEED: number): Promise<void> {
 	attempts.push(...(await Promise.all(stragglers)));
 	console.log(`seed ${SEED}: faults ${JSON.stringify(tally)}`);
 
-	// ---- after the ttl: every alarm, then the reconciler (a minute later, as the cron)
-	await sleep(TTL_MS + 200);
-	for (const w of shop.warehouses) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
+	// ---- after the ttl (the warehouses' clocks moved past it): every alarm, then the reconciler (a minute later, as the cron)
+	await lapse(await clockOf(shop.warehouses), TTL_MS + 200, shop.warehouses);
 	const report = await reconcile(env, Date.now() + 60_000);
 	expect(report.failures).toBe(0);
 	expect(await outboxOf()).toEqual([]);

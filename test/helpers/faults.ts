@@ -22,6 +22,7 @@ import type { DeliveryMode } from "../../src/checkout/rates";
 import { reconcile } from "../../src/ops/reconcile";
 import type { LedgerEntry, Level } from "../../src/stock/types";
 import { ADDRESS, expectInvariants, type Shop } from "./shop";
+import { useClock, type TestClock } from "./stock";
 
 /** The error every wrapper throws: recognisable in results and logs. */
 export class InjectedFault extends Error {
@@ -232,6 +233,17 @@ export async function ordersOfUser(userId: string): Promise<Array<{ order_id: st
 
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One TestClock for these warehouses' objects: a test moves it past a hold's ttl instead of waiting. */
+export async function clockOf(warehouseIds: string[]): Promise<TestClock> {
+	return useClock(warehouseIds.map((w) => env.WAREHOUSE.getByName(w)));
+}
+
+/** Moves the clock past the ttl and runs each warehouse's alarm, as the runtime would while a request stalls that long. */
+export async function lapse(clock: TestClock, ms: number, warehouseIds: string[]): Promise<void> {
+	clock.advance(ms);
+	for (const w of warehouseIds) await runDurableObjectAlarm(env.WAREHOUSE.getByName(w));
 }
 
 export async function holdState(warehouseId: string, ref: string): Promise<string | null> {

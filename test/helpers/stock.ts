@@ -1,8 +1,10 @@
 /** Helpers for the Warehouse Durable Object tests: fresh stubs, units, ledger reading, a seeded PRNG. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { Warehouse } from "../../src/stock/binding";
+import type { Clock, OrderLookup } from "../../src/stock/object/ports";
+import { WarehouseObject } from "../../src/stock/object/Warehouse";
 import type { LedgerEntry, Line, Unit } from "../../src/stock/types";
-import type { Warehouse } from "../../src/stock/Warehouse";
 
 export type WarehouseStub = ReturnType<typeof env.WAREHOUSE.getByName>;
 
@@ -52,6 +54,34 @@ export function ref(prefix = "ref"): string {
 
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A clock a test moves by hand: the real time plus what the test added, so time passes without waiting. */
+export class TestClock implements Clock {
+	private ahead = 0;
+	now(): number {
+		return Date.now() + this.ahead;
+	}
+	advance(ms: number): void {
+		this.ahead += ms;
+	}
+}
+
+/**
+ * Gives the live instance of each warehouse this clock (one clock for several
+ * warehouses keeps them in step), inside the object; answers the clock. A
+ * restarted object reads the real clock again.
+ */
+export async function useClock(stubs: WarehouseStub | WarehouseStub[], clock = new TestClock()): Promise<TestClock> {
+	for (const stub of Array.isArray(stubs) ? stubs : [stubs]) {
+		await runInDurableObject(stub, (instance: Warehouse) => WarehouseObject.replaceDeps(instance, { clock }));
+	}
+	return clock;
+}
+
+/** Gives the live instance this order port: what its alarm and resolveDue ask D1 (e.g. a failing one for an outage). */
+export async function useOrders(stub: WarehouseStub, orders: OrderLookup): Promise<void> {
+	await runInDurableObject(stub, (instance: Warehouse) => WarehouseObject.replaceDeps(instance, { orders }));
 }
 
 /**

@@ -2,12 +2,14 @@
 // SEND_DELAY_MS (with whatever else changed meanwhile), at most one event per unit
 // per second, each carrying the unit's levels when it was written, and the last
 // change of a burst always sent (by the object's timer, or after a restart by
-// the next operation or resolveDue).
+// the next operation or resolveDue). Time passes on the object's clock (a
+// TestClock): `pass` moves it and has the object send what is due by then, as
+// its timer would, so a test never waits for a window to end.
 import { describe, expect, it, vi } from "vitest";
 import type { StockChanged } from "../../src/events/types";
-import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/changes";
+import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/object/changes";
 import { recordEvents } from "../helpers/orders";
-import { freshName, freshWarehouse, line, ref, restartWarehouse, unit } from "../helpers/stock";
+import { freshName, freshWarehouse, line, ref, restartWarehouse, unit, useClock, type TestClock, type WarehouseStub } from "../helpers/stock";
 
 const events = recordEvents();
 
@@ -22,6 +24,12 @@ async function listeningWarehouse(name: string) {
 	return w;
 }
 
+/** Moves the object's clock by `ms`, then has it send whatever is due by then (resolveDue flushes its events). */
+async function pass(stub: WarehouseStub, clock: TestClock, ms: number): Promise<void> {
+	clock.advance(ms);
+	await stub.resolveDue();
+}
+
 /** Consecutive events of one unit are at least GATHER_MS apart. */
 function expectSpaced(list: StockChanged[]) {
 	for (let i = 1; i < list.length; i++) expect(Date.parse(list[i]!.occurred_at) - Date.parse(list[i - 1]!.occurred_at)).toBeGreaterThanOrEqual(GATHER_MS);
@@ -31,9 +39,10 @@ describe("stock.changed", () => {
 	it("is not produced while nobody listens; once told, the next change is sent; told again, nothing is changed", async () => {
 		const name = freshName();
 		const w = freshWarehouse(name);
+		const clock = await useClock(w);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 4)]);
-		await new Promise((r) => setTimeout(r, SEND_DELAY_MS + 200));
+		await pass(w, clock, SEND_DELAY_MS + 200);
 		expect(changesOf(name, u.product_id)).toEqual([]);
 		expect(await w.listenForChanges(true)).toEqual({ changed: true });
 		expect(await w.listenForChanges(true)).toEqual({ changed: false });
@@ -45,44 +54,49 @@ describe("stock.changed", () => {
 		expect(await again.listenForChanges(false)).toEqual({ changed: true });
 		const restarted = await restartWarehouse(name);
 		expect(await restarted.listenForChanges(false)).toEqual({ changed: false });
-		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		const later = await useClock(restarted, clock);
+		later.advance(GATHER_MS + 100);
 		await restarted.restore(ref("in"), [line(u, 1)]);
-		await new Promise((r) => setTimeout(r, SEND_DELAY_MS + 200));
+		await pass(restarted, later, SEND_DELAY_MS + 200);
 		expect(changesOf(name, u.product_id)).toHaveLength(1);
 	});
 
 	it("a single change sends one event shortly after with the unit's levels, and nothing more", async () => {
 		const name = freshName();
 		const w = await listeningWarehouse(name);
+		const clock = await useClock(w);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 7)]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
 		expect(changesOf(name, u.product_id)).toEqual([
 			{ event_id: expect.stringMatching(/^evt_chg_/), type: "stock.changed", occurred_at: expect.any(String), warehouse_id: name, ...u, on_hand: 7, reserved: 0, available: 7 },
 		]);
-		await new Promise((r) => setTimeout(r, GATHER_MS + 300));
+		await pass(w, clock, GATHER_MS + 300);
 		expect(changesOf(name, u.product_id)).toHaveLength(1);
 	});
 
 	it("a write that moves no level (the same on_hand set again, a threshold) sends nothing", async () => {
 		const name = freshName();
 		const w = await listeningWarehouse(name);
+		const clock = await useClock(w);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 5)]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
-		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		clock.advance(GATHER_MS + 100);
 		const set = await w.setLevels(ref("set"), [{ ...u, on_hand: 5, low_stock_threshold: 2 }]);
 		expect(set.ok).toBe(true);
-		await new Promise((r) => setTimeout(r, GATHER_MS + 300));
+		await pass(w, clock, GATHER_MS + 300);
 		expect(changesOf(name, u.product_id)).toHaveLength(1);
 	});
 
 	it("a new safety stock changes what is available: it is sent", async () => {
 		const name = freshName();
 		const w = await listeningWarehouse(name);
+		const clock = await useClock(w);
 		const u = unit();
 		await w.restore(ref("in"), [line(u, 5)]);
-		await new Promise((r) => setTimeout(r, GATHER_MS + 100));
+		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+		clock.advance(GATHER_MS + 100);
 		await w.setLevels(ref("set"), [{ ...u, on_hand: 5, safety_stock: 2 }]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 5, reserved: 0, available: 3 }), { timeout: 5_000, interval: 50 });
 		expect(changesOf(name, u.product_id)).toHaveLength(2);
@@ -122,11 +136,12 @@ describe("stock.changed", () => {
 	it("gathers per unit: two units changed together each get their own event", async () => {
 		const name = freshName();
 		const w = await listeningWarehouse(name);
+		const clock = await useClock(w);
 		const a = unit("M");
 		const b = unit("L", a.product_id);
 		await w.restore(ref("in"), [line(a, 2), line(b, 4)]);
 		await vi.waitFor(() => expect(changesOf(name, a.product_id)).toHaveLength(2), { timeout: 5_000, interval: 20 });
-		await new Promise((r) => setTimeout(r, SEND_DELAY_MS));
+		await pass(w, clock, SEND_DELAY_MS);
 		const list = changesOf(name, a.product_id);
 		expect(list.map((e) => [e.size, e.on_hand])).toEqual(
 			expect.arrayContaining([
@@ -156,8 +171,9 @@ describe("stock.changed", () => {
 		await w.deduct(ref("out"), [line(u, 4)]);
 		// Restarted within the window: the object's timer for the held-back change is gone.
 		const restarted = await restartWarehouse(name);
-		await new Promise((r) => setTimeout(r, GATHER_MS + 200));
-		// Nothing sent it while the object was gone.
+		// The window ends with nothing to send it: the object's timer went with the old instance.
+		const clock = await useClock(restarted);
+		clock.advance(GATHER_MS + 200);
 		expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 10 });
 		const before = changesOf(name, u.product_id).length;
 		await restarted.resolveDue();

@@ -7,11 +7,12 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { freshWarehouse, levelOf, line, readLedger, ref, sleep, unit } from "../helpers/stock";
+import { freshWarehouse, levelOf, line, readLedger, ref, unit, useClock } from "../helpers/stock";
 
 describe("gathered commits", () => {
 	it("commits held holds together and answers replayed, released, lapsed and unknown ones as commit does", async () => {
 		const stub = freshWarehouse();
+		const clock = await useClock(stub);
 		const a = unit("M");
 		const b = unit("L");
 		expect((await stub.setLevels(ref("set"), [{ ...a, on_hand: 20 }, { ...b, on_hand: 20 }])).ok).toBe(true);
@@ -27,7 +28,7 @@ describe("gathered commits", () => {
 			await instance.reserve(lapsed, [line(a, 1)], 30);
 			await state.storage.setAlarm(Date.now() + 10 * 60_000);
 		});
-		await sleep(80);
+		clock.advance(80);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect((await stub.hold(lapsed))!.state).toBe("expired");
 

@@ -6,22 +6,25 @@
  *
  * Alarms really fire in this runtime. To run one exactly when a test wants it,
  * `reserveParked` moves the alarm far into the future right after the reserve,
- * and the test runs it with runDurableObjectAlarm once the ttl has passed.
+ * and the test runs it with runDurableObjectAlarm once the ttl has passed on
+ * the object's clock (a TestClock the test moves, so nothing waits).
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { d1OrderLookup } from "../../src/orders/lookup";
 import type { Line, Unit } from "../../src/stock/types";
-import { alarmOf, freshName, freshWarehouse, levelOf, line, readLedger, ref, restartWarehouse, sleep, unit, type WarehouseStub } from "../helpers/stock";
+import { alarmOf, freshName, freshWarehouse, levelOf, line, readLedger, ref, restartWarehouse, sleep, unit, useClock, useOrders, type TestClock, type WarehouseStub } from "../helpers/stock";
 
 const SHORT_TTL = 50;
 const LONG_TTL = 60_000;
 const PARKED = 10 * 60_000;
 
-async function stocked(onHand: number, name = freshName()): Promise<{ stub: WarehouseStub; u: Unit }> {
+async function stocked(onHand: number, name = freshName()): Promise<{ stub: WarehouseStub; u: Unit; clock: TestClock }> {
 	const stub = freshWarehouse(name);
 	const u = unit();
 	expect((await stub.setLevels(ref("set"), [{ ...u, on_hand: onHand }])).ok).toBe(true);
-	return { stub, u };
+	return { stub, u, clock: await useClock(stub) };
 }
 
 /** Reserves, then parks the object's alarm far away so that only the test runs it. */
@@ -36,20 +39,20 @@ async function reserveParked(stub: WarehouseStub, r: string, lines: Line[], ttlM
 }
 
 /** Reserves with a short ttl and expires the hold through the alarm. */
-async function expiredHold(stub: WarehouseStub, r: string, lines: Line[]): Promise<void> {
+async function expiredHold(stub: WarehouseStub, clock: TestClock, r: string, lines: Line[]): Promise<void> {
 	await reserveParked(stub, r, lines, SHORT_TTL);
-	await sleep(SHORT_TTL + 50);
+	clock.advance(SHORT_TTL + 50);
 	expect(await runDurableObjectAlarm(stub)).toBe(true);
 	expect((await stub.hold(r))!.state).toBe("expired");
 }
 
 describe("expiry through the alarm", () => {
 	it("expires a hold past its ttl: state expired, reserved back to 0, an expire row", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
 		await reserveParked(stub, r, [line(u, 2)], SHORT_TTL);
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 2 });
-		await sleep(SHORT_TTL + 50);
+		clock.advance(SHORT_TTL + 50);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect((await stub.hold(r))!.state).toBe("expired");
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 5, reserved: 0, available: 5 });
@@ -60,12 +63,12 @@ describe("expiry through the alarm", () => {
 	});
 
 	it("leaves holds that are not due yet, and re-arms for the earliest of them", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const due = ref("due");
 		const later = ref("later");
 		await reserveParked(stub, due, [line(u, 1)], SHORT_TTL);
 		const kept = await reserveParked(stub, later, [line(u, 2)], LONG_TTL);
-		await sleep(SHORT_TTL + 50);
+		clock.advance(SHORT_TTL + 50);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect((await stub.hold(due))!.state).toBe("expired");
 		expect((await stub.hold(later))!.state).toBe("held");
@@ -87,17 +90,17 @@ describe("expiry through the alarm", () => {
 	});
 
 	it("refuses a late reserve of an expired reference (hold_closed)", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
-		await expiredHold(stub, r, [line(u, 1)]);
+		await expiredHold(stub, clock, r, [line(u, 1)]);
 		expect(await stub.reserve(r, [line(u, 1)], LONG_TTL)).toEqual({ ok: false, reason: "hold_closed", state: "expired" });
 		expect(await levelOf(stub, u)).toMatchObject({ reserved: 0 });
 	});
 
 	it("closes an expired hold for good on release: gives nothing back, and a later commit is refused", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
-		await expiredHold(stub, r, [line(u, 2)]);
+		await expiredHold(stub, clock, r, [line(u, 2)]);
 		const rows = (await readLedger(stub)).length;
 		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
 		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: true });
@@ -113,9 +116,9 @@ describe("late commit on a cancelled order (issue 9, edge 2)", () => {
 	// (cancelHold), then the in-flight phase 2 or a reconciler row read before the
 	// cancel commits: it must not take the units again for a cancelled order.
 	it("a cancel of an expired hold closes it: the late commit is refused and takes nothing", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
-		await expiredHold(stub, r, [line(u, 2)]);
+		await expiredHold(stub, clock, r, [line(u, 2)]);
 		const rows = (await readLedger(stub)).length;
 		expect(await stub.cancelHold(r)).toEqual({ ok: true, outcome: "nothing", replayed: false, lines: [] });
 		expect(await stub.commit(r)).toEqual({ ok: false, reason: "hold_released" });
@@ -129,9 +132,9 @@ describe("late commit on a cancelled order (issue 9, edge 2)", () => {
 
 describe("commit after expiry", () => {
 	it("refuses an expired hold whose units someone else took (insufficient_stock), changing nothing", async () => {
-		const { stub, u } = await stocked(1);
+		const { stub, u, clock } = await stocked(1);
 		const r = ref("slow-order");
-		await expiredHold(stub, r, [line(u, 1)]);
+		await expiredHold(stub, clock, r, [line(u, 1)]);
 		expect((await stub.reserve(ref("other-order"), [line(u, 1)], LONG_TTL)).ok).toBe(true);
 		const rows = (await readLedger(stub)).length;
 		const res = await stub.commit(r);
@@ -142,9 +145,9 @@ describe("commit after expiry", () => {
 	});
 
 	it("commits an expired hold late when its units are still available: on_hand drops, reserved unchanged", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("slow-order");
-		await expiredHold(stub, r, [line(u, 2)]);
+		await expiredHold(stub, clock, r, [line(u, 2)]);
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 0 });
 		expect(await stub.commit(r)).toEqual({ ok: true, replayed: false, late: true });
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 3, reserved: 0, available: 3 });
@@ -156,9 +159,9 @@ describe("commit after expiry", () => {
 	});
 
 	it("replays a late commit without taking the units twice", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("slow-order");
-		await expiredHold(stub, r, [line(u, 2)]);
+		await expiredHold(stub, clock, r, [line(u, 2)]);
 		await stub.commit(r);
 		const rows = (await readLedger(stub)).length;
 		expect(await stub.commit(r)).toEqual({ ok: true, replayed: true, late: false });
@@ -167,11 +170,11 @@ describe("commit after expiry", () => {
 	});
 
 	it("refuses a hold released before its ttl, even once the ttl has passed", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
 		await reserveParked(stub, r, [line(u, 2)], SHORT_TTL);
 		await stub.release(r);
-		await sleep(SHORT_TTL + 50);
+		clock.advance(SHORT_TTL + 50);
 		await runDurableObjectAlarm(stub);
 		expect(await stub.commit(r)).toEqual({ ok: false, reason: "hold_released" });
 		expect((await stub.hold(r))!.state).toBe("released");
@@ -305,20 +308,16 @@ describe("the alarm", () => {
 });
 
 describe("the alarm during a D1 outage (issue 9, edge 7)", () => {
-	/** Makes the object's D1 read of the decisions fail (D1 down) or work again. */
+	/** Makes the object's read of the decisions fail (D1 down) or work again, through its order port. */
 	async function d1Down(stub: WarehouseStub, down: boolean) {
-		await runInDurableObject(stub, (instance) => {
-			const o = instance as unknown as { decide?: unknown };
-			if (down) o.decide = async () => Promise.reject(new Error("D1_ERROR: injected outage"));
-			else delete o.decide;
-		});
+		await useOrders(stub, down ? { decided: async () => Promise.reject(new Error("D1_ERROR: injected outage")) } : d1OrderLookup(env.DB));
 	}
 
 	it("catches the failed read and re-arms itself with a growing, capped backoff; the hold is resolved once D1 is back", async () => {
-		const { stub, u } = await stocked(5);
+		const { stub, u, clock } = await stocked(5);
 		const r = ref("order");
 		await reserveParked(stub, r, [line(u, 2)], SHORT_TTL);
-		await sleep(SHORT_TTL + 50);
+		clock.advance(SHORT_TTL + 50);
 		await d1Down(stub, true);
 		// More failures than the platform's own alarm retries: the alarm must never be dropped.
 		const delays: number[] = [];

@@ -5,7 +5,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import * as store from "../../src/stock/store";
+import * as store from "../../src/stock/object/store";
 import { errorFrom, freshWarehouse, levelOf, line, readLedger, ref, unit, type WarehouseStub } from "../helpers/stock";
 import type { Unit } from "../../src/stock/types";
 

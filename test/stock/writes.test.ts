@@ -1,5 +1,5 @@
 /**
- * The Warehouse's write-transaction counts (src/stock/writes.ts), which the
+ * The Warehouse's write-transaction counts (src/stock/object/writes.ts), which the
  * bench divides by orders placed: a transaction counts once when it changed a
  * row, a refused or replayed call that changed nothing does not count, and a
  * gathered commit of many holds is one transaction.

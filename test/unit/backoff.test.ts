@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALARM_RETRY_CAP_MS, alarmRetryDelayMs } from "../../src/stock/backoff";
+import { ALARM_RETRY_CAP_MS, alarmRetryDelayMs } from "../../src/stock/object/backoff";
 
 describe("alarmRetryDelayMs", () => {
 	it("doubles from one second", () => {

@@ -13,7 +13,7 @@
  * `commitMany` of k holds, one call after another and n calls at once.
  */
 import { jwtVerify } from "jose";
-import type { Warehouse as WarehouseClass } from "../../../src/stock/Warehouse";
+import type { Warehouse as WarehouseClass } from "../../../src/stock/binding";
 
 export { Warehouse } from "../../../src/index";
 

@@ -1,5 +1,6 @@
 /**
- * The Warehouse's SQLite storage: schema and the plain queries over it. Only the
+ * The Warehouse's SQLite storage: schema and every query over it (no other
+ * module of the object holds SQL but ./changes.ts, for its own table). Only the
  * Warehouse object calls these, always inside one `transactionSync`, so a read
  * and the write that depends on it can never interleave with another request.
  *
@@ -8,7 +9,7 @@
  * on_hand == SUM(on_hand_delta) and reserved == SUM(reserved_delta) hold at
  * every instant.
  */
-import type { HoldState, Level, LedgerEntry, Line, StockRow, Unit } from "./types";
+import type { HoldState, Level, LedgerEntry, Line, StockRow, Unit } from "../types";
 
 const SCHEMA_VERSION = 2;
 
@@ -396,6 +397,11 @@ export function countHeld(sql: SqlStorage): number {
 	return Number(sql.exec(`SELECT COUNT(*) AS n FROM holds WHERE state = 'held'`).one().n);
 }
 
+/** Whether (kind, ref) was applied. */
+export function applied(sql: SqlStorage, kind: string, ref: string): boolean {
+	return sql.exec(`SELECT 1 FROM applied_ops WHERE kind = ? AND ref = ?`, kind, ref).toArray().length > 0;
+}
+
 /** Marks (kind, ref) applied; false when it already was. */
 export function claimOp(sql: SqlStorage, kind: string, ref: string, now: number): boolean {
 	const rows = sql.exec(`INSERT INTO applied_ops (kind, ref, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING ref`, kind, ref, now).toArray();
@@ -439,6 +445,14 @@ export function ledgerTotals(sql: SqlStorage): Array<Unit & { on_hand: number; r
 		.exec(`SELECT product_id, size, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved FROM ledger GROUP BY product_id, size ORDER BY product_id, size`)
 		.toArray()
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), on_hand: Number(r.on_hand), reserved: Number(r.reserved) }));
+}
+
+/** Units held by open holds, per unit: what `reserved` must equal. */
+export function heldTotals(sql: SqlStorage): Array<Unit & { quantity: number }> {
+	return sql
+		.exec(`SELECT l.product_id, l.size, SUM(l.quantity) AS q FROM hold_lines l JOIN holds h ON h.ref = l.ref WHERE h.state = 'held' GROUP BY l.product_id, l.size`)
+		.toArray()
+		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.q) }));
 }
 
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {

@@ -19,10 +19,10 @@
  * `meta`; src/webhooks/listeners.ts tells every warehouse). A shop without such
  * an endpoint pays nothing for them.
  */
-import type { StockChanged } from "../events/types";
-import { log } from "../http/log";
+import type { StockChanged } from "../../events/types";
+import { log } from "../../shared/log";
 import { getLevel, queueEvent } from "./store";
-import type { Unit } from "./types";
+import type { Unit } from "../types";
 
 export const GATHER_MS = 1000;
 const LISTENING_KEY = "stock_changed_listening";
@@ -59,6 +59,8 @@ export class UnitChanges {
 		private readonly flush: () => Promise<void>,
 		/** The object's SQL (the Warehouse's counting one); the storage's own by default. */
 		sql: SqlStorage = storage.sql,
+		/** The object's clock. */
+		private readonly now: () => number = Date.now,
 	) {
 		this.sql = sql;
 		for (const stmt of SCHEMA) this.sql.exec(stmt);
@@ -93,18 +95,18 @@ export class UnitChanges {
 		);
 		this.pending = true;
 		// Should the transaction roll back, the early gathering finds nothing: harmless.
-		const at = Date.now() + SEND_DELAY_MS;
+		const at = this.now() + SEND_DELAY_MS;
 		if (at < this.dueAt) this.dueAt = at;
 		this.wakeAt(at);
 	}
 
 	/** Queues the due stock.changed events in one transaction; returns how many (the caller then sends events_out). */
 	/** Whether `gatherDue` would find something to do now (a check in memory, no statement). */
-	due(now: number = Date.now()): boolean {
+	due(now: number = this.now()): boolean {
 		return this.pending && now >= this.dueAt;
 	}
 
-	gatherDue(now: number = Date.now()): number {
+	gatherDue(now: number = this.now()): number {
 		if (!this.due(now)) return 0;
 		const { queued, nextDue } = this.storage.transactionSync(() => this.gather(now));
 		this.dueAt = nextDue ?? Number.POSITIVE_INFINITY;
@@ -125,7 +127,7 @@ export class UnitChanges {
 				this.dueAt = 0;
 				this.flush().catch((err) => log.warn("[events]", "publish_deferred", { error: String(err) }));
 			},
-			Math.max(0, at - Date.now()),
+			Math.max(0, at - this.now()),
 		);
 	}
 

@@ -1,0 +1,15 @@
+/**
+ * The Warehouse Durable Object as wrangler binds it (class_name "Warehouse"):
+ * the object (./object/Warehouse.ts), asking D1 about orders and reading the
+ * system clock.
+ */
+import type { Env } from "../env";
+import { d1OrderLookup } from "../orders/lookup";
+import { WarehouseObject } from "./object/Warehouse";
+import { systemClock } from "./object/ports";
+
+export class Warehouse extends WarehouseObject {
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env, { orders: d1OrderLookup(env.DB), clock: systemClock });
+	}
+}

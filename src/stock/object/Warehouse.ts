@@ -1,0 +1,318 @@
+/**
+ * The Warehouse Durable Object: one per warehouse id, the only writer of that
+ * warehouse's stock. A thin RPC shell: each method checks its arguments and
+ * runs one module's write through `mutate` (one synchronous `transactionSync`,
+ * so nothing is awaited between a check and the write that depends on it,
+ * which is what serializes concurrent buyers; then the alarm and the events).
+ * Every write is idempotent by its reference.
+ *
+ *   ./holds.ts         the hold lifecycle, a pure transition
+ *   ./reservations.ts  reserve, commit, release, cancel, expiry over the store
+ *   ./moves.ts         set, adjust, deduct, restore, restock
+ *   ./transfers.ts     a transfer's steps at either end
+ *   ./store.ts         the SQL
+ *   ./alarm.ts         the alarm, never later than the earliest open hold
+ *   ./outbox.ts        events sent after their transaction
+ *
+ * An alarm that cannot read D1 re-arms itself with a capped backoff
+ * (./backoff.ts) rather than being dropped after the platform's retries.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../../env";
+import { log } from "../../shared/log";
+import { assertLines } from "../demand";
+import type {
+	AdjustReason,
+	AdjustResult,
+	ApplyResult,
+	CancelHoldResult,
+	CommitResult,
+	DeductResult,
+	HoldView,
+	IncomingResult,
+	LedgerPage,
+	Level,
+	Line,
+	ReleaseResult,
+	ReserveResult,
+	SetLevelsResult,
+	Snapshot,
+	StockRow,
+	TransferCancelResult,
+	TransferInResult,
+	TransferOutResult,
+	Unit,
+} from "../types";
+import { AlarmSlot } from "./alarm";
+import { audit, type Audit } from "./audit";
+import { alarmRetryDelayMs } from "./backoff";
+import { UnitChanges } from "./changes";
+import * as moves from "./moves";
+import { EventOutbox } from "./outbox";
+import type { Clock, OrderLookup, WarehouseDeps } from "./ports";
+import * as holds from "./reservations";
+import * as store from "./store";
+import * as transfers from "./transfers";
+import { openTx, type Tx, type TxOutcome } from "./tx";
+import { WriteCounter, type WriteCounts } from "./writes";
+
+export interface OpOptions {
+	/** Who asked: a user id, "checkout", "alarm", "reconciler"... recorded in the ledger. */
+	actor?: string;
+	note?: string;
+}
+
+const RESOLVE_BATCH = 100;
+
+export class WarehouseObject extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+	private readonly warehouseId: string;
+	private orders: OrderLookup;
+	private clock: Clock;
+	/** Events waiting in events_out to be sent (./outbox.ts). */
+	private readonly outbox: EventOutbox;
+	/** The hold alarm (./alarm.ts). */
+	private readonly alarmSlot: AlarmSlot;
+	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
+	private alarmFailures = 0;
+	/** Gathers stock.changed events (./changes.ts). */
+	private readonly changes: UnitChanges;
+	/** This instance's write transactions, by kind (./writes.ts). */
+	private readonly writes: WriteCounter;
+
+	constructor(ctx: DurableObjectState, env: Env, deps: WarehouseDeps) {
+		super(ctx, env);
+		this.orders = deps.orders;
+		this.clock = deps.clock;
+		this.warehouseId = ctx.id.name ?? ctx.id.toString();
+		this.writes = new WriteCounter(ctx.storage.sql);
+		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
+		this.sql = this.writes.sql;
+		this.outbox = new EventOutbox(this.sql, this.writes, () => this.env.EVENTS);
+		this.alarmSlot = new AlarmSlot(ctx.storage);
+		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.outbox.flush(this.changes), this.sql, () => this.clock.now());
+		void ctx.blockConcurrencyWhile(async () => {
+			store.migrate(this.sql);
+			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
+			await this.alarmSlot.load();
+			await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+		});
+	}
+
+	/**
+	 * Replaces the clock or the order port of one live instance (a restarted one
+	 * has the real ones again). Static, so no RPC caller can reach it: tests call
+	 * it inside the object, through runInDurableObject.
+	 */
+	static replaceDeps(instance: WarehouseObject, deps: Partial<WarehouseDeps>): void {
+		if (deps.clock) instance.clock = deps.clock;
+		if (deps.orders) instance.orders = deps.orders;
+	}
+
+	// ---- phase 1 / phase 2 of checkout -------------------------------------------------------
+
+	async reserve(ref: string, lines: Line[], ttlMs: number, opts: OpOptions = {}): Promise<ReserveResult> {
+		assertLines(lines, "reserve");
+		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
+		return this.mutate("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, opts.actor ?? "checkout"));
+	}
+
+	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
+		return this.mutate("commit", (tx) => holds.commit(tx, ref, opts.actor ?? "checkout"));
+	}
+
+	/**
+	 * Phase 2 for many decided orders at once (the gateway gathers them after its
+	 * answers): one transaction, each hold committed exactly as `commit` would.
+	 */
+	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
+		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
+		return this.mutate("commitMany", (tx) => holds.commitMany(tx, [...new Set(refs)], opts.actor ?? "checkout"));
+	}
+
+	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
+		return this.mutate("release", (tx) => holds.release(tx, ref, opts.actor ?? "checkout"));
+	}
+
+	/** Undoes whatever an order holds here, atomically and once (./reservations.ts cancel). */
+	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
+		return this.mutate("cancelHold", (tx) => holds.cancel(tx, ref, opts.actor ?? "checkout", opts.note));
+	}
+
+	// ---- order-driven and admin stock changes ----------------------------------------------
+
+	/** Puts back the units of a cancelled order, once per reference. */
+	async restock(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
+		assertLines(lines, "restock");
+		return this.mutate("restock", (tx) => moves.addOnce(tx, "restock", ref, lines, by(opts)));
+	}
+
+	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
+		assertLines(lines, "restore");
+		return this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts)));
+	}
+
+	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
+		assertLines(lines, "deduct");
+		return this.mutate("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
+	}
+
+	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
+	async setLevels(ref: string, items: moves.LevelItem[], opts: OpOptions = {}): Promise<SetLevelsResult> {
+		for (const i of items) {
+			if (!Number.isSafeInteger(i.on_hand) || i.on_hand < 0) throw new TypeError(`setLevels: invalid on_hand ${JSON.stringify(i)}`);
+			if (i.safety_stock !== undefined && (!Number.isSafeInteger(i.safety_stock) || i.safety_stock < 0)) throw new TypeError(`setLevels: invalid safety_stock ${JSON.stringify(i)}`);
+		}
+		return this.mutate("setLevels", (tx) => moves.setLevels(tx, ref, items, by(opts)));
+	}
+
+	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
+		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
+		return this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+	}
+
+	// ---- transfers between warehouses (the saga's steps; the D1 record decides) ------------------
+
+	async transferOut(transferId: string, toWarehouseId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferOutResult> {
+		assertLines(lines, "transferOut");
+		return this.mutate("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
+	}
+
+	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
+		return this.mutate("transferCancel", (tx) => transfers.transferCancel(tx, transferId, by(opts).actor));
+	}
+
+	async expectIncoming(transferId: string, fromWarehouseId: string, lines: Line[]): Promise<IncomingResult> {
+		assertLines(lines, "expectIncoming");
+		return this.mutate("expectIncoming", (tx) => transfers.expectIncoming(tx, transferId, fromWarehouseId, lines));
+	}
+
+	async receiveTransfer(transferId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferInResult> {
+		assertLines(lines, "receiveTransfer");
+		return this.mutate("receiveTransfer", (tx) => transfers.receiveTransfer(tx, transferId, lines, by(opts).actor));
+	}
+
+	async cancelIncoming(transferId: string): Promise<TransferInResult> {
+		return this.mutate("cancelIncoming", (tx) => transfers.cancelIncoming(tx, transferId));
+	}
+
+	// ---- reads -------------------------------------------------------------------------------
+
+	async availability(units: Unit[]): Promise<Level[]> {
+		return store.getLevels(this.sql, units);
+	}
+
+	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
+	async stockView(): Promise<{ items: StockRow[]; holds: Snapshot["holds"] }> {
+		return { items: store.stockRows(this.sql), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
+	}
+
+	async snapshot(): Promise<Snapshot> {
+		return { items: store.allLevels(this.sql), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
+	}
+
+	/**
+	 * Whether to produce stock.changed events: true while an active webhook
+	 * endpoint subscribes to them (src/webhooks/listeners.ts says so after each
+	 * endpoint change and on every reconciler run). `changed` when it was not so.
+	 */
+	async listenForChanges(on: boolean): Promise<{ changed: boolean }> {
+		if (typeof on !== "boolean") throw new TypeError("listenForChanges: on must be a boolean");
+		// A setting, not a stock write: not counted among the write transactions.
+		return { changed: this.ctx.storage.transactionSync(() => this.changes.setListening(on)) };
+	}
+
+	/** The write transactions this instance ran, by kind (read by `npm run bench`; changes nothing). */
+	async writeCounts(): Promise<WriteCounts> {
+		return this.writes.view();
+	}
+
+	async ledger(after: number, limit: number): Promise<LedgerPage> {
+		const rows = store.ledgerPage(this.sql, after, limit + 1);
+		const entries = rows.slice(0, limit);
+		return { entries, next_after: rows.length > limit ? entries[entries.length - 1]!.seq : null };
+	}
+
+	async hold(ref: string): Promise<HoldView | null> {
+		const h = store.getHold(this.sql, ref);
+		return h ? { ...h, lines: store.holdLines(this.sql, ref) } : null;
+	}
+
+	async audit(): Promise<Audit> {
+		return audit(this.sql);
+	}
+
+	// ---- expiry ------------------------------------------------------------------------------
+
+	override async alarm(): Promise<void> {
+		this.alarmSlot.fired();
+		try {
+			await this.resolveDueAs("alarm", this.clock.now());
+			this.alarmFailures = 0;
+		} catch (err) {
+			// The platform retries a throwing alarm only a few times, then drops it and the holds stay
+			// held: a failed D1 read (an outage) re-arms here instead, with a capped backoff.
+			this.alarmFailures++;
+			const delay = alarmRetryDelayMs(this.alarmFailures);
+			log.warn("[warehouse]", "alarm_deferred", { error: String(err), failures: this.alarmFailures, retry_in_ms: delay });
+			await this.alarmSlot.armAt(this.clock.now() + delay);
+		}
+	}
+
+	/**
+	 * Resolves every hold whose ttl has passed by `now`: commits it if its order
+	 * was decided, else releases it (presumed abort). The decisions are read first
+	 * (an await, through the OrderLookup port); the hold's state is checked again
+	 * inside the transaction.
+	 */
+	async resolveDue(now?: number): Promise<{ committed: number; expired: number }> {
+		return this.resolveDueAs("resolveDue", now ?? this.clock.now());
+	}
+
+	/** Who resolves (the alarm or the reconciler's RPC) only names the transactions in the write counts. */
+	private async resolveDueAs(kind: "alarm" | "resolveDue", now: number): Promise<{ committed: number; expired: number }> {
+		const total = { committed: 0, expired: 0 };
+		for (;;) {
+			const refs = store.dueHolds(this.sql, now, RESOLVE_BATCH);
+			if (refs.length === 0) break;
+			const decided = await this.orders.decided(refs);
+			const { result } = this.transact(kind, now, (tx) => holds.resolveDue(tx, refs, (ref) => decided.has(ref)));
+			total.committed += result.committed;
+			total.expired += result.expired;
+			if (refs.length < RESOLVE_BATCH) break;
+		}
+		if (total.committed + total.expired > 0) log.info("[warehouse]", "holds_resolved", total);
+		// eventsQueued: also retries events an earlier send could not deliver.
+		await this.settle({ armBy: null, eventsQueued: true }, true);
+		return total;
+	}
+
+	// ---- the write path ----------------------------------------------------------------------
+
+	/** Every write: one transaction at the clock's time, then the alarm (no later than a new hold's expiry) and the events. */
+	private async mutate<T>(kind: string, write: (tx: Tx) => T): Promise<T> {
+		const { result, outcome } = this.transact(kind, this.clock.now(), write);
+		await this.settle(outcome, false);
+		return result;
+	}
+
+	/** One transaction, counted as a write when it changed a row. */
+	private transact<T>(kind: string, now: number, write: (tx: Tx) => T): { result: T; outcome: TxOutcome } {
+		const { tx, outcome } = openTx(this.sql, now, this.warehouseId, this.changes);
+		const result = this.writes.run(kind, () => this.ctx.storage.transactionSync(() => write(tx)));
+		return { result, outcome };
+	}
+
+	/** After a write: the alarm (moved earlier for a new hold, or set exactly after resolving), then the events. */
+	private async settle(outcome: TxOutcome, exactAlarm: boolean): Promise<void> {
+		if (outcome.eventsQueued) this.outbox.markWaiting();
+		if (outcome.armBy !== null) await this.alarmSlot.armBy(outcome.armBy);
+		await this.outbox.flush(this.changes);
+		if (exactAlarm) await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+	}
+}
+
+/** Who asked, for the ledger: an admin unless the caller says otherwise. */
+function by(opts: OpOptions): moves.MoveBy {
+	return { actor: opts.actor ?? "admin", note: opts.note };
+}

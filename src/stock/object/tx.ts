@@ -1,0 +1,84 @@
+/**
+ * What a write sees inside the Warehouse's one transaction (`mutate`): the SQL,
+ * the time the write happens at, and the one way to move stock. The modules
+ * that write (./reservations.ts, ./moves.ts, ./transfers.ts) take a Tx and
+ * never the object, so they run the same against any store.
+ */
+import type { StockLow } from "../../events/types";
+import type { Unit } from "../types";
+import type { UnitChanges } from "./changes";
+import * as store from "./store";
+
+export interface Tx {
+	readonly sql: SqlStorage;
+	/** When this write happens (the object's clock, read once per write). */
+	readonly now: number;
+	/** Moves stock with its ledger rows (./store.ts applyDeltas), marking stock.changed and queueing stock.low. */
+	apply(changes: store.Change[]): void;
+	/** Marks a unit changed by something other than a delta (e.g. its safety stock). */
+	touch(unit: Unit): void;
+	/** A hold was opened: the alarm must not be later than `expiresAt`. */
+	holdOpened(expiresAt: number): void;
+}
+
+/** What a write left for after its transaction: the earliest new hold expiry, and whether events were queued. */
+export interface TxOutcome {
+	armBy: number | null;
+	eventsQueued: boolean;
+}
+
+export function openTx(sql: SqlStorage, now: number, warehouseId: string, changes: UnitChanges): { tx: Tx; outcome: TxOutcome } {
+	const outcome: TxOutcome = { armBy: null, eventsQueued: false };
+	const tx: Tx = {
+		sql,
+		now,
+		apply(list) {
+			if (applyChanges(sql, list, warehouseId, changes)) outcome.eventsQueued = true;
+		},
+		touch(unit) {
+			changes.touch(unit);
+		},
+		holdOpened(expiresAt) {
+			if (outcome.armBy === null || expiresAt < outcome.armBy) outcome.armBy = expiresAt;
+		},
+	};
+	return { tx, outcome };
+}
+
+/**
+ * Several changes of one operation at once (one statement for the rows, one
+ * for the ledger), each unit checked for falling below its low-stock
+ * threshold over the operation as a whole. True when a stock.low was queued.
+ */
+function applyChanges(sql: SqlStorage, list: store.Change[], warehouseId: string, changes: UnitChanges): boolean {
+	const after = store.applyDeltas(sql, list);
+	const taken = new Map<string, { change: store.Change; on_hand_delta: number }>();
+	for (const c of list) {
+		changes.mark(c);
+		const k = store.unitKeyOf(c.unit);
+		const t = taken.get(k);
+		if (t) t.on_hand_delta += c.on_hand_delta;
+		else taken.set(k, { change: c, on_hand_delta: c.on_hand_delta });
+	}
+	let queued = false;
+	for (const [k, { change: c, on_hand_delta: delta }] of taken) {
+		const row = after.get(k);
+		const threshold = row?.threshold ?? null;
+		if (delta >= 0 || !row || threshold === null) continue;
+		const before = row.on_hand - delta;
+		if (before < threshold || row.on_hand >= threshold) continue;
+		const event: StockLow = {
+			event_id: `evt_low_${crypto.randomUUID()}`,
+			type: "stock.low",
+			occurred_at: new Date(c.at).toISOString(),
+			warehouse_id: warehouseId,
+			product_id: c.unit.product_id,
+			size: c.unit.size,
+			on_hand: row.on_hand,
+			threshold,
+		};
+		store.queueEvent(sql, event.event_id, event, c.at);
+		queued = true;
+	}
+	return queued;
+}
