@@ -1,8 +1,9 @@
 /**
  * Which of stockgate's internal events the shop's systems hear about, and as
  * what: order.status_changed becomes order.placed / paid / cancelled /
- * shipped / delivered (the move to processing is not sent); stock and
- * transfer events keep their type. Pure.
+ * shipped / delivered (the move to processing is not sent, so an endpoint's
+ * sequence numbers of an order may skip it); stock and transfer events keep
+ * their type. Pure.
  */
 import type { StockgateEvent } from "../events/types";
 import type { WebhookEvent, WebhookEventType } from "./schema";
@@ -41,6 +42,7 @@ export function toWebhookEvent(e: StockgateEvent): WebhookEvent | null {
 					tracking_number: e.tracking_number,
 					changed_by: e.changed_by,
 					reason: e.reason,
+					sequence: e.sequence ?? null,
 				},
 			};
 		}
