@@ -75,6 +75,13 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 	}
 }
 
+/**
+ * The delivery attempt after which an order event that keeps failing is given
+ * up (wrangler.toml: max_retries = 5, so the queue would drop its message after
+ * this one): its order's later events then go on instead of waiting forever.
+ */
+export const LAST_ATTEMPT = 5;
+
 /** One event to deliver: from a message of this batch, or taken from the parked ones. */
 interface Item {
 	event: StockgateEvent;
@@ -159,6 +166,13 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 					check.add(e.order_id);
 				}
 			} catch (err) {
+				if (isSequenced(e) && item.msg && item.msg.attempts >= LAST_ATTEMPT) {
+					log.error("event_given_up", { event_id: e.event_id, order_id: e.order_id, sequence: e.sequence, error: String(err), attempts: item.msg.attempts }, "[events]");
+					item.msg.ack();
+					upTo.set(e.order_id, e.sequence);
+					check.add(e.order_id);
+					continue;
+				}
 				retried++;
 				log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: item.msg?.attempts ?? null });
 				if (isSequenced(e)) blocked.add(e.order_id);

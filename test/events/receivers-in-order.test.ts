@@ -8,6 +8,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
+import { LAST_ATTEMPT } from "../../src/events/consumer";
 import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
 import worker from "../../src/index";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
@@ -99,6 +100,17 @@ describe("the queue consumer delivers an order's events in sequence", () => {
 		expect(m.sent).toEqual([]);
 		await consume([placed], m.env, 2);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} cancelled`]);
+	});
+
+	it("an event whose mail still fails on its last attempt is given up (an error line), and its order's later events go on", async () => {
+		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const m = withMailer((subject) => subject.endsWith("received"));
+		const early = await consume([cancelled], m.env);
+		expect(early.result.explicitAcks).toEqual(early.ids);
+		const last = await consume([placed], m.env, LAST_ATTEMPT);
+		expect(last.result.explicitAcks).toEqual(last.ids);
+		expect(last.result.retryMessages).toEqual([]);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} cancelled`]);
 	});
 });
 
