@@ -6,7 +6,7 @@
  * their type. Pure.
  */
 import type { StockgateEvent } from "../events/types";
-import type { WebhookEvent, WebhookEventType } from "./schema";
+import type { OrderEventData, WebhookEvent, WebhookEventType } from "./schema";
 
 const ORDER_TYPES: Partial<Record<string, WebhookEventType>> = {
 	paid: "order.paid",
@@ -43,7 +43,7 @@ export function toWebhookEvent(e: StockgateEvent): WebhookEvent | null {
 					changed_by: e.changed_by,
 					reason: e.reason,
 					sequence: e.sequence ?? null,
-				},
+				} satisfies OrderEventData,
 			};
 		}
 		case "stock.low":
