@@ -158,6 +158,7 @@ function buildOrder(input: PlaceOrderInput, deps: PlaceOrderDeps, orderId: strin
 		estimated_delivery_date: quote.estimated_delivery_date,
 		tracking_number: null,
 		customer_email: input.customerEmail ?? null,
+		event_seq: 1,
 		created_at: at,
 		updated_at: at,
 	};

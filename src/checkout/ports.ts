@@ -40,6 +40,7 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
 		currency: order.currency,
 		changed_by: order.user_id,
 		reason: "order placed",
+		sequence: 1,
 	};
 }
 

@@ -164,7 +164,7 @@ export const checkoutRoutes = [
 					checkoutDeps(env, { defer: (work) => ctx.waitUntil(work) }),
 				);
 				if (result.ok) {
-					// With a commit still unconfirmed, the reconciler announces the order once it is (src/events/outbox.ts).
+					// With commits still unconfirmed, the gathered commit (or else the reconciler) announces the order once they are.
 					if (result.pendingCommits.length === 0) publishSoon(env, [placedEvent(result.order)], (work) => ctx.waitUntil(work));
 					return reply(orderView(result.order), 201);
 				}

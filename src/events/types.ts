@@ -19,6 +19,12 @@ export interface OrderStatusChanged {
 	currency: string;
 	changed_by: string;
 	reason: string | null;
+	/**
+	 * The order's events are numbered 1 ("placed"), 2, 3... in the order they
+	 * happened; receivers are handed them in that order. Absent only on events
+	 * written before sequences existed.
+	 */
+	sequence?: number;
 }
 
 export interface RefundRequested {

@@ -3,7 +3,8 @@
  * single D1 batch whose UPDATE is conditional on the status it read and stamps
  * a fresh change id; the history row, events and outbox rows of the change are
  * inserted only where the order carries that id. Of two racers exactly one
- * wins; the loser writes nothing and re-reads. A cancellation also gives the
+ * wins; the loser writes nothing and re-reads. A status change takes the next
+ * number of the order's event sequence in that same UPDATE. A cancellation also gives the
  * order's units back to the customer's purchase limits, in the same batch.
  */
 import { eventIfChangeStmt } from "../events/outbox";
@@ -36,15 +37,18 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 	const changeId = crypto.randomUUID();
 	const at = now.toISOString();
 	const id = order.order_id;
+	const statusChanged = next.status !== order.status;
 	const updated: OrderRecord = {
 		...order,
 		status: next.status,
 		payment_status: next.payment_status,
 		tracking_number: meta.tracking_number ?? order.tracking_number,
 		updated_at: at,
+		// The event's sequence is taken in the UPDATE below, which holds only while the order still has the one read.
+		event_seq: statusChanged ? order.event_seq + 1 : order.event_seq,
 	};
 	const events: StockgateEvent[] = [];
-	if (next.status !== order.status) {
+	if (statusChanged) {
 		events.push({
 			event_id: `evt_${crypto.randomUUID()}`,
 			type: "order.status_changed",
@@ -60,6 +64,7 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 			currency: order.currency,
 			changed_by: meta.by,
 			reason: meta.reason,
+			sequence: updated.event_seq,
 		});
 	}
 	if (next.refund) {
@@ -68,10 +73,10 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 	const stmts: D1PreparedStatement[] = [
 		db
 			.prepare(
-				`UPDATE orders SET status = ?, payment_status = ?, tracking_number = ?, updated_at = ?, change_id = ?
-				 WHERE order_id = ? AND status = ? AND payment_status = ?`,
+				`UPDATE orders SET status = ?, payment_status = ?, tracking_number = ?, updated_at = ?, change_id = ?, event_seq = ?
+				 WHERE order_id = ? AND status = ? AND payment_status = ? AND event_seq = ?`,
 			)
-			.bind(updated.status, updated.payment_status, updated.tracking_number, at, changeId, id, order.status, order.payment_status),
+			.bind(updated.status, updated.payment_status, updated.tracking_number, at, changeId, updated.event_seq, id, order.status, order.payment_status, order.event_seq),
 		whenChanged(
 			db,
 			`INSERT INTO order_status_history (order_id, old_status, new_status, changed_by, reason, created_at) SELECT ?, ?, ?, ?, ?, ?`,

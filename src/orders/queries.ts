@@ -37,6 +37,8 @@ export interface OrderRecord {
 	customer_email: string | null;
 	created_at: string;
 	updated_at: string;
+	/** The sequence of the order's latest status event: 1 for "placed", one more per status change (migration 0014). */
+	event_seq: number;
 }
 
 type Row = Record<string, unknown>;
@@ -62,6 +64,7 @@ function toRecord(r: Row): OrderRecord {
 		customer_email: r.customer_email === null || r.customer_email === undefined ? null : String(r.customer_email),
 		created_at: String(r.created_at),
 		updated_at: String(r.updated_at),
+		event_seq: Number(r.event_seq ?? 1),
 	};
 }
 

@@ -30,6 +30,31 @@ export const WebhookEvent = z
 	.meta({ id: "WebhookEvent" });
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
+/** The `data` of an order event (order.placed, paid, cancelled, shipped, delivered). */
+export const OrderEventData = z
+	.object({
+		order_id: z.string(),
+		user_id: z.string(),
+		status: z.string(),
+		previous_status: z.string().nullable(),
+		payment_status: z.string(),
+		total: z.number(),
+		currency: z.string(),
+		tracking_number: z.string().nullable(),
+		changed_by: z.string(),
+		reason: z.string().nullable(),
+		sequence: z
+			.int()
+			.min(1)
+			.nullable()
+			.meta({
+				description:
+					"The order's events are numbered 1 (placed), 2, ... in the order they happened; an endpoint gets them in that order (a number is skipped where a change is not sent or not subscribed to). Null only for events written before sequences existed.",
+			}),
+	})
+	.meta({ id: "WebhookOrderEventData" });
+export type OrderEventData = z.infer<typeof OrderEventData>;
+
 export const Endpoint = z
 	.object({
 		webhook_id: z.string(),

@@ -10,6 +10,7 @@ import { expect, vi } from "vitest";
 import { listWarehouses } from "../../src/catalog/queries";
 import type { StockgateEvent } from "../../src/events/types";
 import { signPayload } from "../../src/payments/signature";
+import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
 import { ADDRESS, expectInvariants } from "./shop";
 
@@ -33,14 +34,16 @@ export async function tokenWithEmail(sub: string, email?: string): Promise<strin
 		.sign(new TextEncoder().encode(env.JWT_SECRET!));
 }
 
-/** Fills the user's active cart with `items` and an address, then places it. */
+/** Fills the user's active cart with `items` and an address, then places it; a 201 returns once its holds are committed. */
 export async function orderAgain(auth: string, items: Item[], body: Record<string, unknown> = {}): Promise<Call> {
 	for (const item of items) {
 		const r = await call("POST", "/cart/items", { auth, body: item });
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
 	}
 	expect((await call("PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
-	return call("POST", "/cart/place-order", { auth, body });
+	const r = await call("POST", "/cart/place-order", { auth, body });
+	await committedIfPlaced(r);
+	return r;
 }
 
 /** A new customer who has placed one order (201 asserted). */

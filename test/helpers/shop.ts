@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { token } from "./auth";
+import { commitsSettled, committedIfPlaced } from "./commits";
 import { admin, call, uid } from "./http";
 
 export interface ShopWarehouse {
@@ -64,8 +65,11 @@ export async function customer(items: Array<{ product_id: string; size: string; 
 	return { sub, auth };
 }
 
+/** Places the cart; after a 201, returns once the order's holds are committed (test/helpers/commits.ts). */
 export async function placeOrder(auth: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-	return call("POST", "/cart/place-order", { auth, body, headers });
+	const r = await call("POST", "/cart/place-order", { auth, body, headers });
+	await committedIfPlaced(r);
+	return r;
 }
 
 interface LedgerRow {
@@ -92,11 +96,13 @@ async function fullLedger(warehouseId: string): Promise<LedgerRow[]> {
 /**
  * The invariants, across every given warehouse and D1:
  * - each warehouse's audit passes (ledger replay == stock, reserved == open holds, never oversold)
- * - nothing is held (`settled`: after every request and the reconciler finished)
+ * - nothing is held (`settled`: after every request, its gathered commit and the reconciler finished)
  * - per order and warehouse, the net units taken (commits - restocks) equal what a
  *   live order allocated there, and zero for a cancelled or absent order
  */
 export async function expectInvariants(warehouseIds: string[], opts: { settled?: boolean } = {}) {
+	// Settled includes the commits gathered after the answers.
+	if (opts.settled) await commitsSettled();
 	const { results: orders } = await env.DB.prepare(`SELECT order_id, status, products FROM orders`).all<{ order_id: string; status: string; products: string }>();
 	const mine = new Set(warehouseIds);
 	const expected = new Map<string, number>(); // order|warehouse|product|size -> units

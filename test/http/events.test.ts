@@ -58,6 +58,7 @@ describe("order events on the order-events queue", () => {
 				currency: "USD",
 				changed_by: c.sub,
 				reason: "order placed",
+				sequence: 1,
 			},
 		]);
 		await consumed([placed[0]!.event_id]);

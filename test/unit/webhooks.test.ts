@@ -102,6 +102,7 @@ describe("which events the shop's systems receive", () => {
 		currency: "USD",
 		changed_by: "admin-1",
 		reason: null,
+		sequence: 2,
 	});
 
 	it.each([
@@ -122,7 +123,7 @@ describe("which events the shop's systems receive", () => {
 			id: "evt_1",
 			type: "order.paid",
 			occurred_at: "2026-01-01T00:00:00.000Z",
-			data: { order_id: "o1", user_id: "u1", status: "paid", previous_status: "pending", payment_status: "paid", total: 12.5, currency: "USD", tracking_number: null, changed_by: "admin-1", reason: null },
+			data: { order_id: "o1", user_id: "u1", status: "paid", previous_status: "pending", payment_status: "paid", total: 12.5, currency: "USD", tracking_number: null, changed_by: "admin-1", reason: null, sequence: 2 },
 		});
 	});
 

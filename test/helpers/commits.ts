@@ -1,0 +1,39 @@
+/**
+ * Waiting for the gathered commit. In the production default a 201 means the
+ * order is decided and its stock held; the holds are committed right after
+ * the answer, gathered per warehouse (src/checkout/commitLater.ts). A commit is
+ * confirmed when its `commit` outbox row is gone, so these helpers poll D1 for
+ * those rows, bounded: a commit left to the reconciler fails the wait instead
+ * of hanging. With COMMIT_AFTER_ANSWER=false they return at once (or after the
+ * rows' clean-up, gathered too).
+ */
+import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
+
+/** A gathered window is 250 ms; this leaves room for a slow, shared machine. */
+const COMMIT_WAIT_MS = 10_000;
+
+async function commitRows(orderIds: string[] | null): Promise<Array<{ order_id: string; warehouse_id: string }>> {
+	const { results } = orderIds
+		? await env.DB.prepare(`SELECT order_id, warehouse_id FROM outbox WHERE action = 'commit' AND order_id IN (SELECT value FROM json_each(?))`)
+				.bind(JSON.stringify(orderIds))
+				.all<{ order_id: string; warehouse_id: string }>()
+		: await env.DB.prepare(`SELECT order_id, warehouse_id FROM outbox WHERE action = 'commit'`).all<{ order_id: string; warehouse_id: string }>();
+	return results;
+}
+
+/** Waits until the holds of these orders are committed (no commit left in their outbox). */
+export async function committed(...orderIds: string[]): Promise<void> {
+	if (orderIds.length === 0) return;
+	await vi.waitFor(async () => expect(await commitRows(orderIds), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+}
+
+/** Waits until no order of this file has a commit left to confirm. */
+export async function commitsSettled(): Promise<void> {
+	await vi.waitFor(async () => expect(await commitRows(null), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+}
+
+/** Waits for the commit of the order a 201 answered (any other answer placed nothing to wait for). */
+export async function committedIfPlaced(r: { status: number; body: any }): Promise<void> {
+	if (r.status === 201 && typeof r.body?.order_id === "string") await committed(r.body.order_id);
+}
