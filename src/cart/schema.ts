@@ -7,7 +7,7 @@ import { Country, PostalCode, Region } from "../catalog/schema";
 import { Id, Money, Quantity, Size } from "../shared/schema";
 
 export const Address = z
-	.object({
+	.strictObject({
 		name: z.string().trim().min(1).max(200),
 		line1: z.string().trim().min(1).max(200),
 		line2: z.string().trim().max(200).optional(),
@@ -20,7 +20,7 @@ export const Address = z
 	.meta({ id: "Address" });
 export type Address = z.infer<typeof Address>;
 
-export const CartItem = z.object({
+export const CartItem = z.strictObject({
 	product_id: Id,
 	size: Size,
 	name: z.string(),
@@ -43,7 +43,7 @@ export const Cart = z
 export type Cart = z.infer<typeof Cart>;
 
 export const AddItemBody = CartItem.pick({ product_id: true, size: true }).extend({ quantity: Quantity });
-export const SetQuantityBody = z.object({ quantity: z.int().min(0).max(100) });
+export const SetQuantityBody = z.strictObject({ quantity: z.int().min(0).max(100) });
 export const ItemParams = CartItem.pick({ product_id: true, size: true });
 
 /** Most lines one cart may hold: keeps a checkout's fan-out and D1 batch bounded. */

@@ -10,7 +10,7 @@ export const PostalCode = z.string().trim().min(1).max(16).regex(/^[A-Za-z0-9 -]
 export const Region = z.string().trim().min(1).max(64);
 
 export const Component = z
-	.object({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
+	.strictObject({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
 	.meta({ id: "KitComponent", description: "Units of another product in one kit" });
 
 const Components = z
@@ -20,7 +20,7 @@ const Components = z
 	.refine((cs) => new Set(cs.map((c) => JSON.stringify([c.product_id, c.size]))).size === cs.length, "list each component unit once");
 
 export const Product = z
-	.object({
+	.strictObject({
 		product_id: Id,
 		name: z.string().trim().min(1).max(200),
 		price: Money,
@@ -28,7 +28,8 @@ export const Product = z
 			.array(Size)
 			.min(1)
 			.max(50)
-			.refine((s) => new Set(s).size === s.length, "sizes must be unique"),
+			.refine((s) => new Set(s).size === s.length, "sizes must be unique")
+			.meta({ uniqueItems: true }),
 		active: z.boolean(),
 		max_per_customer: z
 			.int()
@@ -60,7 +61,7 @@ export const ProductWithAvailability = Product.extend({
 export const ProductParams = z.object({ product_id: Id });
 
 export const Warehouse = z
-	.object({
+	.strictObject({
 		warehouse_id: Id,
 		name: z.string().trim().min(1).max(200),
 		postal_code: PostalCode,

@@ -14,13 +14,13 @@ import { ORDER_STATUSES, Order, OrderWithHistory } from "./schema";
 import { changeOrder } from "./service";
 
 const OrderParams = z.object({ order_id: Id });
-const Cursor = z.string().max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
+const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
 const ListQuery = z.object({ limit: Limit(100, 20), cursor: Cursor.optional() });
 const AdminListQuery = ListQuery.extend({ status: z.enum(ORDER_STATUSES).optional() });
 const OrderPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).meta({ id: "OrderPage" });
-const CancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 const StatusBody = z
-	.object({
+	.strictObject({
 		status: z.enum(ORDER_STATUSES),
 		reason: z.string().trim().min(1).max(500).optional(),
 		tracking_number: z

@@ -11,10 +11,10 @@ import { Reference } from "../stock/schema";
 export const TRANSFER_STATUSES = ["in_transit", "received", "cancelled"] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
-export const TransferLine = z.object({ product_id: Id, size: Size, quantity: z.int().min(1).max(1_000_000) });
+export const TransferLine = z.strictObject({ product_id: Id, size: Size, quantity: z.int().min(1).max(1_000_000) });
 
 export const Transfer = z
-	.object({
+	.strictObject({
 		transfer_id: Id,
 		from_warehouse_id: Id,
 		to_warehouse_id: Id,
@@ -39,7 +39,7 @@ export const CreateTransferBody = Transfer.pick({ from_warehouse_id: true, to_wa
 
 export const TransferParams = z.object({ transfer_id: Id });
 
-const Cursor = z.string().max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
+const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
 export const TransferListQuery = z.object({ status: z.enum(TRANSFER_STATUSES).optional(), limit: Limit(100, 20), cursor: Cursor.optional() });
 
 export const TransferPage = z.object({ transfers: z.array(Transfer), next_cursor: z.string().nullable() }).meta({ id: "TransferPage" });

@@ -31,7 +31,7 @@ export const WebhookEvent = z
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
 export const Endpoint = z
-	.object({
+	.strictObject({
 		webhook_id: z.string(),
 		url: z.string(),
 		events: z.array(WebhookEventType),
@@ -47,15 +47,20 @@ export type Endpoint = z.infer<typeof Endpoint>;
 /** The https rule (and its localhost exception) depends on configuration: checked by the route, see url.ts. */
 export const CreateEndpointBody = Endpoint.pick({ url: true, events: true })
 	.extend({
-		url: z.string().trim().min(1).max(2048),
+		url: z
+			.string()
+			.trim()
+			.min(1)
+			.max(2048)
+			.meta({ format: "uri", pattern: "^https://", description: "An absolute https URL to a public host" }),
 		events: z
 			.array(WebhookEventType)
 			.min(1)
 			.max(WEBHOOK_EVENT_TYPES.length)
-			.refine((e) => new Set(e).size === e.length, "must not repeat an event type"),
+			.refine((e) => new Set(e).size === e.length, "must not repeat an event type")
+			.meta({ uniqueItems: true }),
 		description: z.string().trim().min(1).max(500).optional(),
-	})
-	.strict();
+	});
 export type CreateEndpointBody = z.infer<typeof CreateEndpointBody>;
 
 export const EndpointParams = z.object({ webhook_id: Id });
