@@ -3265,7 +3265,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A transfer with this reference already exists: that one */
+            /** @description A transfer with this reference and this body already exists: that one */
             200: {
                 headers: {
                     /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
@@ -3331,7 +3331,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: INSUFFICIENT_STOCK */
+            /** @description Error: INSUFFICIENT_STOCK, CONFLICT */
             409: {
                 headers: {
                     /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
@@ -3355,6 +3355,17 @@ export interface operations {
             };
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: IDEMPOTENCY_KEY_REUSED */
+            422: {
                 headers: {
                     /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
                     "X-Request-Id"?: string;
