@@ -8,14 +8,14 @@ import { Id, Money, Quantity, Size } from "../shared/schema";
 
 export const Address = z
 	.strictObject({
-		name: z.string().trim().min(1).max(200),
-		line1: z.string().trim().min(1).max(200),
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
+		line1: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		line2: z.string().trim().max(200).optional(),
-		city: z.string().trim().min(1).max(100),
+		city: z.string().trim().min(1).max(100).regex(/\S/, "must not be blank"),
 		region: Region,
 		postal_code: PostalCode,
 		country: Country,
-		phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,20}$/, "must be a phone number").optional(),
+		phone: z.string().trim().regex(/^\+?[0-9()-][0-9 ()-]{3,18}[0-9()-]$/, "must be a phone number").optional(),
 	})
 	.meta({ id: "Address" });
 export type Address = z.infer<typeof Address>;

@@ -6,8 +6,14 @@ import { z } from "zod";
 import { Id, Money, Size } from "../shared/schema";
 
 export const Country = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code such as US");
-export const PostalCode = z.string().trim().min(1).max(16).regex(/^[A-Za-z0-9 -]+$/, "must be letters, digits, spaces or -");
-export const Region = z.string().trim().min(1).max(64);
+// The patterns below hold for the trimmed value and leave no room for blank ends, so the document states the same rule.
+export const PostalCode = z
+	.string()
+	.trim()
+	.min(1)
+	.max(16)
+	.regex(/^[A-Za-z0-9-]([A-Za-z0-9 -]*[A-Za-z0-9-])?$/, "must be letters, digits, spaces or -, not starting or ending with a space");
+export const Region = z.string().trim().min(1).max(64).regex(/\S/, "must not be blank");
 
 export const Component = z
 	.strictObject({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
@@ -22,7 +28,7 @@ const Components = z
 export const Product = z
 	.strictObject({
 		product_id: Id,
-		name: z.string().trim().min(1).max(200),
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		price: Money,
 		sizes: z
 			.array(Size)
@@ -63,7 +69,7 @@ export const ProductParams = z.object({ product_id: Id });
 export const Warehouse = z
 	.strictObject({
 		warehouse_id: Id,
-		name: z.string().trim().min(1).max(200),
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		postal_code: PostalCode,
 		region: Region,
 		country: Country,

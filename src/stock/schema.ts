@@ -54,7 +54,7 @@ export const SetStockBody = z.strictObject({
 		.array(Unit.extend({ on_hand: OnHand, safety_stock: SafetyStock.optional(), low_stock_threshold: LowStockThreshold.optional() }))
 		.min(1)
 		.max(500),
-	reason: z.string().trim().min(1).max(200).optional(),
+	reason: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank").optional(),
 });
 
 export const AdjustBody = Unit.extend({

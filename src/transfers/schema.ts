@@ -33,7 +33,7 @@ export const CreateTransferBody = Transfer.pick({ from_warehouse_id: true, to_wa
 	.extend({
 		items: z.array(TransferLine).min(1).max(100),
 		reference: Reference.optional(),
-		note: z.string().trim().min(1).max(500).optional(),
+		note: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
 	})
 	.refine((b) => b.from_warehouse_id !== b.to_warehouse_id, { message: "must differ from from_warehouse_id", path: ["to_warehouse_id"] });
 

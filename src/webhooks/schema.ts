@@ -59,7 +59,7 @@ export const CreateEndpointBody = Endpoint.pick({ url: true, events: true })
 			.max(WEBHOOK_EVENT_TYPES.length)
 			.refine((e) => new Set(e).size === e.length, "must not repeat an event type")
 			.meta({ uniqueItems: true }),
-		description: z.string().trim().min(1).max(500).optional(),
+		description: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
 	});
 export type CreateEndpointBody = z.infer<typeof CreateEndpointBody>;
 

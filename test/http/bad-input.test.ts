@@ -275,6 +275,12 @@ describe("validation messages", () => {
 		expect(r.body.details).toEqual([{ field: "price", message: expect.stringContaining("10000000000") }]);
 	});
 
+	it("text that trims to nothing is refused as blank", async () => {
+		const r = await call("PUT", "/cart/address", { auth: customerAuth, body: { ...ADDRESS, name: "   ", phone: "+53-)   " } });
+		expect(r.status).toBe(400);
+		expect(r.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: "name" }), expect.objectContaining({ field: "phone" })]));
+	});
+
 	it("an amount with three decimals is refused for its decimals alone", async () => {
 		const r = await call("PUT", `/admin/products/${uid("p")}`, { auth: await admin(), body: { name: "Odd", price: 1.234, sizes: ["M"] } });
 		expect(r.status).toBe(400);

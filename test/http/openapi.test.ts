@@ -115,6 +115,11 @@ describe("/openapi.json says what the API enforces", () => {
 		expect(product.properties.sizes.uniqueItems).toBe(true);
 		expect(product.properties.price.maximum).toBe(10_000_000_000);
 		expect(bodySchema(doc, "post /admin/warehouses/{warehouse_id}/stock/adjust").properties.delta.not).toEqual({ const: 0 });
+		// Trimmed text: the document refuses what trims to nothing, and patterns leave no blank ends.
+		const address = bodySchema(doc, "put /cart/address");
+		expect(address.properties.name.pattern).toBe("\\S");
+		expect(new RegExp(address.properties.phone.pattern).test("+53-)   ")).toBe(false);
+		expect(new RegExp(address.properties.postal_code.pattern).test("   ")).toBe(false);
 		for (const op of ["get /orders", "get /admin/orders", "get /admin/transfers", "get /admin/webhooks/{webhook_id}/deliveries"]) {
 			const cursor = operations(doc).find((o) => o.op === op)!.operation.parameters.find((p: Schema) => p.name === "cursor");
 			expect(cursor.schema.minLength, op).toBe(1);
