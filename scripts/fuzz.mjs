@@ -67,6 +67,12 @@ try {
 	);
 	log(`  answers through Prism by status: ${JSON.stringify(figures.by_status)}`);
 	log(`  400 VALIDATION_ERROR to requests the document allows, by rule: ${JSON.stringify(figures.refused_by_rule)}`);
+	const byKind = {};
+	for (const f of failures) {
+		const field = f.detail?.details?.[0]?.field ?? f.detail?.mutation ?? f.detail?.status ?? "";
+		byKind[`${f.kind} (${field})`] = (byKind[`${f.kind} (${field})`] ?? 0) + 1;
+	}
+	if (failures.length > 0) log(`  failures by kind: ${JSON.stringify(byKind)}`);
 	for (const f of failures.slice(0, 30)) log(`  FAIL ${f.operation}: ${f.kind} ${JSON.stringify(f.detail).slice(0, 600)}`);
 
 	const total = respectFailed.length + failures.length + (respect.code !== 0 && respectFailed.length === 0 ? 1 : 0);

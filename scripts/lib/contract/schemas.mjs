@@ -59,13 +59,14 @@ export function mutate(doc, schema, body, kind, pick) {
 	const choose = (list) => (list.length ? list[pick % list.length] : undefined);
 	const copy = structuredClone(body);
 	switch (kind) {
+		// Tried on open objects too: if the document allows the field, the Worker must accept it.
 		case "unknown-field":
-			if (root.additionalProperties !== false) return null;
+			if (!copy || typeof copy !== "object" || Array.isArray(copy)) return null;
 			return { body: { ...copy, fuzz_unknown: 1 }, what: "unknown field fuzz_unknown" };
 		case "unknown-nested-field": {
 			const arrays = present.filter((k) => {
 				const p = concrete(doc, props[k]);
-				return p.type === "array" && concrete(doc, p.items).additionalProperties === false && Array.isArray(copy[k]) && copy[k].length > 0;
+				return p.type === "array" && concrete(doc, p.items).type === "object" && Array.isArray(copy[k]) && copy[k].length > 0;
 			});
 			const k = choose(arrays);
 			if (!k) return null;
