@@ -14,7 +14,7 @@
  */
 import { log } from "../http/log";
 import { sumDemand } from "../stock/demand";
-import type { Line, Shortage } from "../stock/types";
+import { unitKey, type Line, type Shortage } from "../stock/types";
 import type { TransferDeps } from "./ports";
 import type { TransferRecord } from "./queries";
 
@@ -30,7 +30,7 @@ export interface CreateTransferInput {
 
 /** Whether `t`, found by the input's reference, was created by this same request (lines compared as summed units). */
 export function sameTransfer(t: TransferRecord, input: CreateTransferInput): boolean {
-	const key = (items: Line[]) => JSON.stringify(sumDemand(items).sort((a, b) => (a.product_id + "\0" + a.size < b.product_id + "\0" + b.size ? -1 : 1)));
+	const key = (items: Line[]) => JSON.stringify(sumDemand(items).sort((a, b) => (unitKey(a) < unitKey(b) ? -1 : 1)));
 	return t.from_warehouse_id === input.from_warehouse_id && t.to_warehouse_id === input.to_warehouse_id && t.note === (input.note ?? null) && key(t.items) === key(input.items);
 }
 
