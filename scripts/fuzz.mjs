@@ -10,7 +10,7 @@
 //     which must refuse them with a 4xx.
 // The Worker is started here (wrangler.toml, its own persist dir, migrations,
 // demo data) on an ephemeral 127.0.0.1 port. Prints the figures; exits 1 on any
-// failure. Options: --seed=N (default 1), --runs=N cases per operation (default 40).
+// failure. Options: --seed=N (default 1), --runs=N cases per operation (default 64).
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "./lib/devvars.mjs";
@@ -21,7 +21,7 @@ import { runRespect, startPrism } from "./lib/contract/tools.mjs";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 const option = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
 const seed = option("seed", 1);
-const runs = option("runs", 40);
+const runs = option("runs", 64);
 const started = Date.now();
 const log = (...parts) => console.log(`[fuzz ${((Date.now() - started) / 1000).toFixed(1)}s]`, ...parts);
 

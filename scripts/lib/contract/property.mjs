@@ -107,6 +107,8 @@ export async function propertyPass({ doc, base, prism, tokens, ids, seed, runs, 
 		const req = requestFor(doc, entry, c, ids, tokens);
 		const schema = entry.op.requestBody?.content?.["application/json"]?.schema;
 		let body = schema ? validValue(doc, schema, c.seed) : undefined;
+		// Endpoints the pass registers get deliveries: aim them at a name that never resolves (RFC 6761's .invalid), so nothing calls out.
+		if (entry.method === "POST" && entry.path === "/admin/webhooks" && typeof body?.url === "string") body.url = `https://hooks-${c.seed}.invalid/stockgate`;
 		let mutation;
 		if (schema && c.invalid) {
 			mutation = mutate(doc, schema, body, c.mutation, c.pick);
