@@ -132,7 +132,14 @@ export const checkoutRoutes = [
 		access: "user",
 		body: PlaceOrderBody,
 		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
-		responses: { 201: { description: "The order, stock committed", schema: Order } },
+		responseHeaders: { "Idempotent-Replayed": { description: "\"true\" when this answer is the stored answer of an earlier request with the same Idempotency-Key" } },
+		responses: {
+			201: {
+				description:
+					"The order. Its stock is held at once; by default (COMMIT_AFTER_ANSWER) the holds are committed after this answer, gathered per warehouse, within about a second. With COMMIT_AFTER_ANSWER=false they are committed before it",
+				schema: Order,
+			},
+		},
 		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "PURCHASE_LIMIT", "CART_CHANGED", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, ctx, user, body, request }) => {
 			const rawKey = request.headers.get("idempotency-key");

@@ -21,7 +21,9 @@ export type DomainFailure =
 	| { ok: false; reason: "purchase_limit"; excesses: LimitExcess[] }
 	| { ok: false; reason: "unavailable"; step: string }
 	| { ok: false; reason: "not_found" }
-	| { ok: false; reason: "invalid_transition"; from: string; event: string };
+	| { ok: false; reason: "invalid_transition"; from: string; event: string }
+	| { ok: false; reason: "reference_reused" }
+	| { ok: false; reason: "warehouse_inactive"; warehouse_ids: string[] };
 
 export function toApiError(failure: DomainFailure): ApiError {
 	switch (failure.reason) {
@@ -54,6 +56,14 @@ export function toApiError(failure: DomainFailure): ApiError {
 			return new ApiError("NOT_FOUND", "Order not found.");
 		case "invalid_transition":
 			return new ApiError("INVALID_TRANSITION", `An order that is ${failure.from} cannot go to ${failure.event}.`, { from: failure.from, to: failure.event });
+		case "reference_reused":
+			return new ApiError("IDEMPOTENCY_KEY_REUSED", "This reference was used for a different request.");
+		case "warehouse_inactive":
+			return new ApiError(
+				"CONFLICT",
+				`Warehouse ${failure.warehouse_ids.join(", ")} is inactive.`,
+				failure.warehouse_ids.map((warehouse_id) => ({ warehouse_id })),
+			);
 		default: {
 			const unreachable: never = failure;
 			throw new Error(`unmapped failure ${JSON.stringify(unreachable)}`);

@@ -48,6 +48,8 @@ export interface RouteDef<
 	responses: Record<number, { description: string; schema?: z.ZodType }>;
 	/** Contract error codes this route can answer with, for the docs. */
 	errors?: ErrorCode[];
+	/** Headers this route's answers may carry besides X-Request-Id, for the docs. */
+	responseHeaders?: Record<string, { description: string }>;
 	/** Extra request headers this route reads, for the docs. */
 	headers?: Record<string, { description: string; required?: boolean }>;
 	/** The raw body is handed over unparsed by schema (e.g. signed webhooks). */

@@ -49,12 +49,12 @@ export const WarehouseStock = z
 	.object({ warehouse_id: Id, items: z.array(StockItem), holds: OpenHolds })
 	.meta({ id: "WarehouseStock" });
 
-export const SetStockBody = z.object({
+export const SetStockBody = z.strictObject({
 	items: z
 		.array(Unit.extend({ on_hand: OnHand, safety_stock: SafetyStock.optional(), low_stock_threshold: LowStockThreshold.optional() }))
 		.min(1)
 		.max(500),
-	reason: z.string().trim().min(1).max(200).optional(),
+	reason: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank").optional(),
 });
 
 export const AdjustBody = Unit.extend({
@@ -62,7 +62,8 @@ export const AdjustBody = Unit.extend({
 		.int()
 		.min(-1_000_000)
 		.max(1_000_000)
-		.refine((d) => d !== 0, "must not be 0"),
+		.refine((d) => d !== 0, "must not be 0")
+		.meta({ not: { const: 0 } }),
 	reason: z.enum(ADJUST_REASONS),
 	note: z.string().max(500).optional(),
 	reference: Reference.optional(),
@@ -86,7 +87,7 @@ export const LedgerEntry = Unit.extend({
 
 export const LedgerPage = z.object({ entries: z.array(LedgerEntry), next_after: z.int().nullable() }).meta({ id: "LedgerPage" });
 
-export const MoveStockBody = z.object({
+export const MoveStockBody = z.strictObject({
 	warehouse_id: Id,
 	product_id: Id,
 	size: Size,

@@ -56,7 +56,7 @@ export const OrderEventData = z
 export type OrderEventData = z.infer<typeof OrderEventData>;
 
 export const Endpoint = z
-	.object({
+	.strictObject({
 		webhook_id: z.string(),
 		url: z.string(),
 		events: z.array(WebhookEventType),
@@ -72,15 +72,20 @@ export type Endpoint = z.infer<typeof Endpoint>;
 /** The https rule (and its localhost exception) depends on configuration: checked by the route, see url.ts. */
 export const CreateEndpointBody = Endpoint.pick({ url: true, events: true })
 	.extend({
-		url: z.string().trim().min(1).max(2048),
+		url: z
+			.string()
+			.trim()
+			.min(1)
+			.max(2048)
+			.meta({ format: "uri", pattern: "^https://", description: "An absolute https URL to a public host" }),
 		events: z
 			.array(WebhookEventType)
 			.min(1)
 			.max(WEBHOOK_EVENT_TYPES.length)
-			.refine((e) => new Set(e).size === e.length, "must not repeat an event type"),
-		description: z.string().trim().min(1).max(500).optional(),
-	})
-	.strict();
+			.refine((e) => new Set(e).size === e.length, "must not repeat an event type")
+			.meta({ uniqueItems: true }),
+		description: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
+	});
 export type CreateEndpointBody = z.infer<typeof CreateEndpointBody>;
 
 export const EndpointParams = z.object({ webhook_id: Id });

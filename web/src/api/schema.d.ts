@@ -601,16 +601,6 @@ export interface components {
             country: string;
             phone?: string;
         };
-        AddressInput: {
-            name: string;
-            line1: string;
-            line2?: string;
-            city: string;
-            region: string;
-            postal_code: string;
-            country: string;
-            phone?: string;
-        };
         Cart: {
             cart_id: string;
             /** @enum {string} */
@@ -671,12 +661,6 @@ export interface components {
         };
         /** @description Units of another product in one kit */
         KitComponent: {
-            product_id: string;
-            size: string;
-            quantity: number;
-        };
-        /** @description Units of another product in one kit */
-        KitComponentInput: {
             product_id: string;
             size: string;
             quantity: number;
@@ -1069,6 +1053,8 @@ export interface operations {
             /** @description The Worker is up */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1092,6 +1078,8 @@ export interface operations {
             /** @description OpenAPI 3.1 document */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1110,6 +1098,8 @@ export interface operations {
             /** @description Active products */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1134,6 +1124,8 @@ export interface operations {
             /** @description The product */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1143,6 +1135,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1152,6 +1146,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1172,6 +1168,8 @@ export interface operations {
             /** @description Products */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1183,6 +1181,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1192,6 +1192,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1227,7 +1229,7 @@ export interface operations {
                      */
                     max_per_customer?: number | null;
                     /** @default null */
-                    components?: components["schemas"]["KitComponentInput"][] | null;
+                    components?: components["schemas"]["KitComponent"][] | null;
                 };
             };
         };
@@ -1235,6 +1237,8 @@ export interface operations {
             /** @description The stored product */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1244,6 +1248,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1253,6 +1259,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1262,6 +1270,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1271,6 +1281,8 @@ export interface operations {
             /** @description Error: CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1280,6 +1292,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1289,6 +1303,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1322,6 +1338,8 @@ export interface operations {
             /** @description The stored warehouse */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1331,6 +1349,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1340,6 +1360,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1349,6 +1371,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1358,6 +1382,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1367,6 +1393,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,6 +1415,8 @@ export interface operations {
             /** @description Warehouses */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,6 +1428,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1407,6 +1439,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1429,6 +1463,8 @@ export interface operations {
             /** @description Every unit the warehouse has stocked */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1438,6 +1474,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1447,6 +1485,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1456,6 +1496,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1493,6 +1535,8 @@ export interface operations {
             /** @description Every unit the warehouse has stocked, after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,6 +1546,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1511,6 +1557,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1520,6 +1568,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1529,6 +1579,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1538,6 +1590,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1547,6 +1601,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,6 +1612,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1591,6 +1649,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1600,6 +1660,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1609,6 +1671,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,6 +1682,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1627,6 +1693,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1636,6 +1704,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1645,6 +1715,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1654,6 +1726,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1679,6 +1753,8 @@ export interface operations {
             /** @description A page of ledger entries; pass next_after as ?after= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +1764,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1697,6 +1775,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,6 +1786,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1715,6 +1797,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1746,6 +1830,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1755,6 +1841,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +1852,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1863,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1782,6 +1874,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1791,6 +1885,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1800,6 +1896,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1809,6 +1907,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1840,6 +1940,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1849,6 +1951,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1858,6 +1962,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1867,6 +1973,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1876,6 +1984,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1885,6 +1995,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1894,6 +2006,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1914,6 +2028,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1923,6 +2039,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1951,6 +2069,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1960,6 +2080,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1969,6 +2091,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,6 +2102,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1987,6 +2113,8 @@ export interface operations {
             /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1996,6 +2124,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2005,6 +2135,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2034,6 +2166,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2043,6 +2177,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2052,6 +2188,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2061,6 +2199,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2070,6 +2210,8 @@ export interface operations {
             /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2079,6 +2221,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2088,6 +2232,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2111,6 +2257,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2120,6 +2268,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2129,6 +2279,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2146,13 +2298,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AddressInput"];
+                "application/json": components["schemas"]["Address"];
             };
         };
         responses: {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2162,6 +2316,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2171,6 +2327,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2180,6 +2338,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2189,6 +2349,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2223,6 +2385,8 @@ export interface operations {
             /** @description Allocation or shortages */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2232,6 +2396,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2241,6 +2407,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2250,6 +2418,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2259,6 +2429,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2268,6 +2440,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2290,6 +2464,8 @@ export interface operations {
             /** @description The summary */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2299,6 +2475,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2308,6 +2486,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,7 +2506,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /**
@@ -2338,9 +2518,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The order, stock committed */
+            /** @description The order. Its stock is held at once; by default (COMMIT_AFTER_ANSWER) the holds are committed after this answer, gathered per warehouse, within about a second. With COMMIT_AFTER_ANSWER=false they are committed before it */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2350,6 +2534,10 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, CART_EMPTY, ADDRESS_REQUIRED, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2359,6 +2547,10 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2368,6 +2560,10 @@ export interface operations {
             /** @description Error: OUT_OF_STOCK, PURCHASE_LIMIT, CART_CHANGED, CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2377,6 +2573,10 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2386,6 +2586,10 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +2599,10 @@ export interface operations {
             /** @description Error: IDEMPOTENCY_KEY_REUSED */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2404,6 +2612,10 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2427,6 +2639,8 @@ export interface operations {
             /** @description A page of orders; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2436,6 +2650,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2445,6 +2661,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2467,6 +2685,8 @@ export interface operations {
             /** @description The order */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,6 +2696,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2485,6 +2707,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2494,6 +2718,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2511,7 +2737,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     reason?: string;
@@ -2522,6 +2748,8 @@ export interface operations {
             /** @description The cancelled order */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2531,6 +2759,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2540,6 +2770,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +2781,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2558,6 +2792,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2567,6 +2803,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2576,6 +2814,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2600,6 +2840,8 @@ export interface operations {
             /** @description A page of orders */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2609,6 +2851,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2618,6 +2862,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2627,6 +2873,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2658,6 +2906,8 @@ export interface operations {
             /** @description The order after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2667,6 +2917,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2676,6 +2928,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2685,6 +2939,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2694,6 +2950,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2703,6 +2961,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2712,6 +2972,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2721,6 +2983,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,6 +3016,8 @@ export interface operations {
                      */
                     amount: number;
                     currency: string;
+                } & {
+                    [key: string]: unknown;
                 };
             };
         };
@@ -2759,6 +3025,8 @@ export interface operations {
             /** @description Processed (or already processed) */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2778,6 +3046,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2787,6 +3057,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2796,6 +3068,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2805,6 +3079,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2814,6 +3090,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2823,6 +3101,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2832,6 +3112,8 @@ export interface operations {
             /** @description Error: AMOUNT_MISMATCH */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2858,6 +3140,8 @@ export interface operations {
             /** @description One token per user id, valid for a day */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2867,6 +3151,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2876,6 +3162,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2885,6 +3173,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2894,6 +3184,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2918,6 +3210,8 @@ export interface operations {
             /** @description A page of transfers; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2927,6 +3221,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2936,6 +3232,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2945,6 +3243,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2977,9 +3277,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A transfer with this reference already exists: that one */
+            /** @description A transfer with this reference and this body already exists: that one */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2989,6 +3291,8 @@ export interface operations {
             /** @description The transfer, in transit */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2998,6 +3302,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3007,6 +3313,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3016,6 +3324,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3025,15 +3335,19 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: INSUFFICIENT_STOCK */
+            /** @description Error: INSUFFICIENT_STOCK, CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3043,6 +3357,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3052,6 +3368,19 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3061,6 +3390,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3083,6 +3414,8 @@ export interface operations {
             /** @description The transfer */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3092,6 +3425,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3101,6 +3436,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3110,6 +3447,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3119,6 +3458,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3141,6 +3482,8 @@ export interface operations {
             /** @description The transfer, received */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3150,6 +3493,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3159,6 +3504,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3168,6 +3515,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3177,6 +3526,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3186,6 +3537,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3195,6 +3548,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3217,6 +3572,8 @@ export interface operations {
             /** @description The transfer, cancelled */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3226,6 +3583,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3235,6 +3594,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3244,6 +3605,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3253,6 +3616,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3262,6 +3627,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3271,6 +3638,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3291,6 +3660,8 @@ export interface operations {
             /** @description The endpoints, oldest first */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3300,6 +3671,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,6 +3682,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3327,6 +3702,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Format: uri
+                     * @description An absolute https URL to a public host
+                     */
                     url: string;
                     events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
                     description?: string;
@@ -3337,6 +3716,8 @@ export interface operations {
             /** @description The endpoint with its whsec_ secret */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3346,6 +3727,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3355,6 +3738,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3364,6 +3749,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3373,6 +3760,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3382,6 +3771,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3404,6 +3795,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3411,6 +3804,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3420,6 +3815,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3429,6 +3826,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3438,6 +3837,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3463,6 +3864,8 @@ export interface operations {
             /** @description A page of attempts; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3472,6 +3875,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3481,6 +3886,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3490,6 +3897,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3499,6 +3908,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
