@@ -25,7 +25,11 @@ CREATE TABLE refunds (
   -- How many times the provider reported this refund failed; part of the idempotency key,
   -- so a call that died is retried with the same key and a refused refund is asked anew.
   tries INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,   -- calls to the provider that did not get an answer
+  attempts INTEGER NOT NULL DEFAULT 0,   -- calls to the provider so far
+  -- Stripe: the last call got an error answer (5xx, in-flight conflict), which Stripe replays for the
+  -- same key: the next call first looks for the refund at Stripe, and moves to a new key only if absent.
+  uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+  key_seq INTEGER NOT NULL DEFAULT 0,
   provider_refund_id TEXT,               -- Stripe: re_...
   last_error TEXT,
   next_attempt_at TEXT,                  -- due time of the next call (also its lease); NULL when none is due

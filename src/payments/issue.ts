@@ -1,13 +1,16 @@
 /**
  * Issuing refunds, and retrying them. A Stripe refund is asked for right after
  * the change that requested it, and by the reconciler while it is due: each
- * call first takes a short lease on the row, and carries the idempotency key
- * `<refund_id>:<tries>`, so a call that died (no answer) is repeated with the
- * same key and Stripe answers with the refund it already made, never a second
- * one; only a refund the provider reported failed is asked anew under the next
- * key. A generic refund reported failed is asked again with a new
- * `payment.refund_requested` event. Last, orders whose payment_status lags
- * behind a verdict are settled.
+ * call first takes a short lease on the row and carries the idempotency key
+ * `<refund_id>:<tries>:<key_seq>`, derived from the refund's cause (its charge).
+ * A call that got no answer is repeated with the same key, so Stripe answers
+ * with the refund it already made, never a second one. An error answer (5xx)
+ * is what Stripe replays for that key: the next call first lists the
+ * PaymentIntent's refunds for this one (by its metadata) and takes it if it
+ * exists, else asks under the next key_seq. A refund Stripe reports failed is
+ * asked anew as the next try. A generic refund reported failed is asked again
+ * with a new `payment.refund_requested` event. Last, orders whose
+ * payment_status lags behind a verdict are settled.
  */
 import Stripe from "stripe";
 import type { Env } from "../env";
@@ -27,9 +30,9 @@ function iso(ms: number): string {
 	return new Date(ms).toISOString();
 }
 
-async function defer(env: Env, row: RefundRow, error: string, nowMs: number): Promise<IssueOutcome> {
-	await env.DB.prepare(`UPDATE refunds SET next_attempt_at = ?, last_error = ? WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`)
-		.bind(iso(nowMs + retryDelayMs(row.attempts)), error, row.refund_id, row.tries)
+async function defer(env: Env, row: RefundRow, error: string, nowMs: number, uncertain: boolean): Promise<IssueOutcome> {
+	await env.DB.prepare(`UPDATE refunds SET next_attempt_at = ?, last_error = ?, uncertain = ? WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`)
+		.bind(iso(nowMs + retryDelayMs(row.attempts)), error, uncertain ? 1 : 0, row.refund_id, row.tries)
 		.run();
 	log.warn("[payments]", "refund_deferred", { refund_id: row.refund_id, order_id: row.order_id, attempts: row.attempts + 1, error });
 	return "deferred";
@@ -40,51 +43,78 @@ function errorClass(err: unknown): string {
 	return "connection_failed";
 }
 
+/**
+ * An error answer Stripe stores under the key (a 5xx, a request still running
+ * under it): repeating the key would only replay it, and the refund may or may
+ * not exist. No answer at all (connection lost, timeout): the same key is safe.
+ */
+function answeredUncertain(err: unknown): boolean {
+	return err instanceof Stripe.errors.StripeError && !(err instanceof Stripe.errors.StripeConnectionError) && ((err.statusCode ?? 0) >= 500 || err.statusCode === 409);
+}
+
+/** Stripe's verdict on a refund it answered with; pending ones are confirmed by their event. */
+async function settleAnswer(env: Env, row: RefundRow, refund: Stripe.Refund, nowMs: number): Promise<IssueOutcome> {
+	log.info("[payments]", "stripe_refund", { refund_id: row.refund_id, order_id: row.order_id, stripe_refund: refund.id, status: refund.status });
+	if (refund.status === "succeeded" || refund.status === "failed" || refund.status === "canceled") {
+		const verdict = refund.status === "succeeded" ? "succeeded" : "failed";
+		await recordVerdict(env, row, { verdict, by: "stripe", providerRefundId: refund.id, error: verdict === "failed" ? `refund_${refund.status}` : null }, nowMs);
+		return verdict === "succeeded" ? "confirmed" : "failed";
+	}
+	await env.DB.prepare(
+		`UPDATE refunds SET state = 'submitted', provider_refund_id = ?, next_attempt_at = NULL, last_error = NULL, uncertain = 0 WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`,
+	)
+		.bind(refund.id, row.refund_id, row.tries)
+		.run();
+	return "submitted";
+}
+
+/** The refund of this try, if Stripe made it (found by the metadata refunds.create sets). */
+async function findAtStripe(client: Stripe, row: RefundRow): Promise<Stripe.Refund | null> {
+	const page = await client.refunds.list({ payment_intent: row.provider_ref!, limit: 100 });
+	return page.data.find((r) => r.metadata?.refund_id === row.refund_id && r.metadata?.try === String(row.tries)) ?? null;
+}
+
 /** One call to Stripe for a due refund (see the module comment). */
 export async function issueStripeRefund(env: Env, row: RefundRow, nowMs: number): Promise<IssueOutcome> {
 	const now = iso(nowMs);
 	const claimed = await env.DB.prepare(
 		`UPDATE refunds SET next_attempt_at = ?, attempts = attempts + 1
-		 WHERE refund_id = ? AND provider = 'stripe' AND state IN ('requested', 'failed') AND tries = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?`,
+		 WHERE refund_id = ? AND provider = 'stripe' AND state IN ('requested', 'failed') AND tries = ? AND key_seq = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?`,
 	)
-		.bind(iso(nowMs + LEASE_MS), row.refund_id, row.tries, now)
+		.bind(iso(nowMs + LEASE_MS), row.refund_id, row.tries, row.key_seq, now)
 		.run();
 	if (claimed.meta.changes !== 1) return "skipped";
 	const settings = stripeSettings(env);
-	if (!settings) return defer(env, row, "stripe_not_configured", nowMs);
-	if (!row.provider_ref) return defer(env, row, "no_payment_intent", nowMs);
-	let refund: Stripe.Refund;
+	if (!settings) return defer(env, row, "stripe_not_configured", nowMs, row.uncertain === 1);
+	if (!row.provider_ref) return defer(env, row, "no_payment_intent", nowMs, false);
+	const client = stripeClient(settings);
+	let keySeq = row.key_seq;
 	try {
-		refund = await stripeClient(settings).refunds.create(
+		if (row.uncertain === 1) {
+			const found = await findAtStripe(client, row);
+			if (found) return await settleAnswer(env, row, found, nowMs);
+			// Not made: a new key, so Stripe runs the request instead of replaying the stored error.
+			keySeq++;
+			await env.DB.prepare(`UPDATE refunds SET key_seq = ?, uncertain = 0 WHERE refund_id = ? AND key_seq = ?`).bind(keySeq, row.refund_id, row.key_seq).run();
+		}
+		const refund = await client.refunds.create(
 			{
 				payment_intent: row.provider_ref,
 				amount: row.amount,
 				reason: row.reason === "double_charge" ? "duplicate" : "requested_by_customer",
-				metadata: { order_id: row.order_id, refund_id: row.refund_id, payment_event_id: row.payment_event_id ?? "", reason: row.reason },
+				metadata: { order_id: row.order_id, refund_id: row.refund_id, payment_event_id: row.payment_event_id ?? "", reason: row.reason, try: String(row.tries) },
 			},
-			{ idempotencyKey: `${row.refund_id}:${row.tries}` },
+			{ idempotencyKey: `${row.refund_id}:${row.tries}:${keySeq}` },
 		);
+		return await settleAnswer(env, row, refund, nowMs);
 	} catch (err) {
 		// The charge is already refunded in full (by hand in the dashboard, say): the money is back, which is what was asked.
 		if (err instanceof Stripe.errors.StripeError && err.code === "charge_already_refunded") {
 			await recordVerdict(env, row, { verdict: "succeeded", by: "stripe", error: "charge_already_refunded" }, nowMs);
 			return "confirmed";
 		}
-		return defer(env, row, errorClass(err), nowMs);
+		return defer(env, row, errorClass(err), nowMs, answeredUncertain(err));
 	}
-	log.info("[payments]", "stripe_refund_created", { refund_id: row.refund_id, order_id: row.order_id, stripe_refund: refund.id, status: refund.status });
-	if (refund.status === "succeeded" || refund.status === "failed" || refund.status === "canceled") {
-		const verdict = refund.status === "succeeded" ? "succeeded" : "failed";
-		await recordVerdict(env, row, { verdict, by: "stripe", providerRefundId: refund.id, error: verdict === "failed" ? `refund_${refund.status}` : null }, nowMs);
-		return verdict === "succeeded" ? "confirmed" : "failed";
-	}
-	// Pending at Stripe: charge.refund.updated (or charge.refunded) confirms it.
-	await env.DB.prepare(
-		`UPDATE refunds SET state = 'submitted', provider_refund_id = ?, next_attempt_at = NULL, last_error = NULL WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`,
-	)
-		.bind(refund.id, row.refund_id, row.tries)
-		.run();
-	return "submitted";
 }
 
 /** Asks for the Stripe refunds a change just requested; what fails here stays due for the reconciler. */

@@ -31,6 +31,8 @@ export interface RefundRow extends RefundPlan {
 	state: RefundState;
 	tries: number;
 	attempts: number;
+	uncertain: number;
+	key_seq: number;
 	provider_refund_id: string | null;
 	last_error: string | null;
 	next_attempt_at: string | null;

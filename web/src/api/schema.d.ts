@@ -441,8 +441,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Payment provider events (signed with PAYMENT_WEBHOOK_SECRET) */
+        /** Payment provider events: payments, and verdicts on requested refunds (signed with PAYMENT_WEBHOOK_SECRET) */
         post: operations["postPaymentsWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's events (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.refund.updated); 404 unless Stripe is configured */
+        post: operations["postPaymentsStripe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -709,7 +726,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -778,7 +795,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -1018,7 +1035,7 @@ export interface components {
             message_id: string;
             event_id: string;
             /** @enum {string} */
-            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated";
+            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated";
             /** @description 1 for the first attempt */
             attempt: number;
             /** @description The receiver's HTTP status; null when none came (network error, timeout) */
@@ -1035,7 +1052,7 @@ export interface components {
         WebhookEndpoint: {
             webhook_id: string;
             url: string;
-            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
             description: string | null;
             /** @description whsec_<base64 key>: the HMAC-SHA256 key of webhook-signature */
             secret: string;
@@ -2734,7 +2751,7 @@ export interface operations {
                 "application/json": {
                     id: string;
                     /** @enum {string} */
-                    type: "payment.succeeded" | "payment.failed";
+                    type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
                     order_id: string;
                     /**
                      * @description Amount in major units, at most two decimals
@@ -2742,6 +2759,8 @@ export interface operations {
                      */
                     amount: number;
                     currency: string;
+                    /** @description refund.* only: the payment_event_id of the payment.refund_requested being answered (default: the order's oldest unconfirmed refund) */
+                    payment_event_id?: string;
                 };
             };
         };
@@ -2757,11 +2776,13 @@ export interface operations {
                         received: true;
                         /** @description This event id was already processed; nothing changed */
                         duplicate: boolean;
-                        /** @description The order was already paid: a refund of this charge was requested */
+                        /** @description The order's money was already taken: a refund of this charge was requested */
                         duplicate_charge?: boolean;
-                        order_id: string;
-                        status: string;
-                        payment_status: string;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
                     };
                 };
             };
@@ -2812,6 +2833,86 @@ export interface operations {
             };
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: AMOUNT_MISMATCH */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postPaymentsStripe: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature header (t=<unix seconds>,v1=<hex HMAC-SHA256>), checked with STRIPE_WEBHOOK_SECRET */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Processed, already processed, or ignored (with the reason) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        received: true;
+                        /** @description This event id was already processed; nothing changed */
+                        duplicate: boolean;
+                        /** @description The order's money was already taken: a refund of this charge was requested */
+                        duplicate_charge?: boolean;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
+                    };
+                };
+            };
+            /** @description Error: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: UNAUTHORIZED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: INVALID_TRANSITION */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3318,7 +3419,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url: string;
-                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
                     description?: string;
                 };
             };
