@@ -285,7 +285,7 @@ describe("the order-events consumer", () => {
 
 	it("de-duplicates across batches: a redelivered event is acked without being delivered again", async () => {
 		const m = withMailer();
-		const e = statusEvent({ old_status: "pending", new_status: "cancelled", tracking_number: null, payment_status: "refunded", reason: "out of stock" });
+		const e = statusEvent({ old_status: "pending", new_status: "cancelled", tracking_number: null, payment_status: "refund_pending", reason: "out of stock" });
 		const first = await deliver([e], m.env);
 		expect(first.result.explicitAcks).toEqual(first.ids);
 		const second = await deliver([e], m.env, 2);
