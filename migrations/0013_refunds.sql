@@ -43,12 +43,31 @@ CREATE INDEX refunds_by_provider_ref ON refunds (provider_ref) WHERE provider_re
 CREATE INDEX refunds_due ON refunds (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX refunds_unsynced ON refunds (updated_at) WHERE synced = 0;
 
--- Refunds requested before this migration were only logged: they are asked
--- again through the provider, and their orders wait for its confirmation.
-INSERT INTO refunds (refund_id, order_id, payment_event_id, provider, amount, currency, reason, state, next_attempt_at, synced, created_at, updated_at)
-SELECT 'rf_order_' || order_id, order_id, NULL, 'generic', total, currency, 'order_cancelled', 'failed', updated_at, 1, updated_at, updated_at
-FROM orders WHERE payment_status = 'refunded';
+-- Refunds requested before this migration were only logged, never issued: each
+-- is asked again through the generic provider (tries = 1, so its re-request
+-- event has a new id), and its order waits for the confirmation. The charge a
+-- refunded order gives back is its first successful payment; every later one
+-- was a double charge.
+INSERT INTO refunds (refund_id, order_id, payment_event_id, provider, amount, currency, reason, state, tries, next_attempt_at, synced, created_at, updated_at)
+SELECT CASE WHEN pe.event_id IS NULL THEN 'rf_order_' || o.order_id ELSE 'rf_' || pe.event_id END,
+       o.order_id, pe.event_id, 'generic', COALESCE(pe.amount, o.total), o.currency,
+       CASE WHEN EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.order_id AND h.new_status = 'cancelled'
+                           AND h.old_status IS NOT 'cancelled' AND h.created_at < pe.received_at)
+            THEN 'paid_after_cancel' ELSE 'order_cancelled' END,
+       'failed', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM orders o
+LEFT JOIN payment_events pe ON pe.event_id = (SELECT x.event_id FROM payment_events x WHERE x.order_id = o.order_id AND x.type = 'payment.succeeded' ORDER BY x.received_at, x.event_id LIMIT 1)
+WHERE o.payment_status = 'refunded';
+
+INSERT INTO refunds (refund_id, order_id, payment_event_id, provider, amount, currency, reason, state, tries, next_attempt_at, synced, created_at, updated_at)
+SELECT 'rf_' || pe.event_id, pe.order_id, pe.event_id, 'generic', pe.amount, pe.currency, 'double_charge',
+       'failed', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM payment_events pe
+WHERE pe.type = 'payment.succeeded'
+  AND pe.event_id <> (SELECT x.event_id FROM payment_events x WHERE x.order_id = pe.order_id AND x.type = 'payment.succeeded' ORDER BY x.received_at, x.event_id LIMIT 1)
+ON CONFLICT DO NOTHING;
+
 INSERT INTO order_status_history (order_id, old_status, new_status, changed_by, reason, created_at)
-SELECT order_id, status, status, 'system', 'payment refund_pending: refund not confirmed by the provider', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-FROM orders WHERE payment_status = 'refunded';
-UPDATE orders SET payment_status = 'refund_pending' WHERE payment_status = 'refunded';
+SELECT order_id, status, status, 'system', 'payment refund_pending: refund not yet confirmed by the provider', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+FROM orders WHERE order_id IN (SELECT order_id FROM refunds) AND payment_status <> 'refund_pending';
+UPDATE orders SET payment_status = 'refund_pending' WHERE order_id IN (SELECT order_id FROM refunds);
