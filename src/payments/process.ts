@@ -27,7 +27,7 @@ import { recordVerdict } from "./settle";
 /** A provider's event, amounts in cents, currency upper case. */
 export interface ProviderEvent {
 	event_id: string;
-	type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
+	type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed" | "refund.pending";
 	provider: Provider;
 	/** Stripe: the PaymentIntent. */
 	provider_ref: string | null;

@@ -14,7 +14,7 @@ import { validate } from "../http/validate";
 import type { Env } from "../env";
 import { getOrder } from "../orders/queries";
 import { toCents } from "../shared/money";
-import { processPayment, processRefundVerdict, seen } from "./process";
+import { eventRecordStmt, processPayment, processRefundVerdict, seen } from "./process";
 import { getRefund, refundsOfIntent, refundsOfOrder, type RefundRow } from "./refunds";
 import { WebhookAnswer, WebhookBody } from "./schema";
 import { verifySignature } from "./signature";
@@ -55,13 +55,6 @@ async function handleStripe(env: Env, intent: StripeIntent) {
 		log.warn("[payments]", "stripe_refund_unknown", { event_id: intent.event_id, payment_intent: intent.payment_intent, stripe_refund: intent.provider_refund_id });
 		return reply({ received: true, duplicate: false, ignored: "not a refund stockgate asked for" });
 	}
-	if (intent.verdict === "pending") {
-		if (await seen(env.DB, intent.event_id)) return reply({ received: true, duplicate: true, order_id: row.order_id });
-		await env.DB.prepare(`UPDATE refunds SET state = 'submitted', provider_refund_id = COALESCE(?, provider_refund_id), next_attempt_at = NULL WHERE refund_id = ? AND state = 'requested'`)
-			.bind(intent.provider_refund_id, row.refund_id)
-			.run();
-		return reply({ received: true, duplicate: false, order_id: row.order_id });
-	}
 	const e = {
 		event_id: intent.event_id,
 		type: intent.verdict === "succeeded" ? ("refund.succeeded" as const) : ("refund.failed" as const),
@@ -71,6 +64,17 @@ async function handleStripe(env: Env, intent: StripeIntent) {
 		currency: intent.currency,
 		by: "stripe",
 	};
+	if (intent.verdict === "pending") {
+		// Stripe has it and will tell: no call is due any more. The event is recorded, so a retry of it is a duplicate.
+		await env.DB.batch([
+			env.DB.prepare(`UPDATE refunds SET state = 'submitted', provider_refund_id = COALESCE(?, provider_refund_id), next_attempt_at = NULL WHERE refund_id = ? AND state = 'requested'`).bind(
+				intent.provider_refund_id,
+				row.refund_id,
+			),
+			eventRecordStmt(env.DB, { ...e, type: "refund.pending" }, row.order_id),
+		]);
+		return reply({ received: true, duplicate: false, order_id: row.order_id });
+	}
 	return processRefundVerdict(env, row, e, intent.provider_refund_id);
 }
 

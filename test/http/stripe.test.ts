@@ -190,7 +190,10 @@ describe("POST /payments/stripe", () => {
 		const [refund] = log.refunds;
 		expect(await refundRows(id)).toMatchObject([{ provider: "stripe", state: "submitted", provider_refund_id: refund!.id, reason: "order_cancelled" }]);
 		expect((await orderState(id)).payment_status).toBe("refund_pending");
-		// A reconciler run asks nothing more: the refund is with Stripe.
+		// Stripe's "still pending" is recorded once; a reconciler run asks nothing more: the refund is with Stripe.
+		const pending = await stripeEvent("charge.refund.updated", { ...refund, status: "pending" });
+		expect((await postStripe(pending)).body).toMatchObject({ received: true, duplicate: false });
+		expect((await postStripe(pending)).body).toMatchObject({ received: true, duplicate: true });
 		await reconcileLater();
 		expect((await fakeLog(c.pi.id)).requests).toHaveLength(1);
 		// Stripe's confirmation.
@@ -224,7 +227,8 @@ describe("POST /payments/stripe", () => {
 		await cancel(id);
 		expect(await refundRows(id)).toMatchObject([{ state: "requested" }]);
 		expect((await orderState(id)).payment_status).toBe("refund_pending");
-		await reconcileLater();
+		// Two reconciler runs at once: the row's lease lets one of them call.
+		await Promise.all([reconcileLater(), reconcileLater()]);
 		const log = await fakeLog(c.pi.id);
 		expect(log.refunds).toHaveLength(1);
 		expect(log.requests.map((r) => [r.idempotency_key, r.replayed])).toEqual([
