@@ -172,7 +172,6 @@ export function orderStore(db: D1Database, { onEvents, waitUntil }: OrderStoreOp
 				if (applied.won) {
 					const queued = await stillQueued(db, applied.events.map((e) => e.event_id));
 					if (onEvents) await onEvents(applied.events.filter((e) => queued.has(e.event_id)));
-					// A paid order's Stripe refund (if any) is asked for by the reconciler's refund step: it is due now.
 					return true;
 				}
 				current = await getOrder(db, order.order_id);
