@@ -36,7 +36,8 @@ export default defineConfig(async () => {
 		});
 	const workersTest = {
 		setupFiles: ["./test/helpers/apply-migrations.ts"],
-		globalSetup: ["./test/webhooks/receiver.mts"],
+		// A webhook receiver and a fake Stripe API, both on 127.0.0.1 (test/stripe/fake-stripe.mts).
+		globalSetup: ["./test/webhooks/receiver.mts", "./test/stripe/fake-stripe.mts"],
 		testTimeout: 30_000,
 		// Console lines go straight to the output instead of through Vitest's console RPC: a log written
 		// after a test file ended (a gathered commit or event send finishing) raced the RPC's teardown and

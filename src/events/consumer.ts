@@ -62,8 +62,9 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 			return "mail_logged";
 		}
 		case "payment.refund_requested":
-			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, amount: e.amount, currency: e.currency });
-			return "logged";
+			// Delivered to the endpoints subscribed to payment.refund_requested (the webhooks stored above).
+			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, payment_event_id: e.payment_event_id, amount: e.amount, currency: e.currency, reason: e.reason });
+			return "webhooks_only";
 		case "transfer.updated":
 			log.info("[transfer]", "event", { event_id: e.event_id, transfer_id: e.transfer.transfer_id, status: e.transfer.status });
 			return "logged";

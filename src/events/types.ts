@@ -27,13 +27,17 @@ export interface OrderStatusChanged {
 	sequence?: number;
 }
 
+/** Asks the shop's payment system (the generic provider) to give a charge back; confirmed by refund.succeeded on POST /payments/webhook. */
 export interface RefundRequested {
 	event_id: string;
 	type: "payment.refund_requested";
 	occurred_at: string;
 	order_id: string;
+	/** The payment event whose charge is given back; null for an order marked paid by hand. */
+	payment_event_id: string | null;
 	amount: number;
 	currency: string;
+	reason: "order_cancelled" | "double_charge" | "paid_after_cancel";
 }
 
 export interface StockLow {

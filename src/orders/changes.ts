@@ -10,9 +10,10 @@
 import { eventIfChangeStmt } from "../events/outbox";
 import type { StockgateEvent } from "../events/types";
 import { giveBackStmts } from "../limits/queries";
+import { insertRefundStmt, payingCharge, planRefund, refundRequestedEvent, type Charge, type RefundPlan } from "../payments/refunds";
 import { toMajor } from "../shared/money";
 import { linesByWarehouse, type OrderRecord } from "./queries";
-import type { OrderState } from "./stateMachine";
+import type { OrderState, RefundCause } from "./stateMachine";
 
 export interface ChangeMeta {
 	by: string;
@@ -20,12 +21,16 @@ export interface ChangeMeta {
 	tracking_number?: string;
 	/** Statements of the caller's own that must land only with this change (e.g. the payment event record). */
 	extra?: (db: D1Database, changeId: string) => D1PreparedStatement[];
+	/** The charge this change is about (a double charge, a payment after cancellation): the one a refund gives back. */
+	charge?: Charge;
 }
 
 export interface AppliedChange {
 	won: boolean;
 	order: OrderRecord;
 	events: StockgateEvent[];
+	/** Refunds this change requested (inserted with it). */
+	refunds: RefundPlan[];
 	changeId: string;
 }
 
@@ -33,7 +38,7 @@ function whenChanged(db: D1Database, sql: string, orderId: string, changeId: str
 	return db.prepare(`${sql} WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`).bind(...binds, orderId, changeId);
 }
 
-export async function applyChange(db: D1Database, order: OrderRecord, next: OrderState & { refund: boolean; restock: boolean }, meta: ChangeMeta, now: Date): Promise<AppliedChange> {
+export async function applyChange(db: D1Database, order: OrderRecord, next: OrderState & { refund: RefundCause | null; restock: boolean }, meta: ChangeMeta, now: Date): Promise<AppliedChange> {
 	const changeId = crypto.randomUUID();
 	const at = now.toISOString();
 	const id = order.order_id;
@@ -67,9 +72,10 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 			sequence: updated.event_seq,
 		});
 	}
-	if (next.refund) {
-		events.push({ event_id: `evt_${crypto.randomUUID()}`, type: "payment.refund_requested", occurred_at: at, order_id: id, amount: toMajor(order.total), currency: order.currency });
-	}
+	// A cancellation gives back the charge that paid the order; the other causes, the charge that came with this change.
+	const refund = next.refund ? planRefund(order, meta.charge ?? (await payingCharge(db, order)), next.refund) : null;
+	// The generic provider is asked through the event; Stripe refunds are issued through its API (src/payments/stripe.ts).
+	if (refund && refund.provider === "generic") events.push(refundRequestedEvent(refund, 0, at));
 	const stmts: D1PreparedStatement[] = [
 		db
 			.prepare(
@@ -111,8 +117,9 @@ export async function applyChange(db: D1Database, order: OrderRecord, next: Orde
 	if (next.status === "cancelled" && order.status !== "cancelled") {
 		stmts.push(...giveBackStmts(db, order, { sql: `EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`, binds: [id, changeId] }));
 	}
+	if (refund) stmts.push(insertRefundStmt(db, refund, at, `EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?)`, [id, changeId]));
 	if (meta.extra) stmts.push(...meta.extra(db, changeId));
 	const results = await db.batch(stmts);
 	const won = (results[0]?.meta.changes ?? 0) === 1;
-	return { won, order: won ? updated : order, events: won ? events : [], changeId };
+	return { won, order: won ? updated : order, events: won ? events : [], refunds: won && refund ? [refund] : [], changeId };
 }

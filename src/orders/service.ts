@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
 import { warehouseStub } from "../stock/client";
+import { issueRefunds } from "../payments/issue";
 import { applyChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";
 import { transition, type OrderEvent } from "./stateMachine";
@@ -37,10 +38,13 @@ export async function undoStock(env: Env, order: OrderRecord, actor: string): Pr
 	await deleteOutbox(env.DB, order.order_id, done, "cancel").catch(() => {});
 }
 
+/** The event to apply, or one decided on the order as read on each attempt (null: leave it unchanged). */
+export type EventFor = OrderEvent | ((order: OrderRecord) => Promise<OrderEvent | null>);
+
 export async function changeOrder(
 	env: Env,
 	orderId: string,
-	event: OrderEvent,
+	eventFor: EventFor,
 	meta: ChangeMeta,
 	opts: {
 		ownerId?: string;
@@ -54,6 +58,8 @@ export async function changeOrder(
 		if (!order || (opts.ownerId !== undefined && order.user_id !== opts.ownerId)) return { ok: false, reason: "not_found" };
 		if (opts.idempotentCancel && order.status === "cancelled") return { ok: true, order, changed: false };
 		if (opts.onlyIf && !opts.onlyIf(order)) return { ok: true, order, changed: false };
+		const event = typeof eventFor === "function" ? await eventFor(order) : eventFor;
+		if (!event) return { ok: true, order, changed: false };
 		const t = transition(order, event);
 		if (!t.ok) return { ok: false, reason: "invalid_transition", from: order.status, event: event.type === "set_status" ? event.to : event.type };
 		const applied = await applyChange(env.DB, order, { ...t.next, refund: t.refund, restock: t.restock }, meta, new Date());
@@ -63,11 +69,13 @@ export async function changeOrder(
 		}
 		log.info("[orders]", "status_changed", { order_id: orderId, from: order.status, to: applied.order.status, payment_status: applied.order.payment_status, by: meta.by });
 		await publish(env, applied.events);
+		// Stripe refunds are asked for now; one that fails stays due and the reconciler asks again (same idempotency key).
+		await issueRefunds(env, applied.refunds);
 		if (t.restock) await undoStock(env, applied.order, meta.by);
 		return { ok: true, order: applied.order, changed: true };
 	}
 	// Three lost races in a row: report the state as it is now.
 	const order = await getOrder(env.DB, orderId);
 	if (!order) return { ok: false, reason: "not_found" };
-	return { ok: false, reason: "invalid_transition", from: order.status, event: event.type };
+	return { ok: false, reason: "invalid_transition", from: order.status, event: typeof eventFor === "function" ? "refunds_settled" : eventFor.type };
 }

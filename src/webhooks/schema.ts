@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
 	"order.cancelled",
 	"order.shipped",
 	"order.delivered",
+	"payment.refund_requested",
 	"stock.changed",
 	"stock.low",
 	"transfer.updated",

@@ -156,14 +156,30 @@ export function captureLogs() {
 
 export interface WebhookEvent {
 	id: string;
-	type: "payment.succeeded" | "payment.failed";
+	type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
 	order_id: string;
 	amount: number;
 	currency: string;
+	payment_event_id?: string;
 }
 
 export function paymentEvent(order: { order_id: string; total: number; currency: string }, type: WebhookEvent["type"] = "payment.succeeded", over: Partial<WebhookEvent> = {}): WebhookEvent {
 	return { id: uid("pay_evt"), type, order_id: order.order_id, amount: order.total, currency: order.currency, ...over };
+}
+
+/** The generic provider's verdict on a refund of `order` (its total, by default). */
+export function refundEvent(order: { order_id: string; total: number; currency: string }, type: "refund.succeeded" | "refund.failed" = "refund.succeeded", over: Partial<WebhookEvent> = {}): WebhookEvent {
+	return paymentEvent(order, type, { id: uid("rf_evt"), ...over });
+}
+
+/** The order's refund rows, oldest first. */
+export async function refundRows(orderId: string) {
+	const { results } = await env.DB.prepare(
+		`SELECT refund_id, payment_event_id, provider, amount, currency, reason, state, tries, provider_refund_id FROM refunds WHERE order_id = ? ORDER BY created_at, refund_id`,
+	)
+		.bind(orderId)
+		.all<{ refund_id: string; payment_event_id: string | null; provider: string; amount: number; currency: string; reason: string; state: string; tries: number; provider_refund_id: string | null }>();
+	return results;
 }
 
 /**

@@ -165,7 +165,7 @@ describe("POST /orders/:order_id/cancel", () => {
 			await advance(c.order.order_id, stage);
 			const r = await call("POST", `/orders/${c.order.order_id}/cancel`, { auth: c.auth, body: {} });
 			expect(r.status, stage).toBe(200);
-			expect(r.body).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+			expect(r.body).toMatchObject({ status: "cancelled", payment_status: "refund_pending" });
 		}
 		expect(await onHand(w, shop.product, "M")).toEqual({ on_hand: 20, reserved: 0 });
 

@@ -286,7 +286,7 @@ describe("the order-events consumer", () => {
 
 	it("de-duplicates across batches: a redelivered event is acked without being delivered again", async () => {
 		const m = withMailer();
-		const e = statusEvent({ old_status: "pending", new_status: "cancelled", tracking_number: null, payment_status: "refunded", reason: "out of stock" });
+		const e = statusEvent({ old_status: "pending", new_status: "cancelled", tracking_number: null, payment_status: "refund_pending", reason: "out of stock" });
 		const first = await deliver([e], m.env);
 		expect(first.result.explicitAcks).toEqual(first.ids);
 		const second = await deliver([e], m.env, 2);
@@ -336,7 +336,7 @@ describe("the order-events consumer", () => {
 	it("acknowledges events that need no email (paid, refund requests, low stock) and malformed messages", async () => {
 		const m = withMailer();
 		const paid = statusEvent({ old_status: "pending", new_status: "paid", tracking_number: null });
-		const refund: StockgateEvent = { event_id: uid("evt_test"), type: "payment.refund_requested", occurred_at: new Date().toISOString(), order_id: "ord_x", amount: 10, currency: "USD" };
+		const refund: StockgateEvent = { event_id: uid("evt_test"), type: "payment.refund_requested", occurred_at: new Date().toISOString(), order_id: "ord_x", payment_event_id: "pay_x", amount: 10, currency: "USD", reason: "double_charge" };
 		const low: StockgateEvent = { event_id: uid("evt_test"), type: "stock.low", occurred_at: new Date().toISOString(), warehouse_id: "wh-x", product_id: "p-x", size: "M", on_hand: 1, threshold: 2 };
 		const { ids, result } = await deliver([paid, refund, low, { nonsense: true }, null], m.env);
 		expect([...result.explicitAcks].sort()).toEqual([...ids].sort());

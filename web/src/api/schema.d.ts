@@ -441,8 +441,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Payment provider events (signed with PAYMENT_WEBHOOK_SECRET) */
+        /** Payment provider events: payments, and verdicts on requested refunds (signed with PAYMENT_WEBHOOK_SECRET) */
         post: operations["postPaymentsWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's events (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.refund.updated); 404 unless Stripe is configured */
+        post: operations["postPaymentsStripe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -693,7 +710,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -762,7 +779,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -1002,7 +1019,7 @@ export interface components {
             message_id: string;
             event_id: string;
             /** @enum {string} */
-            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated";
+            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated";
             /** @description 1 for the first attempt */
             attempt: number;
             /** @description The receiver's HTTP status; null when none came (network error, timeout) */
@@ -1020,7 +1037,7 @@ export interface components {
         WebhookEndpoint: {
             webhook_id: string;
             url: string;
-            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
             description: string | null;
             /** @description whsec_<base64 key>: the HMAC-SHA256 key of webhook-signature */
             secret: string;
@@ -3008,7 +3025,7 @@ export interface operations {
                 "application/json": {
                     id: string;
                     /** @enum {string} */
-                    type: "payment.succeeded" | "payment.failed";
+                    type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
                     order_id: string;
                     /**
                      * @description Amount in major units, at most two decimals
@@ -3016,6 +3033,8 @@ export interface operations {
                      */
                     amount: number;
                     currency: string;
+                    /** @description refund.* only: the payment_event_id of the payment.refund_requested being answered (default: the order's oldest unconfirmed refund) */
+                    payment_event_id?: string;
                 } & {
                     [key: string]: unknown;
                 };
@@ -3035,11 +3054,13 @@ export interface operations {
                         received: true;
                         /** @description This event id was already processed; nothing changed */
                         duplicate: boolean;
-                        /** @description The order was already paid: a refund of this charge was requested */
+                        /** @description The order's money was already taken: a refund of this charge was requested */
                         duplicate_charge?: boolean;
-                        order_id: string;
-                        status: string;
-                        payment_status: string;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
                     };
                 };
             };
@@ -3100,6 +3121,98 @@ export interface operations {
             };
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: AMOUNT_MISMATCH */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postPaymentsStripe: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature header (t=<unix seconds>,v1=<hex HMAC-SHA256>), checked with STRIPE_WEBHOOK_SECRET */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Processed, already processed, or ignored (with the reason) */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        received: true;
+                        /** @description This event id was already processed; nothing changed */
+                        duplicate: boolean;
+                        /** @description The order's money was already taken: a refund of this charge was requested */
+                        duplicate_charge?: boolean;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
+                    };
+                };
+            };
+            /** @description Error: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: INVALID_TRANSITION */
+            409: {
                 headers: {
                     /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
                     "X-Request-Id"?: string;
@@ -3707,7 +3820,7 @@ export interface operations {
                      * @description An absolute https URL to a public host
                      */
                     url: string;
-                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
                     description?: string;
                 };
             };
