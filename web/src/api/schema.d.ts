@@ -46,7 +46,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List active products */
+        /** List active products with their available units per size */
         get: operations["getProducts"];
         put?: never;
         post?: never;
@@ -1113,8 +1113,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        products: components["schemas"]["Product"][];
+                        products: components["schemas"]["ProductWithAvailability"][];
                     };
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1150,6 +1159,15 @@ export interface operations {
             };
             /** @description Error: NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
