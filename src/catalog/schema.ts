@@ -64,6 +64,8 @@ export const ProductWithAvailability = Product.extend({
 	availability: z.record(z.string(), z.int()).meta({ description: "Available units per size, summed over active warehouses" }),
 }).meta({ id: "ProductWithAvailability" });
 
+export const ProductList = z.object({ products: z.array(ProductWithAvailability) });
+
 export const ProductParams = z.object({ product_id: Id });
 
 export const Warehouse = z

@@ -13,6 +13,7 @@ export type LogTag =
 	| "[stock-deduct]"
 	| "[stock-restore]"
 	| "[stock]"
+	| "[catalog]"
 	| "[warehouse]"
 	| "[transfer]"
 	| "[reconciler]"

@@ -46,7 +46,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List active products */
+        /** List active products with their available units per size */
         get: operations["getProducts"];
         put?: never;
         post?: never;
@@ -1121,8 +1121,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        products: components["schemas"]["Product"][];
+                        products: components["schemas"]["ProductWithAvailability"][];
                     };
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1165,6 +1174,15 @@ export interface operations {
                 headers: {
                     /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
                     "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
