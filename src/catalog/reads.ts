@@ -7,7 +7,7 @@
  */
 import type { Env } from "../env";
 import { fail } from "../http/errors";
-import { log } from "../http/log";
+import { log } from "../shared/log";
 import { countedD1 } from "../shared/d1Count";
 import { loadCatalog } from "./queries";
 import { CATALOG_TTL_MS, CatalogCache, type Catalog, type CatalogSharedLayer, type CatalogSnapshot } from "./snapshot";

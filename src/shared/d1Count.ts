@@ -5,7 +5,7 @@
  * Used where the D1 cost of a path is a target (the catalog reads): the bench
  * and the tests read these counts instead of guessing.
  */
-import { countInRequest } from "../http/log";
+import { countInRequest } from "./log";
 
 let total = 0;
 

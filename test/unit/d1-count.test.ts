@@ -3,7 +3,7 @@
 // statements still run against the real database, in a batch too.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { requestCounters, withRequestContext } from "../../src/http/log";
+import { requestCounters, withRequestContext } from "../../src/shared/log";
 import { countedD1, d1Queries } from "../../src/shared/d1Count";
 
 describe("countedD1", () => {

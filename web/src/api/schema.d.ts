@@ -1128,6 +1128,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1183,6 +1185,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
