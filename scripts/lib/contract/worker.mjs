@@ -18,7 +18,7 @@ export async function startWorker() {
 	const secret = randomBytes(32).toString("hex");
 	const envFile = join(tmp, "contract.env");
 	// DEMO_TOKENS: POST /demo/tokens is in the document, so it is served and checked too.
-	writeFileSync(envFile, `JWT_SECRET=${secret}\nPAYMENT_WEBHOOK_SECRET=${randomBytes(32).toString("hex")}\nDEMO_TOKENS=true\n`, { mode: 0o600 });
+	writeFileSync(envFile, `JWT_SECRET=${secret}\nPAYMENT_WEBHOOK_SECRET=${randomBytes(32).toString("hex")}\nSTRIPE_SECRET_KEY=sk_test_contract\nSTRIPE_WEBHOOK_SECRET=whsec_${randomBytes(24).toString("hex")}\nSTRIPE_API_BASE=http://127.0.0.1:9\nDEMO_TOKENS=true\n`, { mode: 0o600 });
 	const persistDir = join(tmp, "state");
 	mkdirSync(persistDir);
 	const host = forkHost("stockgate");
