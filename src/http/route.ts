@@ -1,6 +1,6 @@
 /**
  * One route = one declaration: method, path, auth, zod schemas for params, query
- * and body, the documented responses, and the handler. The router (src/index.ts)
+ * and body, the documented responses, and the handler. The router (src/http/app.ts)
  * and the OpenAPI document (src/http/openapi.ts) are both built from the same
  * list, so a route cannot be served without being documented, or validated
  * against a schema other than the one it documents.

@@ -1,5 +1,5 @@
 /**
- * Shapes of the stock admin API and the seed's deduct/restore endpoints.
+ * Shapes of the stock admin API and the deduct/restore endpoints.
  */
 import { z } from "zod";
 import { Id, Limit, Size, Unit } from "../shared/schema";

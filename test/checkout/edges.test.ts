@@ -1,5 +1,6 @@
 /**
- * The money edges of issue 9 ("trust under faults and abuse"), driven through
+ * The checkout's money edges under faults (a late commit, an unfulfillable
+ * order, a cart changed mid-checkout, inactive warehouses), driven through
  * placeOrder with the real Warehouse and D1 adapters wrapped by the fault ports
  * (test/helpers/faults.ts): each test replays one exact sequence of events and
  * then checks that the alarm and the reconciler leave nothing held and every

@@ -30,7 +30,7 @@ const PRISM_ERROR = /stoplight\.io\/prism\/errors#/;
 /**
  * Rules the Worker checks that JSON Schema cannot state (they depend on stored
  * data or on another field): a request the document allows may be refused for
- * these alone. The README's contract-check section lists them.
+ * these alone. docs/TESTING.md (Contract check) lists them.
  */
 export const RULES_NOT_IN_THE_DOCUMENT = [
 	{ field: /(^|\.)price$|amount$|(^|\.)unit_price$/, message: /at most two decimals/ },
