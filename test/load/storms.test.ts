@@ -11,6 +11,7 @@ import { Api, paymentSignature, pool, Tally, tokenFor } from "./client.ts";
 import { CLIENTS, Clock, report, sized, timeoutMs } from "./figures.ts";
 import { freshDir, removeDir, Stockgate } from "./harness.ts";
 import { checkInvariants } from "./invariants.ts";
+import { checkStorm, Recorder } from "./record.ts";
 import { ADDRESSES, Book, checkoutAll, makeBuyers, openShop, threeWarehouses, unitKey } from "./shop.ts";
 
 const SEED = seedFromEnv(20261130);
@@ -19,11 +20,13 @@ let sg: Stockgate;
 let dir: string;
 let api: Api;
 let admin: string;
+let recorder: Recorder;
 
 beforeEach(async () => {
 	dir = freshDir();
 	sg = await Stockgate.start({ bundleDir: inject("loadBundleDir"), persistDir: dir, migrate: true });
-	api = new Api(sg.url);
+	recorder = new Recorder();
+	api = recorder.api(sg.url);
 	admin = await tokenFor("load-admin", { admin: true });
 });
 
@@ -60,15 +63,20 @@ describe(`load storms (seed ${SEED})`, () => {
 			() => r.pick(ADDRESSES),
 		);
 		clock.lap("setup_ms");
-		await checkoutAll(api, buyers, book, (s, b) => tally.add("place-order", s, b), CLIENTS);
+		// One buyer in ten checks out with an Idempotency-Key and sends it again once answered.
+		await checkoutAll(api, buyers, book, (s, b, kind) => tally.add(kind ?? "place-order", s, b), CLIENTS, { keyed: (b) => b.sub.endsWith("0") });
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
+		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 		const sold = book.unitsPlaced();
-		report("sell-out", { buyers: buyers.length, units, answers: tally.counts, sold, left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, worker_log_levels: sg.logs.levels });
+		report("sell-out", { buyers: buyers.length, units, answers: tally.counts, sold, left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, checker: history.figures, worker_log_levels: sg.logs.levels });
 		expect(tally.unexpected("place-order", [201, 409]), JSON.stringify(tally.samples)).toEqual({});
+		expect(tally.unexpected("place-order replay", [201, 409]), JSON.stringify(tally.samples)).toEqual({});
+		expect(tally.of("place-order replay", 201) + tally.of("place-order replay", 409)).toBe(Math.ceil(buyers.length / 10));
 		expect([...book.refused.values()].filter((a) => a.body?.code !== "OUT_OF_STOCK")).toEqual([]);
 		expect(check.problems).toEqual([]);
+		expect(history.violations).toEqual([]);
 		expect(sold).toBeLessThanOrEqual(units);
 		expect(sold + check.figures.on_hand).toBe(units);
 		expect(book.placed.size).toBeGreaterThan(0);
@@ -109,6 +117,7 @@ describe(`load storms (seed ${SEED})`, () => {
 		await checkoutAll(api, buyers, book, (s, b) => tally.add("place-order", s, b), CLIENTS);
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
+		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 		const misplaced: string[] = [];
 		for (const [id, { body }] of book.placed) {
@@ -121,10 +130,11 @@ describe(`load storms (seed ${SEED})`, () => {
 			}
 			if (at.size < 2) misplaced.push(`${id}: not split (${[...at].join(", ")})`);
 		}
-		report("split", { buyers: buyers.length, units: 3 * per, answers: tally.counts, sold: book.unitsPlaced(), left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, worker_log_levels: sg.logs.levels });
+		report("split", { buyers: buyers.length, units: 3 * per, answers: tally.counts, sold: book.unitsPlaced(), left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, checker: history.figures, worker_log_levels: sg.logs.levels });
 		expect(tally.unexpected("place-order", [201, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect([...book.refused.values()].filter((a) => a.body?.code !== "OUT_OF_STOCK")).toEqual([]);
 		expect(check.problems).toEqual([]);
+		expect(history.violations).toEqual([]);
 		expect(misplaced).toEqual([]);
 		expect(book.unitsPlaced() + check.figures.on_hand).toBe(3 * per);
 		expect(book.placed.size).toBeGreaterThan(0);
@@ -180,6 +190,7 @@ describe(`load storms (seed ${SEED})`, () => {
 		await pool(shuffled(r, tasks), CLIENTS);
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
+		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 
 		const db = await sg.db();
@@ -199,11 +210,12 @@ describe(`load storms (seed ${SEED})`, () => {
 			if (row.status === "cancelled" && paid.has(id) && row.payment_status !== "refunded") wrong.push(`${id}: cancelled with a payment, payment_status ${row.payment_status}`);
 			if (row.status !== "cancelled" && paid.has(id) && row.payment_status !== "paid") wrong.push(`${id}: live with a payment, payment_status ${row.payment_status}`);
 		}
-		report("cancel-storm", { orders: n, requests: tasks.length, answers: tally.counts, ...clock.laps, figures: check.figures, problems: check.problems.length, worker_log_levels: sg.logs.levels });
+		report("cancel-storm", { orders: n, requests: tasks.length, answers: tally.counts, ...clock.laps, figures: check.figures, problems: check.problems.length, checker: history.figures, worker_log_levels: sg.logs.levels });
 		expect(tally.unexpected("cancel", [200, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect(tally.unexpected("payment", [200]), JSON.stringify(tally.samples)).toEqual({});
 		for (const to of targets) expect(tally.unexpected(`admin ${to}`, [200, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect(check.problems).toEqual([]);
+		expect(history.violations).toEqual([]);
 		expect(wrong).toEqual([]);
 	});
 
@@ -244,6 +256,7 @@ describe(`load storms (seed ${SEED})`, () => {
 		await pool(shuffled(r, tasks), CLIENTS);
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
+		const history = await checkStorm(api, admin, recorder);
 		const db = await sg.db();
 		const refunds = await refundEvents(sg, n * (DISTINCT - 1));
 		clock.lap("check_ms");
@@ -261,10 +274,11 @@ describe(`load storms (seed ${SEED})`, () => {
 			if (paidRows.get(o.order_id) !== 1) wrong.push(`${o.order_id}: paid ${paidRows.get(o.order_id) ?? 0} times in its history`);
 			if (events.get(o.order_id) !== DISTINCT) wrong.push(`${o.order_id}: ${events.get(o.order_id) ?? 0} payment events recorded, ${DISTINCT} distinct sent`);
 		}
-		report("payment-storm", { orders: n, requests: tasks.length, answers: tally.counts, refund_requested: refunds, ...clock.laps, figures: check.figures, problems: check.problems.length, worker_log_levels: sg.logs.levels });
+		report("payment-storm", { orders: n, requests: tasks.length, answers: tally.counts, refund_requested: refunds, ...clock.laps, figures: check.figures, problems: check.problems.length, checker: history.figures, worker_log_levels: sg.logs.levels });
 		expect(tally.unexpected("payment (repeated event)", [200]), JSON.stringify(tally.samples)).toEqual({});
 		expect(tally.unexpected("payment (distinct event)", [200]), JSON.stringify(tally.samples)).toEqual({});
 		expect(check.problems).toEqual([]);
+		expect(history.violations).toEqual([]);
 		expect(wrong).toEqual([]);
 		expect(refunds).toBe(n * (DISTINCT - 1));
 	});
@@ -319,12 +333,14 @@ describe(`load storms (seed ${SEED})`, () => {
 		await Promise.all([checkoutAll(api, buyers, book, (s, b) => tally.add("place-order", s, b), CLIENTS), pool(ops, 4)]);
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
+		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
-		report("admin-storm", { buyers: buyers.length, admin_ops: ops.length, answers: tally.counts, sold: book.unitsPlaced(), left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, worker_log_levels: sg.logs.levels });
+		report("admin-storm", { buyers: buyers.length, admin_ops: ops.length, answers: tally.counts, sold: book.unitsPlaced(), left: check.figures.on_hand, ...clock.laps, figures: check.figures, problems: check.problems.length, checker: history.figures, worker_log_levels: sg.logs.levels });
 		expect(tally.unexpected("place-order", [201, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect(tally.unexpected("put stock", [200, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect(tally.unexpected("adjust", [200, 409]), JSON.stringify(tally.samples)).toEqual({});
 		expect(check.problems).toEqual([]);
+		expect(history.violations).toEqual([]);
 		expect(book.placed.size).toBeGreaterThan(0);
 	});
 });
