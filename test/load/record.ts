@@ -144,8 +144,9 @@ export interface HistoryCheck {
 
 /**
  * A self-test on the storm's real data: the storm's first refusal, copied and
- * moved to the instant the first checkout was sent (stock loaded, none sold
- * yet), must be called a false 409. Answers whether it was, or null when the
+ * moved to just before the first checkout was sent (stock loaded, none sold
+ * yet; no row of the storm is stamped before its request was sent), must be
+ * called a false 409. Answers whether it was, or null when the
  * storm has no refusal. It catches a check made blind by the real history
  * (times misread, objects mislabelled) that hand-written histories would not.
  */
@@ -154,7 +155,7 @@ function probeFalseRefusal(h: History): boolean | null {
 	const refusal = checkouts.find((op) => op.answer?.status === 409 && op.answer.body?.code === "OUT_OF_STOCK" && op.asked);
 	if (!refusal || checkouts.length === 0) return null;
 	const first = Math.min(...checkouts.map((op) => op.invoke));
-	const moved = { ...refusal, id: h.ops.length + 1, invoke: first - 1, complete: first };
+	const moved = { ...refusal, id: h.ops.length + 1, invoke: first - 3, complete: first - 2 };
 	return checkHistory({ ...h, ops: [...h.ops, moved] }).some((v) => v.check === "false-409" && v.subject.startsWith(`op ${moved.id} `));
 }
 
