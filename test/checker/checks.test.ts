@@ -320,6 +320,30 @@ group("no false 409", () => {
 		expect(of(h, "false-409")).toHaveLength(1);
 	});
 
+	it("still judges the rows after a stamp later than the ledger read (a `now` handed in, as the reconciler does)", () => {
+		// b: a hold at 1500, released by a row stamped far ahead, then a hold of 1 during [3000, 3100].
+		// During [5000, 5010] a had 1 tee free and b 2: 3 for 2 asked.
+		const h = broken((h) => {
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 81, at: 1500, ...TEE, on_hand_delta: 0, reserved_delta: 2, reason: "reserve", ref: "ox" });
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 82, at: 900_000, ...TEE, on_hand_delta: 0, reserved_delta: -2, reason: "expire", ref: "ox" });
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 83, at: 3000, ...TEE, on_hand_delta: 0, reserved_delta: 1, reason: "reserve", ref: "oz" });
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 84, at: 3100, ...TEE, on_hand_delta: 0, reserved_delta: -1, reason: "release", ref: "oz" });
+			restock(h);
+			refusal(h, 5000, 5010, 2);
+		});
+		expect(of(h, "false-409")).toHaveLength(1);
+	});
+
+	it("does not trust two stamps that contradict their rows' order", () => {
+		const h = broken((h) => {
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 81, at: 5000, ...TEE, on_hand_delta: 0, reserved_delta: 2, reason: "reserve", ref: "ox" });
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 82, at: 2020, ...TEE, on_hand_delta: 0, reserved_delta: -2, reason: "release", ref: "ox" });
+			restock(h);
+			refusal(h, 2000, 2010, 2);
+		});
+		expect(of(h, "false-409")).toEqual([]);
+	});
+
 	it("does not count an inactive warehouse's stock as a place to ship from", () => {
 		const h = broken((h) => {
 			h.warehouses.find((w) => w.warehouse_id === "b")!.active = false;

@@ -44,7 +44,7 @@ export function checkFalseRefusals(h: History, slack: Slack): Violation[] {
 	const byUnitAt = new Map<string, Timeline[]>(); // warehouse|unit -> the timelines of its objects
 	for (const t of tracks(h.ledger)) {
 		const k = `${t.object.warehouse_id}|${unitKey(t.unit)}`;
-		(byUnitAt.get(k) ?? byUnitAt.set(k, []).get(k)!).push(new Timeline(t.rows, slack));
+		(byUnitAt.get(k) ?? byUnitAt.set(k, []).get(k)!).push(new Timeline(t.rows, slack, h.read_at));
 	}
 	const safety = new Map<string, number>();
 	for (const s of h.stock) safety.set(`${s.object.warehouse_id}|${unitKey(s)}`, Math.max(safety.get(`${s.object.warehouse_id}|${unitKey(s)}`) ?? 0, s.safety_stock));

@@ -119,6 +119,8 @@ export interface History {
 	 * may be held or in transit, and every live order must be committed.
 	 */
 	settled: boolean;
+	/** When the ledgers had been read (client clock, ms): no row can have been written later. */
+	read_at: number;
 }
 
 export const unitKey = (u: Unit): string => `${u.product_id}/${u.size}`;

@@ -13,7 +13,7 @@ export const HOODIE: Unit = { product_id: "hoodie", size: "L" };
 export const PACK: Unit = { product_id: "pack", size: "ONE" };
 
 export class Builder {
-	readonly h: History = { ops: [], ledger: [], stock: [], orders: [], products: [], warehouses: [], settled: true };
+	readonly h: History = { ops: [], ledger: [], stock: [], orders: [], products: [], warehouses: [], settled: true, read_at: 100_000 };
 	private readonly seqs = new Map<string, number>();
 
 	warehouse(id: string, active = true): this {

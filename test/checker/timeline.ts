@@ -28,7 +28,13 @@ export class Timeline {
 	/** Earliest and latest instants state k can have begun (k >= 1). */
 	private readonly begins: Array<{ lo: number; hi: number }>;
 
-	constructor(rows: LedgerRow[], slack: Slack) {
+	/**
+	 * `readAt`: when the ledger was read. A stamp after it was not the object's
+	 * clock (a `now` handed in, as the reconciler does), and two stamps that
+	 * contradict the rows' order beyond the slack cannot both be; neither kind
+	 * bounds anything, which only widens the windows (never unsound).
+	 */
+	constructor(rows: LedgerRow[], slack: Slack, readAt = Infinity) {
 		this.free = [0];
 		let onHand = 0;
 		let reserved = 0;
@@ -37,14 +43,15 @@ export class Timeline {
 			reserved += r.reserved_delta;
 			this.free.push(onHand - reserved);
 		}
+		const trusted = trustedStamps(rows, slack, readAt);
 		// The writes happen in row order, so a row's write is no earlier than any
 		// earlier row's lower bound and no later than any later row's upper bound.
 		const lo: number[] = [];
 		let max = -Infinity;
-		for (const r of rows) lo.push((max = Math.max(max, r.at - slack.skewMs)));
+		for (const [i, r] of rows.entries()) lo.push((max = trusted[i] ? Math.max(max, r.at - slack.skewMs) : max));
 		const hi: number[] = new Array(rows.length);
 		let min = Infinity;
-		for (let i = rows.length - 1; i >= 0; i--) hi[i] = min = Math.min(min, rows[i]!.at + slack.lagMs);
+		for (let i = rows.length - 1; i >= 0; i--) hi[i] = min = trusted[i] ? Math.min(min, rows[i]!.at + slack.lagMs) : min;
 		this.begins = [{ lo: -Infinity, hi: -Infinity }, ...lo.map((l, i) => ({ lo: l, hi: hi[i]! }))];
 	}
 
@@ -64,4 +71,23 @@ export class Timeline {
 		for (let k = low; k <= n && this.begins[k]!.lo <= to; k++) best = Math.min(best, this.free[k]!);
 		return best === Infinity ? -Infinity : best;
 	}
+}
+
+/**
+ * Which rows' stamps bound their writes: not after the read, and in no pair
+ * whose stamps contradict their order beyond the slack (an earlier row i
+ * stamped after a later row j: at_i - skew > at_j + lag). Which of such a pair
+ * is wrong cannot be told, so neither counts.
+ */
+function trustedStamps(rows: LedgerRow[], slack: Slack, readAt: number): boolean[] {
+	const ok = rows.map((r) => Number.isFinite(r.at) && r.at <= readAt + slack.skewMs);
+	const after: number[] = new Array(rows.length + 1).fill(Infinity); // min over later rows stamped before the read of at + lag
+	for (let i = rows.length - 1; i >= 0; i--) after[i] = ok[i] ? Math.min(after[i + 1]!, rows[i]!.at + slack.lagMs) : after[i + 1]!;
+	let before = -Infinity; // max over earlier such rows of at - skew
+	const out = [...ok];
+	for (const [i, r] of rows.entries()) {
+		if (ok[i] && (r.at - slack.skewMs > after[i + 1]! || r.at + slack.lagMs < before)) out[i] = false;
+		if (ok[i]) before = Math.max(before, r.at - slack.skewMs);
+	}
+	return out;
 }

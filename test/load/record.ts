@@ -125,6 +125,7 @@ export async function collect(api: Api, admin: string, recorder: Recorder, settl
 		}
 	}
 	const { products } = await reader.must("GET", "/products", {});
+	const read_at = Date.now();
 	return {
 		ops: recorder.ops,
 		ledger,
@@ -133,6 +134,7 @@ export async function collect(api: Api, admin: string, recorder: Recorder, settl
 		products: (products as Product[]).map((p) => ({ product_id: p.product_id, max_per_customer: p.max_per_customer ?? null, components: p.components ?? null })),
 		warehouses: (warehouses as Array<{ warehouse_id: string; active: boolean }>).map((w) => ({ warehouse_id: w.warehouse_id, active: w.active })),
 		settled,
+		read_at,
 	};
 }
 
