@@ -88,6 +88,17 @@ group("conservation", () => {
 		expect(of(h, "conservation").map((v) => v.subject)).toEqual(["adjustment adj-1", "cap/OS"]);
 	});
 
+	it("matches an adjustment sent without a reference by its warehouse, unit and delta", () => {
+		const withOne = (inLedger: boolean) =>
+			broken((h) => {
+				h.ops.push({ id: 90, user: "admin", method: "POST", path: "/admin/warehouses/a/stock/adjust", headers: {}, body: { ...TEE, delta: 4, reason: "receive" }, invoke: 700, complete: 710, answer: { status: 200, body: {}, headers: {} } });
+				if (inLedger) h.ledger.push({ object: { warehouse_id: "a" }, seq: 70, at: 705, ...TEE, on_hand_delta: 4, reserved_delta: 0, reason: "receive", ref: "adjust:5f0c" });
+				restock(h);
+			});
+		expect(of(withOne(true), "conservation")).toEqual([]);
+		expect(of(withOne(false), "conservation").map((v) => v.subject)).toEqual(["adjustment a|tee/M|4", "tee/M"]);
+	});
+
 	it("counts a grant sent and not yet received as in transit, not lost", () => {
 		const h = broken((h) => {
 			h.settled = false;
@@ -312,8 +323,9 @@ group("no false 409", () => {
 
 	it("calls a refusal false when the dip was certainly over before the request was sent", () => {
 		const h = broken((h) => {
-			h.ledger.push({ object: { warehouse_id: "b" }, seq: 81, at: 800, ...TEE, on_hand_delta: 0, reserved_delta: 2, reason: "reserve", ref: "ox" });
-			h.ledger.push({ object: { warehouse_id: "b" }, seq: 82, at: 900, ...TEE, on_hand_delta: 0, reserved_delta: -2, reason: "release", ref: "ox" });
+			// Released at 850: written by 850 + lag (100 ms) at the latest, before the invoke at 1000.
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 81, at: 700, ...TEE, on_hand_delta: 0, reserved_delta: 2, reason: "reserve", ref: "ox" });
+			h.ledger.push({ object: { warehouse_id: "b" }, seq: 82, at: 850, ...TEE, on_hand_delta: 0, reserved_delta: -2, reason: "release", ref: "ox" });
 			restock(h);
 			refusal(h, 1000, 1020, 2);
 		});

@@ -20,25 +20,34 @@ interface Moved {
 	op: number;
 }
 
-/** Adjustments, deducts and restores answered 200, by reference (a repeated reference moves once). */
-function movesAnswered(ops: Op[]): { done: Map<string, Moved>; maybe: Set<string>; refused: Set<string> } {
+/**
+ * Adjustments, deducts and restores answered 200, by reference (a repeated
+ * reference moves once). One sent without a reference gets a generated one
+ * (`adjust:<uuid>`...), so those are matched by warehouse, unit and delta.
+ */
+function movesAnswered(ops: Op[]): { done: Map<string, Moved>; unnamed: Map<string, number>; maybe: Set<string>; refused: Set<string> } {
 	const done = new Map<string, Moved>();
+	const unnamed = new Map<string, number>();
 	const maybe = new Set<string>();
 	const refused = new Set<string>();
 	for (const op of ops) {
 		const kind = kindOf(op);
 		if (kind !== "adjust" && kind !== "deduct" && kind !== "restore") continue;
 		const b = op.body as { product_id: string; size: string; delta?: number; quantity?: number; reference?: string };
+		const delta = kind === "adjust" ? b.delta! : kind === "deduct" ? -b.quantity! : b.quantity!;
 		const ref = b.reference;
-		if (!ref) continue;
+		if (!ref) {
+			if (op.answer?.status === 200) add(unnamed, `${warehouseOf(op)}|${unitKey(b)}|${delta}`, 1);
+			continue;
+		}
 		if (op.answer === null) maybe.add(ref);
-		else if (op.answer.status === 200) {
-			const delta = kind === "adjust" ? b.delta! : kind === "deduct" ? -b.quantity! : b.quantity!;
-			done.set(ref, { warehouse_id: warehouseOf(op)!, unit: unitKey(b), delta, op: op.id });
-		} else refused.add(ref);
+		else if (op.answer.status === 200) done.set(ref, { warehouse_id: warehouseOf(op)!, unit: unitKey(b), delta, op: op.id });
+		else refused.add(ref);
 	}
-	return { done, maybe, refused };
+	return { done, unnamed, maybe, refused };
 }
+
+const GENERATED = /^(adjust|deduct|restore):/;
 
 export function checkConservation(h: History): Violation[] {
 	if (!h.settled) return [];
@@ -70,9 +79,10 @@ export function checkConservation(h: History): Violation[] {
 		}
 	}
 
-	const { done, maybe, refused } = movesAnswered(h.ops);
+	const { done, unnamed, maybe, refused } = movesAnswered(h.ops);
 	const adjusted = new Map<string, number>();
 	for (const m of done.values()) add(adjusted, m.unit, m.delta);
+	for (const [k, n] of unnamed) add(adjusted, k.split("|")[1]!, Number(k.split("|")[2]) * n);
 	const inLedger = new Map<string, Array<{ warehouse_id: string; unit: string; delta: number }>>();
 	for (const r of h.ledger) {
 		if (!ADJUST.has(r.reason) && !MOVE.has(r.reason)) continue;
@@ -87,8 +97,15 @@ export function checkConservation(h: History): Violation[] {
 	}
 	for (const [ref, rows] of inLedger) {
 		if (done.has(ref) || maybe.has(ref)) continue;
+		const k = rows.length === 1 ? `${rows[0]!.warehouse_id}|${rows[0]!.unit}|${rows[0]!.delta}` : "";
+		if (GENERATED.test(ref) && (unnamed.get(k) ?? 0) > 0) {
+			unnamed.set(k, unnamed.get(k)! - 1);
+			continue;
+		}
 		out.push({ check: "conservation", subject: `adjustment ${ref}`, message: `in the ledger, ${refused.has(ref) ? "answered with a refusal" : "never answered 200"}`, detail: rows });
 	}
+
+	for (const [k, n] of unnamed) if (n > 0) out.push({ check: "conservation", subject: `adjustment ${k}`, message: `${n} answered 200 without a reference, not in the ledger` });
 
 	const sold = new Map<string, number>();
 	for (const o of h.orders) if (isLive(o)) for (const t of takenBy(o, catalog)) add(sold, unitKey(t), t.quantity);

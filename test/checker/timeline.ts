@@ -20,7 +20,7 @@ export interface Slack {
 	lagMs: number;
 }
 
-export const DEFAULT_SLACK: Slack = { skewMs: 2, lagMs: 50 };
+export const DEFAULT_SLACK: Slack = { skewMs: 2, lagMs: 100 };
 
 export class Timeline {
 	/** on_hand - reserved after k rows (k = 0: before the first). */
