@@ -11,7 +11,7 @@ import { checkLimits } from "./limits.js";
 import { DEFAULT_SLACK, type Slack } from "./timeline.js";
 import type { Violation } from "./violation.js";
 
-export { describe } from "./violation.js";
+export { formatViolation } from "./violation.js";
 export type { History } from "./history.js";
 export type { Violation } from "./violation.js";
 

@@ -3,8 +3,8 @@
  * for each check a history broken in the way it exists to catch fails it
  * (and says where).
  */
-import { describe as group, expect, it } from "vitest";
-import { checkHistory, describe } from "./check.js";
+import { describe, expect, it } from "vitest";
+import { checkHistory, formatViolation } from "./check.js";
 import type { History } from "./history.js";
 import { Builder, CAP, cleanHistory, copy, HOODIE, PACK, refused, rowsOf, TEE, at } from "./synthetic.js";
 import type { CheckName, Violation } from "./violation.js";
@@ -21,7 +21,7 @@ function broken(change: (h: History) => void): History {
 function of(h: History, check: CheckName): Violation[] {
 	const all = checkHistory(h);
 	const mine = all.filter((v) => v.check === check);
-	if (mine.length === 0) console.log(all.map(describe).join("\n"));
+	if (mine.length === 0) console.log(all.map(formatViolation).join("\n"));
 	return mine;
 }
 
@@ -33,10 +33,10 @@ function restock(h: History): void {
 }
 
 it("a clean history passes every check", () => {
-	expect(checkHistory(clean).map(describe)).toEqual([]);
+	expect(checkHistory(clean).map(formatViolation)).toEqual([]);
 });
 
-group("replay", () => {
+describe("replay", () => {
 	it("fails when a ledger does not replay to its object's stock", () => {
 		const h = broken((h) => {
 			h.stock.find((s) => s.object.warehouse_id === "a" && s.product_id === "tee")!.on_hand = 2;
@@ -52,7 +52,7 @@ group("replay", () => {
 	});
 });
 
-group("oversold", () => {
+describe("oversold", () => {
 	it("fails when a prefix of a ledger reserves more than is on hand", () => {
 		const h = broken((h) => {
 			// u5 is held 2 more tees at a, where only 1 was left, and released later.
@@ -71,7 +71,7 @@ group("oversold", () => {
 	});
 });
 
-group("conservation", () => {
+describe("conservation", () => {
 	it("fails when units leave a ledger with no adjustment answered for them", () => {
 		const h = broken((h) => {
 			h.ledger.push({ object: { warehouse_id: "b" }, seq: 99, at: 900, ...CAP, on_hand_delta: -1, reserved_delta: 0, reason: "shrinkage", ref: "ghost" });
@@ -111,7 +111,7 @@ group("conservation", () => {
 	});
 });
 
-group("commit once", () => {
+describe("commit once", () => {
 	it("fails when an order's units are committed twice", () => {
 		const h = broken((h) => {
 			h.ledger.push({ ...rowsOf(h, "commit", "o1")[0]!, seq: 98, at: 125 });
@@ -148,7 +148,7 @@ group("commit once", () => {
 	});
 });
 
-group("grant once", () => {
+describe("grant once", () => {
 	it("fails when a grant is applied twice at the shard", () => {
 		const h = broken((h) => {
 			h.ledger.push({ ...rowsOf(h, "grant_in", "g1")[0]!, seq: 90, at: 9 });
@@ -174,7 +174,7 @@ group("grant once", () => {
 	});
 });
 
-group("every 201 has its order", () => {
+describe("every 201 has its order", () => {
 	it("fails when an order answered 201 is not in the orders read", () => {
 		const h = broken((h) => {
 			h.orders = h.orders.filter((o) => o.order_id !== "o3");
@@ -197,7 +197,7 @@ group("every 201 has its order", () => {
 	});
 });
 
-group("idempotent replays", () => {
+describe("idempotent replays", () => {
 	it("fails when a replay answers another body", () => {
 		const h = broken((h) => {
 			const r = h.ops.find((op) => op.answer?.headers["idempotent-replayed"] === "true")!;
@@ -221,7 +221,7 @@ group("idempotent replays", () => {
 	});
 });
 
-group("purchase limits", () => {
+describe("purchase limits", () => {
 	it("fails when kits carry a customer past a component's limit", () => {
 		const h = broken((h) => {
 			// u3 already has a pack (1 tee); 3 more tees make 4 against a limit of 3.
@@ -245,7 +245,7 @@ group("purchase limits", () => {
 	});
 });
 
-group("no false 409", () => {
+describe("no false 409", () => {
 	/** A refusal of `asked` tees to u9 over [invoke, complete]. */
 	function refusal(h: History, invoke: number, complete: number, asked = 1): void {
 		h.ops.push({
@@ -292,7 +292,7 @@ group("no false 409", () => {
 			restock(h);
 			h.ops.push({ id: 99, user: "u9", method: "POST", path: "/cart/place-order", headers: {}, asked: [{ ...PACK, quantity: 1 }], invoke: 1000, complete: 1010, answer: refused([{ ...PACK, requested: 1, available: 0 }]) });
 		});
-		expect(checkHistory(h).map(describe)).toEqual([]);
+		expect(checkHistory(h).map(formatViolation)).toEqual([]);
 	});
 
 	it("accepts a refusal when free stock dipped below the ask at some instant of the window", () => {

@@ -21,6 +21,6 @@ export interface Violation {
 }
 
 /** One line per violation, for a test failure. */
-export function describe(v: Violation): string {
+export function formatViolation(v: Violation): string {
 	return `[${v.check}] ${v.subject}: ${v.message}${v.detail === undefined ? "" : ` ${JSON.stringify(v.detail)}`}`;
 }

@@ -8,7 +8,7 @@
  * `GET /admin/orders` (paged), the catalog and the warehouses. Reads during
  * the storm are not recorded: they change nothing and no check looks at them.
  */
-import { checkHistory, describe, type History } from "../checker/check.ts";
+import { checkHistory, formatViolation, type History } from "../checker/check.ts";
 import type { LedgerRow, ObjectRef, Op, OrderRecord, Product, StockRow } from "../checker/history.ts";
 import { Api, type Answer, type CallOptions } from "./client.ts";
 
@@ -164,7 +164,7 @@ function probeFalseRefusal(h: History): boolean | null {
 /** Collects the history and runs every check on it (and the self-test above). */
 export async function checkStorm(api: Api, admin: string, recorder: Recorder, opts: { settled?: boolean } = {}): Promise<HistoryCheck> {
 	const h = await collect(api, admin, recorder, opts.settled ?? true);
-	const violations = checkHistory(h).map(describe);
+	const violations = checkHistory(h).map(formatViolation);
 	const probe = probeFalseRefusal(h);
 	if (probe === false) violations.push("[checker] a refusal moved to before the first checkout, with every unit still free, was not called a false 409");
 	return {
