@@ -110,6 +110,9 @@ export function checkConservation(h: History): Violation[] {
 	const sold = new Map<string, number>();
 	for (const o of h.orders) if (isLive(o)) for (const t of takenBy(o, catalog)) add(sold, unitKey(t), t.quantity);
 
+	// More arrived than was sent (a leg received twice) would balance itself out of the sum below.
+	for (const [u, n] of transit) if (n < 0) out.push({ check: "conservation", subject: u, message: `${-n} more units arrived by grants, give-backs and transfers than were sent` });
+
 	const units = new Set([...onHand.keys(), ...loaded.keys(), ...sold.keys(), ...adjusted.keys(), ...transit.keys()]);
 	for (const u of units) {
 		const have = (onHand.get(u) ?? 0) + (transit.get(u) ?? 0);
