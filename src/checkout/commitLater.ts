@@ -20,7 +20,7 @@ import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
 import { Coalescer, type WaitUntil } from "../shared/coalescer";
 import { warehouseStub } from "../stock/client";
 import type { CommitResult } from "../stock/types";
-import { placedEvent } from "./ports";
+import { placedEvent } from "../orders/placement";
 
 /**
  * How long a decided order waits for company before its commits go out. The
