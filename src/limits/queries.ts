@@ -45,12 +45,6 @@ export function countersStmt(db: D1Database, order: OrderedLines, move: "add" | 
 		.bind(units, order.user_id, units, ...gate.binds);
 }
 
-/** The batch failed because a counter would pass its cap. */
-export function isPurchaseLimitError(err: unknown): boolean {
-	const msg = err instanceof Error ? err.message : String(err);
-	return /CHECK constraint failed: purchase_limit/.test(msg);
-}
-
 /** Per product: its limit and the customer's units in live orders (the cart is the caller's to add). */
 export async function orderedAllowances(db: D1Database, userId: string, productIds: string[]): Promise<Map<string, Allowance>> {
 	const ids = [...new Set(productIds)];
