@@ -46,9 +46,8 @@ export async function commitNow(order: OrderRecord, warehouseIds: string[], inpu
 	}
 	if (done.length > 0) {
 		// Clearing confirmed outbox rows is bookkeeping (a leftover row only costs the reconciler a replayed commit).
-		const cleared = deps.store.commitsDone(order.order_id, done).catch(() => {});
-		if (deps.defer) deps.defer(cleared);
-		else await cleared;
+		if (deps.clearCommitsLater) deps.clearCommitsLater(order.order_id, done);
+		else await deps.store.commitsDone(order.order_id, done).catch(() => {});
 	}
 	if (pending.length > 0) {
 		const errors = warehouseIds.flatMap((w, i) => (commits[i]!.status === "rejected" ? [{ warehouse_id: w, error: String((commits[i] as PromiseRejectedResult).reason) }] : []));

@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { cancelUnfulfillable } from "../orders/service";
 import { answerWith } from "./idempotency";
 import type { PlaceOrderDeps } from "./placeOrder";
-import { commitLater } from "./commitLater";
+import { clearCommitsLater, commitLater } from "./commitLater";
 import { orderStore, warehousePort } from "./ports";
 
 export function newOrderId(): string {
@@ -27,7 +27,8 @@ export function checkoutDeps(env: Env, over: Partial<PlaceOrderDeps> = {}): Plac
 		taxRate: cfg.taxRate,
 		currency: cfg.currency,
 		rates: cfg.rates,
-		// Phase 2 after the answer needs the request's waitUntil to outlive it.
+		// Work after the answer needs the request's waitUntil to outlive it.
+		...(over.defer ? { clearCommitsLater: clearCommitsLater(env, over.defer) } : {}),
 		...(cfg.commitAfterAnswer && over.defer ? { commitLater: commitLater(env, over.defer) } : {}),
 		...over,
 	};

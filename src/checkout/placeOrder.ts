@@ -60,8 +60,13 @@ export interface PlaceOrderDeps {
 	taxRate: number;
 	currency: string;
 	rates: RateTable;
-	/** Runs work after the answer (ctx.waitUntil); without it that work is awaited. */
+	/** Keeps work alive after the answer (ctx.waitUntil): what commitLater and clearCommitsLater are wired with. */
 	defer?: (work: Promise<unknown>) => void;
+	/**
+	 * Clears confirmed commits' outbox rows after the answer, gathered with other
+	 * requests' (./commitLater.ts). Without it, they are cleared before the answer.
+	 */
+	clearCommitsLater?: (orderId: string, warehouseIds: string[]) => void;
 	/**
 	 * Phase 2 after the answer: commits the decided order's holds later, gathered with
 	 * other orders per warehouse (./commitLater.ts). Without it, phase 2 runs before the answer.
