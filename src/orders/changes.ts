@@ -6,6 +6,8 @@
  * wins; the loser writes nothing and re-reads. A status change takes the next
  * number of the order's event sequence in that same UPDATE. A cancellation also gives the
  * order's units back to the customer's purchase limits, in the same batch.
+ * Its rows come from the builders the placement uses (./rows.ts, countersStmt,
+ * eventStmt), gated by `changeWon`.
  */
 import { eventStmt } from "../events/outbox";
 import type { StockgateEvent } from "../events/types";
