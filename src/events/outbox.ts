@@ -15,6 +15,7 @@
 import type { Env } from "../env";
 import { log } from "../shared/log";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
+import { UNGATED, type Gate } from "../shared/gate";
 import { isSequenced, releasable, type OutboxEntry } from "./sequence";
 import type { StockgateEvent } from "./types";
 
@@ -23,17 +24,11 @@ export const PUBLISH_WINDOW_MS = 50;
 /** A queue sendBatch takes at most 100 messages. */
 const PUBLISH_MAX = 100;
 
-export function eventStmt(db: D1Database, event: StockgateEvent): D1PreparedStatement {
-	return db.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(event.event_id, JSON.stringify(event), event.occurred_at);
-}
-
-/** Inserted only if the order still carries `changeId`, i.e. the change this event describes won. */
-export function eventIfChangeStmt(db: D1Database, event: StockgateEvent, orderId: string, changeId: string): D1PreparedStatement {
+/** The event's outbox row, only where `gate` holds (a change's events land only if the change won). */
+export function eventStmt(db: D1Database, event: StockgateEvent, gate: Gate = UNGATED): D1PreparedStatement {
 	return db
-		.prepare(
-			`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
-		)
-		.bind(event.event_id, JSON.stringify(event), event.occurred_at, orderId, changeId);
+		.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE ${gate.sql} ON CONFLICT DO NOTHING`)
+		.bind(event.event_id, JSON.stringify(event), event.occurred_at, ...gate.binds);
 }
 
 /** Sends events to the queue, in order, and clears them from the outbox; failures stay for the reconciler. */

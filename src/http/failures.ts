@@ -16,6 +16,8 @@ export type DomainFailure =
 	| { ok: false; reason: "hold_committed" }
 	| { ok: false; reason: "hold_closed"; state: string }
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
+	| { ok: false; reason: "cart_empty" }
+	| { ok: false; reason: "address_required" }
 	| { ok: false; reason: "cart_taken" }
 	| { ok: false; reason: "cart_changed" }
 	| { ok: false; reason: "purchase_limit"; excesses: LimitExcess[] }
@@ -46,6 +48,10 @@ export function toApiError(failure: DomainFailure): ApiError {
 					: "Some products are limited per customer (orders and cart together).",
 				failure.excesses,
 			);
+		case "cart_empty":
+			return new ApiError("CART_EMPTY", "The cart is empty.");
+		case "address_required":
+			return new ApiError("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
 		case "cart_taken":
 			return new ApiError("CONFLICT", "This cart has already been ordered.");
 		case "cart_changed":

@@ -17,15 +17,16 @@
  */
 import { syncStockListeners } from "../webhooks/listeners";
 import type { Env } from "../env";
-import { orderStore } from "../checkout/ports";
+import { answerWith } from "../checkout/idempotency";
 import { config } from "../config";
-import { flushOutbox, publish } from "../events/outbox";
+import { flushOutbox } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { log } from "../shared/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
+import { cancelUnfulfillable } from "../orders/service";
 import { finishTransfers } from "../transfers/reconcile";
 import { cancelUnpaid } from "./unpaid";
 import { deliverDue } from "../webhooks/delivery";
@@ -87,7 +88,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
 	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
 	const answer = key ? { scope: { userId: key.user_id, key: key.idem_key }, status: 409, body: errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })) } : undefined;
-	if (!(await orderStore(env.DB, { onEvents: (events) => publish(env, events) }).cancelUnfulfillable(order, "reservation expired", answer))) {
+	if (!(await cancelUnfulfillable(env, order, "reservation expired", answerWith(answer, order.order_id)))) {
 		// Not cancellable now (it moved on, or lost races): back off and look again later.
 		throw new Error(`order ${order.order_id} (${order.status}) cannot take its stock and cannot be cancelled`);
 	}

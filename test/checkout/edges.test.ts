@@ -104,16 +104,15 @@ describe("edge 8: building the order or its stored answer throws after phase 1",
 		const [A] = shop.warehouses as [string];
 		const p = shop.products[0]!;
 		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
-		const input = { ...(await checkoutInput(buyer.sub)), idempotency: { userId: buyer.sub, key: `key-${crypto.randomUUID()}` } };
-		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB));
-		const deps = checkoutDeps({
-			warehouses: port,
-			store,
-			answerBody: () => {
+		const input = {
+			...(await checkoutInput(buyer.sub)),
+			answers: () => {
 				throw new Error("injected: the stored answer cannot be built");
 			},
-		});
+		};
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB));
+		const deps = checkoutDeps({ warehouses: port, store });
 		const result = await placeOrder(input, deps).catch((err: unknown) => ({ threw: String(err) }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "build" });

@@ -11,6 +11,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { findActiveCart } from "../../src/cart/queries";
+import { recordAnswers } from "../../src/checkout/answers";
 import { claim } from "../../src/checkout/idempotency";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
@@ -373,7 +374,7 @@ describe("checkout under faults", () => {
 		// X's request carries an Idempotency-Key (claimed the way the route claims it).
 		const scope = { userId: x.sub, key: `key-${crypto.randomUUID()}` };
 		expect((await claim(env.DB, scope, "request-hash", new Date())).kind).toBe("new");
-		const input = { ...(await checkoutInput(x.sub)), idempotency: scope };
+		const input = { ...(await checkoutInput(x.sub)), answers: recordAnswers(scope) };
 		const result = await placeOrder(input, checkoutDeps({ store, ttlMs: SHORT_TTL }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
 		const [id] = store.decided;

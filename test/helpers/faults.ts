@@ -135,7 +135,6 @@ export interface StoreFaults {
 	orderExists?: "throw" | "false";
 	/** Runs before the decision (e.g. the request stalls past the ttl). */
 	beforeDecide?: (orderId: string) => Promise<void> | void;
-	failCancelUnfulfillable?: boolean;
 }
 
 export type RecordingStore = OrderStore & {
@@ -147,11 +146,11 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 	const decided: string[] = [];
 	return {
 		decided,
-		async decide(order, warehouseIds, cartVersion, answer) {
-			if (f.beforeDecide) await f.beforeDecide(order.order_id);
+		async decide(placement, answer) {
+			if (f.beforeDecide) await f.beforeDecide(placement.order.order_id);
 			if (f.decide === "throw") throw new InjectedFault("decide");
-			const r = await real.decide(order, warehouseIds, cartVersion, answer);
-			if (r === "ok") decided.push(order.order_id);
+			const r = await real.decide(placement, answer);
+			if (r === "ok") decided.push(placement.order.order_id);
 			if (f.decide === "land-then-throw") throw new InjectedFault("decide answer lost");
 			return r;
 		},
@@ -162,10 +161,6 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 		},
 		commitsDone: (orderId, ids) => real.commitsDone(orderId, ids),
 		allowances: (userId, productIds) => real.allowances(userId, productIds),
-		async cancelUnfulfillable(order, reason, answer) {
-			if (f.failCancelUnfulfillable) throw new InjectedFault("cancelUnfulfillable");
-			return real.cancelUnfulfillable(order, reason, answer);
-		},
 		cancelsDone: (orderId, ids) => real.cancelsDone(orderId, ids),
 	};
 }
