@@ -1,5 +1,5 @@
 /**
- * The money edges of issue 9 ("trust under faults and abuse"), driven through
+ * The checkout's money edges under faults and abuse, driven through
  * placeOrder with the real Warehouse and D1 adapters wrapped by the fault ports
  * (test/helpers/faults.ts): each test replays one exact sequence of events and
  * then checks that the alarm and the reconciler leave nothing held and every
@@ -31,7 +31,7 @@ function oneWarehouse(stock: Record<string, number>) {
 	return makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock }] });
 }
 
-describe("edge 2: a late commit on a cancelled order", () => {
+describe("a late commit on a cancelled order", () => {
 	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
 		const shop = await oneWarehouse({ "0/M": 3 });
 		const [A] = shop.warehouses as [string];
@@ -70,7 +70,7 @@ describe("edge 2: a late commit on a cancelled order", () => {
 	});
 });
 
-describe("edge 7: holds at a warehouse that went inactive", () => {
+describe("holds at a warehouse that went inactive", () => {
 	it("a lost alarm at a warehouse deactivated with an open hold: the reconciler still resolves it, then stops asking", async () => {
 		const shop = await oneWarehouse({ "0/M": 3 });
 		const [A] = shop.warehouses as [string];
@@ -97,7 +97,7 @@ describe("edge 7: holds at a warehouse that went inactive", () => {
 	});
 });
 
-describe("edge 8: building the order or its stored answer throws after phase 1", () => {
+describe("building the order or its stored answer throws after phase 1", () => {
 	it("the holds are released at once (not left for their ttl), no order, the cart stays active", async () => {
 		const shop = await oneWarehouse({ "0/M": 3 });
 		const [A] = shop.warehouses as [string];
@@ -126,7 +126,7 @@ describe("edge 8: building the order or its stored answer throws after phase 1",
 	});
 });
 
-describe("edge 9: restocks of a cancel made during a reconciler run", () => {
+describe("restocks of a cancel made during a reconciler run", () => {
 	it("an order the reconciler cancels as unfulfillable has the rest of its holds undone in the same run", async () => {
 		// X wants 3: A ships 2, B ships 1. A's hold lapses and Y buys A's units; X's request dies after its decision.
 		const shop = await makeShop({
@@ -172,7 +172,7 @@ describe("edge 9: restocks of a cancel made during a reconciler run", () => {
 	});
 });
 
-describe("edge 4: the cart changes while its checkout runs", () => {
+describe("the cart changes while its checkout runs", () => {
 	const changes = {
 		added: (p: string) => ({ product_id: p, size: "S", quantity: 1 }),
 		changed: (p: string) => ({ product_id: p, size: "M", quantity: 1 }),
@@ -221,7 +221,7 @@ describe("edge 4: the cart changes while its checkout runs", () => {
 	}
 });
 
-describe("edge 3: an order cancelled as unfulfillable", () => {
+describe("an order cancelled as unfulfillable", () => {
 	const events = recordEvents();
 
 	/**

@@ -1,5 +1,5 @@
-// Place-order through the Worker's real fetch handler: the seed's testing
-// checklist, the contract's error answers, delivery tiers, the allocation
+// Place-order through the Worker's real fetch handler: an order's stock, cart
+// and row, the contract's error answers, delivery tiers, the allocation
 // preference and the fulfillment check.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
@@ -49,7 +49,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const NY = { postal_code: "10001", region: "NY" };
 const CA = { postal_code: "94105", region: "CA" };
 
-describe("the seed's testing checklist", () => {
+describe("placing an order: stock taken, cart completed, order row written, the last unit sold once", () => {
 	it("single user places an order", async () => {
 		const shop = await makeShop({ warehouses: [{ ...NY, stock: { "0/M": 3 } }] });
 		const p = shop.products[0]!;

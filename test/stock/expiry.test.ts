@@ -111,7 +111,7 @@ describe("expiry through the alarm", () => {
 	});
 });
 
-describe("late commit on a cancelled order (issue 9, edge 2)", () => {
+describe("a late commit on a cancelled order", () => {
 	// The hold expires (no order yet), the decision lands, the order is cancelled
 	// (cancelHold), then the in-flight phase 2 or a reconciler row read before the
 	// cancel commits: it must not take the units again for a cancelled order.
@@ -307,7 +307,7 @@ describe("the alarm", () => {
 	});
 });
 
-describe("the alarm during a D1 outage (issue 9, edge 7)", () => {
+describe("the alarm during a D1 outage", () => {
 	/** Makes the object's read of the decisions fail (D1 down) or work again, through its order port. */
 	async function d1Down(stub: WarehouseStub, down: boolean) {
 		await useOrders(stub, down ? { decided: async () => Promise.reject(new Error("D1_ERROR: injected outage")) } : d1OrderLookup(env.DB));
