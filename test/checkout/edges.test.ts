@@ -19,10 +19,12 @@ import { reconcile } from "../../src/ops/reconcile";
 import { flushOutbox } from "../../src/events/outbox";
 import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, clockOf, settle, type StoreFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, orderRow, clockOf, settle, type StoreFaults } from "../helpers/faults";
+import { outboxOf } from "../helpers/commits";
 import { admin, call } from "../helpers/http";
 import { recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 
 const SHORT_TTL = 400;
 const PAST_TTL = SHORT_TTL + 250;

@@ -17,6 +17,7 @@ import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { toApiError } from "../../src/http/failures";
 import { getHistory } from "../../src/orders/queries";
 import { reconcile } from "../../src/ops/reconcile";
+import { outboxOf } from "../helpers/commits";
 import {
 	checkoutDeps,
 	checkoutInput,
@@ -25,14 +26,13 @@ import {
 	faultyStore,
 	faultyWarehouses,
 	holdState,
-	ledgerOf,
 	orderRow,
 	ordersOfUser,
-	outboxOf,
 	settle,
 	clockOf,
 } from "../helpers/faults";
 import { customer, makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 
 /** Short enough to wait out, long enough that a hold is still open when the test looks right after placeOrder. */
 const SHORT_TTL = 400;

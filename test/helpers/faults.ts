@@ -20,7 +20,8 @@ import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOr
 import type { OrderStore, WarehousePort } from "../../src/checkout/ports";
 import type { DeliveryMode } from "../../src/checkout/rates";
 import { reconcile } from "../../src/ops/reconcile";
-import type { LedgerEntry, Level } from "../../src/stock/types";
+import type { Level } from "../../src/stock/types";
+import { outboxOf } from "./commits";
 import { ADDRESS, expectInvariants, type Shop } from "./shop";
 import { useClock, type TestClock } from "./stock";
 
@@ -210,29 +211,12 @@ export async function allWarehouseIds(): Promise<string[]> {
 	return (await listWarehouses(env.DB, false)).map((w) => w.warehouse_id);
 }
 
-export interface OutboxEntry {
-	order_id: string;
-	warehouse_id: string;
-	action: string;
-}
-
-export async function outboxOf(orderId?: string): Promise<OutboxEntry[]> {
-	const q = orderId
-		? env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId)
-		: env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
-	return (await q.all<OutboxEntry>()).results;
-}
-
 export async function orderRow(orderId: string): Promise<{ order_id: string; status: string } | null> {
 	return env.DB.prepare(`SELECT order_id, status FROM orders WHERE order_id = ?`).bind(orderId).first<{ order_id: string; status: string }>();
 }
 
 export async function ordersOfUser(userId: string): Promise<Array<{ order_id: string; status: string }>> {
 	return (await env.DB.prepare(`SELECT order_id, status FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string; status: string }>()).results;
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One TestClock for these warehouses' objects: a test moves it past a hold's ttl instead of waiting. */
@@ -248,18 +232,6 @@ export async function lapse(clock: TestClock, ms: number, warehouseIds: string[]
 
 export async function holdState(warehouseId: string, ref: string): Promise<string | null> {
 	return (await env.WAREHOUSE.getByName(warehouseId).hold(ref))?.state ?? null;
-}
-
-/** One reference's ledger rows at a warehouse, oldest first. */
-export async function ledgerOf(warehouseId: string, ref: string): Promise<LedgerEntry[]> {
-	const out: LedgerEntry[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await env.WAREHOUSE.getByName(warehouseId).ledger(after, 500);
-		out.push(...page.entries.filter((e) => e.ref === ref));
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
 }
 
 /** Runs the alarm of each warehouse (if one is set), then the reconciler as the cron would a minute later; then nothing may be left. */

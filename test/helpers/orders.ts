@@ -1,7 +1,7 @@
 /**
  * Helpers for the order lifecycle tests: customers (optionally with an `email`
  * claim), placing orders through the real API, admin status changes, signed
- * payment webhooks, history checks, the stock ledger of one order, and a
+ * payment webhooks, history checks, and a
  * recorder of what is published to the `order-events` queue.
  */
 import { env } from "cloudflare:workers";
@@ -101,24 +101,6 @@ export function expectHistoryChain(history: HistoryRow[], finalStatus: string): 
 	expect(history[history.length - 1]!.new_status).toBe(finalStatus);
 }
 
-/** Ledger rows of one warehouse whose reference is `ref` (an order id). */
-export async function ledgerFor(warehouseId: string, ref: string) {
-	const stub = env.WAREHOUSE.getByName(warehouseId);
-	const out = [];
-	let after = 0;
-	for (;;) {
-		const page = await stub.ledger(after, 500);
-		out.push(...page.entries.filter((e) => e.ref === ref));
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
-}
-
-export async function outboxRows(orderId: string): Promise<Array<{ warehouse_id: string; action: string }>> {
-	return (await env.DB.prepare(`SELECT warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId).all<{ warehouse_id: string; action: string }>())
-		.results;
-}
-
 /**
  * The stock invariants over every warehouse in D1, settled: storage is shared by
  * the tests of one file and expectInvariants checks every order in D1.
@@ -126,10 +108,6 @@ export async function outboxRows(orderId: string): Promise<Array<{ warehouse_id:
 export async function expectSettled(): Promise<void> {
 	const all = (await listWarehouses(env.DB, false)).map((w) => w.warehouse_id);
 	await expectInvariants(all, { settled: true });
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Collects the Worker's structured log lines (they still reach the console). */

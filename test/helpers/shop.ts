@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { token } from "./auth";
 import { commitsSettled, committedIfPlaced } from "./commits";
 import { admin, call, uid } from "./http";
+import { ledgerOf } from "./stock";
 
 export interface ShopWarehouse {
 	postal_code: string;
@@ -72,27 +73,6 @@ export async function placeOrder(auth: string, body: Record<string, unknown> = {
 	return r;
 }
 
-interface LedgerRow {
-	reason: string;
-	ref: string;
-	product_id: string;
-	size: string;
-	on_hand_delta: number;
-	reserved_delta: number;
-}
-
-async function fullLedger(warehouseId: string): Promise<LedgerRow[]> {
-	const stub = env.WAREHOUSE.getByName(warehouseId);
-	const out: LedgerRow[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await stub.ledger(after, 500);
-		out.push(...page.entries);
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
-}
-
 /**
  * The invariants, across every given warehouse and D1:
  * - each warehouse's audit passes (ledger replay == stock, reserved == open holds, never oversold)
@@ -131,7 +111,7 @@ export async function expectInvariants(warehouseIds: string[], opts: { settled?:
 			expect(l.reserved).toBeGreaterThanOrEqual(0);
 			if (opts.settled) expect(l.reserved, `${w} ${l.product_id}/${l.size} still reserved`).toBe(0);
 		}
-		for (const e of await fullLedger(w)) {
+		for (const e of await ledgerOf(w)) {
 			if (!e.ref.startsWith("ord_")) continue;
 			if (e.reason === "commit" || e.reason === "restock") {
 				const k = [e.ref, w, e.product_id, e.size].join("|");

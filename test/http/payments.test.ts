@@ -16,11 +16,11 @@ import {
 	refundEvent,
 	refundRows,
 	setStatus,
-	sleep,
 	webhook,
 	type Item,
 } from "../helpers/orders";
 import { makeShop, onHand, type Shop } from "../helpers/shop";
+import { sleep } from "../helpers/time";
 
 let shop: Shop;
 let items: Item[];

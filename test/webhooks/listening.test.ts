@@ -10,6 +10,7 @@ import { reconcile } from "../../src/ops/reconcile";
 import { admin, call } from "../helpers/http";
 import { recordEvents } from "../helpers/orders";
 import { makeShop, type Shop } from "../helpers/shop";
+import { sleep } from "../helpers/time";
 import { register } from "../helpers/webhooks";
 
 const events = recordEvents();
@@ -29,13 +30,13 @@ describe("stock.changed only while an endpoint wants it", () => {
 	it("no subscribed endpoint: a stock change produces no stock.changed; registering one turns it on at every warehouse; deleting it turns it off", async () => {
 		const [w1, w2] = shop.warehouses as [string, string];
 		await setStock(w1, 7);
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 		expect(changesAt(w1)).toEqual([]);
 
 		// An endpoint for other events only changes nothing.
 		await register("https://erp.shop.example/orders-only", ["order.placed"]);
 		await setStock(w1, 8);
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 		expect(changesAt(w1)).toEqual([]);
 
 		const ep = await register("https://erp.shop.example/stock", ["stock.changed"]);
@@ -46,10 +47,10 @@ describe("stock.changed only while an endpoint wants it", () => {
 
 		const del = await call("DELETE", `/admin/webhooks/${ep.webhook_id}`, { auth: await admin() });
 		expect(del.status).toBe(204);
-		await new Promise((r) => setTimeout(r, 1_200)); // past the gathering window of the last event
+		await sleep(1_200); // past the gathering window of the last event
 		const before = changesAt(w1).length;
 		await setStock(w1, 3);
-		await new Promise((r) => setTimeout(r, 300));
+		await sleep(300);
 		expect(changesAt(w1)).toHaveLength(before);
 	});
 
