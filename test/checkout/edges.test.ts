@@ -8,7 +8,7 @@
  * D1 and the Warehouse objects are shared by the tests of this file; each test
  * uses its own shop (fresh products and warehouses) and checks those.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
@@ -19,7 +19,7 @@ import { reconcile } from "../../src/ops/reconcile";
 import { flushOutbox } from "../../src/events/outbox";
 import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, orderRow, clockOf, settle, type StoreFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, buyerOfTwoAtOne, faultyWarehouses, holdState, lapse, lapsedAndSold, lapseOneAndSell, orderRow, clockOf, settle, type StoreFaults } from "../helpers/faults";
 import { outboxOf } from "../helpers/commits";
 import { admin, call } from "../helpers/http";
 import { recordEvents } from "../helpers/orders";
@@ -35,16 +35,12 @@ function oneWarehouse(stock: Record<string, number>) {
 
 describe("a late commit on a cancelled order", () => {
 	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const store = faultyStore(orderStore(env.DB), {
 			// Stalls past the ttl before the decision: the alarm finds no order and expires the hold.
 			async beforeDecide(orderId) {
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				await lapse(clock, PAST_TTL, [A]);
 				expect(await holdState(A, orderId)).toBe("expired");
 			},
 		});
@@ -74,10 +70,7 @@ describe("a late commit on a cancelled order", () => {
 
 describe("holds at a warehouse that went inactive", () => {
 	it("a lost alarm at a warehouse deactivated with an open hold: the reconciler still resolves it, then stops asking", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const port = faultyWarehouses(warehousePort(env));
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store: faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE), ttlMs: 5_000 }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -101,10 +94,7 @@ describe("holds at a warehouse that went inactive", () => {
 
 describe("building the order or its stored answer throws after phase 1", () => {
 	it("the holds are released at once (not left for their ttl), no order, the cart stays active", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const input = { ...(await checkoutInput(buyer.sub)), idempotency: { userId: buyer.sub, key: `key-${crypto.randomUUID()}` } };
 		const port = faultyWarehouses(warehousePort(env));
 		const store = faultyStore(orderStore(env.DB));
@@ -131,27 +121,11 @@ describe("building the order or its stored answer throws after phase 1", () => {
 describe("restocks of a cancel made during a reconciler run", () => {
 	it("an order the reconciler cancels as unfulfillable has the rest of its holds undone in the same run", async () => {
 		// X wants 3: A ships 2, B ships 1. A's hold lapses and Y buys A's units; X's request dies after its decision.
-		const shop = await makeShop({
-			sizes: ["M"],
-			warehouses: [
-				{ postal_code: "10001", region: "NY", stock: { "0/M": 2 } },
-				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
-			],
-		});
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
 		const store = faultyStore(orderStore(env.DB), {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 			},
 		});
 		await placeOrder(await checkoutInput(x.sub), checkoutDeps({ store, ttlMs: SHORT_TTL }));
@@ -232,28 +206,12 @@ describe("an order cancelled as unfulfillable", () => {
 	 * cannot be filled. `afterDecide` runs once the decision landed, before phase 2.
 	 */
 	async function lapsedOrder(opts: { store?: StoreFaults; afterDecide?: (x: { sub: string; auth: string }, productId: string) => Promise<void> } = {}) {
-		const shop = await makeShop({
-			sizes: ["M", "L"],
-			warehouses: [
-				{ postal_code: "10001", region: "NY", stock: { "0/M": 2, "0/L": 5 } },
-				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
-			],
-		});
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold({ "0/L": 5 });
 		const input = await checkoutInput(x.sub);
 		const store = faultyStore(orderStore(env.DB), {
 			...opts.store,
 			async beforeDecide(orderId) {
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 			},
 		});
 		let afterDone = false;
