@@ -22,7 +22,7 @@ import { changeOrder } from "../../src/orders/service";
 import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, buyerOfTwoAtOne, faultyWarehouses, holdState, lapse, lapsedAndSold, lapseOneAndSell, orderRow, clockOf, settle, type StoreFaults } from "../helpers/faults";
 import { outboxOf } from "../helpers/commits";
 import { admin, call } from "../helpers/http";
-import { recordEvents } from "../helpers/orders";
+import { eventOutboxOf, recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
 
@@ -240,8 +240,7 @@ describe("an order cancelled as unfulfillable", () => {
 		expect(result).toMatchObject({ ok: false, reason: "out_of_stock", cancelledOrderId: id });
 		expect((await orderRow(id))?.status).toBe("cancelled");
 		expect(await cartLinesOf(x.sub)).toEqual({ cart_id: input.cartId, lines: [["M", 3]] });
-		const queued = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.order_id') = ?`).bind(id).all();
-		expect(queued.results).toEqual([]);
+		expect(await eventOutboxOf(id)).toEqual([]);
 		await settle(shop); // the reconciler re-sends whatever the outbox still holds
 		expect(statusEventsOf(id)).toEqual([]);
 

@@ -8,7 +8,8 @@
  * rows' clean-up, gathered too).
  */
 import { env } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { expect } from "vitest";
+import { eventually } from "./time";
 
 /** A gathered window is 250 ms; this leaves room for a slow, shared machine. */
 const COMMIT_WAIT_MS = 10_000;
@@ -35,12 +36,12 @@ async function commitRows(orderIds: string[] | null): Promise<OutboxEntry[]> {
 /** Waits until the holds of these orders are committed (no commit left in their outbox). */
 export async function committed(...orderIds: string[]): Promise<void> {
 	if (orderIds.length === 0) return;
-	await vi.waitFor(async () => expect(await commitRows(orderIds), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+	await eventually(async () => expect(await commitRows(orderIds), "commits still to confirm").toEqual([]), { timeoutMs: COMMIT_WAIT_MS });
 }
 
 /** Waits until no order of this file has a commit left to confirm. */
 export async function commitsSettled(): Promise<void> {
-	await vi.waitFor(async () => expect(await commitRows(null), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+	await eventually(async () => expect(await commitRows(null), "commits still to confirm").toEqual([]), { timeoutMs: COMMIT_WAIT_MS });
 }
 
 /** Waits for the commit of the order a 201 answered (any other answer placed nothing to wait for). */

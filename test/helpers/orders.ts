@@ -13,6 +13,7 @@ import { signPayload } from "../../src/payments/signature";
 import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
 import { ADDRESS, expectInvariants } from "./shop";
+import { eventually } from "./time";
 
 export type Item = { product_id: string; size: string; quantity: number };
 
@@ -212,14 +213,13 @@ export function recordEvents(): EventRecorder {
 	return recorder;
 }
 
+/** The ids of the events of `orderId` still in the gateway's event outbox (not yet handed to the queue), oldest first. */
+export async function eventOutboxOf(orderId: string): Promise<string[]> {
+	const { results } = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE order_id = ? ORDER BY created_at, event_id`).bind(orderId).all<{ event_id: string }>();
+	return results.map((r) => r.event_id);
+}
+
 /** Waits until the gateway's event outbox holds nothing for `orderId` (everything of it was handed to the queue). */
 export async function eventsFlushed(orderId: string): Promise<void> {
-	await vi.waitFor(
-		async () => {
-			const { results } = await env.DB.prepare(`SELECT payload FROM event_outbox`).all<{ payload: string }>();
-			const left = results.filter((r) => (JSON.parse(r.payload) as { order_id?: string }).order_id === orderId);
-			expect(left).toEqual([]);
-		},
-		{ timeout: 10_000, interval: 20 },
-	);
+	await eventually(async () => expect(await eventOutboxOf(orderId)).toEqual([]));
 }

@@ -2,10 +2,12 @@
 // and row, the contract's error answers, delivery tiers, the allocation
 // preference and the fulfillment check.
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
+import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
 import { ADDRESS, customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { eventually } from "../helpers/time";
 
 /**
  * expectInvariants compares every order in D1 with the ledgers of the warehouses
@@ -80,13 +82,7 @@ describe("placing an order: stock taken, cart completed, order row written, the 
 		const history = await env.DB.prepare(`SELECT old_status, new_status, reason FROM order_status_history WHERE order_id = ?`).bind(r.body.order_id).all();
 		expect(history.results).toEqual([{ old_status: null, new_status: "pending", reason: "order placed" }]);
 		// Confirmed commits' outbox rows are cleared after the answer (gathered with other requests' for a moment).
-		await vi.waitFor(
-			async () => {
-				const outbox = await env.DB.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE order_id = ?`).bind(r.body.order_id).first<{ n: number }>();
-				expect(outbox!.n).toBe(0);
-			},
-			{ timeout: 5_000, interval: 20 },
-		);
+		await eventually(async () => expect(await outboxOf(r.body.order_id)).toEqual([]), { timeoutMs: 5_000 });
 		await expectSettled(shop.warehouses);
 	});
 
