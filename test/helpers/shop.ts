@@ -54,6 +54,18 @@ export async function makeShop(opts: { products?: number; sizes?: string[]; pric
 
 export const ADDRESS = { name: "Ada Buyer", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" };
 
+/** Where warehouses stand: in the buyer's postal area (ADDRESS, tier_1) and across the country (tier_3). */
+export const NY = { postal_code: "10001", region: "NY" };
+export const CA = { postal_code: "94105", region: "CA" };
+
+/** Two products stocked at a warehouse in the buyer's area and one across the country: stock by "product index/size". */
+export async function nyAndCaShop(ny: Record<string, number>, ca: Record<string, number>) {
+	const shop = await makeShop({ products: 2, warehouses: [{ ...NY, stock: ny }, { ...CA, stock: ca }] });
+	const [p0, p1] = shop.products as [string, string];
+	const [wNY, wCA] = shop.warehouses as [string, string];
+	return { shop, p0, p1, wNY, wCA };
+}
+
 /** A new customer with a token, a cart holding `items` and an address. */
 export async function customer(items: Array<{ product_id: string; size: string; quantity: number }>, address: Record<string, unknown> | null = ADDRESS) {
 	const sub = uid("user");

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
 import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
-import { ADDRESS, customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { ADDRESS, CA, customer, expectInvariants, makeShop, NY, nyAndCaShop, onHand, placeOrder } from "../helpers/shop";
 import { eventually } from "../helpers/time";
 
 /**
@@ -48,8 +48,6 @@ function businessDaysAfter(from: Date, n: number): string {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const NY = { postal_code: "10001", region: "NY" };
-const CA = { postal_code: "94105", region: "CA" };
 
 describe("placing an order: stock taken, cart completed, order row written, the last unit sold once", () => {
 	it("single user places an order", async () => {
@@ -267,15 +265,7 @@ describe("placing an order: stock taken, cart completed, order row written, the 
 	});
 
 	it("a multi-product order from different warehouses deducts all", async () => {
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 2 } },
-				{ ...CA, stock: { "1/L": 3 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 2 }, { "1/L": 3 });
 		const { sub, auth } = await customer([
 			{ product_id: p0, size: "M", quantity: 2 },
 			{ product_id: p1, size: "L", quantity: 2 },
@@ -502,15 +492,7 @@ describe("delivery tiers and allocation", () => {
 
 	it("a single warehouse that can serve everything is preferred over a split", async () => {
 		// The local warehouse has only part of the order; the far one has all of it.
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 1, "1/M": 5 } },
-				{ ...CA, stock: { "0/M": 5, "1/M": 5 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 1, "1/M": 5 }, { "0/M": 5, "1/M": 5 });
 		const { auth } = await customer([
 			{ product_id: p0, size: "M", quantity: 2 },
 			{ product_id: p1, size: "M", quantity: 1 },
@@ -531,15 +513,7 @@ describe("delivery tiers and allocation", () => {
 
 describe("POST /api/fulfillment/check", () => {
 	it("answers available with allocations and tiers, and holds nothing", async () => {
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 3 } },
-				{ ...CA, stock: { "1/S": 4 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 3 }, { "1/S": 4 });
 		const auth = await token(uid("user"));
 		const r = await call("POST", "/api/fulfillment/check", {
 			auth,
