@@ -8,29 +8,40 @@
  * rows' clean-up, gathered too).
  */
 import { env } from "cloudflare:workers";
-import { expect, vi } from "vitest";
+import { expect } from "vitest";
+import { eventually } from "./time";
 
 /** A gathered window is 250 ms; this leaves room for a slow, shared machine. */
 const COMMIT_WAIT_MS = 10_000;
 
-async function commitRows(orderIds: string[] | null): Promise<Array<{ order_id: string; warehouse_id: string }>> {
-	const { results } = orderIds
-		? await env.DB.prepare(`SELECT order_id, warehouse_id FROM outbox WHERE action = 'commit' AND order_id IN (SELECT value FROM json_each(?))`)
-				.bind(JSON.stringify(orderIds))
-				.all<{ order_id: string; warehouse_id: string }>()
-		: await env.DB.prepare(`SELECT order_id, warehouse_id FROM outbox WHERE action = 'commit'`).all<{ order_id: string; warehouse_id: string }>();
-	return results;
+/** A row of the gateway's outbox: a commit, release or cancel still to confirm at a warehouse. */
+export interface OutboxEntry {
+	order_id: string;
+	warehouse_id: string;
+	action: string;
+}
+
+/** The outbox rows of one order (of every order when none is given), oldest first. */
+export async function outboxOf(orderId?: string): Promise<OutboxEntry[]> {
+	const q = orderId
+		? env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId)
+		: env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
+	return (await q.all<OutboxEntry>()).results;
+}
+
+async function commitRows(orderIds: string[] | null): Promise<OutboxEntry[]> {
+	return (await outboxOf()).filter((r) => r.action === "commit" && (orderIds === null || orderIds.includes(r.order_id)));
 }
 
 /** Waits until the holds of these orders are committed (no commit left in their outbox). */
 export async function committed(...orderIds: string[]): Promise<void> {
 	if (orderIds.length === 0) return;
-	await vi.waitFor(async () => expect(await commitRows(orderIds), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+	await eventually(async () => expect(await commitRows(orderIds), "commits still to confirm").toEqual([]), { timeoutMs: COMMIT_WAIT_MS });
 }
 
 /** Waits until no order of this file has a commit left to confirm. */
 export async function commitsSettled(): Promise<void> {
-	await vi.waitFor(async () => expect(await commitRows(null), "commits still to confirm").toEqual([]), { timeout: COMMIT_WAIT_MS, interval: 20 });
+	await eventually(async () => expect(await commitRows(null), "commits still to confirm").toEqual([]), { timeoutMs: COMMIT_WAIT_MS });
 }
 
 /** Waits for the commit of the order a 201 answered (any other answer placed nothing to wait for). */

@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { token } from "./auth";
 import { commitsSettled, committedIfPlaced } from "./commits";
 import { admin, call, uid } from "./http";
+import { ledgerOf } from "./stock";
 
 export interface ShopWarehouse {
 	postal_code: string;
@@ -53,6 +54,18 @@ export async function makeShop(opts: { products?: number; sizes?: string[]; pric
 
 export const ADDRESS = { name: "Ada Buyer", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" };
 
+/** Where warehouses stand: in the buyer's postal area (ADDRESS, tier_1) and across the country (tier_3). */
+export const NY = { postal_code: "10001", region: "NY" };
+export const CA = { postal_code: "94105", region: "CA" };
+
+/** Two products stocked at a warehouse in the buyer's area and one across the country: stock by "product index/size". */
+export async function nyAndCaShop(ny: Record<string, number>, ca: Record<string, number>) {
+	const shop = await makeShop({ products: 2, warehouses: [{ ...NY, stock: ny }, { ...CA, stock: ca }] });
+	const [p0, p1] = shop.products as [string, string];
+	const [wNY, wCA] = shop.warehouses as [string, string];
+	return { shop, p0, p1, wNY, wCA };
+}
+
 /** A new customer with a token, a cart holding `items` and an address. */
 export async function customer(items: Array<{ product_id: string; size: string; quantity: number }>, address: Record<string, unknown> | null = ADDRESS) {
 	const sub = uid("user");
@@ -70,27 +83,6 @@ export async function placeOrder(auth: string, body: Record<string, unknown> = {
 	const r = await call("POST", "/cart/place-order", { auth, body, headers });
 	await committedIfPlaced(r);
 	return r;
-}
-
-interface LedgerRow {
-	reason: string;
-	ref: string;
-	product_id: string;
-	size: string;
-	on_hand_delta: number;
-	reserved_delta: number;
-}
-
-async function fullLedger(warehouseId: string): Promise<LedgerRow[]> {
-	const stub = env.WAREHOUSE.getByName(warehouseId);
-	const out: LedgerRow[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await stub.ledger(after, 500);
-		out.push(...page.entries);
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
 }
 
 /**
@@ -131,7 +123,7 @@ export async function expectInvariants(warehouseIds: string[], opts: { settled?:
 			expect(l.reserved).toBeGreaterThanOrEqual(0);
 			if (opts.settled) expect(l.reserved, `${w} ${l.product_id}/${l.size} still reserved`).toBe(0);
 		}
-		for (const e of await fullLedger(w)) {
+		for (const e of await ledgerOf(w)) {
 			if (!e.ref.startsWith("ord_")) continue;
 			if (e.reason === "commit" || e.reason === "restock") {
 				const k = [e.ref, w, e.product_id, e.size].join("|");

@@ -10,11 +10,9 @@ import { d1Queries } from "../../src/shared/d1Count";
 import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { availabilityClock, warehouseRpcs } from "../../src/stock/client";
 import { admin, call } from "../helpers/http";
-import { customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { CA, customer, expectInvariants, makeShop, NY, onHand, placeOrder } from "../helpers/shop";
 
-const NY = { postal_code: "10001", region: "NY" };
 const TX = { postal_code: "73301", region: "TX" };
-const CA = { postal_code: "94105", region: "CA" };
 
 async function activeWarehouses(): Promise<number> {
 	const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM warehouses WHERE active = 1`).first<{ n: number }>();

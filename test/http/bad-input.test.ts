@@ -10,6 +10,7 @@ import { signPayload } from "../../src/payments/signature";
 import { admin, call, uid, type Call } from "../helpers/http";
 import { customerWithOrder, eventsFlushed } from "../helpers/orders";
 import { ADDRESS, makeShop } from "../helpers/shop";
+import { sleep } from "../helpers/time";
 
 type Who = "none" | "customer" | "admin";
 interface Case {
@@ -263,7 +264,7 @@ beforeAll(async () => {
 	await vi.waitFor(async () => expect(await count("processed_events")).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
 	for (let quiet = false, tries = 0; !quiet && tries < 15; tries++) {
 		const first = await snapshot();
-		await new Promise((r) => setTimeout(r, 2_000));
+		await sleep(2_000);
 		quiet = JSON.stringify(await snapshot()) === JSON.stringify(first) && (await count("event_outbox")) === 0;
 	}
 }, 60_000);

@@ -4,9 +4,11 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import type { OrderStatusChanged, StockgateEvent, StockLow } from "../../src/events/types";
 import worker from "../../src/index";
+import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
 import { advance, customerWithOrder, eventsFlushed, expectSettled, orderAgain, recordEvents, setStatus, tokenWithEmail } from "../helpers/orders";
 import { ADDRESS, makeShop, onHand, type Shop } from "../helpers/shop";
+import { eventually } from "../helpers/time";
 
 const events = recordEvents();
 
@@ -126,13 +128,7 @@ describe("publishing placed orders' events", () => {
 		const sends = events.sends().slice(sendsBefore.length).filter((batch) => batch.some((e) => e.type === "order.status_changed" && ids.includes(e.order_id)));
 		expect(sends.length).toBeLessThan(ids.length);
 		await consumed(ids.map((id) => `evt_placed_${id}`));
-		await vi.waitFor(
-			async () => {
-				const left = await env.DB.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE order_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(ids)).first<{ n: number }>();
-				expect(left!.n).toBe(0);
-			},
-			{ timeout: 5_000, interval: 20 },
-		);
+		await eventually(async () => expect((await outboxOf()).filter((row) => ids.includes(row.order_id))).toEqual([]), { timeoutMs: 5_000 });
 	});
 });
 

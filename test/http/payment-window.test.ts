@@ -18,15 +18,15 @@ import {
 	expectHistoryChain,
 	expectSettled,
 	historyOf,
-	ledgerFor,
 	orderState,
 	paymentEvent,
 	recordEvents,
-	sleep,
 	webhook,
 	type Item,
 } from "../helpers/orders";
 import { makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
+import { sleep } from "../helpers/time";
 
 const WINDOW_MS = 1_800_000;
 const events = recordEvents();
@@ -48,7 +48,7 @@ beforeAll(async () => {
 const sweepNow = () => cancelUnpaid(env, Date.now() + 1, 1);
 
 async function restocks(orderId: string) {
-	return (await ledgerFor(warehouse, orderId)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta);
+	return (await ledgerOf(warehouse, orderId)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta);
 }
 
 async function counter(userId: string): Promise<number> {

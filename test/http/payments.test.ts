@@ -7,6 +7,7 @@ import { admin, call, uid } from "../helpers/http";
 import {
 	advance,
 	customerWithOrder,
+	eventOutboxOf,
 	expectHistoryChain,
 	expectSettled,
 	historyOf,
@@ -16,11 +17,11 @@ import {
 	refundEvent,
 	refundRows,
 	setStatus,
-	sleep,
 	webhook,
 	type Item,
 } from "../helpers/orders";
 import { makeShop, onHand, type Shop } from "../helpers/shop";
+import { eventually, sleep } from "../helpers/time";
 
 let shop: Shop;
 let items: Item[];
@@ -49,17 +50,7 @@ async function receiverInbox(events: string[]) {
  * not waited for: it follows the order's commit, which a cancellation inside the commit window takes away.
  */
 async function changesPublished(orderId: string): Promise<void> {
-	await vi.waitFor(
-		async () => {
-			const { results } = await env.DB.prepare(
-				`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.order_id') = ? AND substr(event_id, 1, 11) <> 'evt_placed_'`,
-			)
-				.bind(orderId)
-				.all();
-			expect(results).toEqual([]);
-		},
-		{ timeout: 10_000, interval: 20 },
-	);
+	await eventually(async () => expect((await eventOutboxOf(orderId)).filter((id) => !id.startsWith("evt_placed_"))).toEqual([]));
 }
 
 async function paymentRows(orderId: string) {
