@@ -35,7 +35,7 @@ export default defineConfig(async () => {
 					test: {
 						name: "workers",
 						include: ["test/**/*.test.ts"],
-						exclude: ["test/load/**", "test/browser/**"],
+						exclude: ["test/load/**", "test/browser/**", "test/sim/**"],
 						setupFiles: ["./test/helpers/apply-migrations.ts"],
 						globalSetup: ["./test/webhooks/receiver.mts"],
 						testTimeout: 30_000,
@@ -43,6 +43,15 @@ export default defineConfig(async () => {
 						// after a test file ended (a gathered commit or event send finishing) raced the RPC's teardown and
 						// failed a green run ("Closing rpc while onUserConsoleLog was pending", vitest-dev/vitest#11153).
 						disableConsoleIntercept: true,
+					},
+				},
+				{
+					// The capacity simulation (bench/sim/), plain TypeScript in Node: calibration and the scale-out claim.
+					test: {
+						name: "sim",
+						include: ["test/sim/**/*.test.ts"],
+						environment: "node",
+						testTimeout: 300_000,
 					},
 				},
 				{

@@ -45,6 +45,8 @@ export interface ShardState {
 	asking: boolean;
 	/** It holds the coordinator's sold-out declaration. */
 	soldOut: boolean;
+	/** The coordinator's last answer had nothing to grant: no asks ahead until a grant arrives. */
+	poolDry: boolean;
 }
 
 export type RequestDecision = { kind: "reserve" } | { kind: "ask"; need: number } | { kind: "refuse" };
@@ -106,7 +108,7 @@ export function onRequest(shard: Pick<ShardState, "free" | "soldOut">, quantity:
 export function upkeep(shard: ShardState, cfg: EscrowConfig, now: number): UpkeepDecision {
 	if (shard.asking) return { kind: "none" };
 	if (shard.free > 0 && shard.lastSaleAt !== null && now - shard.lastSaleAt >= cfg.idleMs) return { kind: "give_back", units: shard.free };
-	if (!shard.soldOut && shard.free <= cfg.lowWater) return { kind: "ask", want: grantSize(shard.ratePerS, cfg) };
+	if (!shard.soldOut && !shard.poolDry && shard.free <= cfg.lowWater) return { kind: "ask", want: grantSize(shard.ratePerS, cfg) };
 	return { kind: "none" };
 }
 

@@ -17,7 +17,7 @@ import {
 
 const CFG: EscrowConfig = { shards: 4, lowWater: 2, horizonMs: 1000, minGrant: 5, maxGrant: 100, idleMs: 10_000 };
 
-const shard = (over: Partial<ShardState>): ShardState => ({ free: 10, ratePerS: 20, lastSaleAt: 0, asking: false, soldOut: false, ...over });
+const shard = (over: Partial<ShardState>): ShardState => ({ free: 10, ratePerS: 20, lastSaleAt: 0, asking: false, soldOut: false, poolDry: false, ...over });
 const pool = (over: Partial<PoolState>): PoolState => ({ pool: 0, reported: [0, 0, 0, 0], returning: 0, soldOut: false, ...over });
 const ask = (over: Partial<Ask>): Ask => ({ shard: 0, free: 0, need: 1, want: 20, ...over });
 
@@ -65,6 +65,7 @@ describe("upkeep", () => {
 		["quota idle past idleMs: give it all back", { free: 7, lastSaleAt: 0 }, 10_000, { kind: "give_back", units: 7 }],
 		["never sold yet: keeps its initial slice", { free: 7, lastSaleAt: null }, 50_000, { kind: "none" }],
 		["sold out: asks nothing ahead", { free: 0, soldOut: true }, 1000, { kind: "none" }],
+		["the pool had nothing last time: asks nothing ahead", { free: 1, poolDry: true }, 1000, { kind: "none" }],
 	])("%s", (_, over, now, expected) => {
 		expect(upkeep(shard(over), CFG, now)).toEqual(expected);
 	});
