@@ -2,7 +2,7 @@
  * npm run sim [-- flags]
  *   (no flag)          the claim's run at the N, S and split of claim.json; prints the tables, writes the JSON
  *   --search           finds the smallest N, S and catalog split that keep the claim (and for --sensitivity);
- *                      --from=N,S,split starts from a point known to hold
+ *                      --from=N,S,split starts from a point known to hold; --knob=N (or S, catalogSplit) lowers only that one
  *   --sensitivity      D1 statements 3x slower, round trips of 50 ms
  *   --calibrate        today's system on this machine against the derived ceilings and the stampede
  *   --plot             the claim's run as docs/img/sim-claim.svg
@@ -16,7 +16,7 @@ import { claimConfig, sensitivityConfig, type SimConfig } from "./config";
 import { Sim } from "./model";
 import { plotSvg } from "./plot";
 import { render, resultOf, type Result } from "./report";
-import { search } from "./search";
+import { search, type Knob } from "./search";
 
 const root = join(import.meta.dirname, "..", "..");
 export const CLAIM_FILE = join(import.meta.dirname, "claim.json");
@@ -74,10 +74,11 @@ export async function main(argv: string[]): Promise<number> {
 	if (has("--search")) {
 		const from = argv.find((a) => a.startsWith("--from="))?.slice(7).split(",").map(Number);
 		const start = from && from.length === 3 && from.every((v) => Number.isInteger(v) && v > 0) ? { N: from[0]!, S: from[1]!, catalogSplit: from[2]! } : undefined;
-		const found = search(base, overrides(argv, base), (line) => console.log(line), start);
+		const knob = argv.find((a) => a.startsWith("--knob="))?.slice(7) as Knob | undefined;
+		const found = search(base, overrides(argv, base), (line) => console.log(line), start, knob ? [knob] : undefined);
 		console.log(`smallest: N=${found.N} S=${found.S} catalog split=${found.catalogSplit}`);
 		console.log(render(found.result));
-		write(outArg ?? join(outDir, sensitivity ? "search-sensitivity.json" : "search.json"), { found: { N: found.N, S: found.S, catalogSplit: found.catalogSplit }, tried: found.tried, result: found.result });
+		write(outArg ?? join(outDir, `${sensitivity ? "search-sensitivity" : "search"}${knob ? `-${knob}` : ""}.json`), { found: { N: found.N, S: found.S, catalogSplit: found.catalogSplit }, tried: found.tried, result: found.result });
 		return found.result.claim.ok ? 0 : 1;
 	}
 	const claim = readClaim()[sensitivity ? "sensitivity" : "claim"];

@@ -10,7 +10,7 @@ import type { SimConfig } from "./config";
 import { Sim } from "./model";
 import { CLAIM, resultOf, type Result } from "./report";
 
-type Knob = "N" | "S" | "catalogSplit";
+export type Knob = "N" | "S" | "catalogSplit";
 
 export interface Found {
 	N: number;
@@ -44,7 +44,8 @@ function pressure(r: Result, knob: Knob): number {
 }
 
 /** `from`: a point known to hold, to start stepping down from (skips the generous run and the prediction). */
-export function search(base: SimConfig, over: Partial<SimConfig>, log: (line: string) => void, from?: Record<Knob, number>): Found {
+/** `only`: lower just these knobs (each can be searched in its own process, the others held where `from` puts them). */
+export function search(base: SimConfig, over: Partial<SimConfig>, log: (line: string) => void, from?: Record<Knob, number>, only: Knob[] = KNOBS): Found {
 	const tried: Found["tried"] = [];
 	const cache = new Map<string, Result>();
 	const run = (k: Record<Knob, number>): Result => {
@@ -73,7 +74,7 @@ export function search(base: SimConfig, over: Partial<SimConfig>, log: (line: st
 		for (const k of up.length > 0 ? up : KNOBS) found[k]++;
 		result = run(found);
 	}
-	for (const knob of KNOBS) {
+	for (const knob of only) {
 		// Down in growing steps while it holds, then halve the step back to 1.
 		const tryDown = (step: number): boolean => {
 			if (found[knob] - step < 1) return false;
