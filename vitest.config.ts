@@ -51,6 +51,8 @@ export default defineConfig(async () => {
 						name: "sim",
 						include: ["test/sim/**/*.test.ts"],
 						environment: "node",
+						// Last, alone: each claim run is CPU-bound for tens of seconds.
+						sequence: { groupOrder: 3 },
 						testTimeout: 300_000,
 					},
 				},
