@@ -93,6 +93,7 @@ export interface SimConfig {
 
 export const DEFAULTS: SimConfig = {
 	seed: 20261207,
+	inputs: undefined,
 	driver: "open",
 	peakPerS: 10_000,
 	rampS: 5,
