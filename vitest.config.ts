@@ -55,7 +55,7 @@ export default defineConfig(async () => {
 					// default: the holds are committed after the answer, gathered per warehouse (src/checkout/commitLater.ts).
 					// A test that reads committed stock waits for the gathered commit (test/helpers/commits.ts).
 					plugins: [workersRuntime(process.env.STOCKGATE_COMMIT_AFTER_ANSWER ?? "true")],
-					test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/load/**", "test/browser/**"], ...workersTest },
+					test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/load/**", "test/browser/**", "test/sim/**"], ...workersTest },
 				},
 				{
 					// The same runtime with checkout committing before the answer (COMMIT_AFTER_ANSWER=false), for the
@@ -63,6 +63,17 @@ export default defineConfig(async () => {
 					// event published by the request, and the HTTP answers that go with them.
 					plugins: [workersRuntime("false")],
 					test: { name: "workers-commit-first", include: COMMIT_FIRST_FILES, ...workersTest },
+				},
+				{
+					// The capacity simulation (bench/sim/), plain TypeScript in Node: calibration and the scale-out claim.
+					test: {
+						name: "sim",
+						include: ["test/sim/**/*.test.ts"],
+						environment: "node",
+						// Last, alone: each claim run is CPU-bound for tens of seconds.
+						sequence: { groupOrder: 3 },
+						testTimeout: 300_000,
+					},
 				},
 				{
 					// Load storms from Node against the built Worker in Miniflare over real HTTP (test/load/README.md).
