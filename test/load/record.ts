@@ -9,6 +9,7 @@
  * the storm are not recorded: they change nothing and no check looks at them.
  */
 import { checkHistory, formatViolation, type History } from "../checker/check.ts";
+import { DEFAULT_SLACK } from "../checker/timeline.ts";
 import type { LedgerRow, ObjectRef, Op, OrderRecord, Product, StockRow } from "../checker/history.ts";
 import { Api, type Answer, type CallOptions } from "./client.ts";
 
@@ -141,23 +142,33 @@ export async function collect(api: Api, admin: string, recorder: Recorder, settl
 export interface HistoryCheck {
 	/** One line per violation. */
 	violations: string[];
-	figures: { ops: number; unanswered: number; ledger_rows: number; objects: number; orders: number; refusals_409: number; violations: number; false_409_probe: "caught" | "missed" | "no refusal" };
+	figures: { ops: number; unanswered: number; ledger_rows: number; objects: number; orders: number; refusals_409: number; violations: number; false_409_probe: "caught" | "missed" | "no refusal" | "no window" };
 }
 
 /**
  * A self-test on the storm's real data: the storm's first refusal, copied and
- * moved to just before the first checkout was sent (stock loaded, none sold
- * yet; no row of the storm is stamped before its request was sent), must be
- * called a false 409. Answers whether it was, or null when the
- * storm has no refusal. It catches a check made blind by the real history
- * (times misread, objects mislabelled) that hand-written histories would not.
+ * moved to an instant when the stock was surely loaded and surely untouched by
+ * any sale, must be called a false 409. A row stamped `at` happened within
+ * [at - skew, at + lag] (DEFAULT_SLACK), so that instant lies after every
+ * loading row's latest time and before every sale row's earliest; rows
+ * stamped before the first checkout was sent are the loading (no row of the
+ * storm is stamped before its request was sent). Answers whether it was
+ * caught, "no window" when the storm sold too soon after loading for such an
+ * instant to exist, or null when the storm has no refusal. It catches a check
+ * made blind by the real history (times misread, objects mislabelled) that
+ * hand-written histories would not.
  */
-function probeFalseRefusal(h: History): boolean | null {
+function probeFalseRefusal(h: History): boolean | "no window" | null {
 	const checkouts = h.ops.filter((op) => op.method === "POST" && op.path === "/cart/place-order");
 	const refusal = checkouts.find((op) => op.answer?.status === 409 && op.answer.body?.code === "OUT_OF_STOCK" && op.asked);
 	if (!refusal || checkouts.length === 0) return null;
 	const first = Math.min(...checkouts.map((op) => op.invoke));
-	const moved = { ...refusal, id: h.ops.length + 1, invoke: first - 3, complete: first - 2 };
+	const loading = h.ledger.filter((r) => r.at < first - DEFAULT_SLACK.skewMs);
+	const selling = h.ledger.filter((r) => r.at >= first - DEFAULT_SLACK.skewMs);
+	const from = Math.max(first - 3, ...loading.map((r) => r.at + DEFAULT_SLACK.lagMs + 1));
+	const until = Math.min(Infinity, ...selling.map((r) => r.at - DEFAULT_SLACK.skewMs - 1));
+	if (from + 1 >= until) return "no window";
+	const moved = { ...refusal, id: h.ops.length + 1, invoke: from, complete: from + 1 };
 	return checkHistory({ ...h, ops: [...h.ops, moved] }).some((v) => v.check === "false-409" && v.subject.startsWith(`op ${moved.id} `));
 }
 
@@ -166,7 +177,7 @@ export async function checkStorm(api: Api, admin: string, recorder: Recorder, op
 	const h = await collect(api, admin, recorder, opts.settled ?? true);
 	const violations = checkHistory(h).map(formatViolation);
 	const probe = probeFalseRefusal(h);
-	if (probe === false) violations.push("[checker] a refusal moved to before the first checkout, with every unit still free, was not called a false 409");
+	if (probe === false) violations.push("[checker] a refusal moved to an instant with every unit loaded and still free was not called a false 409");
 	return {
 		violations,
 		figures: {
@@ -177,7 +188,7 @@ export async function checkStorm(api: Api, admin: string, recorder: Recorder, op
 			orders: h.orders.length,
 			refusals_409: h.ops.filter((o) => o.answer?.status === 409 && o.answer.body?.code === "OUT_OF_STOCK" && o.answer.headers["idempotent-replayed"] !== "true").length,
 			violations: violations.length,
-			false_409_probe: probe === null ? "no refusal" : probe ? "caught" : "missed",
+			false_409_probe: probe === null ? "no refusal" : probe === "no window" ? "no window" : probe ? "caught" : "missed",
 		},
 	};
 }
