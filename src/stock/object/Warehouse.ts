@@ -43,6 +43,7 @@ import type {
 	TransferOutResult,
 	Unit,
 } from "../types";
+import { unitKey } from "../types";
 import { AlarmSlot } from "./alarm";
 import { audit, type Audit } from "./audit";
 import { alarmRetryDelayMs } from "./backoff";
@@ -53,6 +54,10 @@ import type { Clock, OrderLookup, WarehouseDeps } from "./ports";
 import * as holds from "./reservations";
 import * as store from "./store";
 import * as transfers from "./transfers";
+import * as pool from "./pool";
+import * as quota from "./quota";
+import { roleOf, shardName, type ObjectRole } from "../shardNames";
+import { sumDemand } from "../demand";
 import { openTx, type Tx, type TxOutcome } from "./tx";
 import { WriteCounter, type WriteCounts } from "./writes";
 
@@ -63,10 +68,21 @@ export interface OpOptions {
 }
 
 const RESOLVE_BATCH = 100;
+/** Rounds a shard asks its coordinator before giving up on a request (each round a grant, a retry or a reclaim). */
+const ASK_ROUNDS = 8;
+/** Rounds a coordinator reclaims from other shards while answering one ask. */
+const RECLAIM_ROUNDS = 16;
+/** A grant or give-back not known delivered is sent again after this long (the alarm). */
+export const DELIVERY_RETRY_MS = 2_000;
+
+/** A coordinator's answer to a shard that lacks units. */
+export type AskAnswer = { kind: "grant"; grant_id: string; units: number } | { kind: "retry" } | { kind: "refuse" };
 
 export class WarehouseObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	private readonly warehouseId: string;
+	/** A warehouse (its stock, and its sharded units' pools) or one shard of a unit (../shardNames.ts). */
+	private readonly role: ObjectRole;
 	private orders: OrderLookup;
 	private clock: Clock;
 	/** Events waiting in events_out to be sent (./outbox.ts). */
@@ -75,6 +91,8 @@ export class WarehouseObject extends DurableObject<Env> {
 	private readonly alarmSlot: AlarmSlot;
 	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
 	private alarmFailures = 0;
+	/** A shard's write gave units back: deliver them after the transaction. */
+	private gaveBack = false;
 	/** Gathers stock.changed events (./changes.ts). */
 	private readonly changes: UnitChanges;
 	/** This instance's write transactions, by kind (./writes.ts). */
@@ -84,7 +102,8 @@ export class WarehouseObject extends DurableObject<Env> {
 		super(ctx, env);
 		this.orders = deps.orders;
 		this.clock = deps.clock;
-		this.warehouseId = ctx.id.name ?? ctx.id.toString();
+		this.role = roleOf(ctx.id.name ?? ctx.id.toString());
+		this.warehouseId = this.role.warehouseId;
 		this.writes = new WriteCounter(ctx.storage.sql);
 		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
 		this.sql = this.writes.sql;
@@ -95,7 +114,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
 			await this.alarmSlot.load();
-			await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+			await this.alarmSlot.armAt(this.nextWake(this.clock.now()));
 		});
 	}
 
@@ -114,7 +133,49 @@ export class WarehouseObject extends DurableObject<Env> {
 	async reserve(ref: string, lines: Line[], ttlMs: number, opts: OpOptions = {}): Promise<ReserveResult> {
 		assertLines(lines, "reserve");
 		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
-		return this.mutate("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, opts.actor ?? "checkout"));
+		if (this.role.kind === "shard") return this.reserveAtShard(this.role, ref, lines, ttlMs, opts.actor ?? "checkout");
+		for (let round = 0; ; round++) {
+			const result = await this.mutate("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, opts.actor ?? "checkout"));
+			if (result.ok || result.reason !== "insufficient_stock") return result;
+			// A sharded unit's pool is short: its shards may still hold units. Refuse only when none could cover the request.
+			const short = result.shortages.map((s) => ({ s, total: this.freeEverywhere(s) }));
+			if (short.some(({ s, total }) => total === null || total < s.requested)) return result;
+			if (round >= ASK_ROUNDS) throw new Error("reserve: the pool could not gather its shards' units");
+			for (const { s } of short) await this.gather(s);
+		}
+	}
+
+	/** A sharded unit's free stock at most, pool and shards together (read at one instant); null for a unit that is not sharded. */
+	private freeEverywhere(unit: Unit): number | null {
+		const c = store.shardConfig(this.sql, unit);
+		if (!c || pool.width(c) <= 1) return null;
+		return store.getLevel(this.sql, unit).available + pool.upperBounds(this.sql, unit, pool.width(c)).reduce((a, b) => a + b, 0);
+	}
+
+	/**
+	 * A shard sells from what it holds; short, it asks the coordinator (which
+	 * grants, reclaims from other shards, or refuses only when the unit's free
+	 * stock everywhere is below the request) and applies the grant in the same
+	 * transaction as the hold, so no other buyer here can take it first.
+	 */
+	private async reserveAtShard(role: Extract<ObjectRole, { kind: "shard" }>, ref: string, lines: Line[], ttlMs: number, actor: string): Promise<ReserveResult> {
+		const demand = sumDemand(lines);
+		if (demand.length !== 1 || demand[0]!.product_id !== role.unit.product_id || demand[0]!.size !== role.unit.size) throw new TypeError("reserve: a shard holds one unit only");
+		const quantity = demand[0]!.quantity;
+		let grant: { grant_id: string; units: number } | null = null;
+		for (let round = 0; ; round++) {
+			const g = grant;
+			const result = await this.mutate("reserve", (tx) => {
+				if (g) quota.applyGrant(tx, g.grant_id, role.unit, g.units);
+				return holds.reserve(tx, ref, demand, ttlMs, actor);
+			});
+			grant = null;
+			if (result.ok || result.reason !== "insufficient_stock") return result;
+			if (round >= ASK_ROUNDS) throw new Error("reserve: the shard could not settle with its coordinator");
+			const answer = await this.coordinator(role).ask(role.shard, role.unit, quantity, quota.report(this.sql, role.unit));
+			if (answer.kind === "refuse") return result;
+			if (answer.kind === "grant") grant = answer;
+		}
 	}
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
@@ -196,10 +257,138 @@ export class WarehouseObject extends DurableObject<Env> {
 		return this.mutate("cancelIncoming", (tx) => transfers.cancelIncoming(tx, transferId));
 	}
 
+	// ---- a unit split over shard objects (./pool.ts at the warehouse, ./quota.ts at a shard) ------------
+
+	/**
+	 * At the warehouse: a shard of `unit` lacks units for a request of
+	 * `quantity`. Grants from the pool, else reclaims from the other shards and
+	 * decides again; refuses only when, at that instant, the pool and every
+	 * shard together hold less than `quantity`.
+	 */
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport): Promise<AskAnswer> {
+		this.assertWarehouse("ask");
+		if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError("ask: quantity must be positive");
+		for (let round = 0; round < RECLAIM_ROUNDS; round++) {
+			const step = await this.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report));
+			if (step.kind === "grant") await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
+			if (step.kind !== "reclaim") return step;
+			await this.reclaimFrom(unit, step.from, step.reclaim_id, step.units);
+		}
+		return { kind: "retry" };
+	}
+
+	/** At the warehouse: takes back up to `units` free units of the unit from one shard, applying what it gave (and any give-back it had pending). */
+	private async reclaimFrom(unit: Unit, from: number, reclaimId: string, units: number): Promise<void> {
+		const answer = await this.env.WAREHOUSE.getByName(shardName(this.warehouseId, unit, from)).reclaim(reclaimId, unit, units);
+		await this.mutate("giveIn", (tx) => {
+			for (const g of answer.gives) pool.applyGiveBack(tx, from, g);
+			pool.recordReport(tx, unit, from, answer.report);
+		});
+	}
+
+	/** At the warehouse: every shard of the unit gives its free units back to the pool (before a new count or level is set). */
+	async gather(unit: Unit): Promise<Level> {
+		this.assertWarehouse("gather");
+		const slots = pool.width(store.shardConfig(this.sql, unit));
+		const id = crypto.randomUUID();
+		await Promise.all(Array.from({ length: slots }, (_, k) => k).filter((k) => slots > 1 || k > 0).map((k) => this.reclaimFrom(unit, k, `gather-${id}-${k}`, Number.MAX_SAFE_INTEGER)));
+		return store.getLevel(this.sql, unit);
+	}
+
+	/** At the warehouse: sets a sharded unit's total on hand, safety stock, threshold and shard count (after gathering its shards' free units). */
+	async setSharded(ref: string, item: pool.ShardedItem, opts: OpOptions = {}): Promise<SetLevelsResult> {
+		this.assertWarehouse("setSharded");
+		if (!Number.isSafeInteger(item.on_hand) || item.on_hand < 0) throw new TypeError("setSharded: invalid on_hand");
+		if (store.shardConfig(this.sql, item)) await this.gather(item);
+		const r = await this.mutate("setLevels", (tx) => pool.setSharded(tx, ref, item, by(opts)));
+		return r.ok ? { ok: true, replayed: r.replayed, levels: [pool.summedLevel(this.sql, store.getLevel(this.sql, item))] } : r;
+	}
+
+	/** At the warehouse: give-backs from a shard join the pool once each; answers their ids (all known applied). */
+	async receiveGiveBacks(shard: number, gives: store.GiveBack[]): Promise<{ applied: string[] }> {
+		this.assertWarehouse("receiveGiveBacks");
+		await this.mutate("giveIn", (tx) => {
+			for (const g of gives) pool.applyGiveBack(tx, shard, g);
+		});
+		return { applied: gives.map((g) => g.give_id) };
+	}
+
+	/** Each sharded unit's shard count and the counts it has had. */
+	async shardConfigs(): Promise<store.ShardConfig[]> {
+		return store.shardConfigs(this.sql);
+	}
+
+	/** At a shard: a grant from the pool, applied once (the alarm's redelivery of one the asker already applied changes nothing). */
+	async receiveGrant(grantId: string, unit: Unit, units: number): Promise<{ applied: boolean }> {
+		this.assertShard("receiveGrant", unit);
+		return { applied: await this.mutate("grantIn", (tx) => quota.applyGrant(tx, grantId, unit, units)) };
+	}
+
+	/** At a shard: gives back up to `units` free units, once per reclaim id; answers every give-back not yet known delivered and its levels. */
+	async reclaim(reclaimId: string, unit: Unit, units: number): Promise<{ gives: store.GiveBack[]; report: store.ShardReport }> {
+		this.assertShard("reclaim", unit);
+		// The coordinator applies the give-backs from this answer; the alarm tells it again if the answer was lost.
+		await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
+		return this.mutate("reclaim", (tx) => {
+			quota.reclaim(tx, reclaimId, unit, units);
+			return { gives: store.pendingGiveBacks(tx.sql, 100), report: quota.report(tx.sql, unit) };
+		});
+	}
+
+	private assertWarehouse(method: string): void {
+		if (this.role.kind !== "warehouse") throw new TypeError(`${method}: only a warehouse's own object keeps a pool`);
+	}
+
+	private assertShard(method: string, unit: Unit): void {
+		if (this.role.kind !== "shard" || this.role.unit.product_id !== unit.product_id || this.role.unit.size !== unit.size) throw new TypeError(`${method}: not a shard of that unit`);
+	}
+
+	private coordinator(role: Extract<ObjectRole, { kind: "shard" }>) {
+		return this.env.WAREHOUSE.getByName(role.warehouseId);
+	}
+
+	/** Grants not known applied (at a warehouse) and give-backs not known received (at a shard), sent again. */
+	private async deliver(): Promise<void> {
+		const role = this.role;
+		try {
+			if (role.kind === "shard") {
+				const gives = store.pendingGiveBacks(this.sql, 100);
+				if (gives.length === 0) return;
+				const { applied } = await this.coordinator(role).receiveGiveBacks(role.shard, gives);
+				this.ctx.storage.transactionSync(() => store.markGiveBacksDelivered(this.sql, applied));
+				return;
+			}
+			for (const g of store.pendingGrants(this.sql, this.clock.now() - DELIVERY_RETRY_MS, 100)) {
+				await this.env.WAREHOUSE.getByName(shardName(this.warehouseId, g, g.shard)).receiveGrant(g.grant_id, { product_id: g.product_id, size: g.size }, g.units);
+				this.ctx.storage.transactionSync(() => store.markGrantDelivered(this.sql, g.grant_id));
+			}
+		} catch (err) {
+			log.warn("[warehouse]", "delivery_deferred", { error: String(err), retry_in_ms: DELIVERY_RETRY_MS });
+		}
+	}
+
+	/** When the alarm must next wake: the earliest open hold's expiry, or sooner for a delivery to retry. */
+	private nextWake(now: number): number | null {
+		const expiry = store.nextExpiry(this.sql);
+		if (!store.hasPendingDeliveries(this.sql)) return expiry;
+		const retry = now + DELIVERY_RETRY_MS;
+		return expiry === null ? retry : Math.min(expiry, retry);
+	}
+
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
-		return store.getLevels(this.sql, units);
+		return this.levelsWithShards(store.getLevels(this.sql, units));
+	}
+
+	/** A sharded unit's level is its pool plus what its shards hold at most, with its shard counts (how the gateway routes it). */
+	private levelsWithShards(levels: Level[]): Level[] {
+		const configs = new Map(store.shardConfigs(this.sql).map((c) => [unitKey(c), c]));
+		if (configs.size === 0) return levels;
+		return levels.map((l) => {
+			const c = configs.get(unitKey(l));
+			return c ? { ...pool.summedLevel(this.sql, l), shards: c.shards, shard_generations: c.generations } : l;
+		});
 	}
 
 	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
@@ -208,7 +397,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	async snapshot(): Promise<Snapshot> {
-		return { items: store.allLevels(this.sql), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
+		return { items: this.levelsWithShards(store.allLevels(this.sql)), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
 	}
 
 	/**
@@ -246,6 +435,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.alarmSlot.fired();
+		await this.deliver();
 		try {
 			await this.resolveDueAs("alarm", this.clock.now());
 			this.alarmFailures = 0;
@@ -299,16 +489,29 @@ export class WarehouseObject extends DurableObject<Env> {
 	/** One transaction, counted as a write when it changed a row. */
 	private transact<T>(kind: string, now: number, write: (tx: Tx) => T): { result: T; outcome: TxOutcome } {
 		const { tx, outcome } = openTx(this.sql, now, this.warehouseId, this.changes);
-		const result = this.writes.run(kind, () => this.ctx.storage.transactionSync(() => write(tx)));
+		const role = this.role;
+		const result = this.writes.run(kind, () =>
+			this.ctx.storage.transactionSync(() => {
+				const r = write(tx);
+				// At a shard, units that came back go to the pool in the same transaction (./quota.ts).
+				if (role.kind === "shard" && quota.settle(tx, role.unit)) this.gaveBack = true;
+				return r;
+			}),
+		);
 		return { result, outcome };
 	}
 
 	/** After a write: the alarm (moved earlier for a new hold, or set exactly after resolving), then the events. */
 	private async settle(outcome: TxOutcome, exactAlarm: boolean): Promise<void> {
+		if (this.gaveBack) {
+			this.gaveBack = false;
+			await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
+			await this.deliver();
+		}
 		if (outcome.eventsQueued) this.outbox.markWaiting();
 		if (outcome.armBy !== null) await this.alarmSlot.armBy(outcome.armBy);
 		await this.outbox.flush(this.changes);
-		if (exactAlarm) await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+		if (exactAlarm) await this.alarmSlot.armAt(this.nextWake(this.clock.now()));
 	}
 }
 
