@@ -148,12 +148,6 @@ export class AvailabilityCache {
 		return units.map((u) => levelOf(entry, u));
 	}
 
-	/** The levels of `units` from this isolate's memo if it holds a snapshot within the ttl; asks nobody. */
-	peek(warehouseId: string, units: Unit[]): Level[] | undefined {
-		const kept = this.memo.get(warehouseId);
-		return kept && isFresh(kept.at, this.now(), this.ttlMs) ? units.map((u) => levelOf(kept, u)) : undefined;
-	}
-
 	/** Every unit the warehouse has stocked, at most `ttlMs` old (or fresh from the object). */
 	async all(warehouseId: string, opts: ReadOptions = {}): Promise<Level[]> {
 		return [...(await this.entry(warehouseId, opts.fresh === true)).byUnit.values()];

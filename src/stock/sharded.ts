@@ -40,9 +40,10 @@ function holders(env: Env, warehouseId: string, ref: string, sharded: ShardedUni
 
 export async function reserve(env: Env, warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult> {
 	const demand = sumDemand(lines);
-	// Only what this isolate already knows: a unit it does not know as sharded goes to the warehouse's object,
-	// which sells from the unit's pool and gathers from its shards before refusing (exact either way).
-	const levels = cacheOf(env).peek(warehouseId, demand) ?? [];
+	// The shard counts from the read cache (usually this isolate's memo, which planning just filled). A count
+	// out of date is never wrong, only slower: the warehouse's object sells a sharded unit from its pool and gathers
+	// from its shards before refusing, and a shard of any count the unit has had sells exactly what it holds.
+	const levels = await cacheOf(env).levels(warehouseId, demand);
 	const shardsOf = new Map(levels.filter((l) => (l.shards ?? 1) > 1).map((l) => [unitKey(l), l.shards!]));
 	const main = warehouseStub(env, warehouseId);
 	if (shardsOf.size === 0) return main.reserve(ref, demand, ttlMs, { actor: "checkout" });

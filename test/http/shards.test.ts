@@ -1,0 +1,105 @@
+/**
+ * A sharded unit through the API: the stock PUT sets `shards`, GET shows one
+ * row summed over the pool and every shard, the ledger names each entry's
+ * shard; checkout sells every unit and refuses only when none is left; a
+ * cancelled order's units are sold again; folding back to one shard loses nothing.
+ */
+import { describe, expect, it } from "vitest";
+import { admin, call } from "../helpers/http";
+import { customer, makeShop, placeOrder } from "../helpers/shop";
+
+interface Row {
+	product_id: string;
+	size: string;
+	on_hand: number;
+	reserved: number;
+	available: number;
+	shards: number;
+	pool: number | null;
+}
+
+async function rowOf(auth: string, warehouseId: string, productId: string): Promise<Row> {
+	const r = await call("GET", `/admin/warehouses/${warehouseId}/stock`, { auth });
+	expect(r.status).toBe(200);
+	return (r.body as { items: Row[] }).items.find((i) => i.product_id === productId && i.size === "M")!;
+}
+
+/** Polls (bounded) until the row satisfies `ok`: commits land shortly after a 201 in the default mode. */
+async function until(auth: string, warehouseId: string, productId: string, ok: (r: Row) => boolean): Promise<Row> {
+	let row = await rowOf(auth, warehouseId, productId);
+	for (let i = 0; i < 50 && !ok(row); i++) {
+		await new Promise((r) => setTimeout(r, 100));
+		row = await rowOf(auth, warehouseId, productId);
+	}
+	return row;
+}
+
+async function buy(productId: string, quantity = 1) {
+	const c = await customer([{ product_id: productId, size: "M", quantity }]);
+	return { ...c, res: await placeOrder(c.auth) };
+}
+
+describe("a sharded unit through the API", () => {
+	it("PUT sets shards, GET shows the unit once with its levels summed, checkout sells every unit and refuses only the one too many", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		const put = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 6, shards: 3 }] } });
+		expect(put.status, JSON.stringify(put.body)).toBe(200);
+		expect(await rowOf(auth, wh, p)).toMatchObject({ on_hand: 6, reserved: 0, available: 6, shards: 3, pool: 6 });
+
+		const orders = await Promise.all(Array.from({ length: 6 }, () => buy(p)));
+		expect(orders.map((o) => o.res.status)).toEqual([201, 201, 201, 201, 201, 201]);
+		const extra = await buy(p);
+		expect(extra.res.status).toBe(409);
+		expect(extra.res.body).toMatchObject({ code: "OUT_OF_STOCK" });
+		const sold = await until(auth, wh, p, (r) => r.on_hand === 0);
+		expect(sold).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shards: 3 });
+
+		// The ledger shows every object's entries, each naming its shard.
+		const ledger = await call("GET", `/admin/warehouses/${wh}/ledger?limit=500`, { auth });
+		expect(ledger.status).toBe(200);
+		const entries = (ledger.body as { entries: Array<{ seq: number; reason: string; shard: number | null; on_hand_delta: number }> }).entries;
+		expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+		expect(entries.some((e) => e.reason === "grant_out" && e.shard === null)).toBe(true);
+		expect(entries.some((e) => e.reason === "grant_in" && e.shard !== null)).toBe(true);
+		expect(entries.filter((e) => e.reason === "commit").every((e) => e.shard !== null)).toBe(true);
+		expect(entries.reduce((a, e) => a + e.on_hand_delta, 0)).toBe(0);
+
+		// A cancelled order's unit comes back and is sold to the next buyer.
+		const first = orders[0]!;
+		const orderId = (first.res.body as { order_id: string }).order_id;
+		const cancelled = await call("POST", `/orders/${orderId}/cancel`, { auth: first.auth, body: {} });
+		expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+		expect((await rowOf(auth, wh, p)).on_hand).toBe(1);
+		const again = await buy(p);
+		expect(again.res.status, JSON.stringify(again.res.body)).toBe(201);
+	});
+
+	it("folding back to one shard keeps open holds and every unit; the warehouse then sells the unit itself", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 5, shards: 4 }] } })).status).toBe(200);
+		expect((await buy(p, 2)).res.status).toBe(201);
+		const fold = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 3, shards: 1 }] } });
+		// on_hand 3 after 2 sold (or held): 3 left to sell.
+		expect(fold.status, JSON.stringify(fold.body)).toBe(200);
+		const row = await until(auth, wh, p, (r) => r.reserved === 0);
+		expect(row).toMatchObject({ shards: 1, on_hand: 3, available: 3 });
+		expect((await buy(p, 3)).res.status).toBe(201);
+		expect((await buy(p, 1)).res.status).toBe(409);
+	});
+
+	it("refuses shards outside 1..64", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		for (const shards of [0, 65, 1.5]) {
+			const r = await call("PUT", `/admin/warehouses/${shop.warehouses[0]}/stock`, { auth, body: { items: [{ product_id: shop.products[0], size: "M", on_hand: 1, shards }] } });
+			expect(r.status).toBe(400);
+			expect(r.body).toMatchObject({ code: "VALIDATION_ERROR" });
+		}
+	});
+});
