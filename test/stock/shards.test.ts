@@ -5,7 +5,7 @@
  * sold out while units sit free elsewhere; units that come back are sold
  * again; folding back to one object loses nothing.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardName } from "../../src/stock/shardNames";
@@ -161,5 +161,51 @@ describe("shards of a unit", () => {
 		expect((await s.shard(3).release(open)).ok).toBe(true);
 		expect((await freeEverywhere(s, 4)).pool).toBe(2);
 		await audited([s.main, s.shard(1), s.shard(3)]);
+	});
+
+	it("a hold that expires at a shard gives its units back to the pool, and another shard sells them", async () => {
+		const s = await sharded(3, 2);
+		const r = ref("o");
+		expect((await s.shard(0).reserve(r, [line(s.u, 3)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect((await s.shard(0).hold(r))!.state).toBe("expired");
+		expect((await freeEverywhere(s, 2)).pool).toBe(3);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("give-backs sent again (a lost answer, a restarted shard) join the pool once", async () => {
+		const s = await sharded(10, 2);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// The pool reclaims shard 1's free units; the shard still lists the give-back as not known delivered.
+		await s.main.gather(s.u);
+		const pending = () => runInDurableObject(s.shard(1), (_, state) => state.storage.sql.exec(`SELECT give_id, product_id, size, units FROM give_backs WHERE delivered = 0`).toArray());
+		const gives = await pending();
+		expect(gives.length).toBeGreaterThan(0);
+		// The same give-backs delivered twice by hand, then by the restarted shard's alarm.
+		for (let i = 0; i < 2; i++) await s.main.receiveGiveBacks(1, gives as never);
+		const shard = await restartWarehouse(shardName(s.name, s.u, 1));
+		expect(await runDurableObjectAlarm(shard)).toBe(true);
+		expect(await pending()).toEqual([]);
+		const giveIns = (await readLedger(s.main)).filter((e) => e.reason === "give_in");
+		expect(new Set(giveIns.map((e) => e.ref)).size).toBe(giveIns.length);
+		const f = await freeEverywhere(s, 2);
+		expect(f.on_hand).toBe(10);
+		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(9);
+		await audited([s.main, shard]);
+	});
+
+	it("a late commit at a shard whose expired units went back to the pool takes them again through a grant", async () => {
+		const s = await sharded(2, 2);
+		const r = ref("o");
+		expect((await s.shard(0).reserve(r, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect(await s.shard(0).commit(r)).toMatchObject({ ok: true, late: true });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(0);
+		await audited([s.main, s.shard(0)]);
 	});
 });

@@ -36,6 +36,7 @@ import type {
 	ReleaseResult,
 	ReserveResult,
 	SetLevelsResult,
+	Shortage,
 	Snapshot,
 	StockRow,
 	TransferCancelResult,
@@ -109,7 +110,14 @@ export class WarehouseObject extends DurableObject<Env> {
 		this.sql = this.writes.sql;
 		this.outbox = new EventOutbox(this.sql, this.writes, () => this.env.EVENTS);
 		this.alarmSlot = new AlarmSlot(ctx.storage);
-		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.outbox.flush(this.changes), this.sql, () => this.clock.now());
+		this.changes = new UnitChanges(
+			ctx.storage,
+			this.warehouseId,
+			() => this.outbox.flush(this.changes),
+			this.sql,
+			() => this.clock.now(),
+			(unit) => this.levelsWithShards([store.getLevel(this.sql, unit)])[0]!,
+		);
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
@@ -133,14 +141,29 @@ export class WarehouseObject extends DurableObject<Env> {
 	async reserve(ref: string, lines: Line[], ttlMs: number, opts: OpOptions = {}): Promise<ReserveResult> {
 		assertLines(lines, "reserve");
 		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
-		if (this.role.kind === "shard") return this.reserveAtShard(this.role, ref, lines, ttlMs, opts.actor ?? "checkout");
+		const actor = opts.actor ?? "checkout";
+		if (this.role.kind === "shard") {
+			const unit = this.role.unit;
+			const demand = sumDemand(lines);
+			if (demand.length !== 1 || demand[0]!.product_id !== unit.product_id || demand[0]!.size !== unit.size) throw new TypeError("reserve: a shard holds one unit only");
+			return this.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor));
+		}
+		return this.gathered("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, actor));
+	}
+
+	/**
+	 * At the warehouse: a write short of a sharded unit's units in its pool
+	 * gathers the free units of the unit's shards and runs again; it is refused
+	 * only when, at one instant, the pool and every shard together could not cover it.
+	 */
+	private async gathered<R extends { ok: boolean }>(kind: string, write: (tx: Tx) => R): Promise<R> {
 		for (let round = 0; ; round++) {
-			const result = await this.mutate("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, opts.actor ?? "checkout"));
-			if (result.ok || result.reason !== "insufficient_stock") return result;
-			// A sharded unit's pool is short: its shards may still hold units. Refuse only when none could cover the request.
-			const short = result.shortages.map((s) => ({ s, total: this.freeEverywhere(s) }));
+			const result = await this.mutate(kind, write);
+			const shortages = shortagesOf(result);
+			if (!shortages) return result;
+			const short = shortages.map((s) => ({ s, total: this.freeEverywhere(s) }));
 			if (short.some(({ s, total }) => total === null || total < s.requested)) return result;
-			if (round >= ASK_ROUNDS) throw new Error("reserve: the pool could not gather its shards' units");
+			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the pool could not gather its shards' units`);
 			for (const { s } of short) await this.gather(s);
 		}
 	}
@@ -153,33 +176,34 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	/**
-	 * A shard sells from what it holds; short, it asks the coordinator (which
-	 * grants, reclaims from other shards, or refuses only when the unit's free
-	 * stock everywhere is below the request) and applies the grant in the same
-	 * transaction as the hold, so no other buyer here can take it first.
+	 * At a shard: a write short of units (a reserve, a late commit) asks the
+	 * coordinator, which grants, reclaims from other shards, or refuses only when
+	 * the unit's free stock everywhere is below the request. The grant is applied
+	 * in the same transaction as the write that needed it, so no other buyer
+	 * here can take it first.
 	 */
-	private async reserveAtShard(role: Extract<ObjectRole, { kind: "shard" }>, ref: string, lines: Line[], ttlMs: number, actor: string): Promise<ReserveResult> {
-		const demand = sumDemand(lines);
-		if (demand.length !== 1 || demand[0]!.product_id !== role.unit.product_id || demand[0]!.size !== role.unit.size) throw new TypeError("reserve: a shard holds one unit only");
-		const quantity = demand[0]!.quantity;
+	private async granted<R extends { ok: boolean }>(role: Extract<ObjectRole, { kind: "shard" }>, kind: string, write: (tx: Tx) => R): Promise<R> {
 		let grant: { grant_id: string; units: number } | null = null;
 		for (let round = 0; ; round++) {
 			const g = grant;
-			const result = await this.mutate("reserve", (tx) => {
+			const result = await this.mutate(kind, (tx) => {
 				if (g) quota.applyGrant(tx, g.grant_id, role.unit, g.units);
-				return holds.reserve(tx, ref, demand, ttlMs, actor);
+				return write(tx);
 			});
 			grant = null;
-			if (result.ok || result.reason !== "insufficient_stock") return result;
-			if (round >= ASK_ROUNDS) throw new Error("reserve: the shard could not settle with its coordinator");
-			const answer = await this.coordinator(role).ask(role.shard, role.unit, quantity, quota.report(this.sql, role.unit));
+			const shortages = shortagesOf(result);
+			if (!shortages) return result;
+			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
+			const answer = await this.coordinator(role).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.sql, role.unit));
 			if (answer.kind === "refuse") return result;
 			if (answer.kind === "grant") grant = answer;
 		}
 	}
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
-		return this.mutate("commit", (tx) => holds.commit(tx, ref, opts.actor ?? "checkout"));
+		const write = (tx: Tx) => holds.commit(tx, ref, opts.actor ?? "checkout");
+		// A late commit takes its units again: at a shard it may need a grant, at the warehouse its shards' units.
+		return this.role.kind === "shard" ? this.granted(this.role, "commit", write) : this.gathered("commit", write);
 	}
 
 	/**
@@ -215,7 +239,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
 		assertLines(lines, "deduct");
-		return this.mutate("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
+		return this.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
@@ -236,7 +260,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async transferOut(transferId: string, toWarehouseId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferOutResult> {
 		assertLines(lines, "transferOut");
-		return this.mutate("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
+		return this.gathered("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
 	}
 
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
@@ -513,6 +537,12 @@ export class WarehouseObject extends DurableObject<Env> {
 		await this.outbox.flush(this.changes);
 		if (exactAlarm) await this.alarmSlot.armAt(this.nextWake(this.clock.now()));
 	}
+}
+
+/** The units a write was short of, or null when it was not refused for want of stock. */
+function shortagesOf(result: { ok: boolean }): Shortage[] | null {
+	const r = result as { ok: boolean; reason?: string; shortages?: Shortage[] };
+	return !r.ok && r.reason === "insufficient_stock" && r.shortages && r.shortages.length > 0 ? r.shortages : null;
 }
 
 /** Who asked, for the ledger: an admin unless the caller says otherwise. */
