@@ -84,8 +84,8 @@ describe("a sharded unit through the API", () => {
 		const [p] = shop.products as [string];
 		expect((await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 5, shards: 4 }] } })).status).toBe(200);
 		expect((await buy(p, 2)).res.status).toBe(201);
+		expect(await until(auth, wh, p, (r) => r.reserved === 0)).toMatchObject({ on_hand: 3, reserved: 0 });
 		const fold = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 3, shards: 1 }] } });
-		// on_hand 3 after 2 sold (or held): 3 left to sell.
 		expect(fold.status, JSON.stringify(fold.body)).toBe(200);
 		const row = await until(auth, wh, p, (r) => r.reserved === 0);
 		expect(row).toMatchObject({ shards: 1, on_hand: 3, available: 3 });
@@ -101,5 +101,43 @@ describe("a sharded unit through the API", () => {
 			expect(r.status).toBe(400);
 			expect(r.body).toMatchObject({ code: "VALIDATION_ERROR" });
 		}
+	});
+
+	it("concurrent buyers through checkout never oversell and are refused only once every unit is taken", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 8, shards: 4 }] } })).status).toBe(200);
+		const buyers = await Promise.all(Array.from({ length: 16 }, () => customer([{ product_id: p, size: "M", quantity: 1 }])));
+		const answers = await Promise.all(buyers.map((b) => placeOrder(b.auth)));
+		const statuses = answers.map((a) => a.status).sort();
+		expect(statuses.filter((x) => x === 201)).toHaveLength(8);
+		expect(statuses.filter((x) => x === 409)).toHaveLength(8);
+		for (const a of answers.filter((x) => x.status === 409)) expect(a.body).toMatchObject({ code: "OUT_OF_STOCK" });
+		const row = await until(auth, wh, p, (r) => r.on_hand === 0 && r.reserved === 0);
+		expect(row).toMatchObject({ on_hand: 0, reserved: 0, available: 0 });
+		const ledger = await call("GET", `/admin/warehouses/${wh}/ledger?limit=500`, { auth });
+		const entries = (ledger.body as { entries: Array<{ reason: string; on_hand_delta: number }> }).entries;
+		expect(-entries.filter((e) => e.reason === "commit").reduce((a, e) => a + e.on_hand_delta, 0)).toBe(8);
+	});
+
+	it("an order that can ship from two warehouses takes a sharded unit's last unit at one and the rest at the other", async () => {
+		const auth = await admin();
+		const shop = await makeShop({
+			warehouses: [
+				{ postal_code: "10001", region: "NY", stock: {} },
+				{ postal_code: "94105", region: "CA", stock: { "0/M": 1 } },
+			],
+		});
+		const [east, west] = shop.warehouses as [string, string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${east}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 2, shards: 2 }] } })).status).toBe(200);
+		expect((await buy(p, 1)).res.status).toBe(201);
+		const both = await buy(p, 2);
+		expect(both.res.status, JSON.stringify(both.res.body)).toBe(201);
+		expect((await until(auth, east, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
+		expect((await until(auth, west, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
+		expect((await buy(p, 1)).res.status).toBe(409);
 	});
 });

@@ -208,4 +208,15 @@ describe("shards of a unit", () => {
 		expect((await freeEverywhere(s, 2)).on_hand).toBe(0);
 		await audited([s.main, s.shard(0)]);
 	});
+
+	it("the reconciler's resolveDue at the warehouse resolves its shards' due holds too, and their units reach the pool", async () => {
+		const s = await sharded(5, 3);
+		const r = ref("o");
+		expect((await s.shard(2).reserve(r, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const resolved = await s.main.resolveDue(Date.now() + TTL + 1_000);
+		expect(resolved).toEqual({ committed: 0, expired: 1 });
+		expect((await s.shard(2).hold(r))!.state).toBe("expired");
+		expect((await freeEverywhere(s, 3)).pool).toBe(5);
+		await audited([s.main, s.shard(2)]);
+	});
 });

@@ -480,7 +480,22 @@ export class WarehouseObject extends DurableObject<Env> {
 	 * inside the transaction.
 	 */
 	async resolveDue(now?: number): Promise<{ committed: number; expired: number }> {
-		return this.resolveDueAs("resolveDue", now ?? this.clock.now());
+		const at = now ?? this.clock.now();
+		const total = await this.resolveDueAs("resolveDue", at);
+		// The reconciler asks warehouses only: a warehouse asks its sharded units' shards in turn (their alarms are the first line).
+		if (this.role.kind === "warehouse") {
+			await this.deliver();
+			for (const c of store.shardConfigs(this.sql)) {
+				const slots = pool.width(c);
+				if (slots <= 1) continue;
+				const done = await Promise.all(Array.from({ length: slots }, (_, k) => this.env.WAREHOUSE.getByName(shardName(this.warehouseId, c, k)).resolveDue(at)));
+				for (const d of done) {
+					total.committed += d.committed;
+					total.expired += d.expired;
+				}
+			}
+		}
+		return total;
 	}
 
 	/** Who resolves (the alarm or the reconciler's RPC) only names the transactions in the write counts. */
