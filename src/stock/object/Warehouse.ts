@@ -13,6 +13,9 @@
  *   ./store.ts         the SQL
  *   ./alarm.ts         the alarm, never later than the earliest open hold
  *   ./outbox.ts        events sent after their transaction
+ *   ./pool.ts          a sharded unit's pool, at the warehouse's object
+ *   ./quota.ts         a sharded unit's slice, at a shard object (the same class under a derived name)
+ *   ./shardLink.ts     asks, grants, give-backs and gatherings between them
  *
  * An alarm that cannot read D1 re-arms itself with a capped backoff
  * (./backoff.ts) rather than being dropped after the platform's retries.
@@ -36,7 +39,6 @@ import type {
 	ReleaseResult,
 	ReserveResult,
 	SetLevelsResult,
-	Shortage,
 	Snapshot,
 	StockRow,
 	TransferCancelResult,
@@ -57,7 +59,8 @@ import * as store from "./store";
 import * as transfers from "./transfers";
 import * as pool from "./pool";
 import * as quota from "./quota";
-import { roleOf, shardName, type ObjectRole } from "../shardNames";
+import { roleOf, type ObjectRole } from "../shardNames";
+import { DELIVERY_RETRY_MS, ShardLink, type AskAnswer } from "./shardLink";
 import { sumDemand } from "../demand";
 import { openTx, type Tx, type TxOutcome } from "./tx";
 import { WriteCounter, type WriteCounts } from "./writes";
@@ -69,15 +72,7 @@ export interface OpOptions {
 }
 
 const RESOLVE_BATCH = 100;
-/** Rounds a shard asks its coordinator before giving up on a request (each round a grant, a retry or a reclaim). */
-const ASK_ROUNDS = 8;
-/** Rounds a coordinator reclaims from other shards while answering one ask. */
-const RECLAIM_ROUNDS = 16;
-/** A grant or give-back not known delivered is sent again after this long (the alarm). */
-export const DELIVERY_RETRY_MS = 2_000;
 
-/** A coordinator's answer to a shard that lacks units. */
-export type AskAnswer = { kind: "grant"; grant_id: string; units: number } | { kind: "retry" } | { kind: "refuse" };
 
 export class WarehouseObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -92,6 +87,8 @@ export class WarehouseObject extends DurableObject<Env> {
 	private readonly alarmSlot: AlarmSlot;
 	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
 	private alarmFailures = 0;
+	/** Its sharded units' other objects (./shardLink.ts). */
+	private readonly link: ShardLink;
 	/** A shard's write gave units back: deliver them after the transaction. */
 	private gaveBack = false;
 	/** Gathers stock.changed events (./changes.ts). */
@@ -110,6 +107,15 @@ export class WarehouseObject extends DurableObject<Env> {
 		this.sql = this.writes.sql;
 		this.outbox = new EventOutbox(this.sql, this.writes, () => this.env.EVENTS);
 		this.alarmSlot = new AlarmSlot(ctx.storage);
+		this.link = new ShardLink({
+			sql: this.sql,
+			role: this.role,
+			now: () => this.clock.now(),
+			mutate: (kind, write) => this.mutate(kind, write),
+			transactionSync: (fn) => ctx.storage.transactionSync(fn),
+			armBy: (at) => this.alarmSlot.armBy(at),
+			object: (name) => this.env.WAREHOUSE.getByName(name),
+		});
 		this.changes = new UnitChanges(
 			ctx.storage,
 			this.warehouseId,
@@ -122,7 +128,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
 			await this.alarmSlot.load();
-			await this.alarmSlot.armAt(this.nextWake(this.clock.now()));
+			await this.alarmSlot.armAt(this.link.nextWake(this.clock.now()));
 		});
 	}
 
@@ -146,64 +152,15 @@ export class WarehouseObject extends DurableObject<Env> {
 			const unit = this.role.unit;
 			const demand = sumDemand(lines);
 			if (demand.length !== 1 || demand[0]!.product_id !== unit.product_id || demand[0]!.size !== unit.size) throw new TypeError("reserve: a shard holds one unit only");
-			return this.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor));
+			return this.link.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor));
 		}
-		return this.gathered("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, actor));
-	}
-
-	/**
-	 * At the warehouse: a write short of a sharded unit's units in its pool
-	 * gathers the free units of the unit's shards and runs again; it is refused
-	 * only when, at one instant, the pool and every shard together could not cover it.
-	 */
-	private async gathered<R extends { ok: boolean }>(kind: string, write: (tx: Tx) => R): Promise<R> {
-		for (let round = 0; ; round++) {
-			const result = await this.mutate(kind, write);
-			const shortages = shortagesOf(result);
-			if (!shortages) return result;
-			const short = shortages.map((s) => ({ s, total: this.freeEverywhere(s) }));
-			if (short.some(({ s, total }) => total === null || total < s.requested)) return result;
-			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the pool could not gather its shards' units`);
-			for (const { s } of short) await this.gather(s);
-		}
-	}
-
-	/** A sharded unit's free stock at most, pool and shards together (read at one instant); null for a unit that is not sharded. */
-	private freeEverywhere(unit: Unit): number | null {
-		const c = store.shardConfig(this.sql, unit);
-		if (!c || pool.width(c) <= 1) return null;
-		return store.getLevel(this.sql, unit).available + pool.upperBounds(this.sql, unit, pool.width(c)).reduce((a, b) => a + b, 0);
-	}
-
-	/**
-	 * At a shard: a write short of units (a reserve, a late commit) asks the
-	 * coordinator, which grants, reclaims from other shards, or refuses only when
-	 * the unit's free stock everywhere is below the request. The grant is applied
-	 * in the same transaction as the write that needed it, so no other buyer
-	 * here can take it first.
-	 */
-	private async granted<R extends { ok: boolean }>(role: Extract<ObjectRole, { kind: "shard" }>, kind: string, write: (tx: Tx) => R): Promise<R> {
-		let grant: { grant_id: string; units: number } | null = null;
-		for (let round = 0; ; round++) {
-			const g = grant;
-			const result = await this.mutate(kind, (tx) => {
-				if (g) quota.applyGrant(tx, g.grant_id, role.unit, g.units);
-				return write(tx);
-			});
-			grant = null;
-			const shortages = shortagesOf(result);
-			if (!shortages) return result;
-			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
-			const answer = await this.coordinator(role).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.sql, role.unit));
-			if (answer.kind === "refuse") return result;
-			if (answer.kind === "grant") grant = answer;
-		}
+		return this.link.gathered("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, actor));
 	}
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
 		const write = (tx: Tx) => holds.commit(tx, ref, opts.actor ?? "checkout");
 		// A late commit takes its units again: at a shard it may need a grant, at the warehouse its shards' units.
-		return this.role.kind === "shard" ? this.granted(this.role, "commit", write) : this.gathered("commit", write);
+		return this.role.kind === "shard" ? this.link.granted(this.role, "commit", write) : this.link.gathered("commit", write);
 	}
 
 	/**
@@ -239,7 +196,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
 		assertLines(lines, "deduct");
-		return this.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
+		return this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
@@ -260,7 +217,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async transferOut(transferId: string, toWarehouseId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferOutResult> {
 		assertLines(lines, "transferOut");
-		return this.gathered("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
+		return this.link.gathered("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
 	}
 
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
@@ -292,30 +249,13 @@ export class WarehouseObject extends DurableObject<Env> {
 	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport): Promise<AskAnswer> {
 		this.assertWarehouse("ask");
 		if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError("ask: quantity must be positive");
-		for (let round = 0; round < RECLAIM_ROUNDS; round++) {
-			const step = await this.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report));
-			if (step.kind === "grant") await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
-			if (step.kind !== "reclaim") return step;
-			await this.reclaimFrom(unit, step.from, step.reclaim_id, step.units);
-		}
-		return { kind: "retry" };
-	}
-
-	/** At the warehouse: takes back up to `units` free units of the unit from one shard, applying what it gave (and any give-back it had pending). */
-	private async reclaimFrom(unit: Unit, from: number, reclaimId: string, units: number): Promise<void> {
-		const answer = await this.env.WAREHOUSE.getByName(shardName(this.warehouseId, unit, from)).reclaim(reclaimId, unit, units);
-		await this.mutate("giveIn", (tx) => {
-			for (const g of answer.gives) pool.applyGiveBack(tx, from, g);
-			pool.recordReport(tx, unit, from, answer.report);
-		});
+		return this.link.ask(shard, unit, quantity, report);
 	}
 
 	/** At the warehouse: every shard of the unit gives its free units back to the pool (before a new count or level is set). */
 	async gather(unit: Unit): Promise<Level> {
 		this.assertWarehouse("gather");
-		const slots = pool.width(store.shardConfig(this.sql, unit));
-		const id = crypto.randomUUID();
-		await Promise.all(Array.from({ length: slots }, (_, k) => k).filter((k) => slots > 1 || k > 0).map((k) => this.reclaimFrom(unit, k, `gather-${id}-${k}`, Number.MAX_SAFE_INTEGER)));
+		await this.link.gather(unit);
 		return store.getLevel(this.sql, unit);
 	}
 
@@ -365,38 +305,6 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	private assertShard(method: string, unit: Unit): void {
 		if (this.role.kind !== "shard" || this.role.unit.product_id !== unit.product_id || this.role.unit.size !== unit.size) throw new TypeError(`${method}: not a shard of that unit`);
-	}
-
-	private coordinator(role: Extract<ObjectRole, { kind: "shard" }>) {
-		return this.env.WAREHOUSE.getByName(role.warehouseId);
-	}
-
-	/** Grants not known applied (at a warehouse) and give-backs not known received (at a shard), sent again. */
-	private async deliver(): Promise<void> {
-		const role = this.role;
-		try {
-			if (role.kind === "shard") {
-				const gives = store.pendingGiveBacks(this.sql, 100);
-				if (gives.length === 0) return;
-				const { applied } = await this.coordinator(role).receiveGiveBacks(role.shard, gives);
-				this.ctx.storage.transactionSync(() => store.markGiveBacksDelivered(this.sql, applied));
-				return;
-			}
-			for (const g of store.pendingGrants(this.sql, this.clock.now() - DELIVERY_RETRY_MS, 100)) {
-				await this.env.WAREHOUSE.getByName(shardName(this.warehouseId, g, g.shard)).receiveGrant(g.grant_id, { product_id: g.product_id, size: g.size }, g.units);
-				this.ctx.storage.transactionSync(() => store.markGrantDelivered(this.sql, g.grant_id));
-			}
-		} catch (err) {
-			log.warn("[warehouse]", "delivery_deferred", { error: String(err), retry_in_ms: DELIVERY_RETRY_MS });
-		}
-	}
-
-	/** When the alarm must next wake: the earliest open hold's expiry, or sooner for a delivery to retry. */
-	private nextWake(now: number): number | null {
-		const expiry = store.nextExpiry(this.sql);
-		if (!store.hasPendingDeliveries(this.sql)) return expiry;
-		const retry = now + DELIVERY_RETRY_MS;
-		return expiry === null ? retry : Math.min(expiry, retry);
 	}
 
 	// ---- reads -------------------------------------------------------------------------------
@@ -459,7 +367,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.alarmSlot.fired();
-		await this.deliver();
+		await this.link.deliver();
 		try {
 			await this.resolveDueAs("alarm", this.clock.now());
 			this.alarmFailures = 0;
@@ -484,16 +392,10 @@ export class WarehouseObject extends DurableObject<Env> {
 		const total = await this.resolveDueAs("resolveDue", at);
 		// The reconciler asks warehouses only: a warehouse asks its sharded units' shards in turn (their alarms are the first line).
 		if (this.role.kind === "warehouse") {
-			await this.deliver();
-			for (const c of store.shardConfigs(this.sql)) {
-				const slots = pool.width(c);
-				if (slots <= 1) continue;
-				const done = await Promise.all(Array.from({ length: slots }, (_, k) => this.env.WAREHOUSE.getByName(shardName(this.warehouseId, c, k)).resolveDue(at)));
-				for (const d of done) {
-					total.committed += d.committed;
-					total.expired += d.expired;
-				}
-			}
+			await this.link.deliver();
+			const shards = await this.link.resolveShards(at);
+			total.committed += shards.committed;
+			total.expired += shards.expired;
 		}
 		return total;
 	}
@@ -545,19 +447,13 @@ export class WarehouseObject extends DurableObject<Env> {
 		if (this.gaveBack) {
 			this.gaveBack = false;
 			await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
-			await this.deliver();
+			await this.link.deliver();
 		}
 		if (outcome.eventsQueued) this.outbox.markWaiting();
 		if (outcome.armBy !== null) await this.alarmSlot.armBy(outcome.armBy);
 		await this.outbox.flush(this.changes);
-		if (exactAlarm) await this.alarmSlot.armAt(this.nextWake(this.clock.now()));
+		if (exactAlarm) await this.alarmSlot.armAt(this.link.nextWake(this.clock.now()));
 	}
-}
-
-/** The units a write was short of, or null when it was not refused for want of stock. */
-function shortagesOf(result: { ok: boolean }): Shortage[] | null {
-	const r = result as { ok: boolean; reason?: string; shortages?: Shortage[] };
-	return !r.ok && r.reason === "insufficient_stock" && r.shortages && r.shortages.length > 0 ? r.shortages : null;
 }
 
 /** Who asked, for the ledger: an admin unless the caller says otherwise. */
