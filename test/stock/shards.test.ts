@@ -219,4 +219,19 @@ describe("shards of a unit", () => {
 		expect((await freeEverywhere(s, 3)).pool).toBe(5);
 		await audited([s.main, s.shard(2)]);
 	});
+
+	it("safety stock stays at the pool: buyers at the shards never take it, an adjustment may, after the shards gave their free units back", async () => {
+		const name = freshName();
+		const main = env.WAREHOUSE.getByName(name);
+		const u = unit();
+		expect((await main.setSharded(ref("set"), { ...u, on_hand: 6, shards: 2, safety_stock: 2 })).ok).toBe(true);
+		const shard = (k: number) => env.WAREHOUSE.getByName(shardName(name, u, k));
+		expect((await shard(0).reserve(ref("o"), [line(u, 3)], TTL)).ok).toBe(true);
+		expect(await shard(1).reserve(ref("o"), [line(u, 2)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect((await shard(1).reserve(ref("o"), [line(u, 1)], TTL)).ok).toBe(true);
+		// The 2 safety units stay at the pool; an adjustment takes them (shards hold none free now).
+		const adj = await main.adjust(ref("adj"), u, -2, "damage");
+		expect(adj).toMatchObject({ ok: true, level: { on_hand: 4, reserved: 4, available: 0 } });
+		await audited([main, shard(0), shard(1)]);
+	});
 });

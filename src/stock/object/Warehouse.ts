@@ -191,12 +191,12 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restore");
-		return this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts)));
+		return this.summedIn(await this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
 	}
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
 		assertLines(lines, "deduct");
-		return this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
+		return this.summedIn(await this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts))));
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
@@ -210,7 +210,20 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
-		return this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		// Units taken from a sharded unit come from its pool: its shards' free units are gathered there first.
+		if (delta < 0 && this.role.kind === "warehouse" && !store.applied(this.sql, "adjust", ref)) await this.link.gather(unit);
+		const r = await this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		return r.ok ? { ...r, level: this.summed([r.level])[0]! } : r;
+	}
+
+	/** An answer's levels with each sharded unit summed over its pool and shards (as the stock view shows it). */
+	private summedIn<R extends { ok: boolean; levels?: Level[] }>(r: R): R {
+		return r.ok && r.levels ? { ...r, levels: this.summed(r.levels) } : r;
+	}
+
+	private summed(levels: Level[]): Level[] {
+		const sharded = new Set(store.shardConfigs(this.sql).map(unitKey));
+		return sharded.size === 0 ? levels : levels.map((l) => (sharded.has(unitKey(l)) ? pool.summedLevel(this.sql, l) : l));
 	}
 
 	// ---- transfers between warehouses (the saga's steps; the D1 record decides) ------------------
