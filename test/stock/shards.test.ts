@@ -72,7 +72,7 @@ describe("shards of a unit", () => {
 		// The shard asked, the pool granted, and the answer never came back.
 		const answer = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
 		expect(answer.kind).toBe("grant");
-		const grant = answer as { grant_id: string; units: number };
+		const grant = (answer as { grants: Array<{ grant_id: string; units: number }> }).grants[0]!;
 		const main = await restartWarehouse(s.name);
 		const clock = await useClock(main);
 		clock.advance(5_000);
@@ -233,5 +233,17 @@ describe("shards of a unit", () => {
 		const adj = await main.adjust(ref("adj"), u, -2, "damage");
 		expect(adj).toMatchObject({ ok: true, level: { on_hand: 4, reserved: 4, available: 0 } });
 		await audited([main, shard(0), shard(1)]);
+	});
+
+	it("a grant whose answer was lost is handed again with the shard's next ask and applied once", async () => {
+		const s = await sharded(10, 2);
+		const lost = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
+		expect(lost.kind).toBe("grant");
+		const [grant] = (lost as { grants: Array<{ grant_id: string; units: number }> }).grants;
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
+		const inn = (await readLedger(s.shard(1))).filter((e) => e.reason === "grant_in");
+		expect(inn.map((e) => e.ref)).toEqual([grant!.grant_id]);
+		expect((await readLedger(s.main)).filter((e) => e.reason === "grant_out")).toHaveLength(1);
+		await audited([s.main, s.shard(1)]);
 	});
 });

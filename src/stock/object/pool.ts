@@ -15,11 +15,17 @@ import type { MoveBy } from "./moves";
 import * as store from "./store";
 import type { Tx } from "./tx";
 
+export interface GrantNote {
+	grant_id: string;
+	units: number;
+}
+
 export type AskStep =
-	| { kind: "grant"; grant_id: string; units: number }
+	/** Grants for the asker to apply (idempotent by id): a new one, or those on their way to it already. */
+	| { kind: "grant"; grants: GrantNote[] }
 	/** Take units back from another shard first, then decide again. */
 	| { kind: "reclaim"; from: number; units: number; reclaim_id: string }
-	/** A grant already on its way to the asker covers it: reserve again. */
+	/** Decide again (units are on their way back to the pool). */
 	| { kind: "retry" }
 	| { kind: "refuse" };
 
@@ -52,7 +58,8 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 	const cfg = escrowConfig(c);
 	const free = upper[shard]!;
 	const need = quantity - free;
-	if (need <= 0) return { kind: "retry" };
+	// Grants on their way to the asker cover it: it gets them in this answer too (an answer lost is no wait for the alarm).
+	if (need <= 0) return { kind: "grant", grants: store.pendingGrantsTo(tx.sql, unit, shard) };
 	const pool = store.getLevel(tx.sql, unit).available;
 	const d = decideAsk({ pool, reported: upper, returning: 0, soldOut: false }, { shard, free, need, want: Math.max(need, grantSize(0, cfg)) }, cfg);
 	switch (d.kind) {
@@ -60,7 +67,7 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 			const grantId = `grant-${crypto.randomUUID()}`;
 			tx.apply([{ unit, on_hand_delta: -d.units, reserved_delta: 0, reason: "grant_out", ref: grantId, actor: "coordinator", note: `to shard ${shard}`, at: tx.now }]);
 			store.insertGrant(tx.sql, grantId, unit, shard, d.units, tx.now);
-			return { kind: "grant", grant_id: grantId, units: d.units };
+			return { kind: "grant", grants: [{ grant_id: grantId, units: d.units }] };
 		}
 		case "reclaim":
 			return { kind: "reclaim", from: d.from, units: d.units, reclaim_id: `reclaim-${crypto.randomUUID()}` };

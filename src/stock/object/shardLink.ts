@@ -24,7 +24,7 @@ const RECLAIM_ROUNDS = 16;
 export const DELIVERY_RETRY_MS = 2_000;
 
 /** A coordinator's answer to a shard that lacks units. */
-export type AskAnswer = { kind: "grant"; grant_id: string; units: number } | { kind: "retry" } | { kind: "refuse" };
+export type AskAnswer = { kind: "grant"; grants: pool.GrantNote[] } | { kind: "retry" } | { kind: "refuse" };
 
 export type ShardRole = Extract<ObjectRole, { kind: "shard" }>;
 
@@ -87,20 +87,20 @@ export class ShardLink {
 	 * here can take it first.
 	 */
 	async granted<R extends { ok: boolean }>(role: ShardRole, kind: string, write: (tx: Tx) => R): Promise<R> {
-		let grant: { grant_id: string; units: number } | null = null;
+		let grants: pool.GrantNote[] = [];
 		for (let round = 0; ; round++) {
-			const g = grant;
+			const g = grants;
 			const result = await this.host.mutate(kind, (tx) => {
-				if (g) quota.applyGrant(tx, g.grant_id, role.unit, g.units);
+				for (const { grant_id, units } of g) quota.applyGrant(tx, grant_id, role.unit, units);
 				return write(tx);
 			});
-			grant = null;
+			grants = [];
 			const shortages = shortagesOf(result);
 			if (!shortages) return result;
 			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
 			const answer = await this.host.object(role.warehouseId).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.host.sql, role.unit));
 			if (answer.kind === "refuse") return result;
-			if (answer.kind === "grant") grant = answer;
+			if (answer.kind === "grant") grants = answer.grants;
 		}
 	}
 

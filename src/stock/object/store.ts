@@ -605,6 +605,14 @@ export function pendingGrants(sql: SqlStorage, before: number, limit: number): G
 		.map((r) => ({ grant_id: String(r.grant_id), product_id: String(r.product_id), size: String(r.size), shard: Number(r.shard), units: Number(r.units) }));
 }
 
+/** Grants to one shard of the unit not yet known applied there. */
+export function pendingGrantsTo(sql: SqlStorage, unit: Unit, shard: number): Array<{ grant_id: string; units: number }> {
+	return sql
+		.exec(`SELECT grant_id, units FROM grants WHERE delivered = 0 AND product_id = ? AND size = ? AND shard = ? ORDER BY at`, unit.product_id, unit.size, shard)
+		.toArray()
+		.map((r) => ({ grant_id: String(r.grant_id), units: Number(r.units) }));
+}
+
 export function markGrantDelivered(sql: SqlStorage, grantId: string): void {
 	sql.exec(`UPDATE grants SET delivered = 1 WHERE grant_id = ?`, grantId);
 }
