@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardName } from "../../src/stock/shardNames";
 import type { Unit } from "../../src/stock/types";
-import { freshName, line, readLedger, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
+import { freshName, line, mulberry32, randInt, readLedger, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
 
 const TTL = 60_000;
 
@@ -245,5 +245,31 @@ describe("shards of a unit", () => {
 		expect(inn.map((e) => e.ref)).toEqual([grant!.grant_id]);
 		expect((await readLedger(s.main)).filter((e) => e.reason === "grant_out")).toHaveLength(1);
 		await audited([s.main, s.shard(1)]);
+	});
+
+	it("a seeded mix of buyers, releases and commits over every shard conserves every unit and never oversells", async () => {
+		const loaded = 30;
+		const slots = 4;
+		const s = await sharded(loaded, slots);
+		const rand = mulberry32(1907);
+		const plan = Array.from({ length: 60 }, () => ({ k: randInt(rand, 0, slots - 1), q: randInt(rand, 1, 3), then: rand() < 0.3 ? "release" : "commit", ref: ref("o") }));
+		const outcomes = await Promise.all(
+			plan.map(async (p) => {
+				const r = await s.shard(p.k).reserve(p.ref, [line(s.u, p.q)], TTL);
+				if (!r.ok) return { ...p, sold: 0, refused: true };
+				const done = p.then === "release" ? await s.shard(p.k).release(p.ref) : await s.shard(p.k).commit(p.ref);
+				expect(done.ok).toBe(true);
+				return { ...p, sold: p.then === "commit" ? p.q : 0, refused: false };
+			}),
+		);
+		const sold = outcomes.reduce((a, o) => a + o.sold, 0);
+		expect(sold).toBeLessThanOrEqual(loaded);
+		const f = await freeEverywhere(s, slots);
+		// Every unit is at the pool or a shard, or sold.
+		expect(f.on_hand + sold).toBe(loaded);
+		// The buyers asked for more than there was: some were refused, and what was not sold is free again.
+		expect(outcomes.some((o) => o.refused)).toBe(true);
+		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(loaded - sold);
+		await audited([s.main, ...Array.from({ length: slots }, (_, k) => s.shard(k))]);
 	});
 });
