@@ -272,4 +272,21 @@ describe("shards of a unit", () => {
 		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(loaded - sold);
 		await audited([s.main, ...Array.from({ length: slots }, (_, k) => s.shard(k))]);
 	});
+
+	it("a deduct and a transfer out take units the shards hold (gathered into the pool first); a restore and a transfer in land in the pool", async () => {
+		const s = await sharded(10, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// 8 free: some at the shards (their grants), the rest in the pool.
+		expect((await freeEverywhere(s, 2)).pool).toBeLessThan(8);
+		expect(await s.main.deduct(ref("d"), [line(s.u, 5)])).toMatchObject({ ok: true, levels: [{ on_hand: 5, reserved: 2, available: 3 }] });
+		expect(await s.main.transferOut(ref("t"), "wh-elsewhere", [line(s.u, 3)])).toEqual({ ok: true, replayed: false });
+		expect(await s.main.deduct(ref("d"), [line(s.u, 1)])).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect(await s.main.restore(ref("r"), [line(s.u, 4)])).toMatchObject({ ok: true, levels: [{ on_hand: 6, reserved: 2, available: 4 }] });
+		expect((await s.main.receiveTransfer(ref("t"), [line(s.u, 1)])).ok).toBe(true);
+		const f = await freeEverywhere(s, 2);
+		expect(f.pool).toBe(5);
+		expect(f.on_hand).toBe(7);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
 });
