@@ -289,4 +289,14 @@ describe("shards of a unit", () => {
 		expect(f.on_hand).toBe(7);
 		await audited([s.main, s.shard(0), s.shard(1)]);
 	});
+
+	it("a crowd arriving at a dry shard costs the pool one ask per grant, not one per buyer", async () => {
+		const s = await sharded(100, 4);
+		const results = await Promise.all(Array.from({ length: 40 }, () => s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)));
+		expect(results.every((r) => r.ok)).toBe(true);
+		const asks = (await s.main.writeCounts()).by_kind.ask ?? 0;
+		expect(asks).toBeGreaterThan(0);
+		expect(asks).toBeLessThanOrEqual(5);
+		await audited([s.main, s.shard(0)]);
+	});
 });

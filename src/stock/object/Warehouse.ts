@@ -259,10 +259,11 @@ export class WarehouseObject extends DurableObject<Env> {
 	 * decides again; refuses only when, at that instant, the pool and every
 	 * shard together hold less than `quantity`.
 	 */
-	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport): Promise<AskAnswer> {
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted = quantity): Promise<AskAnswer> {
 		this.assertWarehouse("ask");
 		if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError("ask: quantity must be positive");
-		return this.link.ask(shard, unit, quantity, report);
+		if (!Number.isSafeInteger(wanted) || wanted < 0) throw new TypeError("ask: wanted must be a whole number");
+		return this.link.ask(shard, unit, quantity, report, wanted);
 	}
 
 	/** At the warehouse: every shard of the unit gives its free units back to the pool (before a new count or level is set). */

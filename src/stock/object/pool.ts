@@ -50,8 +50,12 @@ export function recordReport(tx: Tx, unit: Unit, shard: number, r: store.ShardRe
 	if (book.granted_in >= book.granted_out) store.markGrantsDelivered(tx.sql, unit, shard);
 }
 
-/** One step of answering a shard that lacks units for a request of `quantity`. */
-export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport): AskStep {
+/**
+ * One step of answering a shard that lacks units for a request of `quantity`;
+ * `wanted`: the units every request short at that shard wants (a grant covers
+ * them if the pool's fair share allows).
+ */
+export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport, wanted = 0): AskStep {
 	const c = store.shardConfig(tx.sql, unit);
 	recordReport(tx, unit, shard, r);
 	const upper = upperBounds(tx.sql, unit, Math.max(width(c), shard + 1));
@@ -61,7 +65,7 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 	// Grants on their way to the asker cover it: it gets them in this answer too (an answer lost is no wait for the alarm).
 	if (need <= 0) return { kind: "grant", grants: store.pendingGrantsTo(tx.sql, unit, shard) };
 	const pool = store.getLevel(tx.sql, unit).available;
-	const d = decideAsk({ pool, reported: upper, returning: 0, soldOut: false }, { shard, free, need, want: Math.max(need, grantSize(0, cfg)) }, cfg);
+	const d = decideAsk({ pool, reported: upper, returning: 0, soldOut: false }, { shard, free, need, want: Math.max(need, grantSize(0, cfg), wanted - free) }, cfg);
 	switch (d.kind) {
 		case "grant": {
 			const grantId = `grant-${crypto.randomUUID()}`;

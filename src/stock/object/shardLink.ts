@@ -49,6 +49,11 @@ function shortagesOf(result: { ok: boolean }): Shortage[] | null {
 }
 
 export class ShardLink {
+	/** At a shard: the ask in flight, if any (one at a time: requests short meanwhile wait for it, then try again). */
+	private asking: Promise<unknown> | null = null;
+	/** At a shard: units that requests short right now want (what a grant should cover). */
+	private wanted = 0;
+
 	constructor(private readonly host: LinkHost) {}
 
 	private get warehouseId(): string {
@@ -84,11 +89,26 @@ export class ShardLink {
 	 * coordinator, which grants, reclaims from other shards, or refuses only when
 	 * the unit's free stock everywhere is below the request. The grant is applied
 	 * in the same transaction as the write that needed it, so no other buyer
-	 * here can take it first.
+	 * here can take it first. One ask at a time per shard: a grant is sized for
+	 * the shard's demand, so requests short while an ask is out wait for it and
+	 * try again (a crowd arriving at a dry shard costs the pool one ask, not one
+	 * each); only a request's own ask can refuse it.
 	 */
 	async granted<R extends { ok: boolean }>(role: ShardRole, kind: string, write: (tx: Tx) => R): Promise<R> {
+		let counted = 0;
+		try {
+			return await this.grantedLoop(role, kind, write, (units) => {
+				this.wanted += units - counted;
+				counted = units;
+			});
+		} finally {
+			this.wanted -= counted;
+		}
+	}
+
+	private async grantedLoop<R extends { ok: boolean }>(role: ShardRole, kind: string, write: (tx: Tx) => R, want: (units: number) => void): Promise<R> {
 		let grants: pool.GrantNote[] = [];
-		for (let round = 0; ; round++) {
+		for (let asked = 0; ; ) {
 			const g = grants;
 			const result = await this.host.mutate(kind, (tx) => {
 				for (const { grant_id, units } of g) quota.applyGrant(tx, grant_id, role.unit, units);
@@ -97,17 +117,29 @@ export class ShardLink {
 			grants = [];
 			const shortages = shortagesOf(result);
 			if (!shortages) return result;
-			if (round >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
-			const answer = await this.host.object(role.warehouseId).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.host.sql, role.unit));
+			want(shortages[0]!.requested);
+			if (this.asking) {
+				await this.asking.catch(() => undefined);
+				continue;
+			}
+			if (asked++ >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
+			const pending = this.host.object(role.warehouseId).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.host.sql, role.unit), this.wanted);
+			this.asking = pending;
+			let answer: AskAnswer;
+			try {
+				answer = await pending;
+			} finally {
+				if (this.asking === pending) this.asking = null;
+			}
 			if (answer.kind === "refuse") return result;
 			if (answer.kind === "grant") grants = answer.grants;
 		}
 	}
 
 	/** At the warehouse: answers a shard that lacks units for a request of `quantity` (./pool.ts decide, reclaiming as it says). */
-	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport): Promise<AskAnswer> {
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted: number): Promise<AskAnswer> {
 		for (let round = 0; round < RECLAIM_ROUNDS; round++) {
-			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report));
+			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report, wanted));
 			if (step.kind === "grant") await this.host.armBy(this.host.now() + DELIVERY_RETRY_MS);
 			if (step.kind !== "reclaim") return step;
 			await this.reclaimFrom(unit, step.from, step.reclaim_id, step.units);
