@@ -66,6 +66,15 @@ describe("a sharded unit through the API", () => {
 		expect(entries.some((e) => e.reason === "grant_in" && e.shard !== null)).toBe(true);
 		expect(entries.filter((e) => e.reason === "commit").every((e) => e.shard !== null)).toBe(true);
 		expect(entries.reduce((a, e) => a + e.on_hand_delta, 0)).toBe(0);
+		// Paged with next_after, the merged ledger is the same.
+		const paged: unknown[] = [];
+		for (let after: number | null = 0; after !== null; ) {
+			const page = await call("GET", `/admin/warehouses/${wh}/ledger?limit=7&after=${after}`, { auth });
+			const body = page.body as { entries: unknown[]; next_after: number | null };
+			paged.push(...body.entries);
+			after = body.next_after;
+		}
+		expect(paged).toEqual(entries);
 
 		// A cancelled order's unit comes back and is sold to the next buyer.
 		const first = orders[0]!;
