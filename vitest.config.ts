@@ -2,8 +2,48 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** The files the workers-commit-first project runs again with COMMIT_AFTER_ANSWER=false (docs/TESTING.md). */
+const COMMIT_FIRST_FILES = [
+	"test/checkout/faults.test.ts",
+	"test/checkout/edges.test.ts",
+	"test/checkout/shortcut.test.ts",
+	"test/checkout/commit-later.test.ts",
+	"test/http/checkout.test.ts",
+	"test/http/checkout-races.test.ts",
+	"test/http/idempotency.test.ts",
+	"test/events/order-events.test.ts",
+];
+
 export default defineConfig(async () => {
 	const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+	/** The Workers runtime of the workers projects, checkout committing after the answer or not. */
+	const workersRuntime = (commitAfterAnswer: string) =>
+		cloudflareTest({
+			wrangler: { configPath: "./wrangler.toml" },
+			miniflare: {
+				bindings: {
+					TEST_MIGRATIONS: migrations,
+					JWT_SECRET: "test-jwt-secret-not-for-production",
+					PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
+					CORS_ORIGINS: "https://shop.example",
+					// The webhook tests deliver to a receiver on 127.0.0.1 (test/webhooks/receiver.mts).
+					WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
+					// Replays a randomized test's seed inside workerd (test/checkout/random.test.ts).
+					STOCKGATE_SEED: process.env.STOCKGATE_SEED ?? "",
+					COMMIT_AFTER_ANSWER: commitAfterAnswer,
+				},
+			},
+		});
+	const workersTest = {
+		setupFiles: ["./test/helpers/apply-migrations.ts"],
+		// A webhook receiver and a fake Stripe API, both on 127.0.0.1 (test/stripe/fake-stripe.mts).
+		globalSetup: ["./test/webhooks/receiver.mts", "./test/stripe/fake-stripe.mts"],
+		testTimeout: 30_000,
+		// Console lines go straight to the output instead of through Vitest's console RPC: a log written
+		// after a test file ended (a gathered commit or event send finishing) raced the RPC's teardown and
+		// failed a green run ("Closing rpc while onUserConsoleLog was pending", vitest-dev/vitest#11153).
+		disableConsoleIntercept: true,
+	};
 	return {
 		test: {
 			// The Worker's structured JSON logs are silenced in the load and browser projects' output (STOCKGATE_TEST_LOGS=1 shows
@@ -11,38 +51,28 @@ export default defineConfig(async () => {
 			onConsoleLog: (line: string) => (process.env.STOCKGATE_TEST_LOGS === "1" || !line.startsWith('{"level"') ? undefined : false),
 			projects: [
 				{
-					// Tests inside the Workers runtime (the source through the Vitest pool).
-					plugins: [
-						cloudflareTest({
-							wrangler: { configPath: "./wrangler.toml" },
-							miniflare: {
-								bindings: {
-									TEST_MIGRATIONS: migrations,
-									JWT_SECRET: "test-jwt-secret-not-for-production",
-									PAYMENT_WEBHOOK_SECRET: "test-webhook-secret",
-									CORS_ORIGINS: "https://shop.example",
-									// The webhook tests deliver to a receiver on 127.0.0.1 (test/webhooks/receiver.mts).
-									WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
-									// Replays a randomized test's seed inside workerd (test/checkout/random.test.ts).
-									STOCKGATE_SEED: process.env.STOCKGATE_SEED ?? "",
-									// Checkout commits before answering here, so tests read committed stock right after a 201;
-									// the after-answer path is tested in test/checkout/commit-later.test.ts and by the load storms.
-									COMMIT_AFTER_ANSWER: process.env.STOCKGATE_COMMIT_AFTER_ANSWER ?? "false",
-								},
-							},
-						}),
-					],
+					// Tests inside the Workers runtime (the source through the Vitest pool), checkout in the production
+					// default: the holds are committed after the answer, gathered per warehouse (src/checkout/commitLater.ts).
+					// A test that reads committed stock waits for the gathered commit (test/helpers/commits.ts).
+					plugins: [workersRuntime(process.env.STOCKGATE_COMMIT_AFTER_ANSWER ?? "true")],
+					test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/load/**", "test/browser/**", "test/sim/**"], ...workersTest },
+				},
+				{
+					// The same runtime with checkout committing before the answer (COMMIT_AFTER_ANSWER=false), for the
+					// files that cover that mode's own paths: commits and their faults inside the request, the placed
+					// event published by the request, and the HTTP answers that go with them.
+					plugins: [workersRuntime("false")],
+					test: { name: "workers-commit-first", include: COMMIT_FIRST_FILES, ...workersTest },
+				},
+				{
+					// The capacity simulation (bench/sim/), plain TypeScript in Node: calibration and the scale-out claim.
 					test: {
-						name: "workers",
-						include: ["test/**/*.test.ts"],
-						exclude: ["test/load/**", "test/browser/**"],
-						setupFiles: ["./test/helpers/apply-migrations.ts"],
-						globalSetup: ["./test/webhooks/receiver.mts"],
-						testTimeout: 30_000,
-						// Console lines go straight to the output instead of through Vitest's console RPC: a log written
-						// after a test file ended (a gathered commit or event send finishing) raced the RPC's teardown and
-						// failed a green run ("Closing rpc while onUserConsoleLog was pending", vitest-dev/vitest#11153).
-						disableConsoleIntercept: true,
+						name: "sim",
+						include: ["test/sim/**/*.test.ts"],
+						environment: "node",
+						// Last, alone: each claim run is CPU-bound for tens of seconds.
+						sequence: { groupOrder: 3 },
+						testTimeout: 300_000,
 					},
 				},
 				{

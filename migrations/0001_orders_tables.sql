@@ -1,4 +1,4 @@
--- Orders and their status history, with the seed's columns kept as they were.
+-- Orders and their status history.
 -- Money columns hold integer minor units (cents); products and address are JSON text.
 CREATE TABLE IF NOT EXISTS orders (
   order_id TEXT PRIMARY KEY,

@@ -1,6 +1,6 @@
--- Issue 9 edges: the cart's version (place-order decides only on the cart it
--- read), carts that come back after an unfulfillable order, and inactive
--- warehouses the reconciler still sweeps for open holds.
+-- The cart's version (place-order decides only on the cart it read), carts
+-- that come back after an unfulfillable order, and inactive warehouses the
+-- reconciler still sweeps for open holds.
 
 -- Bumped by every change to a cart's lines or address, inside the statement
 -- that writes the change (the triggers below), so no writer can forget it.

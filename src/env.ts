@@ -28,6 +28,11 @@ export interface Env {
 	JWT_ISSUER?: string;
 	JWT_AUDIENCE?: string;
 	PAYMENT_WEBHOOK_SECRET?: string;
+	/** Stripe, on when both are set: the API key refunds are issued with, and the signing secret of POST /payments/stripe. */
+	STRIPE_SECRET_KEY?: string;
+	STRIPE_WEBHOOK_SECRET?: string;
+	/** Tests and local work only: the Stripe API's base URL (e.g. a fake on http://127.0.0.1:<port>). */
+	STRIPE_API_BASE?: string;
 	/** "true" only under `npm start`: enables POST /demo/tokens (src/demo/routes.ts). Never set in wrangler.toml. */
 	DEMO_TOKENS?: string;
 	/** "true" lets webhook endpoints be plain http://localhost or http://127.0.0.1 (local development). */

@@ -22,5 +22,7 @@ declare module "vitest" {
 	export interface ProvidedContext {
 		/** Base URL of the Node-side webhook receiver (test/webhooks/receiver.mts). */
 		webhookReceiver: string;
+		/** Base URL of the Node-side fake Stripe API (test/stripe/fake-stripe.mts). */
+		fakeStripe: { base: string; secretKey: string };
 	}
 }

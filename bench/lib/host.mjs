@@ -30,7 +30,7 @@ function logSink() {
 		const tag = /"tag":"(\[[^"\]]+\])"/.exec(message)?.[1] ?? (entry?.level === "error" ? "error" : "other");
 		logs.counts[tag] = (logs.counts[tag] ?? 0) + 1;
 		if (tag === "[http]") {
-			// Warehouse RPCs per request, by route (the Worker counts them in its [http] line).
+			// Warehouse RPCs and D1 queries per request, by route (the Worker counts them in its [http] line).
 			let f = null;
 			try {
 				f = JSON.parse(/\{.*\}/.exec(message)?.[0] ?? "null");
@@ -38,9 +38,10 @@ function logSink() {
 				/* not one of the Worker's JSON lines */
 			}
 			if (f?.path) {
-				const r = (logs.rpcs[routeOf(f.method, f.path)] ??= { requests: 0, warehouse_rpcs: 0 });
+				const r = (logs.rpcs[routeOf(f.method, f.path)] ??= { requests: 0, warehouse_rpcs: 0, d1_queries: 0 });
 				r.requests++;
 				r.warehouse_rpcs += f.warehouse_rpcs ?? 0;
+				r.d1_queries += f.d1_queries ?? 0;
 			}
 		}
 		if ((entry?.level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 20) logs.errors.push(message.slice(0, 500));

@@ -155,6 +155,7 @@ function renderStampede(lines, entry) {
 				{ key: "p99_browsing", title: "p99 ms browsing" },
 				{ key: (r) => fixed(2)(r.p99_browsing_over_quiet), title: "p99 browsing / quiet" },
 				{ key: (r) => fixed(3)(r.rpcs_per_page_view), title: "Warehouse RPCs per page view" },
+				{ key: (r) => fixed(4)(r.d1_queries_per_page_view), title: "D1 queries per page view" },
 				{ key: (r) => fixed(2)(r.writes_per_order), title: "Warehouse write tx per order" },
 			],
 			rows,
@@ -239,6 +240,13 @@ export function targets(scenarios) {
 			measured: `browsing ${fig(pass("stockgate", "b"))}, quiet ${fig(pass("stockgate", "q"))}${before ? `; committing before the answer, quiet: ${fig(pass("stockgate, commit before answer", "q"))}` : ""}`,
 			met: st.writes_per_order !== null && st.writes_per_order <= 1.2 ? "yes" : "no",
 		});
+		if (st.d1_queries_per_page_view !== null && st.d1_queries_per_page_view !== undefined) {
+			out.push({
+				target: "stampede: D1 queries per product page view <= 0.01, browsing pass",
+				measured: `${st.page_view_d1_queries} D1 queries for ${st.page_views_logged} page views (${st.d1_queries_per_page_view})`,
+				met: st.d1_queries_per_page_view <= 0.01 ? "yes" : "no",
+			});
+		}
 		out.push({
 			target: "stampede: stockgate 0 oversold, 0 lost sales after the window, 0 5xx",
 			measured: `oversold ${st.oversold}, lost ${st.lost_sales_after_window}, 5xx ${st["5xx"]}`,

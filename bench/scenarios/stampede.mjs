@@ -48,7 +48,7 @@ export async function stampedeScenario(size, systems, everyRuntime, ctx) {
 			const r = await runPass(sys, sc, tokens, browsing, everyRuntime, ctx);
 			passes[pass][sys.label ?? sys.name] = r;
 			log(
-				`  ${(sys.label ?? sys.name).padEnd(32)} pass ${pass}${browsing ? " (browsing)" : " (quiet)   "}: placed ${r.orders_placed_first}+${r.orders_placed_retry} (paid ${r.orders_paid}), units to paying buyers ${r.units_sold_paying}, recovered from hoarders ${r.units_recovered_from_hoarders}, held by unpaid hoarders ${r.units_held_by_hoarders}, oversold ${r.oversold}, lost after window ${r.lost_sales_after_window}, 5xx ${r["5xx"]}, p50 ${r.place_order_ms.p50} ms, p99 ${r.place_order_ms.p99} ms${browsing ? `, ${r.page_views} views (${r.rpcs_per_page_view ?? "n/a"} RPCs each)` : ""}, write tx/order ${r.writes?.per_order ?? "n/a"}  [${elapsed()}]`,
+				`  ${(sys.label ?? sys.name).padEnd(32)} pass ${pass}${browsing ? " (browsing)" : " (quiet)   "}: placed ${r.orders_placed_first}+${r.orders_placed_retry} (paid ${r.orders_paid}), units to paying buyers ${r.units_sold_paying}, recovered from hoarders ${r.units_recovered_from_hoarders}, held by unpaid hoarders ${r.units_held_by_hoarders}, oversold ${r.oversold}, lost after window ${r.lost_sales_after_window}, 5xx ${r["5xx"]}, p50 ${r.place_order_ms.p50} ms, p99 ${r.place_order_ms.p99} ms${browsing ? `, ${r.page_views} views (${r.rpcs_per_page_view ?? "n/a"} RPCs, ${r.d1_queries_per_page_view ?? "n/a"} D1 queries each)` : ""}, write tx/order ${r.writes?.per_order ?? "n/a"}  [${elapsed()}]`,
 			);
 		}
 	}
@@ -71,6 +71,9 @@ export async function stampedeScenario(size, systems, everyRuntime, ctx) {
 			p99_browsing: b?.place_order_ms.p99 ?? null,
 			p99_browsing_over_quiet: b ? ratio(b.place_order_ms.p99, q.place_order_ms.p99) : null,
 			rpcs_per_page_view: b?.rpcs_per_page_view ?? null,
+			d1_queries_per_page_view: b?.d1_queries_per_page_view ?? null,
+			page_views_logged: b?.page_views_logged ?? null,
+			page_view_d1_queries: b?.page_view_d1_queries ?? null,
 			writes_per_order: main.writes?.per_order ?? null,
 			writes_per_order_quiet: q.writes?.per_order ?? null,
 			writes_per_order_browsing: b?.writes?.per_order ?? null,
@@ -148,7 +151,7 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 	const refusedAfter = retriers.filter((_, k) => retry.results[k] && retry.results[k].status !== 201).map(({ b }) => b);
 	const placed = [...buying.results, ...retry.results].filter((r) => r?.status === 201).length;
 	const allAnswers = [...buying.results, ...retry.results, ...(views?.results ?? []), ...payments];
-	const page = logs.rpcs[PAGE] ?? { requests: 0, warehouse_rpcs: 0 };
+	const page = logs.rpcs[PAGE] ?? { requests: 0, warehouse_rpcs: 0, d1_queries: 0 };
 	const place = logs.rpcs[`POST ${sys.placePath.split("?")[0]}`] ?? { requests: 0, warehouse_rpcs: 0 };
 	const liveUnits = sum(live);
 	return {
@@ -189,6 +192,8 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 		page_views_logged: page.requests,
 		page_view_warehouse_rpcs: sg ? page.warehouse_rpcs : null,
 		rpcs_per_page_view: sg && page.requests ? round(page.warehouse_rpcs / page.requests) : null,
+		page_view_d1_queries: sg ? page.d1_queries : null,
+		d1_queries_per_page_view: sg && page.requests ? round(page.d1_queries / page.requests, 4) : null,
 		place_order_rpcs_per_request: sg && place.requests ? round(place.warehouse_rpcs / place.requests) : null,
 		reconciler,
 		writes: sg ? writeFigures(writes0, writes1, writes2, buying.results.filter((r) => r?.status === 201).length, placed) : null,

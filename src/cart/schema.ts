@@ -7,20 +7,20 @@ import { Country, PostalCode, Region } from "../catalog/schema";
 import { Id, Money, Quantity, Size } from "../shared/schema";
 
 export const Address = z
-	.object({
-		name: z.string().trim().min(1).max(200),
-		line1: z.string().trim().min(1).max(200),
+	.strictObject({
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
+		line1: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		line2: z.string().trim().max(200).optional(),
-		city: z.string().trim().min(1).max(100),
+		city: z.string().trim().min(1).max(100).regex(/\S/, "must not be blank"),
 		region: Region,
 		postal_code: PostalCode,
 		country: Country,
-		phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,20}$/, "must be a phone number").optional(),
+		phone: z.string().trim().regex(/^\+?[0-9()-][0-9 ()-]{3,18}[0-9()-]$/, "must be a phone number").optional(),
 	})
 	.meta({ id: "Address" });
 export type Address = z.infer<typeof Address>;
 
-export const CartItem = z.object({
+export const CartItem = z.strictObject({
 	product_id: Id,
 	size: Size,
 	name: z.string(),
@@ -43,7 +43,7 @@ export const Cart = z
 export type Cart = z.infer<typeof Cart>;
 
 export const AddItemBody = CartItem.pick({ product_id: true, size: true }).extend({ quantity: Quantity });
-export const SetQuantityBody = z.object({ quantity: z.int().min(0).max(100) });
+export const SetQuantityBody = z.strictObject({ quantity: z.int().min(0).max(100) });
 export const ItemParams = CartItem.pick({ product_id: true, size: true });
 
 /** Most lines one cart may hold: keeps a checkout's fan-out and D1 batch bounded. */

@@ -30,9 +30,13 @@ export function toWarehouse(r: Row): Warehouse {
 	};
 }
 
-export async function listActiveProducts(db: D1Database): Promise<Product[]> {
-	const { results } = await db.prepare(`SELECT * FROM products WHERE active = 1 ORDER BY product_id`).all<Row>();
-	return results.map(toProduct);
+/** What product pages list, in one D1 read (a batch: both tables seen at one moment): active products, active warehouses. */
+export async function loadCatalog(db: D1Database): Promise<{ products: Product[]; warehouse_ids: string[] }> {
+	const [products, warehouses] = await db.batch<Row>([
+		db.prepare(`SELECT * FROM products WHERE active = 1 ORDER BY product_id`),
+		db.prepare(`SELECT warehouse_id FROM warehouses WHERE active = 1 ORDER BY warehouse_id`),
+	]);
+	return { products: products!.results.map(toProduct), warehouse_ids: warehouses!.results.map((r) => String(r.warehouse_id)) };
 }
 
 export async function listAllProducts(db: D1Database): Promise<Product[]> {

@@ -1,27 +1,35 @@
 /**
  * Catalog endpoints: public product reads (with availability summed over the
- * active warehouses) and the admin upserts of products and warehouses.
+ * active warehouses), served from the catalog cache and the availability cache
+ * without D1 in steady state (reads.ts), and the admin upserts of products and
+ * warehouses, which drop this location's catalog copies.
  */
 import { z } from "zod";
 import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
-import { availabilityAt, sumAvailable } from "../stock/client";
-import { unitKey } from "../stock/types";
-import { getProduct, inactiveProducts, listActiveProducts, listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
-import { kitAvailable, sellable } from "./kits";
+import { availabilityAt } from "../stock/client";
+import { availabilityOf, availableByWarehouse, unitsOf, unitsOfAll } from "./availability";
+import { listAllProducts, listWarehouses, upsertProduct, upsertWarehouse } from "./queries";
 import { refuseStrandedStock } from "./kitStock";
+import { dropCatalog, readCatalog } from "./reads";
 import { checkKit } from "./units";
-import { Product, ProductInput, ProductParams, ProductWithAvailability, Warehouse, WarehouseInput, WarehouseParams } from "./schema";
+import { Product, ProductInput, ProductList, ProductParams, ProductWithAvailability, Warehouse, WarehouseInput, WarehouseParams } from "./schema";
 
 export const catalogRoutes = [
 	route({
 		method: "get",
 		path: "/products",
 		tag: "catalog",
-		summary: "List active products",
+		summary: "List active products with their available units per size",
 		access: "public",
-		responses: { 200: { description: "Active products", schema: z.object({ products: z.array(Product) }) } },
-		handler: async ({ env }) => reply({ products: await listActiveProducts(env.DB) }),
+		responses: { 200: { description: "Active products", schema: ProductList } },
+		errors: ["SERVICE_UNAVAILABLE"],
+		handler: async ({ env }) => {
+			const catalog = await readCatalog(env);
+			const available = availableByWarehouse(await availabilityAt(env, catalog.warehouse_ids, unitsOfAll(catalog.products)));
+			const isActive = (id: string) => catalog.byId.has(id);
+			return reply({ products: catalog.products.map((p) => ({ ...p, availability: availabilityOf(p, available, isActive) })) });
+		},
 	}),
 	route({
 		method: "get",
@@ -31,32 +39,13 @@ export const catalogRoutes = [
 		access: "public",
 		params: ProductParams,
 		responses: { 200: { description: "The product", schema: ProductWithAvailability } },
-		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
+		errors: ["NOT_FOUND", "VALIDATION_ERROR", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, params }) => {
-			const product = await getProduct(env.DB, params.product_id);
-			if (!product || !product.active) fail("NOT_FOUND", `Product ${params.product_id} not found.`);
-			const warehouses = await listWarehouses(env.DB, true);
-			const ids = warehouses.map((w) => w.warehouse_id);
-			if (product.components) {
-				// A kit with a component off sale is not sold at all.
-				const off = await inactiveProducts(
-					env.DB,
-					product.components.map((c) => c.product_id),
-				);
-				if (!sellable(product, (id) => !off.has(id))) return reply({ ...product, availability: { [product.sizes[0]!]: 0 } });
-				// A kit: whole kits per warehouse (its components must ship together to count), summed.
-				const perWarehouse = await availabilityAt(env, ids, product.components);
-				let kits = 0;
-				for (const levels of perWarehouse.values()) {
-					const byUnit = new Map(levels.map((l) => [unitKey(l), l.available]));
-					kits += kitAvailable(product.components, (u) => byUnit.get(unitKey(u)) ?? 0);
-				}
-				return reply({ ...product, availability: { [product.sizes[0]!]: kits } });
-			}
-			const units = product.sizes.map((size) => ({ product_id: product.product_id, size }));
-			const totals = sumAvailable(await availabilityAt(env, ids, units));
-			const availability = Object.fromEntries(units.map((u) => [u.size, totals.get(unitKey(u)) ?? 0]));
-			return reply({ ...product, availability });
+			const catalog = await readCatalog(env);
+			const product = catalog.byId.get(params.product_id);
+			if (!product) fail("NOT_FOUND", `Product ${params.product_id} not found.`);
+			const available = availableByWarehouse(await availabilityAt(env, catalog.warehouse_ids, unitsOf(product)));
+			return reply({ ...product, availability: availabilityOf(product, available, (id) => catalog.byId.has(id)) });
 		},
 	}),
 	route({
@@ -82,7 +71,12 @@ export const catalogRoutes = [
 		handler: async ({ env, params, body }) => {
 			await checkKit(env.DB, params.product_id, body.components);
 			if (body.components) await refuseStrandedStock(env, params.product_id);
-			return reply(await upsertProduct(env.DB, params.product_id, body, new Date().toISOString()));
+			// Dropped whether the write's answer came back or not: a lost answer may hide a landed write.
+			try {
+				return reply(await upsertProduct(env.DB, params.product_id, body, new Date().toISOString()));
+			} finally {
+				await dropCatalog(env);
+			}
 		},
 	}),
 	route({
@@ -95,7 +89,14 @@ export const catalogRoutes = [
 		body: WarehouseInput,
 		responses: { 200: { description: "The stored warehouse", schema: Warehouse } },
 		errors: ["VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN"],
-		handler: async ({ env, params, body }) => reply(await upsertWarehouse(env.DB, params.warehouse_id, body, new Date().toISOString())),
+		handler: async ({ env, params, body }) => {
+			// Activation changes which warehouses product pages sum over (dropped as for products).
+			try {
+				return reply(await upsertWarehouse(env.DB, params.warehouse_id, body, new Date().toISOString()));
+			} finally {
+				await dropCatalog(env);
+			}
+		},
 	}),
 	route({
 		method: "get",

@@ -6,11 +6,17 @@ import { z } from "zod";
 import { Id, Money, Size } from "../shared/schema";
 
 export const Country = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code such as US");
-export const PostalCode = z.string().trim().min(1).max(16).regex(/^[A-Za-z0-9 -]+$/, "must be letters, digits, spaces or -");
-export const Region = z.string().trim().min(1).max(64);
+// The patterns below hold for the trimmed value and leave no room for blank ends, so the document states the same rule.
+export const PostalCode = z
+	.string()
+	.trim()
+	.min(1)
+	.max(16)
+	.regex(/^[A-Za-z0-9-]([A-Za-z0-9 -]*[A-Za-z0-9-])?$/, "must be letters, digits, spaces or -, not starting or ending with a space");
+export const Region = z.string().trim().min(1).max(64).regex(/\S/, "must not be blank");
 
 export const Component = z
-	.object({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
+	.strictObject({ product_id: Id, size: Size, quantity: z.int().min(1).max(100) })
 	.meta({ id: "KitComponent", description: "Units of another product in one kit" });
 
 const Components = z
@@ -20,15 +26,16 @@ const Components = z
 	.refine((cs) => new Set(cs.map((c) => JSON.stringify([c.product_id, c.size]))).size === cs.length, "list each component unit once");
 
 export const Product = z
-	.object({
+	.strictObject({
 		product_id: Id,
-		name: z.string().trim().min(1).max(200),
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		price: Money,
 		sizes: z
 			.array(Size)
 			.min(1)
 			.max(50)
-			.refine((s) => new Set(s).size === s.length, "sizes must be unique"),
+			.refine((s) => new Set(s).size === s.length, "sizes must be unique")
+			.meta({ uniqueItems: true }),
 		active: z.boolean(),
 		max_per_customer: z
 			.int()
@@ -57,12 +64,14 @@ export const ProductWithAvailability = Product.extend({
 	availability: z.record(z.string(), z.int()).meta({ description: "Available units per size, summed over active warehouses" }),
 }).meta({ id: "ProductWithAvailability" });
 
+export const ProductList = z.object({ products: z.array(ProductWithAvailability) });
+
 export const ProductParams = z.object({ product_id: Id });
 
 export const Warehouse = z
-	.object({
+	.strictObject({
 		warehouse_id: Id,
-		name: z.string().trim().min(1).max(200),
+		name: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank"),
 		postal_code: PostalCode,
 		region: Region,
 		country: Country,

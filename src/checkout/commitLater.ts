@@ -18,9 +18,9 @@ import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
 import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
-import { Coalescer, type WaitUntil } from "../shared/coalescer";
+import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { CommitResult } from "../stock/types";
-import { placedEvent } from "./ports";
+import { placedEvent } from "../orders/placement";
 
 /**
  * How long a decided order waits for company before its commits go out. The
@@ -127,4 +127,30 @@ function gatheredOf(env: Env): GatheredCommits {
 /** placeOrder's `commitLater` as production wires it: work kept alive with the request's waitUntil. */
 export function commitLater(env: Env, waitUntil: WaitUntil): (order: OrderRecord, warehouseIds: string[]) => void {
 	return (order, warehouseIds) => gatheredOf(env).add(order, warehouseIds, waitUntil);
+}
+
+/** Confirmed commits whose outbox rows wait to be cleared, gathered across the requests of an isolate. */
+const COMMITS_DONE_WINDOW_MS = 50;
+const commitCleanerOf = coalescerPer(
+	(db: D1Database) =>
+		new Coalescer<{ order_id: string; warehouse_id: string }>({
+			flush: (rows) => deleteOutboxRows(db, "commit", rows),
+			// A row left behind only costs the reconciler a replayed (idempotent) commit.
+			onError: (err, rows) => log.warn("[place-order]", "outbox_clear_deferred", { error: String(err), rows: rows.length }),
+			windowMs: COMMITS_DONE_WINDOW_MS,
+			maxItems: 200,
+		}),
+);
+
+/**
+ * placeOrder's `clearCommitsLater` as production wires it: when phase 2 ran
+ * before the answer, the confirmed commits' outbox rows are cleared after it,
+ * with those of other requests of this isolate (one D1 statement per window).
+ */
+export function clearCommitsLater(env: Env, waitUntil: WaitUntil): (orderId: string, warehouseIds: string[]) => void {
+	return (orderId, warehouseIds) =>
+		commitCleanerOf(env.DB).add(
+			warehouseIds.map((w) => ({ order_id: orderId, warehouse_id: w })),
+			waitUntil,
+		);
 }

@@ -9,26 +9,52 @@ import { inactiveProducts, listWarehouses } from "../catalog/queries";
 import { requireUnits } from "../catalog/units";
 import { config } from "../config";
 import type { Env } from "../env";
-import { ApiError, errorBody, fail } from "../http/errors";
-import { toApiError } from "../http/failures";
+import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { validate } from "../http/validate";
-import { orderView } from "../orders/queries";
+import { placedEvent } from "../orders/placement";
 import { Order } from "../orders/schema";
 import { toMajor } from "../shared/money";
 import { sumDemand } from "../stock/demand";
 import { kitInfo, physicalDemand, sellable } from "../catalog/kits";
 import type { Shortage } from "../stock/types";
 import type { Allocation, WarehousePlace } from "./allocation";
-import { abandon, claim, finish, requestHash, type IdempotencyScope } from "./idempotency";
+import { answered, recordAnswers, type CheckoutOutcome } from "./answers";
+import { requestHash, withIdempotency, type IdempotencyScope } from "./idempotency";
 import { plan } from "./plan";
 import { placeOrder } from "./placeOrder";
 import { publishSoon } from "../events/outbox";
 import { checkoutDeps } from "./deps";
-import { placedEvent, warehousePort } from "./ports";
+import { warehousePort } from "./ports";
 import { deliveryOptions, deliveryQuote, totals } from "./pricing";
+import type { DeliveryMode } from "./rates";
 import { FulfillmentCheck, FulfillmentCheckBody, IdempotencyKeyHeader, PlaceOrderBody, Summary, SummaryQuery } from "./schema";
 import type { Tier } from "./tiers";
+
+/** Place-order for the user's active cart, as read now. */
+async function checkout(env: Env, ctx: ExecutionContext, user: { id: string; email?: string | null }, mode: DeliveryMode, scope: IdempotencyScope | undefined): Promise<CheckoutOutcome> {
+	const { cart, lines, warehouses } = await loadCheckoutContext(env.DB, user.id);
+	if (!cart || lines.length === 0) return { ok: false, reason: "cart_empty" };
+	if (!cart.address) return { ok: false, reason: "address_required" };
+	const defer = (work: Promise<unknown>) => ctx.waitUntil(work);
+	const result = await placeOrder(
+		{
+			userId: user.id,
+			customerEmail: user.email ?? null,
+			cartId: cart.cart_id,
+			cartVersion: cart.version,
+			address: cart.address,
+			lines,
+			mode,
+			warehouses: warehouses.map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country })),
+			...(scope ? { answers: recordAnswers(scope) } : {}),
+		},
+		checkoutDeps(env, { defer }),
+	);
+	// With commits still unconfirmed, the gathered commit (or else the reconciler) announces the order once they are.
+	if (result.ok && result.pendingCommits.length === 0) publishSoon(env, [placedEvent(result.order)], defer);
+	return result;
+}
 
 async function activeWarehouses(env: Env): Promise<WarehousePlace[]> {
 	return (await listWarehouses(env.DB, true)).map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
@@ -38,11 +64,6 @@ function allocationView(a: Allocation) {
 	return a.ok
 		? { available: true, allocations: a.allocations, shortages: [] as Shortage[] }
 		: { available: false, allocations: [], shortages: a.shortages };
-}
-
-/** The contract's error answer as a stored (status, body) pair. */
-function errorAnswer(err: ApiError) {
-	return { status: err.status, body: errorBody(err) };
 }
 
 export const checkoutRoutes = [
@@ -132,59 +153,22 @@ export const checkoutRoutes = [
 		access: "user",
 		body: PlaceOrderBody,
 		headers: { "Idempotency-Key": { description: "1 to 255 characters; a retry with the same key replays the first answer" } },
-		responses: { 201: { description: "The order, stock committed", schema: Order } },
+		responseHeaders: { "Idempotent-Replayed": { description: "\"true\" when this answer is the stored answer of an earlier request with the same Idempotency-Key" } },
+		responses: {
+			201: {
+				description:
+					"The order. Its stock is held at once; by default (COMMIT_AFTER_ANSWER) the holds are committed after this answer, gathered per warehouse, within about a second. With COMMIT_AFTER_ANSWER=false they are committed before it",
+				schema: Order,
+			},
+		},
 		errors: ["VALIDATION_ERROR", "CART_EMPTY", "ADDRESS_REQUIRED", "OUT_OF_STOCK", "PURCHASE_LIMIT", "CART_CHANGED", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, ctx, user, body, request }) => {
 			const rawKey = request.headers.get("idempotency-key");
-			let scope: IdempotencyScope | undefined;
-			if (rawKey !== null) {
-				const key = validate(IdempotencyKeyHeader, rawKey, "header");
-				scope = { userId: user.id, key };
-				const claimed = await claim(env.DB, scope, await requestHash({ path: "/cart/place-order", body }), new Date());
-				if (claimed.kind === "mismatch") fail("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request.");
-				if (claimed.kind === "running") fail("CONFLICT", "A request with this Idempotency-Key is still in progress.");
-				if (claimed.kind === "replay") return reply(claimed.body, claimed.status, { "Idempotent-Replayed": "true" });
-			}
-			try {
-				const { cart, lines, warehouses } = await loadCheckoutContext(env.DB, user.id);
-				if (!cart || lines.length === 0) fail("CART_EMPTY", "The cart is empty.");
-				if (!cart.address) fail("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
-				const result = await placeOrder(
-					{
-						userId: user.id,
-						customerEmail: user.email ?? null,
-						cartId: cart.cart_id,
-						cartVersion: cart.version,
-						address: cart.address,
-						lines,
-						mode: body.delivery_mode,
-						warehouses: warehouses.map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country })),
-						idempotency: scope,
-					},
-					checkoutDeps(env, { defer: (work) => ctx.waitUntil(work) }),
-				);
-				if (result.ok) {
-					// With a commit still unconfirmed, the reconciler announces the order once it is (src/events/outbox.ts).
-					if (result.pendingCommits.length === 0) publishSoon(env, [placedEvent(result.order)], (work) => ctx.waitUntil(work));
-					return reply(orderView(result.order), 201);
-				}
-				// A decided-then-cancelled order already stored its 409 answer with the cancellation.
-				if (result.reason === "out_of_stock" && result.cancelledOrderId) throw Object.assign(toApiError(result), { stored: true });
-				throw toApiError(result);
-			} catch (err) {
-				if (scope) {
-					// CART_CHANGED changed nothing and asks for a retry: the same key then orders the cart as it is now.
-					if (err instanceof ApiError && err.status < 500 && err.code !== "CART_CHANGED") {
-						if (!(err as ApiError & { stored?: boolean }).stored) {
-							const a = errorAnswer(err);
-							await finish(env.DB, scope, a.status, a.body);
-						}
-					} else {
-						await abandon(env.DB, scope).catch(() => {});
-					}
-				}
-				throw err;
-			}
+			const key = rawKey === null ? undefined : { userId: user.id, key: validate(IdempotencyKeyHeader, rawKey, "header"), hash: await requestHash({ path: "/cart/place-order", body }) };
+			const done = await withIdempotency(env.DB, key, async (scope) => answered(await checkout(env, ctx, user, body.delivery_mode, scope)));
+			if (done.kind === "mismatch") fail("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request.");
+			if (done.kind === "running") fail("CONFLICT", "A request with this Idempotency-Key is still in progress.");
+			return reply(done.answer.body, done.answer.status, done.replayed ? { "Idempotent-Replayed": "true" } : undefined);
 		},
 	}),
 ];

@@ -8,7 +8,7 @@ import { Country, PostalCode, Region } from "../catalog/schema";
 import { DeliveryMode, Tier } from "../orders/schema";
 import { Id, Money, Quantity, Unit } from "../shared/schema";
 
-export const PlaceOrderBody = z.object({ delivery_mode: DeliveryMode.default("standard") });
+export const PlaceOrderBody = z.strictObject({ delivery_mode: DeliveryMode.default("standard") });
 
 export const IdempotencyKeyHeader = z.string().min(1).max(255);
 
@@ -17,7 +17,7 @@ export const SummaryQuery = z.object({ delivery_mode: DeliveryMode.default("stan
 export const AllocationView = Unit.extend({ warehouse_id: Id, quantity: z.int(), tier: Tier });
 export const ShortageView = Unit.extend({ requested: z.int(), available: z.int() });
 
-export const FulfillmentCheckBody = z.object({
+export const FulfillmentCheckBody = z.strictObject({
 	items: z.array(Unit.extend({ quantity: Quantity })).min(1).max(50),
 	postal_code: PostalCode.optional(),
 	region: Region.optional(),

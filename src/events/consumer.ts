@@ -5,11 +5,20 @@
  * `send_email` binding when it is configured, and are logged otherwise.
  * The batch's new events are first stored for the webhooks (one message per
  * subscribed endpoint, idempotently); their first attempts run after the mails.
+ *
+ * An order's events are delivered in their sequence (./sequence.ts): one that
+ * arrives before an earlier one of its order (the queue does not keep order;
+ * a failed delivery is retried later) is parked in D1 and acked, and delivered
+ * right after its predecessor, by whichever consumer delivers that one. A
+ * failed event holds back the later ones of its order in the batch.
  */
 import type { Env } from "../env";
 import { log } from "../shared/log";
 import { attemptAll, storeMessages } from "../webhooks/delivery";
+import type { Job } from "../webhooks/queries";
+import { advanceDelivered, deliveredSeqs, park, takeNext } from "./delivered";
 import { emailFor } from "./email";
+import { isSequenced, planOrder, type SequencedEvent } from "./sequence";
 import type { StockgateEvent } from "./types";
 
 /** Which of these event ids were delivered before: one read for the whole batch. */
@@ -53,8 +62,9 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 			return "mail_logged";
 		}
 		case "payment.refund_requested":
-			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, amount: e.amount, currency: e.currency });
-			return "logged";
+			// Delivered to the endpoints subscribed to payment.refund_requested (the webhooks stored above).
+			log.info("[payments]", "refund_requested", { event_id: e.event_id, order_id: e.order_id, payment_event_id: e.payment_event_id, amount: e.amount, currency: e.currency, reason: e.reason });
+			return "webhooks_only";
 		case "transfer.updated":
 			log.info("[transfer]", "event", { event_id: e.event_id, transfer_id: e.transfer.transfer_id, status: e.transfer.status });
 			return "logged";
@@ -66,20 +76,31 @@ async function deliver(env: Env, e: StockgateEvent): Promise<Outcome> {
 	}
 }
 
+/**
+ * The delivery attempt after which an order event that keeps failing is given
+ * up (wrangler.toml: max_retries = 5, so the queue would drop its message after
+ * this one): its order's later events then go on instead of waiting forever.
+ */
+export const LAST_ATTEMPT = 5;
+
+/** One event to deliver: from a message of this batch, or taken from the parked ones. */
+interface Item {
+	event: StockgateEvent;
+	msg?: Message<StockgateEvent>;
+}
+
 export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Promise<void> {
 	const valid = batch.messages.filter((m) => m.body && typeof m.body.event_id === "string");
 	const done = await processedAmong(
 		env.DB,
 		valid.map((m) => m.body.event_id),
 	);
-	// Stored before anything is mailed: if this throws, the queue retries the batch, and storing again adds nothing.
-	const fresh = new Map(valid.filter((m) => !done.has(m.body.event_id)).map((m) => [m.body.event_id, m.body]));
-	const webhookJobs = await storeMessages(env, [...fresh.values()], Date.now());
-	const delivered: StockgateEvent[] = [];
 	const seenHere = new Set<string>();
 	const outcomes: Record<string, number> = {};
 	let duplicates = 0;
 	let retried = 0;
+	const plain: Item[] = [];
+	const byOrder = new Map<string, Array<{ sequence: number; msg: Message<StockgateEvent>; event: SequencedEvent }>>();
 	for (const msg of batch.messages) {
 		const e = msg.body;
 		if (!e || typeof e.event_id !== "string") {
@@ -92,18 +113,79 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 			msg.ack();
 			continue;
 		}
-		try {
-			const outcome = await deliver(env, e);
-			outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-			seenHere.add(e.event_id);
-			delivered.push(e);
-			msg.ack();
-		} catch (err) {
-			retried++;
-			log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: msg.attempts });
-			msg.retry({ delaySeconds: Math.min(300, 10 * msg.attempts) });
-		}
+		seenHere.add(e.event_id);
+		if (!isSequenced(e)) plain.push({ event: e, msg });
+		else byOrder.set(e.order_id, [...(byOrder.get(e.order_id) ?? []), { sequence: e.sequence, msg, event: e }]);
 	}
+
+	// An order's events are delivered in sequence: one ahead of a missing earlier one is parked until that one was delivered.
+	const cursors = await deliveredSeqs(env.DB, [...byOrder.keys()]);
+	const ordered: Item[] = [];
+	const parked: Array<{ msg: Message<StockgateEvent>; event: SequencedEvent }> = [];
+	for (const [orderId, arrived] of byOrder) {
+		const plan = planOrder(cursors.get(orderId) ?? 0, arrived);
+		for (const d of plan.duplicate) {
+			duplicates++;
+			d.msg.ack();
+		}
+		parked.push(...plan.park);
+		ordered.push(...plan.deliver);
+	}
+	// Stored before anything is delivered: if this throws, the queue retries the batch.
+	await park(env.DB, parked.map((p) => p.event), new Date().toISOString());
+	for (const p of parked) p.msg.ack();
+
+	const delivered: StockgateEvent[] = [];
+	const webhookJobs: Job[] = [];
+	const reparked: SequencedEvent[] = [];
+	let round: Item[] = [...plain, ...ordered];
+	// Orders whose parked successors may be due: those delivered to, and those that parked (another consumer may have caught up).
+	let check = new Set(parked.map((p) => p.event.order_id));
+	while (round.length > 0) {
+		// Stored before anything is mailed, in sequence (storing again adds nothing); first attempts come last.
+		webhookJobs.push(...(await storeMessages(env, round.map((i) => i.event), Date.now())));
+		const blocked = new Set<string>();
+		const upTo = new Map<string, number>();
+		for (const item of round) {
+			const e = item.event;
+			const giveBack = (attempts: number) => {
+				if (item.msg) item.msg.retry({ delaySeconds: Math.min(300, 10 * attempts) });
+				else if (isSequenced(e)) reparked.push(e);
+			};
+			if (isSequenced(e) && blocked.has(e.order_id)) {
+				// An earlier event of its order failed just now: this one waits for it.
+				giveBack(item.msg?.attempts ?? 1);
+				continue;
+			}
+			try {
+				const outcome = await deliver(env, e);
+				outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+				delivered.push(e);
+				item.msg?.ack();
+				if (isSequenced(e)) {
+					upTo.set(e.order_id, e.sequence);
+					check.add(e.order_id);
+				}
+			} catch (err) {
+				if (isSequenced(e) && item.msg && item.msg.attempts >= LAST_ATTEMPT) {
+					log.error("event_given_up", { event_id: e.event_id, order_id: e.order_id, sequence: e.sequence, error: String(err), attempts: item.msg.attempts }, "[events]");
+					item.msg.ack();
+					upTo.set(e.order_id, e.sequence);
+					check.add(e.order_id);
+					continue;
+				}
+				retried++;
+				log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: item.msg?.attempts ?? null });
+				if (isSequenced(e)) blocked.add(e.order_id);
+				giveBack(item.msg?.attempts ?? 1);
+			}
+		}
+		await advanceDelivered(env.DB, upTo);
+		for (const id of blocked) check.delete(id);
+		round = (await takeNext(env.DB, [...check])).map((event) => ({ event }));
+		check = new Set();
+	}
+	await park(env.DB, reparked, new Date().toISOString());
 	if (delivered.length > 0) {
 		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
 		await markProcessed(env.DB, delivered, new Date().toISOString());
@@ -111,5 +193,5 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 	// First attempts last, so a slow receiver does not hold up the mails; each attempt is bounded and recorded.
 	const webhooks = await attemptAll(env, webhookJobs, Date.now());
 	// One line per batch: what each event led to, and which were duplicates of earlier deliveries.
-	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, retried, outcomes, webhooks });
+	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, parked: parked.length, retried, outcomes, webhooks });
 }

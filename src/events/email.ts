@@ -31,7 +31,7 @@ export function emailFor(e: OrderStatusChanged): Omit<Email, "to"> | null {
 		case "cancelled":
 			return {
 				subject: `Order ${e.order_id} cancelled`,
-				text: `Your order ${e.order_id} was cancelled${e.reason === PAYMENT_WINDOW_REASON ? " because its payment did not arrive in time" : e.reason ? ` (${e.reason})` : ""}.${e.payment_status === "refunded" ? ` Your payment of ${money(e.total, e.currency)} will be refunded.` : ""}`,
+				text: `Your order ${e.order_id} was cancelled${e.reason === PAYMENT_WINDOW_REASON ? " because its payment did not arrive in time" : e.reason ? ` (${e.reason})` : ""}.${e.payment_status === "refund_pending" || e.payment_status === "refunded" ? ` Your payment of ${money(e.total, e.currency)} will be refunded.` : ""}`,
 			};
 		default:
 			return null;

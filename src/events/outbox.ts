@@ -4,10 +4,19 @@
  * right after, and deleted once sent. The reconciler re-sends leftovers.
  * The checkout hot path sends through `publishSoon`, which gathers the events
  * of concurrent orders into one queue send and one D1 delete.
+ *
+ * An order's events (those with a `sequence`) leave in sequence: whoever
+ * publishes one sends, from the outbox, every event of that order that may go
+ * now (./sequence.ts `releasable`), so a later one waits while an earlier one
+ * is still in the outbox, and goes out with it once it is released. Events are
+ * deleted only after the queue took them, so "gone from the outbox" means
+ * "handed to the queue".
  */
 import type { Env } from "../env";
 import { log } from "../shared/log";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
+import { UNGATED, type Gate } from "../shared/gate";
+import { isSequenced, releasable, type OutboxEntry } from "./sequence";
 import type { StockgateEvent } from "./types";
 
 /** How long an event waits for others before the batch goes out (the queue's own batching adds its timeout on top). */
@@ -15,41 +24,84 @@ export const PUBLISH_WINDOW_MS = 50;
 /** A queue sendBatch takes at most 100 messages. */
 const PUBLISH_MAX = 100;
 
-export function eventStmt(db: D1Database, event: StockgateEvent): D1PreparedStatement {
-	return db.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).bind(event.event_id, JSON.stringify(event), event.occurred_at);
-}
-
-/** Inserted only if the order still carries `changeId`, i.e. the change this event describes won. */
-export function eventIfChangeStmt(db: D1Database, event: StockgateEvent, orderId: string, changeId: string): D1PreparedStatement {
+/** The event's outbox row, only where `gate` holds (a change's events land only if the change won). */
+export function eventStmt(db: D1Database, event: StockgateEvent, gate: Gate = UNGATED): D1PreparedStatement {
 	return db
-		.prepare(
-			`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
-		)
-		.bind(event.event_id, JSON.stringify(event), event.occurred_at, orderId, changeId);
+		.prepare(`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE ${gate.sql} ON CONFLICT DO NOTHING`)
+		.bind(event.event_id, JSON.stringify(event), event.occurred_at, ...gate.binds);
 }
 
-/** Sends events to the queue and clears them from the outbox; failures stay for the reconciler. */
+/** Sends events to the queue, in order, and clears them from the outbox; failures stay for the reconciler. */
 async function sendNow(env: Env, events: StockgateEvent[]): Promise<void> {
-	if (events.length === 0) return;
+	// A later chunk only after the earlier one was taken: an order's events may span two.
+	for (let i = 0; i < events.length; i += PUBLISH_MAX) {
+		if (!(await sendChunk(env, events.slice(i, i + PUBLISH_MAX)))) return;
+	}
+}
+
+/** True when the queue took the chunk. */
+async function sendChunk(env: Env, events: StockgateEvent[]): Promise<boolean> {
+	if (events.length === 0) return true;
 	if (!env.EVENTS) {
 		// Without a queue the log line is the delivery: clear the rows so they are not logged again every minute.
 		log.info("[events]", "no_queue_binding", { events });
 		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
-		return;
+		return true;
 	}
 	try {
 		await env.EVENTS.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
 		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
-		log.info("[events]", "published", { events: events.map((e) => ({ id: e.event_id, type: e.type })) });
+		log.info("[events]", "published", { events: events.map((e) => ({ id: e.event_id, type: e.type, ...(isSequenced(e) ? { sequence: e.sequence } : {}) })) });
+		return true;
 	} catch (err) {
 		log.warn("[events]", "publish_deferred", { error: String(err), events: events.map((e) => e.event_id) });
+		return false;
 	}
+}
+
+/**
+ * The events of these orders that may go to the queue now, read from the
+ * outbox, in send order. An order's "placed" event is held while the order
+ * still has a commit to confirm: should its stock turn out to be gone, the
+ * order is cancelled unannounced (src/checkout/unfulfillable.ts). Events in
+ * `confirmed` are not held: their publisher saw the commits confirmed (the
+ * outbox rows saying so may still be waiting to be cleared).
+ */
+async function releasedOf(db: D1Database, orderIds: string[], confirmed: ReadonlySet<string> = new Set()): Promise<StockgateEvent[]> {
+	if (orderIds.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`SELECT e.payload, e.order_id, e.sequence,
+			        (e.sequence = 1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = e.order_id AND o.action = 'commit')) AS held
+			 FROM event_outbox e WHERE e.order_id IN (SELECT value FROM json_each(?)) AND e.sequence IS NOT NULL`,
+		)
+		.bind(JSON.stringify(orderIds))
+		.all<{ payload: string; order_id: string; sequence: number; held: number }>();
+	const entries = results.map((r): OutboxEntry & { payload: string } => {
+		const payload = r.payload;
+		const held = Number(r.held) === 1 && !confirmed.has((JSON.parse(payload) as StockgateEvent).event_id);
+		return { order_id: r.order_id, sequence: Number(r.sequence), held, payload };
+	});
+	return releasable(entries).map((e) => JSON.parse(e.payload) as StockgateEvent);
+}
+
+/**
+ * Sends `events`: the others as they are, each order event with whatever of
+ * its order may go now, in sequence. A "placed" event handed to `publish` is
+ * one whose commits its publisher saw confirmed.
+ */
+async function sendInOrder(env: Env, events: StockgateEvent[]): Promise<void> {
+	const plain = events.filter((e) => !isSequenced(e));
+	const sequenced = events.filter(isSequenced);
+	const orderIds = [...new Set(sequenced.map((e) => e.order_id))];
+	const confirmed = new Set(sequenced.filter((e) => e.sequence === 1).map((e) => e.event_id));
+	await sendNow(env, [...plain, ...(await releasedOf(env.DB, orderIds, confirmed))]);
 }
 
 const publisherOf = coalescerPer(
 	(env: Env) =>
 		new Coalescer<StockgateEvent>({
-			flush: (events) => sendNow(env, events),
+			flush: (events) => sendInOrder(env, events),
 			// publish() logs and keeps its own failures; anything else left in the outbox is re-sent by the reconciler.
 			onError: (err, events) => log.warn("[events]", "publish_deferred", { error: String(err), events: events.map((e) => e.event_id) }),
 			windowMs: PUBLISH_WINDOW_MS,
@@ -59,9 +111,10 @@ const publisherOf = coalescerPer(
 
 /**
  * Publishes now, together with (and after) any events of this isolate still
- * waiting in `publishSoon`'s window, in the same send: a quick "cancelled" does
- * not overtake its order's "placed" that was still waiting. (One already being
- * sent by its window is in flight first; the queue never promised order anyway.)
+ * waiting in `publishSoon`'s window, in the same send. An order event takes
+ * its order's earlier events still in the outbox with it (or waits for them):
+ * a quick "cancelled" never overtakes its order's "placed". An order's
+ * "placed" event is handed over only once its commits are confirmed.
  */
 export async function publish(env: Env, events: StockgateEvent[]): Promise<void> {
 	await publisherOf(env).flushWith(events);
@@ -70,7 +123,8 @@ export async function publish(env: Env, events: StockgateEvent[]): Promise<void>
 /**
  * Publishes after the answer, together with the events other requests of this
  * isolate publish within PUBLISH_WINDOW_MS: one queue send and one outbox delete
- * for all of them. The events must already be in the outbox (same batch as their change).
+ * for all of them. The events must already be in the outbox (same batch as their change);
+ * an order event goes out in its order's sequence, as with `publish`.
  */
 export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitUntil): void {
 	publisherOf(env).add(events, waitUntil);
@@ -78,21 +132,27 @@ export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitU
 
 /**
  * Re-sends events left in the outbox (older than `olderThan`, so in-flight
- * requests finish their own). An order's "placed" event (id evt_placed_<order>)
- * waits while the order still has a commit to confirm: should its stock turn
- * out to be gone, the order is cancelled unannounced (src/checkout/unfulfillable.ts).
+ * requests finish their own); an order's events in sequence, as `publish`
+ * does. An order's "placed" event waits while the order still has a commit to
+ * confirm (and an event written before sequences existed, with the id
+ * evt_placed_<order>, likewise).
  */
 export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
 	const { results } = await env.DB.prepare(
 		`SELECT payload FROM event_outbox e WHERE created_at <= ?
-		   AND NOT (substr(e.event_id, 1, 11) = 'evt_placed_' AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
+		   AND NOT (e.sequence IS NULL AND substr(e.event_id, 1, 11) = 'evt_placed_'
+		            AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
 		 ORDER BY created_at LIMIT ?`,
 	)
 		.bind(olderThan, limit)
 		.all<{ payload: string }>();
+	const events = results.map((r) => JSON.parse(r.payload) as StockgateEvent);
 	await publish(
 		env,
-		results.map((r) => JSON.parse(r.payload) as StockgateEvent),
+		events.filter((e) => !isSequenced(e)),
 	);
-	return results.length;
+	// Not through `publish`: nothing here vouches for an order's commits.
+	const orderIds = [...new Set(events.filter(isSequenced).map((e) => e.order_id))];
+	await sendNow(env, await releasedOf(env.DB, orderIds));
+	return events.length;
 }

@@ -19,15 +19,25 @@ export interface OrderStatusChanged {
 	currency: string;
 	changed_by: string;
 	reason: string | null;
+	/**
+	 * The order's events are numbered 1 ("placed"), 2, 3... in the order they
+	 * happened; receivers are handed them in that order. Absent only on events
+	 * written before sequences existed.
+	 */
+	sequence?: number;
 }
 
+/** Asks the shop's payment system (the generic provider) to give a charge back; confirmed by refund.succeeded on POST /payments/webhook. */
 export interface RefundRequested {
 	event_id: string;
 	type: "payment.refund_requested";
 	occurred_at: string;
 	order_id: string;
+	/** The payment event whose charge is given back; null for an order marked paid by hand. */
+	payment_event_id: string | null;
 	amount: number;
 	currency: string;
+	reason: "order_cancelled" | "double_charge" | "paid_after_cancel";
 }
 
 export interface StockLow {

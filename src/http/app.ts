@@ -76,13 +76,16 @@ export function createApp(routes: RouteDef[]): App {
 	// One router per method: itty tries every route's pattern in turn, so a request
 	// only walks the routes of its own method (the order within a method is kept).
 	const routers = new Map<string, ReturnType<typeof AutoRouter<IRequest, Args>>>();
-	/** Every route's pattern, to tell a path that exists under another method (405) from none (404). */
-	const patterns: RegExp[] = [];
+	/** Each method's route patterns, to tell a path served under other methods (405, with Allow naming them) from none (404). */
+	const patterns = new Map<string, RegExp[]>();
 	const missing = (request: IRequest) => {
 		const path = new URL(request.url).pathname;
-		return patterns.some((pattern) => pattern.test(path))
-			? toErrorResponse(new ApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}.`))
-			: toErrorResponse(new ApiError("NOT_FOUND", `No route for ${request.method} ${path}.`));
+		const allowed = [...patterns].filter(([, list]) => list.some((pattern) => pattern.test(path))).map(([method]) => method);
+		if (allowed.length === 0) return toErrorResponse(new ApiError("NOT_FOUND", `No route for ${request.method} ${path}.`));
+		const response = toErrorResponse(new ApiError("METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}.`));
+		// RFC 9110 15.5.6: a 405 names the methods the resource does serve.
+		response.headers.set("Allow", allowed.sort().join(", "));
+		return response;
 	};
 	for (const def of routes) {
 		const method = def.method.toUpperCase();
@@ -98,7 +101,7 @@ export function createApp(routes: RouteDef[]): App {
 		}
 		router[def.method](def.path, handlerFor(def));
 	}
-	for (const router of routers.values()) patterns.push(...router.routes.map(([, pattern]) => pattern));
+	for (const [method, router] of routers) patterns.set(method, router.routes.map(([, pattern]) => pattern));
 	const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
 		const router = routers.get(request.method);
 		return router ? router.fetch(request, env, ctx) : missing(request as unknown as IRequest);

@@ -7,14 +7,17 @@
  * names the missing settings. `exp` is required; `exp`, `nbf` and `iat` are
  * checked with CLOCK_TOLERANCE_S of skew (an `iat` further in the future is
  * refused). Admin = `role: "admin"` or "admin" in `roles`. A token verified
- * once is remembered by the isolate for up to 5 minutes, never past its `exp`
+ * once is remembered by the isolate for up to 3 minutes, never past its `exp`
  * (./verifiedTokens.ts): the same customer's next requests skip the signature.
+ * The key set is re-read at least every 2 minutes, so a key removed from it is
+ * refused within KEY_REMOVAL_BOUND_MS (a token verified against the cached set
+ * just before a re-read is remembered for the memory's whole age).
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Env } from "../env";
 import { fail } from "./errors";
 import { log } from "../shared/log";
-import { VerifiedTokens } from "./verifiedTokens";
+import { MAX_AGE_MS, VerifiedTokens } from "./verifiedTokens";
 
 export interface User {
 	id: string;
@@ -26,12 +29,17 @@ export interface User {
 /** Seconds of clock skew allowed between the token's issuer and this Worker. */
 export const CLOCK_TOLERANCE_S = 30;
 
+/** How long jose serves a fetched key set before reading it again (its default is 10 minutes). */
+export const JWKS_CACHE_MAX_AGE_MS = 2 * 60_000;
+/** How long a key removed from the set can still let a request in: the cache plus the token memory. */
+export const KEY_REMOVAL_BOUND_MS = JWKS_CACHE_MAX_AGE_MS + MAX_AGE_MS;
+
 const keySets = new Map<string, JWTVerifyGetKey>();
 
 function remoteKeySet(url: string): JWTVerifyGetKey {
 	let set = keySets.get(url);
 	if (!set) {
-		set = createRemoteJWKSet(new URL(url));
+		set = createRemoteJWKSet(new URL(url), { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS });
 		keySets.set(url, set);
 	}
 	return set;

@@ -16,12 +16,16 @@ export type DomainFailure =
 	| { ok: false; reason: "hold_committed" }
 	| { ok: false; reason: "hold_closed"; state: string }
 	| { ok: false; reason: "out_of_stock"; shortages: Shortage[] }
+	| { ok: false; reason: "cart_empty" }
+	| { ok: false; reason: "address_required" }
 	| { ok: false; reason: "cart_taken" }
 	| { ok: false; reason: "cart_changed" }
 	| { ok: false; reason: "purchase_limit"; excesses: LimitExcess[] }
 	| { ok: false; reason: "unavailable"; step: string }
 	| { ok: false; reason: "not_found" }
-	| { ok: false; reason: "invalid_transition"; from: string; event: string };
+	| { ok: false; reason: "invalid_transition"; from: string; event: string }
+	| { ok: false; reason: "reference_reused" }
+	| { ok: false; reason: "warehouse_inactive"; warehouse_ids: string[] };
 
 export function toApiError(failure: DomainFailure): ApiError {
 	switch (failure.reason) {
@@ -44,6 +48,10 @@ export function toApiError(failure: DomainFailure): ApiError {
 					: "Some products are limited per customer (orders and cart together).",
 				failure.excesses,
 			);
+		case "cart_empty":
+			return new ApiError("CART_EMPTY", "The cart is empty.");
+		case "address_required":
+			return new ApiError("ADDRESS_REQUIRED", "Set a delivery address before placing the order.");
 		case "cart_taken":
 			return new ApiError("CONFLICT", "This cart has already been ordered.");
 		case "cart_changed":
@@ -54,6 +62,14 @@ export function toApiError(failure: DomainFailure): ApiError {
 			return new ApiError("NOT_FOUND", "Order not found.");
 		case "invalid_transition":
 			return new ApiError("INVALID_TRANSITION", `An order that is ${failure.from} cannot go to ${failure.event}.`, { from: failure.from, to: failure.event });
+		case "reference_reused":
+			return new ApiError("IDEMPOTENCY_KEY_REUSED", "This reference was used for a different request.");
+		case "warehouse_inactive":
+			return new ApiError(
+				"CONFLICT",
+				`Warehouse ${failure.warehouse_ids.join(", ")} is inactive.`,
+				failure.warehouse_ids.map((warehouse_id) => ({ warehouse_id })),
+			);
 		default: {
 			const unreachable: never = failure;
 			throw new Error(`unmapped failure ${JSON.stringify(unreachable)}`);

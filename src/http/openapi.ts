@@ -6,8 +6,8 @@
  * The document is self-contained: zod puts named schemas under a per-call
  * `$defs`, and every one of them (including those nested inside other named
  * schemas) is hoisted into `components.schemas` with its refs rewritten. A named
- * schema renders differently as a request (defaults optional, extra keys
- * allowed) and as a response; when the two differ the request one is published
+ * schema renders differently as a request (defaults optional) and as a
+ * response (every field present); when the two differ the request one is published
  * as `<id>Input`. test/http/openapi.test.ts checks every $ref resolves.
  */
 import { z } from "zod";
@@ -103,6 +103,12 @@ function parametersOf(c: Collector, def: RouteDef): unknown[] {
 	return out;
 }
 
+/** Every answer carries X-Request-Id (src/http/app.ts), plus the headers the route declares. */
+function responseHeaders(def: RouteDef): Record<string, unknown> {
+	const all = { "X-Request-Id": { description: "The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line" }, ...def.responseHeaders };
+	return Object.fromEntries(Object.entries(all).map(([name, h]) => [name, { description: h.description, schema: { type: "string" } }]));
+}
+
 /**
  * The document for `routes`. `serverUrl` defaults to "/": the origin that
  * serves the document, so /docs and generated clients call the same Worker.
@@ -113,10 +119,11 @@ export function buildOpenApi(routes: RouteDef[], serverUrl = "/"): Record<string
 	const paths: Record<string, Record<string, unknown>> = {};
 	for (const def of routes) {
 		const responses: Record<string, unknown> = {};
+		const headers = responseHeaders(def);
 		for (const [status, r] of Object.entries(def.responses)) {
 			responses[status] = r.schema
-				? { description: r.description, content: { "application/json": { schema: c.schema(r.schema, "output") } } }
-				: { description: r.description };
+				? { description: r.description, headers, content: { "application/json": { schema: c.schema(r.schema, "output") } } }
+				: { description: r.description, headers };
 		}
 		const codes = new Set(def.errors ?? []);
 		if (def.access !== "public") codes.add("UNAUTHORIZED");
@@ -127,6 +134,7 @@ export function buildOpenApi(routes: RouteDef[], serverUrl = "/"): Record<string
 		for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
 			responses[String(status)] = {
 				description: `Error: ${list.join(", ")}`,
+				headers,
 				content: { "application/json": { schema: errorRef } },
 			};
 		}
@@ -140,7 +148,8 @@ export function buildOpenApi(routes: RouteDef[], serverUrl = "/"): Record<string
 		// Public operations say so explicitly (`[]`): no security is a statement, not an omission.
 		op.security = def.access === "public" ? [] : [{ bearerAuth: [] }];
 		if (def.body) {
-			op.requestBody = { required: true, content: { "application/json": { schema: c.schema(def.body, "input") } } };
+			// A request without a body is validated as `{}` (src/http/app.ts): the body is required only when `{}` is refused.
+			op.requestBody = { required: !def.body.safeParse({}).success, content: { "application/json": { schema: c.schema(def.body, "input") } } };
 		}
 		(paths[toOpenApiPath(def.path)] ??= {})[def.method] = op;
 	}

@@ -1,6 +1,6 @@
 /**
  * One route = one declaration: method, path, auth, zod schemas for params, query
- * and body, the documented responses, and the handler. The router (src/index.ts)
+ * and body, the documented responses, and the handler. The router (src/http/app.ts)
  * and the OpenAPI document (src/http/openapi.ts) are both built from the same
  * list, so a route cannot be served without being documented, or validated
  * against a schema other than the one it documents.
@@ -48,6 +48,8 @@ export interface RouteDef<
 	responses: Record<number, { description: string; schema?: z.ZodType }>;
 	/** Contract error codes this route can answer with, for the docs. */
 	errors?: ErrorCode[];
+	/** Headers this route's answers may carry besides X-Request-Id, for the docs. */
+	responseHeaders?: Record<string, { description: string }>;
 	/** Extra request headers this route reads, for the docs. */
 	headers?: Record<string, { description: string; required?: boolean }>;
 	/** The raw body is handed over unparsed by schema (e.g. signed webhooks). */

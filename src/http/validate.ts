@@ -15,49 +15,27 @@ export interface FieldIssue {
 }
 
 export function issuesOf(error: z.ZodError, prefix?: string): FieldIssue[] {
-	return error.issues.map((issue) => {
-		const path = issue.path.map(String).join(".");
-		return { field: [prefix, path].filter(Boolean).join(".") || "(root)", message: issue.message };
-	});
-}
-
-/** How deep unknownFields() follows the parsed shape (request schemas are far shallower). */
-const MAX_SHAPE_DEPTH = 32;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-	return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * Keys of `input` that the schema dropped from `output` (zod objects strip unknown
- * keys). Walks the parsed output, not the input, so a deeply nested body costs
- * no more than the schema's own depth; a value the schema passed through as is
- * (same reference) is not searched.
- */
-function unknownFields(input: unknown, output: unknown, path: string[], out: FieldIssue[], depth = 0): void {
-	if (input === output || depth > MAX_SHAPE_DEPTH) return;
-	if (Array.isArray(input) && Array.isArray(output)) {
-		for (let i = 0; i < Math.min(input.length, output.length); i++) unknownFields(input[i], output[i], [...path, String(i)], out, depth + 1);
-	} else if (isRecord(input) && isRecord(output)) {
-		for (const key of Object.keys(input)) {
-			if (!Object.hasOwn(output, key)) out.push({ field: [...path, key].join("."), message: "unknown field" });
-			else unknownFields(input[key], output[key], [...path, key], out, depth + 1);
-		}
-	}
+	const field = (path: PropertyKey[]) => [prefix, path.map(String).join(".")].filter(Boolean).join(".") || "(root)";
+	// A strict object's unknown keys are one issue at the object: list each key as its own field.
+	return error.issues.flatMap((issue) =>
+		issue.code === "unrecognized_keys"
+			? issue.keys.map((key) => ({ field: field([...issue.path, key]), message: "unknown field" }))
+			: [{ field: field(issue.path), message: issue.message }],
+	);
 }
 
 /**
  * Parses `input` with `schema` or fails with 400 VALIDATION_ERROR listing every
- * offending field. Bodies are strict: a field the schema does not know is an
- * error too (a money API should not silently drop `price` or `total` a client
- * thought it was setting), unless `allowUnknown` (a provider's signed events,
- * whose shape grows without notice). Query strings ignore unknown names.
+ * offending field. Body schemas are `z.strictObject`s: a field the schema does not
+ * know is an error too (a money API should not silently drop `price` or `total` a
+ * client thought it was setting), and the document says so with
+ * `additionalProperties: false`. A provider's signed events, whose shape grows
+ * without notice, are `z.looseObject`s. Query strings ignore unknown names.
  */
-export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" | "header", opts: { allowUnknown?: boolean } = {}): z.output<S> {
+export function validate<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" | "header"): z.output<S> {
 	const result = schema.safeParse(input);
 	const prefix = where === "body" ? undefined : where;
 	const fields = result.success ? [] : issuesOf(result.error, prefix);
-	if (result.success && where === "body" && !opts.allowUnknown) unknownFields(input, result.data, [], fields);
 	if (fields.length > 0) {
 		const names = [...new Set(fields.map((f) => f.field))].join(", ");
 		fail("VALIDATION_ERROR", `Invalid request ${where}: check ${names}.`, fields);

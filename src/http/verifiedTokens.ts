@@ -7,14 +7,15 @@
  * (secret or key set URL, issuer, audience): a change of any of them misses.
  * A hit re-checks the time claims against `now` with the same tolerance as a
  * full verification, so an entry never outlives its token's `exp`; it also
- * lapses MAX_AGE_MS after its verification (a key removed from a JWKS stops
- * working within that), and the oldest entries go first past MAX_ENTRIES.
+ * lapses MAX_AGE_MS after its verification (with the key-set cache's age, the
+ * bound on a removed JWKS key: see auth.ts), and the oldest entries go first
+ * past MAX_ENTRIES.
  * Pure: the caller passes the clock.
  */
 import type { JWTPayload } from "jose";
 
 export const MAX_ENTRIES = 10_000;
-export const MAX_AGE_MS = 5 * 60_000;
+export const MAX_AGE_MS = 3 * 60_000;
 
 interface Entry {
 	settings: string;

@@ -10,26 +10,29 @@
  *   expired") and whatever it holds elsewhere is undone.
  * - cancel rows: undo the order's hold at that warehouse (release or restock).
  * Failures back off (30 s, doubling, at most 1 h) and are retried next run.
- * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts).
+ * Then it cancels orders left unpaid past the payment window (src/ops/unpaid.ts),
+ * and retries the refunds that are due (src/payments/issue.ts).
  * Then it attempts the webhook deliveries that are due (src/webhooks/delivery.ts),
  * and last prunes old rows, a bounded amount per run (src/ops/prune.ts).
  */
 import * as sharded from "../stock/sharded";
 import { syncStockListeners } from "../webhooks/listeners";
 import type { Env } from "../env";
-import { orderStore } from "../checkout/ports";
+import { answerWith } from "../checkout/idempotency";
 import { config } from "../config";
-import { flushOutbox, publish } from "../events/outbox";
+import { flushOutbox } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { log } from "../shared/log";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
+import { cancelUnfulfillable } from "../orders/service";
 import { finishTransfers } from "../transfers/reconcile";
 import { cancelUnpaid } from "./unpaid";
 import { deliverDue } from "../webhooks/delivery";
 import { prune } from "./prune";
+import { retryRefunds } from "../payments/issue";
 
 /** Rows younger than this belong to a request that may still be finishing them. */
 const GRACE_MS = 15_000;
@@ -46,6 +49,8 @@ export interface ReconcileReport {
 	events_resent: number;
 	transfers_finished: number;
 	unpaid_cancelled: number;
+	refunds_issued: number;
+	refunds_asked_again: number;
 	webhooks_attempted: number;
 	webhooks_delivered: number;
 	pruned_webhook_messages: number;
@@ -83,7 +88,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
 	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
 	const answer = key ? { scope: { userId: key.user_id, key: key.idem_key }, status: 409, body: errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })) } : undefined;
-	if (!(await orderStore(env.DB, { onEvents: (events) => publish(env, events) }).cancelUnfulfillable(order, "reservation expired", answer))) {
+	if (!(await cancelUnfulfillable(env, order, "reservation expired", answerWith(answer, order.order_id)))) {
 		// Not cancellable now (it moved on, or lost races): back off and look again later.
 		throw new Error(`order ${order.order_id} (${order.status}) cannot take its stock and cannot be cancelled`);
 	}
@@ -93,7 +98,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 }
 
 export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, webhooks_attempted: 0, webhooks_delivered: 0, pruned_webhook_messages: 0, pruned_processed_events: 0 };
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, refunds_issued: 0, refunds_asked_again: 0, webhooks_attempted: 0, webhooks_delivered: 0, pruned_webhook_messages: 0, pruned_processed_events: 0 };
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
 	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
@@ -127,6 +132,15 @@ export async function reconcile(env: Env, nowMs: number): Promise<ReconcileRepor
 	});
 	report.unpaid_cancelled = unpaid.cancelled;
 	report.failures += unpaid.failures;
+
+	// Stripe calls that failed or were never made, generic refunds reported failed, orders lagging behind a verdict.
+	const refunds = await retryRefunds(env, nowMs, GRACE_MS).catch((err) => {
+		log.warn("[reconciler]", "refunds_failed", { error: String(err) });
+		return { issued: 0, asked_again: 0, settled: 0, failures: 1 };
+	});
+	report.refunds_issued = refunds.issued;
+	report.refunds_asked_again = refunds.asked_again;
+	report.failures += refunds.failures;
 
 	report.events_resent = await flushOutbox(env, olderThan).catch(() => 0);
 

@@ -37,6 +37,8 @@ export interface OrderRecord {
 	customer_email: string | null;
 	created_at: string;
 	updated_at: string;
+	/** The sequence of the order's latest status event: 1 for "placed", one more per status change (migration 0014). */
+	event_seq: number;
 }
 
 type Row = Record<string, unknown>;
@@ -62,6 +64,7 @@ function toRecord(r: Row): OrderRecord {
 		customer_email: r.customer_email === null || r.customer_email === undefined ? null : String(r.customer_email),
 		created_at: String(r.created_at),
 		updated_at: String(r.updated_at),
+		event_seq: Number(r.event_seq ?? 1),
 	};
 }
 
@@ -128,51 +131,6 @@ export async function getHistory(db: D1Database, orderId: string): Promise<Histo
 		reason: r.reason === null ? null : String(r.reason),
 		created_at: String(r.created_at),
 	}));
-}
-
-/**
- * The checkout decision's one statement (migration 0011): an insert into the
- * view `order_placements`, whose trigger completes the cart at `cartVersion`
- * (refused if it moved or is taken), inserts the order (with its history row
- * and purchase counters), a `commit` outbox row per warehouse and the event.
- */
-export function placeOrderStmt(
-	db: D1Database,
-	o: OrderRecord,
-	placement: { cartVersion: number; commitWarehouses: string[]; event: { event_id: string; payload: string } },
-): D1PreparedStatement {
-	return db
-		.prepare(
-			`INSERT INTO order_placements (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
-			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, created_at, updated_at,
-			   cart_version, commit_warehouses, event_id, event_payload)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		)
-		.bind(
-			o.order_id,
-			o.user_id,
-			o.cart_id,
-			JSON.stringify(o.products),
-			JSON.stringify(o.address),
-			o.delivery_mode,
-			o.delivery_tier,
-			o.subtotal,
-			o.delivery_cost,
-			o.tax,
-			o.total,
-			o.currency,
-			o.status,
-			o.payment_status,
-			o.estimated_delivery_date,
-			o.tracking_number,
-			o.customer_email,
-			o.created_at,
-			o.updated_at,
-			placement.cartVersion,
-			JSON.stringify(placement.commitWarehouses),
-			placement.event.event_id,
-			placement.event.payload,
-		);
 }
 
 export type OutboxAction = "commit" | "cancel";

@@ -14,19 +14,19 @@ import { ORDER_STATUSES, Order, OrderWithHistory } from "./schema";
 import { changeOrder } from "./service";
 
 const OrderParams = z.object({ order_id: Id });
-const Cursor = z.string().max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
+const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
 const ListQuery = z.object({ limit: Limit(100, 20), cursor: Cursor.optional() });
 const AdminListQuery = ListQuery.extend({ status: z.enum(ORDER_STATUSES).optional() });
 const OrderPage = z.object({ orders: z.array(Order), next_cursor: z.string().nullable() }).meta({ id: "OrderPage" });
-const CancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional() });
 const StatusBody = z
-	.object({
+	.strictObject({
 		status: z.enum(ORDER_STATUSES),
-		reason: z.string().trim().min(1).max(500).optional(),
+		reason: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
 		tracking_number: z
 			.string()
 			.trim()
-			.regex(/^[A-Za-z0-9 _-]{3,64}$/, "must be 3 to 64 letters, digits, spaces, _ or -")
+			.regex(/^[A-Za-z0-9_-][A-Za-z0-9 _-]{1,62}[A-Za-z0-9_-]$/, "must be 3 to 64 letters, digits, spaces, _ or -, not starting or ending with a space")
 			.optional(),
 	})
 	.refine((b) => b.status !== "shipped" || b.tracking_number !== undefined, { message: "is required to mark an order shipped", path: ["tracking_number"] });

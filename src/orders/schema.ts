@@ -8,7 +8,8 @@ import { Id, Money, Size } from "../shared/schema";
 
 export const ORDER_STATUSES = ["pending", "paid", "processing", "shipped", "delivered", "cancelled"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
-export const PAYMENT_STATUSES = ["pending", "paid", "failed", "refunded"] as const;
+/** refund_pending: money is being given back and the provider has not confirmed it yet; refunded: it has. */
+export const PAYMENT_STATUSES = ["pending", "paid", "failed", "refund_pending", "refunded"] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 export const DeliveryMode = z.enum(["standard", "express"]);

@@ -8,9 +8,11 @@ import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
-import { applyChange, type ChangeMeta } from "./changes";
+import { issueRefunds } from "../payments/issue";
+import { applyChange, type AppliedChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";
 import { transition, type OrderEvent } from "./stateMachine";
+import { stillQueued, unfulfillableStmts } from "./unfulfillable";
 
 export type ChangeResult =
 	| { ok: true; order: OrderRecord; changed: boolean }
@@ -37,23 +39,30 @@ export async function undoStock(env: Env, order: OrderRecord, actor: string): Pr
 	await deleteOutbox(env.DB, order.order_id, done, "cancel").catch(() => {});
 }
 
-export async function changeOrder(
-	env: Env,
-	orderId: string,
-	event: OrderEvent,
-	meta: ChangeMeta,
-	opts: {
-		ownerId?: string;
-		idempotentCancel?: boolean;
-		/** Applies the change only while the order, as read on each attempt, passes this; otherwise answers it unchanged. */
-		onlyIf?: (order: OrderRecord) => boolean;
-	} = {},
-): Promise<ChangeResult> {
+/** The event to apply, or one decided on the order as read on each attempt (null: leave it unchanged). */
+export type EventFor = OrderEvent | ((order: OrderRecord) => Promise<OrderEvent | null>);
+
+export interface ChangeOptions {
+	ownerId?: string;
+	idempotentCancel?: boolean;
+	/** Applies the change only while the order, as read on each attempt, passes this; otherwise answers it unchanged. */
+	onlyIf?: (order: OrderRecord) => boolean;
+	/** The order as the caller just read it: the first attempt starts from it instead of reading again. */
+	read?: OrderRecord;
+	/** What follows a won change. Default: publish its events, and undo the stock of a cancellation. */
+	afterWin?: (applied: AppliedChange) => Promise<void>;
+}
+
+export async function changeOrder(env: Env, orderId: string, eventFor: EventFor, meta: ChangeMeta, opts: ChangeOptions = {}): Promise<ChangeResult> {
+	let read = opts.read;
 	for (let attempt = 0; attempt < MAX_RACES; attempt++) {
-		const order = await getOrder(env.DB, orderId);
+		const order = read ?? (await getOrder(env.DB, orderId));
+		read = undefined;
 		if (!order || (opts.ownerId !== undefined && order.user_id !== opts.ownerId)) return { ok: false, reason: "not_found" };
 		if (opts.idempotentCancel && order.status === "cancelled") return { ok: true, order, changed: false };
 		if (opts.onlyIf && !opts.onlyIf(order)) return { ok: true, order, changed: false };
+		const event = typeof eventFor === "function" ? await eventFor(order) : eventFor;
+		if (!event) return { ok: true, order, changed: false };
 		const t = transition(order, event);
 		if (!t.ok) return { ok: false, reason: "invalid_transition", from: order.status, event: event.type === "set_status" ? event.to : event.type };
 		const applied = await applyChange(env.DB, order, { ...t.next, refund: t.refund, restock: t.restock }, meta, new Date());
@@ -62,12 +71,50 @@ export async function changeOrder(
 			continue;
 		}
 		log.info("[orders]", "status_changed", { order_id: orderId, from: order.status, to: applied.order.status, payment_status: applied.order.payment_status, by: meta.by });
-		await publish(env, applied.events);
-		if (t.restock) await undoStock(env, applied.order, meta.by);
+		if (opts.afterWin) await opts.afterWin(applied);
+		else {
+			await publish(env, applied.events);
+			// Stripe refunds are asked for now; one that fails stays due and the reconciler asks again (same idempotency key).
+			await issueRefunds(env, applied.refunds);
+			if (t.restock) await undoStock(env, applied.order, meta.by);
+		}
 		return { ok: true, order: applied.order, changed: true };
 	}
 	// Three lost races in a row: report the state as it is now.
 	const order = await getOrder(env.DB, orderId);
 	if (!order) return { ok: false, reason: "not_found" };
-	return { ok: false, reason: "invalid_transition", from: order.status, event: event.type };
+	return { ok: false, reason: "invalid_transition", from: order.status, event: typeof eventFor === "function" ? "refunds_settled" : eventFor.type };
+}
+
+/**
+ * Cancels a decided order whose stock could not be taken (a hold lapsed and
+ * its units were sold), with `extra` statements in the cancellation's batch (the
+ * idempotent answer that replaces the 201). The cart comes back and an order
+ * nobody was told about stays unannounced (./unfulfillable.ts). The caller
+ * undoes the stock. True when the order is now cancelled (by this call or
+ * before); false when it could not be (it moved on, or lost every race).
+ */
+export async function cancelUnfulfillable(env: Env, order: OrderRecord, reason: string, extra?: ChangeMeta["extra"]): Promise<boolean> {
+	const result = await changeOrder(
+		env,
+		order.order_id,
+		{ type: "cancel" },
+		{
+			by: "system",
+			reason,
+			extra: (db, changeId, at) => [...unfulfillableStmts(db, order, changeId, at), ...(extra ? extra(db, changeId, at) : [])],
+		},
+		{
+			read: order,
+			idempotentCancel: true,
+			// Only the events still in the outbox go out: a never-announced order's were withdrawn with it.
+			afterWin: async (applied) => {
+				const queued = await stillQueued(env.DB, applied.events.map((e) => e.event_id));
+				await publish(env, applied.events.filter((e) => queued.has(e.event_id)));
+				await issueRefunds(env, applied.refunds);
+			},
+		},
+	);
+	if (!result.ok) log.error("unfulfillable_order_not_cancelled", { order_id: order.order_id, result }, "[place-order]");
+	return result.ok && result.order.status === "cancelled";
 }

@@ -1,82 +1,81 @@
 /**
- * The payment provider's webhook. Signature first (401 when bad or stale), then
- * the body; each event id is processed once (a replay answers 200 and changes
- * nothing); the amount and currency must match the order (422 AMOUNT_MISMATCH).
- * `payment.succeeded` moves pending -> paid; `payment.failed` records failed. A
- * success for an order already paid is a double charge: it is recorded and a
- * refund of it requested, and the answer is 200 (so the provider stops retrying).
- * Of several different successes arriving together, the one whose change wins
- * pays; the others find the order paid on re-reading and are double charges.
+ * The payment providers' webhooks. Signature first (401 when bad or stale),
+ * then the body; what each event does is in ./process.ts.
+ *  - POST /payments/webhook: the generic provider, signed with PAYMENT_WEBHOOK_SECRET
+ *    (./signature.ts): payments, and its verdicts on the refunds stockgate asked
+ *    for with payment.refund_requested.
+ *  - POST /payments/stripe: Stripe's own events, verified with Stripe's library;
+ *    404 unless STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set.
  */
-import { z } from "zod";
 import { fail } from "../http/errors";
-import { raise } from "../http/failures";
 import { log } from "../shared/log";
-import { reply, route, type Reply } from "../http/route";
+import { reply, route } from "../http/route";
 import { validate } from "../http/validate";
 import type { Env } from "../env";
-import { getOrder, type OrderRecord } from "../orders/queries";
-import { changeOrder } from "../orders/service";
-import { Id, Money } from "../shared/schema";
+import { getOrder } from "../orders/queries";
 import { toCents } from "../shared/money";
-import { eventStmt, publish } from "../events/outbox";
-import type { RefundRequested } from "../events/types";
+import { eventRecordStmt, processPayment, processRefundVerdict, seen } from "./process";
+import { getRefund, refundsOfIntent, refundsOfOrder, type RefundRow } from "./refunds";
+import { WebhookAnswer, WebhookBody } from "./schema";
 import { verifySignature } from "./signature";
+import { stripeSettings, verifyStripeEvent } from "./stripe";
+import { readStripeEvent, type StripeIntent } from "./stripeEvents";
 
-const WebhookBody = z.object({
-	id: z.string().min(1).max(255),
-	type: z.enum(["payment.succeeded", "payment.failed"]),
-	order_id: Id,
-	amount: Money,
-	currency: z.string().regex(/^[A-Za-z]{3}$/, "must be a 3-letter currency code"),
-});
-
-const WebhookAnswer = z.object({
-	received: z.literal(true),
-	duplicate: z.boolean().meta({ description: "This event id was already processed; nothing changed" }),
-	duplicate_charge: z.boolean().optional().meta({ description: "The order was already paid: a refund of this charge was requested" }),
-	order_id: z.string(),
-	status: z.string(),
-	payment_status: z.string(),
-});
-
-type WebhookEvent = z.output<typeof WebhookBody>;
-
-function paymentEventStmt(db: D1Database, event: WebhookEvent, orderId: string): D1PreparedStatement {
-	return db
-		.prepare(`INSERT INTO payment_events (event_id, order_id, type, amount, currency, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		.bind(event.id, orderId, event.type, toCents(event.amount)!, event.currency.toUpperCase(), new Date().toISOString());
+/** The refund a generic verdict answers: the one named by payment_event_id, else the order's oldest still waiting for this verdict. */
+function generic(rows: RefundRow[], body: WebhookBody): RefundRow | undefined {
+	const candidates = rows.filter((r) => r.provider === "generic" && (body.payment_event_id === undefined || r.payment_event_id === body.payment_event_id));
+	if (body.type === "refund.succeeded") return candidates.find((r) => r.state !== "succeeded") ?? candidates.find((r) => r.state === "succeeded");
+	return candidates.find((r) => r.state === "requested" || r.state === "submitted") ?? candidates.find((r) => r.state === "succeeded") ?? candidates.find((r) => r.state === "failed");
 }
 
-function alreadyPaid(order: OrderRecord): boolean {
-	return order.payment_status === "paid" || order.payment_status === "refunded";
+/** Which of stockgate's refunds a Stripe refund event is about: by our id in its metadata, then Stripe's refund id, then the PaymentIntent. */
+async function stripeRefund(db: D1Database, intent: StripeIntent & { kind: "refund" }): Promise<RefundRow | null> {
+	if (intent.refund_id) {
+		const row = await getRefund(db, intent.refund_id);
+		if (row) return row;
+	}
+	if (!intent.payment_intent) return null;
+	const rows = await refundsOfIntent(db, intent.payment_intent);
+	return rows.find((r) => intent.provider_refund_id !== null && r.provider_refund_id === intent.provider_refund_id) ?? rows.find((r) => r.state !== "succeeded") ?? rows[0] ?? null;
 }
 
-/**
- * A second charge for an order already paid (or refunded): keep the order, record the
- * charge, and ask the payment side to give it back. The refund's id follows the payment
- * event's and both rows go in one batch, so only the request that records the event
- * publishes the refund: a replay or a racing copy of the same event cannot ask twice.
- */
-async function doubleCharge(env: Env, event: WebhookEvent, order: OrderRecord): Promise<Reply> {
-	const refund: RefundRequested = {
-		event_id: `evt_refund_${event.id}`,
-		type: "payment.refund_requested",
-		occurred_at: new Date().toISOString(),
-		order_id: order.order_id,
-		amount: event.amount,
-		currency: order.currency,
+async function handleStripe(env: Env, intent: StripeIntent) {
+	if (intent.kind === "ignored") {
+		log.info("[payments]", "stripe_event_ignored", { event_id: intent.event_id, why: intent.why });
+		return reply({ received: true, duplicate: false, ignored: intent.why });
+	}
+	if (intent.kind === "payment") {
+		const order = await getOrder(env.DB, intent.order_id);
+		if (!order) fail("NOT_FOUND", "Order not found.");
+		return processPayment(env, order, { ...intent, provider: "stripe", provider_ref: intent.payment_intent, by: "stripe" });
+	}
+	const row = await stripeRefund(env.DB, intent);
+	if (!row) {
+		// A refund made by hand in the dashboard, say: the order is not changed behind the shop's back.
+		log.warn("[payments]", "stripe_refund_unknown", { event_id: intent.event_id, payment_intent: intent.payment_intent, stripe_refund: intent.provider_refund_id });
+		return reply({ received: true, duplicate: false, ignored: "not a refund stockgate asked for" });
+	}
+	const e = {
+		event_id: intent.event_id,
+		type: intent.verdict === "succeeded" ? ("refund.succeeded" as const) : ("refund.failed" as const),
+		provider: "stripe" as const,
+		provider_ref: intent.payment_intent,
+		amount: intent.amount ?? row.amount,
+		currency: intent.currency,
+		by: "stripe",
 	};
-	const [recorded] = await env.DB.batch([paymentEventStmt(env.DB, event, order.order_id), eventStmt(env.DB, refund)]);
-	const base = { received: true, order_id: order.order_id, status: order.status, payment_status: order.payment_status };
-	if ((recorded?.meta.changes ?? 0) === 0) return reply({ ...base, duplicate: true });
-	await publish(env, [refund]);
-	log.warn("[payments]", "duplicate_charge_refunded", { event_id: event.id, order_id: order.order_id, amount: event.amount });
-	return reply({ ...base, duplicate: false, duplicate_charge: true });
-}
-
-async function seen(db: D1Database, eventId: string): Promise<boolean> {
-	return (await db.prepare(`SELECT 1 AS x FROM payment_events WHERE event_id = ?`).bind(eventId).first()) !== null;
+	if (intent.verdict === "pending") {
+		// Stripe has it and will tell: no call is due any more. The event is recorded, so a retry of it is a duplicate.
+		await env.DB.batch([
+			env.DB.prepare(`UPDATE refunds SET state = 'submitted', provider_refund_id = COALESCE(?, provider_refund_id), next_attempt_at = NULL WHERE refund_id = ? AND state = 'requested'`).bind(
+				intent.provider_refund_id,
+				row.refund_id,
+			),
+			eventRecordStmt(env.DB, { ...e, type: "refund.pending" }, row.order_id),
+		]);
+		return reply({ received: true, duplicate: false, order_id: row.order_id });
+	}
+	return processRefundVerdict(env, row, e, intent.provider_refund_id);
 }
 
 export const paymentRoutes = [
@@ -84,7 +83,7 @@ export const paymentRoutes = [
 		method: "post",
 		path: "/payments/webhook",
 		tag: "payments",
-		summary: "Payment provider events (signed with PAYMENT_WEBHOOK_SECRET)",
+		summary: "Payment provider events: payments, and verdicts on requested refunds (signed with PAYMENT_WEBHOOK_SECRET)",
 		access: "public",
 		body: WebhookBody,
 		rawBodyOnly: true,
@@ -99,47 +98,41 @@ export const paymentRoutes = [
 				fail("UNAUTHORIZED", check.why === "stale" ? "Webhook signature is too old." : "Invalid webhook signature.");
 			}
 			// The provider adds fields to its events over time: unknown ones are ignored, not refused.
-			const event = validate(WebhookBody, unchecked ?? {}, "body", { allowUnknown: true });
-			const order = await getOrder(env.DB, event.order_id);
+			const body = validate(WebhookBody, unchecked ?? {}, "body");
+			const order = await getOrder(env.DB, body.order_id);
 			if (!order) fail("NOT_FOUND", "Order not found.");
-			const answer = (duplicate: boolean, o: typeof order) => reply({ received: true, duplicate, order_id: o.order_id, status: o.status, payment_status: o.payment_status });
-			if (await seen(env.DB, event.id)) return answer(true, order);
-			if (toCents(event.amount) !== order.total || event.currency.toUpperCase() !== order.currency) {
-				log.warn("[payments]", "amount_mismatch", { event_id: event.id, order_id: order.order_id, amount: event.amount, currency: event.currency });
-				fail("AMOUNT_MISMATCH", "The payment's amount or currency does not match the order.", {
-					expected: { amount: order.total / 100, currency: order.currency },
-					received: { amount: event.amount, currency: event.currency },
-				});
+			const e = { event_id: body.id, provider: "generic" as const, provider_ref: null, amount: toCents(body.amount)!, currency: body.currency.toUpperCase(), by: "payment-webhook" };
+			if (body.type === "payment.succeeded" || body.type === "payment.failed") return processPayment(env, order, { ...e, type: body.type });
+			const row = generic(await refundsOfOrder(env.DB, order.order_id), body);
+			if (!row) fail("INVALID_TRANSITION", "No refund of this order awaits this event.");
+			return processRefundVerdict(env, row, { ...e, type: body.type }, null);
+		},
+	}),
+	route({
+		method: "post",
+		path: "/payments/stripe",
+		tag: "payments",
+		summary: "Stripe's events (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.refund.updated); 404 unless Stripe is configured",
+		access: "public",
+		rawBodyOnly: true,
+		headers: { "Stripe-Signature": { description: "Stripe's signature header (t=<unix seconds>,v1=<hex HMAC-SHA256>), checked with STRIPE_WEBHOOK_SECRET", required: true } },
+		responses: { 200: { description: "Processed, already processed, or ignored (with the reason)", schema: WebhookAnswer } },
+		errors: ["UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "AMOUNT_MISMATCH", "INVALID_TRANSITION"],
+		handler: async ({ env, request, rawBody }) => {
+			const settings = stripeSettings(env);
+			if (!settings) fail("NOT_FOUND", `No route for ${request.method} /payments/stripe.`);
+			const verified = await verifyStripeEvent(settings, rawBody ?? "", request.headers.get("stripe-signature"));
+			if (!verified.ok) {
+				log.warn("[payments]", "stripe_signature_rejected", { why: verified.why });
+				fail("UNAUTHORIZED", "Invalid or stale Stripe-Signature.");
 			}
-			if (event.type === "payment.succeeded" && alreadyPaid(order)) return doubleCharge(env, event, order);
-			const result = await changeOrder(
-				env,
-				order.order_id,
-				{ type: event.type === "payment.succeeded" ? "payment_succeeded" : "payment_failed" },
-				{
-					by: "payment-webhook",
-					reason: event.type === "payment.succeeded" ? "payment succeeded" : "payment failed",
-					extra: (db, changeId) => [
-						db
-							.prepare(
-								`INSERT INTO payment_events (event_id, order_id, type, amount, currency, received_at) SELECT ?, ?, ?, ?, ?, ?
-								 WHERE EXISTS (SELECT 1 FROM orders WHERE order_id = ? AND change_id = ?) ON CONFLICT DO NOTHING`,
-							)
-							.bind(event.id, order.order_id, event.type, toCents(event.amount)!, event.currency.toUpperCase(), new Date().toISOString(), order.order_id, changeId),
-					],
-				},
-			);
-			if (!result.ok) {
-				const now = (await getOrder(env.DB, order.order_id)) ?? order;
-				// The same event racing itself: the loser finds it recorded.
-				if (await seen(env.DB, event.id)) return answer(true, now);
-				// Another successful payment paid the order while this one was deciding: this one is
-				// the double charge, decided on the order as it is now, not as it was first read.
-				if (event.type === "payment.succeeded" && alreadyPaid(now)) return doubleCharge(env, event, now);
-				raise(result);
+			const parsed = readStripeEvent(verified.event);
+			if (!parsed.ok) fail("VALIDATION_ERROR", `Invalid Stripe event: ${parsed.message}.`, [{ field: parsed.field, message: parsed.message }]);
+			if (await seen(env.DB, parsed.intent.event_id)) {
+				const order = parsed.intent.kind === "payment" ? await getOrder(env.DB, parsed.intent.order_id) : null;
+				return reply({ received: true, duplicate: true, ...(order ? { order_id: order.order_id, status: order.status, payment_status: order.payment_status } : {}) });
 			}
-			log.info("[payments]", "processed", { event_id: event.id, type: event.type, order_id: order.order_id, payment_status: result.order.payment_status });
-			return answer(false, result.order);
+			return handleStripe(env, parsed.intent);
 		},
 	}),
 ];

@@ -2,7 +2,7 @@
  * Structured logs: one JSON object per line on stdout (Workers Logs indexes them).
  * Every line carries the request id of the request it belongs to, taken from an
  * AsyncLocalStorage scope opened by `withRequestContext`, so callers never pass it.
- * Grep tags from the seed (`[place-order]`, `[stock-deduct]`, `[stock-restore]`)
+ * The grep tags (`[place-order]`, `[stock-deduct]`, `[stock-restore]`, ...)
  * are kept in the `tag` field.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -13,6 +13,7 @@ export type LogTag =
 	| "[stock-deduct]"
 	| "[stock-restore]"
 	| "[stock]"
+	| "[catalog]"
 	| "[warehouse]"
 	| "[transfer]"
 	| "[reconciler]"

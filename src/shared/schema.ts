@@ -13,13 +13,17 @@ export const Size = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1 to 32 
 
 export const Quantity = z.int().min(1).max(100);
 
+/** The largest amount toCents() accepts: its cents stay exact integers in a double. */
+export const MAX_MONEY = 10_000_000_000;
+
 export const Money = z
 	.number()
 	.nonnegative()
-	.refine((v) => toCents(v) !== undefined, "must have at most two decimals")
+	.max(MAX_MONEY)
+	.refine((v) => v > MAX_MONEY || toCents(v) !== undefined, "must have at most two decimals")
 	.meta({ description: "Amount in major units, at most two decimals", example: 25.98 });
 
-export const Unit = z.object({ product_id: Id, size: Size });
+export const Unit = z.strictObject({ product_id: Id, size: Size });
 
 export const ErrorBody = z
 	.object({

@@ -17,6 +17,7 @@
  * asks the object) or, for this isolate's own holds, lowers the numbers in the
  * memo (`held`). Nothing here decides a sale: only `reserve` does.
  */
+import { TIMED_OUT, within } from "../shared/within";
 import { unitKey, type Level, type Line, type Unit } from "./types";
 
 export const AVAILABILITY_TTL_MS = 2_000;
@@ -107,21 +108,6 @@ export function withHeld(levels: Level[], lines: Line[]): Level[] {
 
 function toEntry(s: WarehouseLevels): Entry {
 	return { at: s.at, byUnit: new Map(s.levels.map((l) => [unitKey(l), l])) };
-}
-
-const TIMED_OUT = Symbol("timed out");
-
-/** The promise's outcome, or TIMED_OUT after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-		timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-	});
-	try {
-		return await Promise.race([promise, timeout]);
-	} finally {
-		if (timer !== undefined) clearTimeout(timer);
-	}
 }
 
 export class AvailabilityCache {

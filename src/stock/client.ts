@@ -147,15 +147,3 @@ export async function availabilityAt(env: Env, warehouseIds: string[], units: Un
 	const levels = await Promise.all(warehouseIds.map((id) => cache.levels(id, units, opts)));
 	return new Map(warehouseIds.map((id, i) => [id, levels[i]!]));
 }
-
-/** Available units per unit key, summed over the given warehouses. */
-export function sumAvailable(perWarehouse: Map<string, Level[]>): Map<string, number> {
-	const total = new Map<string, number>();
-	for (const levels of perWarehouse.values()) {
-		for (const l of levels) {
-			const key = JSON.stringify([l.product_id, l.size]);
-			total.set(key, (total.get(key) ?? 0) + l.available);
-		}
-	}
-	return total;
-}

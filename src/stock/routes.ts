@@ -1,7 +1,7 @@
 /**
- * Admin stock endpoints (levels, adjustments, ledger) and the seed's
- * `/api/stock/deduct` and `/api/stock/restore`, now admin-only and idempotent by
- * `reference`. Every write goes to the warehouse's Durable Object.
+ * Admin stock endpoints (levels, adjustments, ledger) and
+ * `/api/stock/deduct` and `/api/stock/restore` (sales and returns through
+ * another channel), admin-only and idempotent by `reference`. Every write goes to the warehouse's Durable Object.
  */
 import type { Env } from "../env";
 import { getWarehouse } from "../catalog/queries";

@@ -1,5 +1,5 @@
 /**
- * Shapes of the stock admin API and the seed's deduct/restore endpoints.
+ * Shapes of the stock admin API and the deduct/restore endpoints.
  */
 import { z } from "zod";
 import { Id, Limit, Size, Unit } from "../shared/schema";
@@ -52,7 +52,7 @@ export const WarehouseStock = z
 	.object({ warehouse_id: Id, items: z.array(StockItem), holds: OpenHolds })
 	.meta({ id: "WarehouseStock" });
 
-export const SetStockBody = z.object({
+export const SetStockBody = z.strictObject({
 	items: z
 		.array(
 			Unit.extend({
@@ -69,7 +69,7 @@ export const SetStockBody = z.object({
 		)
 		.min(1)
 		.max(500),
-	reason: z.string().trim().min(1).max(200).optional(),
+	reason: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank").optional(),
 });
 
 export const AdjustBody = Unit.extend({
@@ -77,7 +77,8 @@ export const AdjustBody = Unit.extend({
 		.int()
 		.min(-1_000_000)
 		.max(1_000_000)
-		.refine((d) => d !== 0, "must not be 0"),
+		.refine((d) => d !== 0, "must not be 0")
+		.meta({ not: { const: 0 } }),
 	reason: z.enum(ADJUST_REASONS),
 	note: z.string().max(500).optional(),
 	reference: Reference.optional(),
@@ -102,7 +103,7 @@ export const LedgerEntry = Unit.extend({
 
 export const LedgerPage = z.object({ entries: z.array(LedgerEntry), next_after: z.int().nullable() }).meta({ id: "LedgerPage" });
 
-export const MoveStockBody = z.object({
+export const MoveStockBody = z.strictObject({
 	warehouse_id: Id,
 	product_id: Id,
 	size: Size,

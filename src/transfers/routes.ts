@@ -15,10 +15,12 @@ import { getTransfer, listTransfers, transferView } from "./queries";
 import { createTransfer, finishTransfer, type TransferResult } from "./saga";
 import { CreateTransferBody, Transfer, TransferListQuery, TransferPage, TransferParams } from "./schema";
 
-async function requireWarehouses(env: Env, ids: string[]): Promise<void> {
+/** The ids of the inactive ones among `ids`; 404 when one does not exist. */
+async function requireWarehouses(env: Env, ids: string[]): Promise<string[]> {
 	const found = await Promise.all(ids.map((id) => getWarehouse(env.DB, id)));
 	const missing = ids.filter((_, i) => !found[i]);
 	if (missing.length > 0) fail("NOT_FOUND", `Warehouse ${missing.join(", ")} not found.`, missing.map((warehouse_id) => ({ warehouse_id })));
+	return ids.filter((_, i) => !found[i]!.active);
 }
 
 function answer(result: TransferResult, transferId?: string) {
@@ -56,13 +58,13 @@ export const transferRoutes = [
 		body: CreateTransferBody,
 		responses: {
 			201: { description: "The transfer, in transit", schema: Transfer },
-			200: { description: "A transfer with this reference already exists: that one", schema: Transfer },
+			200: { description: "A transfer with this reference and this body already exists: that one", schema: Transfer },
 		},
-		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "VALIDATION_ERROR", "SERVICE_UNAVAILABLE"],
+		errors: ["INSUFFICIENT_STOCK", "NOT_FOUND", "CONFLICT", "IDEMPOTENCY_KEY_REUSED", "VALIDATION_ERROR", "SERVICE_UNAVAILABLE"],
 		handler: async ({ env, body, user }) => {
-			await requireWarehouses(env, [body.from_warehouse_id, body.to_warehouse_id]);
+			const inactive = await requireWarehouses(env, [body.from_warehouse_id, body.to_warehouse_id]);
 			rejectKits(await requireUnits(env.DB, body.items, "items"), body.items, "items");
-			const r = answer(await createTransfer(body, transferDeps(env, user.id)));
+			const r = answer(await createTransfer({ ...body, inactive }, transferDeps(env, user.id)));
 			return reply(transferView(r.transfer), r.replayed ? 200 : 201);
 		},
 	}),

@@ -14,7 +14,7 @@
  */
 import { log } from "../shared/log";
 import { sumDemand } from "../stock/demand";
-import type { Line, Shortage } from "../stock/types";
+import { unitKey, type Line, type Shortage } from "../stock/types";
 import type { TransferDeps } from "./ports";
 import type { TransferRecord } from "./queries";
 
@@ -24,6 +24,14 @@ export interface CreateTransferInput {
 	items: Line[];
 	reference?: string;
 	note?: string;
+	/** Which of the two warehouses are inactive now: a new transfer may not touch them (a replay may). */
+	inactive?: string[];
+}
+
+/** Whether `t`, found by the input's reference, was created by this same request (lines compared as summed units). */
+export function sameTransfer(t: TransferRecord, input: CreateTransferInput): boolean {
+	const key = (items: Line[]) => JSON.stringify(sumDemand(items).sort((a, b) => (unitKey(a) < unitKey(b) ? -1 : 1)));
+	return t.from_warehouse_id === input.from_warehouse_id && t.to_warehouse_id === input.to_warehouse_id && t.note === (input.note ?? null) && key(t.items) === key(input.items);
 }
 
 export type TransferResult =
@@ -31,6 +39,8 @@ export type TransferResult =
 	| { ok: false; reason: "insufficient_stock"; shortages: Shortage[] }
 	| { ok: false; reason: "not_found" }
 	| { ok: false; reason: "invalid_transition"; from: string; event: string }
+	| { ok: false; reason: "reference_reused" }
+	| { ok: false; reason: "warehouse_inactive"; warehouse_ids: string[] }
 	/** Infrastructure failed before anything was decided or moved. */
 	| { ok: false; reason: "unavailable"; step: string };
 
@@ -89,8 +99,10 @@ export async function createTransfer(input: CreateTransferInput, deps: TransferD
 	if (input.reference) {
 		const existing = await store.byReference(input.reference).catch(() => undefined);
 		if (existing === undefined) return { ok: false, reason: "unavailable", step: "record" };
+		if (existing && !sameTransfer(existing, input)) return { ok: false, reason: "reference_reused" };
 		if (existing) return { ok: true, transfer: await advance(existing, deps).catch(() => existing), replayed: true };
 	}
+	if (input.inactive?.length) return { ok: false, reason: "warehouse_inactive", warehouse_ids: input.inactive };
 	const at = deps.now().toISOString();
 	const t: TransferRecord = {
 		transfer_id: deps.newId(),
@@ -111,6 +123,7 @@ export async function createTransfer(input: CreateTransferInput, deps: TransferD
 		if (!(await store.insert(t))) {
 			// The same reference, created concurrently: answer with that one.
 			const other = input.reference ? await store.byReference(input.reference) : null;
+			if (other && !sameTransfer(other, input)) return { ok: false, reason: "reference_reused" };
 			if (other) return { ok: true, transfer: other, replayed: true };
 			return { ok: false, reason: "unavailable", step: "record" };
 		}

@@ -11,10 +11,10 @@ import { Reference } from "../stock/schema";
 export const TRANSFER_STATUSES = ["in_transit", "received", "cancelled"] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
-export const TransferLine = z.object({ product_id: Id, size: Size, quantity: z.int().min(1).max(1_000_000) });
+export const TransferLine = z.strictObject({ product_id: Id, size: Size, quantity: z.int().min(1).max(1_000_000) });
 
 export const Transfer = z
-	.object({
+	.strictObject({
 		transfer_id: Id,
 		from_warehouse_id: Id,
 		to_warehouse_id: Id,
@@ -33,13 +33,13 @@ export const CreateTransferBody = Transfer.pick({ from_warehouse_id: true, to_wa
 	.extend({
 		items: z.array(TransferLine).min(1).max(100),
 		reference: Reference.optional(),
-		note: z.string().trim().min(1).max(500).optional(),
+		note: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
 	})
 	.refine((b) => b.from_warehouse_id !== b.to_warehouse_id, { message: "must differ from from_warehouse_id", path: ["to_warehouse_id"] });
 
 export const TransferParams = z.object({ transfer_id: Id });
 
-const Cursor = z.string().max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
+const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
 export const TransferListQuery = z.object({ status: z.enum(TRANSFER_STATUSES).optional(), limit: Limit(100, 20), cursor: Cursor.optional() });
 
 export const TransferPage = z.object({ transfers: z.array(Transfer), next_cursor: z.string().nullable() }).meta({ id: "TransferPage" });

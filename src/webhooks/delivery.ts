@@ -16,13 +16,19 @@
  *   (AttemptError), never the runtime's message: the deliveries list must not
  *   tell an admin how an address answers beyond its HTTP status.
  *
+ * An order's events reach each endpoint in their sequence: a later one is not
+ * attempted while an earlier one of its order to that endpoint is pending
+ * (first attempt or retry); once that one is delivered, the next is attempted
+ * right after it (claimSuccessor), and a failure leaves the later ones to the
+ * reconciler, which claims them only in order.
+ *
  * `send` (default: global fetch) and `timeoutMs` are injectable for tests.
  */
 import type { Env } from "../env";
 import type { StockgateEvent } from "../events/types";
 import { log } from "../shared/log";
 import { toWebhookEvent } from "./events";
-import { claimDue, insertMessages, listEndpoints, recordAttempt, type Job, type NewMessage } from "./queries";
+import { claimDue, claimSuccessor, insertMessages, listEndpoints, recordAttempt, releaseLeases, waitingBehind, type Job, type NewMessage } from "./queries";
 import { ATTEMPT_TIMEOUT_MS, disableCutoff, nextAttemptAt } from "./schedule";
 import { messageId, signature } from "./signing";
 import { allowsHttpLocalhost, urlProblem } from "./url";
@@ -130,12 +136,15 @@ export async function storeMessages(env: Env, events: StockgateEvent[], now: num
 	const jobs = new Map<string, Job>();
 	for (const event of webhookEvents) {
 		const payload = JSON.stringify(event);
+		const sequence = typeof event.data.sequence === "number" ? event.data.sequence : null;
+		const order_id = sequence !== null && typeof event.data.order_id === "string" ? event.data.order_id : null;
 		for (const ep of endpoints) {
 			if (!ep.events.includes(event.type)) continue;
 			const id = await messageId(event.id, ep.webhook_id);
+			const message = { message_id: id, webhook_id: ep.webhook_id, event_id: event.id, event_type: event.type, payload, order_id, sequence };
 			// A failing endpoint's new messages are due now for the reconciler; the others are leased to the first attempt.
-			rows.push({ message_id: id, webhook_id: ep.webhook_id, event_id: event.id, event_type: event.type, payload, next_attempt_at: iso(ep.failing_since ? now : now + LEASE_MS) });
-			if (!ep.failing_since) jobs.set(id, { message_id: id, webhook_id: ep.webhook_id, event_id: event.id, event_type: event.type, payload, attempts: 0, url: ep.url, secret: ep.secret });
+			rows.push({ ...message, next_attempt_at: iso(ep.failing_since ? now : now + LEASE_MS) });
+			if (!ep.failing_since) jobs.set(id, { ...message, attempts: 0, url: ep.url, secret: ep.secret });
 		}
 	}
 	const inserted = await insertMessages(env.DB, rows, iso(now));
@@ -148,18 +157,68 @@ export interface AttemptReport {
 	failed: number;
 }
 
-/** Attempts `jobs` a few at a time; an attempt that cannot be recorded stays leased and is retried when its lease ends. */
+/**
+ * The jobs in lanes: an order's events to one endpoint form one lane, in
+ * sequence, attempted one after the other; every other job is a lane of its own.
+ */
+function lanesOf(jobs: Job[]): Job[][] {
+	const lanes = new Map<string, Job[]>();
+	for (const job of jobs) {
+		const key = job.sequence !== null && job.order_id !== null ? `${job.webhook_id} ${job.order_id}` : job.message_id;
+		const lane = lanes.get(key);
+		if (lane) lane.push(job);
+		else lanes.set(key, [job]);
+	}
+	return [...lanes.values()].map((lane) => lane.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0)));
+}
+
+/**
+ * Attempts `jobs` a few lanes at a time (an order's events to one endpoint in
+ * sequence, stopping at the first not delivered; then its next pending one, if
+ * free). An attempt that cannot be recorded stays leased and is retried when
+ * its lease ends.
+ */
 export async function attemptAll(env: Env, jobs: Job[], now: number, opts: DeliveryOptions = {}): Promise<AttemptReport> {
-	const report: AttemptReport = { attempted: jobs.length, delivered: 0, failed: 0 };
-	await forEachLimit(jobs, PARALLEL, async (job) => {
+	const report: AttemptReport = { attempted: 0, delivered: 0, failed: 0 };
+	if (jobs.length === 0) return report;
+	const behind = await waitingBehind(env.DB, jobs);
+	const lanes = lanesOf(jobs);
+	// A lane whose first event has an earlier one of its order still pending at that endpoint waits for the reconciler.
+	const waiting = lanes.filter((lane) => behind.has(lane[0]!.message_id));
+	await releaseLeases(env.DB, waiting.flat().map((j) => j.message_id), iso(now));
+	const one = async (job: Job): Promise<boolean> => {
+		report.attempted++;
 		try {
-			if ((await attempt(env, job, now, opts)) === "delivered") report.delivered++;
-			else report.failed++;
+			if ((await attempt(env, job, now, opts)) === "delivered") {
+				report.delivered++;
+				return true;
+			}
+			report.failed++;
 		} catch (err) {
 			report.failed++;
 			log.warn("[webhooks]", "attempt_not_recorded", { message_id: job.message_id, error: String(err) });
 		}
-	});
+		return false;
+	};
+	await forEachLimit(
+		lanes.filter((lane) => !behind.has(lane[0]!.message_id)),
+		PARALLEL,
+		async (lane) => {
+			for (const [i, job] of lane.entries()) {
+				if (!(await one(job))) {
+					// Not delivered: the later ones of its order wait for its retry (the reconciler claims them in order).
+					await releaseLeases(env.DB, lane.slice(i + 1).map((j) => j.message_id), iso(now));
+					return;
+				}
+			}
+			let last = lane[lane.length - 1]!;
+			while (last.sequence !== null && last.order_id !== null) {
+				const next = await claimSuccessor(env.DB, last.webhook_id, last.order_id, last.sequence, iso(now), iso(now + LEASE_MS));
+				if (!next || !(await one(next))) return;
+				last = next;
+			}
+		},
+	);
 	return report;
 }
 

@@ -1,11 +1,12 @@
 /**
  * Which of stockgate's internal events the shop's systems hear about, and as
  * what: order.status_changed becomes order.placed / paid / cancelled /
- * shipped / delivered (the move to processing is not sent); stock and
- * transfer events keep their type. Pure.
+ * shipped / delivered (the move to processing is not sent, so an endpoint's
+ * sequence numbers of an order may skip it); stock and transfer events and
+ * payment.refund_requested keep their type. Pure.
  */
 import type { StockgateEvent } from "../events/types";
-import type { WebhookEvent, WebhookEventType } from "./schema";
+import type { OrderEventData, WebhookEvent, WebhookEventType } from "./schema";
 
 const ORDER_TYPES: Partial<Record<string, WebhookEventType>> = {
 	paid: "order.paid",
@@ -41,7 +42,8 @@ export function toWebhookEvent(e: StockgateEvent): WebhookEvent | null {
 					tracking_number: e.tracking_number,
 					changed_by: e.changed_by,
 					reason: e.reason,
-				},
+					sequence: e.sequence ?? null,
+				} satisfies OrderEventData,
 			};
 		}
 		case "stock.low":
@@ -55,6 +57,10 @@ export function toWebhookEvent(e: StockgateEvent): WebhookEvent | null {
 		case "transfer.updated":
 			return { ...base, type: "transfer.updated", data: { ...e.transfer } };
 		case "payment.refund_requested":
-			return null;
+			return {
+				...base,
+				type: "payment.refund_requested",
+				data: { order_id: e.order_id, payment_event_id: e.payment_event_id, amount: e.amount, currency: e.currency, reason: e.reason },
+			};
 	}
 }

@@ -26,6 +26,9 @@ export interface Job {
 	event_id: string;
 	event_type: WebhookEventType;
 	payload: string;
+	/** An order event's order and sequence: attempted only after the earlier ones of its order to this endpoint. */
+	order_id: string | null;
+	sequence: number | null;
 	/** Attempts made before this one. */
 	attempts: number;
 	url: string;
@@ -39,6 +42,9 @@ export interface NewMessage {
 	event_type: WebhookEventType;
 	payload: string;
 	next_attempt_at: string;
+	/** An order event's order and sequence (null for other events). */
+	order_id: string | null;
+	sequence: number | null;
 }
 
 export interface AttemptRecord {
@@ -106,15 +112,49 @@ export async function insertMessages(db: D1Database, rows: NewMessage[], created
 	if (rows.length === 0) return [];
 	const { results } = await db
 		.prepare(
-			`INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at)
+			`INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at, order_id, sequence)
 			 SELECT json_extract(value, '$.message_id'), json_extract(value, '$.webhook_id'), json_extract(value, '$.event_id'),
-			        json_extract(value, '$.event_type'), json_extract(value, '$.payload'), 'pending', 0, ?, json_extract(value, '$.next_attempt_at')
+			        json_extract(value, '$.event_type'), json_extract(value, '$.payload'), 'pending', 0, ?, json_extract(value, '$.next_attempt_at'),
+			        json_extract(value, '$.order_id'), json_extract(value, '$.sequence')
 			 FROM json_each(?) WHERE true
 			 ON CONFLICT DO NOTHING RETURNING message_id`,
 		)
 		.bind(createdAt, JSON.stringify(rows))
 		.all<{ message_id: string }>();
 	return results.map((r) => r.message_id);
+}
+
+/** An order event's message waits while an earlier one of its order to the same endpoint is pending. */
+const NO_EARLIER_PENDING = `NOT EXISTS (SELECT 1 FROM webhook_messages p WHERE m.sequence IS NOT NULL AND p.webhook_id = m.webhook_id AND p.order_id = m.order_id
+	AND p.state = 'pending' AND p.sequence < m.sequence)`;
+
+function toJob(r: Row): Job {
+	return {
+		message_id: String(r.message_id),
+		webhook_id: String(r.webhook_id),
+		event_id: String(r.event_id),
+		event_type: r.event_type as WebhookEventType,
+		payload: String(r.payload),
+		order_id: r.order_id === null || r.order_id === undefined ? null : String(r.order_id),
+		sequence: r.sequence === null || r.sequence === undefined ? null : Number(r.sequence),
+		attempts: Number(r.attempts),
+		url: String(r.url),
+		secret: String(r.secret),
+	};
+}
+
+/** Reads the jobs of claimed messages. */
+async function jobsOf(db: D1Database, messageIds: string[]): Promise<Job[]> {
+	if (messageIds.length === 0) return [];
+	const { results } = await db
+		.prepare(
+			`SELECT m.message_id, m.webhook_id, m.event_id, m.event_type, m.payload, m.order_id, m.sequence, m.attempts, e.url, e.secret
+			 FROM webhook_messages m JOIN webhook_endpoints e ON e.webhook_id = m.webhook_id
+			 WHERE m.message_id IN (SELECT value FROM json_each(?))`,
+		)
+		.bind(JSON.stringify(messageIds))
+		.all<Row>();
+	return results.map(toJob);
 }
 
 /** How many due messages one run claims per endpoint: a healthy one's share, and a failing one's probe. */
@@ -134,6 +174,8 @@ export interface ClaimCaps {
  * second, up to `total`. Their due time moves to `leaseUntil`, so a
  * concurrent run does not take them too, and one whose runner died is due
  * again when the lease ends.
+ * An order event is not claimed while an earlier one of its order to that
+ * endpoint is pending.
  */
 export async function claimDue(db: D1Database, now: string, leaseUntil: string, caps: ClaimCaps): Promise<Job[]> {
 	const { results: claimed } = await db
@@ -149,32 +191,65 @@ export async function claimDue(db: D1Database, now: string, leaseUntil: string, 
 			            (SELECT d.next_attempt_at FROM webhook_messages d
 			             WHERE d.webhook_id = e.webhook_id AND d.state = 'pending' AND d.next_attempt_at <= ?2
 			             ORDER BY d.next_attempt_at LIMIT 1 OFFSET ?4 - 1), ?2)
-			     WHERE e.active = 1)
+			     WHERE e.active = 1 AND ${NO_EARLIER_PENDING})
 			   WHERE turn <= CASE WHEN failing_since IS NULL THEN ?4 ELSE ?5 END
 			   ORDER BY turn, next_attempt_at LIMIT ?3)
 			 RETURNING message_id`,
 		)
 		.bind(leaseUntil, now, caps.total, caps.perEndpoint, caps.perFailingEndpoint)
 		.all<{ message_id: string }>();
-	if (claimed.length === 0) return [];
+	return jobsOf(
+		db,
+		claimed.map((c) => c.message_id),
+	);
+}
+
+/**
+ * Of these leased order-event jobs, the ones an earlier pending message of
+ * their order to their endpoint must go before (that one is not among them).
+ */
+export async function waitingBehind(db: D1Database, jobs: Job[]): Promise<Set<string>> {
+	const sequenced = jobs.filter((j) => j.sequence !== null);
+	if (sequenced.length === 0) return new Set();
 	const { results } = await db
 		.prepare(
-			`SELECT m.message_id, m.webhook_id, m.event_id, m.event_type, m.payload, m.attempts, e.url, e.secret
-			 FROM webhook_messages m JOIN webhook_endpoints e ON e.webhook_id = m.webhook_id
-			 WHERE m.message_id IN (SELECT value FROM json_each(?))`,
+			`SELECT DISTINCT m.message_id FROM webhook_messages m
+			 WHERE m.message_id IN (SELECT value FROM json_each(?1))
+			   AND EXISTS (SELECT 1 FROM webhook_messages p WHERE p.webhook_id = m.webhook_id AND p.order_id = m.order_id AND p.state = 'pending'
+			               AND p.sequence < m.sequence AND p.message_id NOT IN (SELECT value FROM json_each(?1)))`,
 		)
-		.bind(JSON.stringify(claimed.map((c) => c.message_id)))
-		.all<Row>();
-	return results.map((r) => ({
-		message_id: String(r.message_id),
-		webhook_id: String(r.webhook_id),
-		event_id: String(r.event_id),
-		event_type: r.event_type as WebhookEventType,
-		payload: String(r.payload),
-		attempts: Number(r.attempts),
-		url: String(r.url),
-		secret: String(r.secret),
-	}));
+		.bind(JSON.stringify(sequenced.map((j) => j.message_id)))
+		.all<{ message_id: string }>();
+	return new Set(results.map((r) => r.message_id));
+}
+
+/** Hands leased messages back to the reconciler: due now, taken in order by claimDue. */
+export async function releaseLeases(db: D1Database, messageIds: string[], now: string): Promise<void> {
+	if (messageIds.length === 0) return;
+	await db
+		.prepare(`UPDATE webhook_messages SET next_attempt_at = ? WHERE message_id IN (SELECT value FROM json_each(?)) AND state = 'pending'`)
+		.bind(now, JSON.stringify(messageIds))
+		.run();
+}
+
+/**
+ * Claims the next pending message of an order to an endpoint, after the one
+ * with sequence `after` was delivered, if it is free (not leased by another
+ * attempt and not waiting for a retry time).
+ */
+export async function claimSuccessor(db: D1Database, webhookId: string, orderId: string, after: number, now: string, leaseUntil: string): Promise<Job | null> {
+	const { results } = await db
+		.prepare(
+			`UPDATE webhook_messages SET next_attempt_at = ?
+			 WHERE message_id = (
+			   SELECT m.message_id FROM webhook_messages m WHERE m.webhook_id = ? AND m.order_id = ? AND m.state = 'pending' AND m.sequence > ?
+			   ORDER BY m.sequence LIMIT 1)
+			   AND next_attempt_at <= ? AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.webhook_id = ? AND e.active = 1)
+			 RETURNING message_id`,
+		)
+		.bind(leaseUntil, webhookId, orderId, after, now, webhookId)
+		.all<{ message_id: string }>();
+	return (await jobsOf(db, results.map((r) => r.message_id)))[0] ?? null;
 }
 
 /**

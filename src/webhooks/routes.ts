@@ -30,7 +30,7 @@ function decodeCursor(cursor: string): number | null {
 
 const DeliveriesQuery = z.object({
 	limit: Limit(100, 20),
-	cursor: z.string().max(64).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page").optional(),
+	cursor: z.string().min(1).max(64).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page").optional(),
 });
 
 async function requireEndpoint(db: D1Database, webhookId: string) {

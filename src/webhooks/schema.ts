@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
 	"order.cancelled",
 	"order.shipped",
 	"order.delivered",
+	"payment.refund_requested",
 	"stock.changed",
 	"stock.low",
 	"transfer.updated",
@@ -30,8 +31,33 @@ export const WebhookEvent = z
 	.meta({ id: "WebhookEvent" });
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
-export const Endpoint = z
+/** The `data` of an order event (order.placed, paid, cancelled, shipped, delivered). */
+export const OrderEventData = z
 	.object({
+		order_id: z.string(),
+		user_id: z.string(),
+		status: z.string(),
+		previous_status: z.string().nullable(),
+		payment_status: z.string(),
+		total: z.number(),
+		currency: z.string(),
+		tracking_number: z.string().nullable(),
+		changed_by: z.string(),
+		reason: z.string().nullable(),
+		sequence: z
+			.int()
+			.min(1)
+			.nullable()
+			.meta({
+				description:
+					"The order's events are numbered 1 (placed), 2, ... in the order they happened; an endpoint gets them in that order (a number is skipped where a change is not sent or not subscribed to). Null only for events written before sequences existed.",
+			}),
+	})
+	.meta({ id: "WebhookOrderEventData" });
+export type OrderEventData = z.infer<typeof OrderEventData>;
+
+export const Endpoint = z
+	.strictObject({
 		webhook_id: z.string(),
 		url: z.string(),
 		events: z.array(WebhookEventType),
@@ -47,15 +73,20 @@ export type Endpoint = z.infer<typeof Endpoint>;
 /** The https rule (and its localhost exception) depends on configuration: checked by the route, see url.ts. */
 export const CreateEndpointBody = Endpoint.pick({ url: true, events: true })
 	.extend({
-		url: z.string().trim().min(1).max(2048),
+		url: z
+			.string()
+			.trim()
+			.min(1)
+			.max(2048)
+			.meta({ format: "uri", pattern: "^https://", description: "An absolute https URL to a public host" }),
 		events: z
 			.array(WebhookEventType)
 			.min(1)
 			.max(WEBHOOK_EVENT_TYPES.length)
-			.refine((e) => new Set(e).size === e.length, "must not repeat an event type"),
-		description: z.string().trim().min(1).max(500).optional(),
-	})
-	.strict();
+			.refine((e) => new Set(e).size === e.length, "must not repeat an event type")
+			.meta({ uniqueItems: true }),
+		description: z.string().trim().min(1).max(500).regex(/\S/, "must not be blank").optional(),
+	});
 export type CreateEndpointBody = z.infer<typeof CreateEndpointBody>;
 
 export const EndpointParams = z.object({ webhook_id: Id });

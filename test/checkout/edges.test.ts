@@ -1,5 +1,6 @@
 /**
- * The money edges of issue 9 ("trust under faults and abuse"), driven through
+ * The checkout's money edges under faults (a late commit, an unfulfillable
+ * order, a cart changed mid-checkout, inactive warehouses), driven through
  * placeOrder with the real Warehouse and D1 adapters wrapped by the fault ports
  * (test/helpers/faults.ts): each test replays one exact sequence of events and
  * then checks that the alarm and the reconciler leave nothing held and every
@@ -8,7 +9,7 @@
  * D1 and the Warehouse objects are shared by the tests of this file; each test
  * uses its own shop (fresh products and warehouses) and checks those.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
@@ -19,10 +20,12 @@ import { reconcile } from "../../src/ops/reconcile";
 import { flushOutbox } from "../../src/events/outbox";
 import { toApiError } from "../../src/http/failures";
 import { changeOrder } from "../../src/orders/service";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, holdState, ledgerOf, orderRow, outboxOf, clockOf, settle, type StoreFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, buyerOfTwoAtOne, faultyWarehouses, holdState, lapse, lapsedAndSold, lapseOneAndSell, orderRow, clockOf, settle, type StoreFaults } from "../helpers/faults";
+import { outboxOf } from "../helpers/commits";
 import { admin, call } from "../helpers/http";
-import { recordEvents } from "../helpers/orders";
+import { eventOutboxOf, recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 
 const SHORT_TTL = 400;
 const PAST_TTL = SHORT_TTL + 250;
@@ -31,18 +34,14 @@ function oneWarehouse(stock: Record<string, number>) {
 	return makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock }] });
 }
 
-describe("edge 2: a late commit on a cancelled order", () => {
+describe("a late commit on a cancelled order", () => {
 	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const store = faultyStore(orderStore(env.DB), {
 			// Stalls past the ttl before the decision: the alarm finds no order and expires the hold.
 			async beforeDecide(orderId) {
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				await lapse(clock, PAST_TTL, [A]);
 				expect(await holdState(A, orderId)).toBe("expired");
 			},
 		});
@@ -70,12 +69,9 @@ describe("edge 2: a late commit on a cancelled order", () => {
 	});
 });
 
-describe("edge 7: holds at a warehouse that went inactive", () => {
+describe("holds at a warehouse that went inactive", () => {
 	it("a lost alarm at a warehouse deactivated with an open hold: the reconciler still resolves it, then stops asking", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const port = faultyWarehouses(warehousePort(env));
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store: faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE), ttlMs: 5_000 }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -97,22 +93,18 @@ describe("edge 7: holds at a warehouse that went inactive", () => {
 	});
 });
 
-describe("edge 8: building the order or its stored answer throws after phase 1", () => {
+describe("building the order or its stored answer throws after phase 1", () => {
 	it("the holds are released at once (not left for their ttl), no order, the cart stays active", async () => {
-		const shop = await oneWarehouse({ "0/M": 3 });
-		const [A] = shop.warehouses as [string];
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
-		const input = { ...(await checkoutInput(buyer.sub)), idempotency: { userId: buyer.sub, key: `key-${crypto.randomUUID()}` } };
-		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB));
-		const deps = checkoutDeps({
-			warehouses: port,
-			store,
-			answerBody: () => {
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
+		const input = {
+			...(await checkoutInput(buyer.sub)),
+			answers: () => {
 				throw new Error("injected: the stored answer cannot be built");
 			},
-		});
+		};
+		const port = faultyWarehouses(warehousePort(env));
+		const store = faultyStore(orderStore(env.DB));
+		const deps = checkoutDeps({ warehouses: port, store });
 		const result = await placeOrder(input, deps).catch((err: unknown) => ({ threw: String(err) }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "build" });
@@ -126,30 +118,14 @@ describe("edge 8: building the order or its stored answer throws after phase 1",
 	});
 });
 
-describe("edge 9: restocks of a cancel made during a reconciler run", () => {
+describe("restocks of a cancel made during a reconciler run", () => {
 	it("an order the reconciler cancels as unfulfillable has the rest of its holds undone in the same run", async () => {
 		// X wants 3: A ships 2, B ships 1. A's hold lapses and Y buys A's units; X's request dies after its decision.
-		const shop = await makeShop({
-			sizes: ["M"],
-			warehouses: [
-				{ postal_code: "10001", region: "NY", stock: { "0/M": 2 } },
-				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
-			],
-		});
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
 		const store = faultyStore(orderStore(env.DB), {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 			},
 		});
 		await placeOrder(await checkoutInput(x.sub), checkoutDeps({ store, ttlMs: SHORT_TTL }));
@@ -172,7 +148,7 @@ describe("edge 9: restocks of a cancel made during a reconciler run", () => {
 	});
 });
 
-describe("edge 4: the cart changes while its checkout runs", () => {
+describe("the cart changes while its checkout runs", () => {
 	const changes = {
 		added: (p: string) => ({ product_id: p, size: "S", quantity: 1 }),
 		changed: (p: string) => ({ product_id: p, size: "M", quantity: 1 }),
@@ -221,7 +197,7 @@ describe("edge 4: the cart changes while its checkout runs", () => {
 	}
 });
 
-describe("edge 3: an order cancelled as unfulfillable", () => {
+describe("an order cancelled as unfulfillable", () => {
 	const events = recordEvents();
 
 	/**
@@ -230,28 +206,12 @@ describe("edge 3: an order cancelled as unfulfillable", () => {
 	 * cannot be filled. `afterDecide` runs once the decision landed, before phase 2.
 	 */
 	async function lapsedOrder(opts: { store?: StoreFaults; afterDecide?: (x: { sub: string; auth: string }, productId: string) => Promise<void> } = {}) {
-		const shop = await makeShop({
-			sizes: ["M", "L"],
-			warehouses: [
-				{ postal_code: "10001", region: "NY", stock: { "0/M": 2, "0/L": 5 } },
-				{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
-			],
-		});
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold({ "0/L": 5 });
 		const input = await checkoutInput(x.sub);
 		const store = faultyStore(orderStore(env.DB), {
 			...opts.store,
 			async beforeDecide(orderId) {
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 			},
 		});
 		let afterDone = false;
@@ -280,8 +240,7 @@ describe("edge 3: an order cancelled as unfulfillable", () => {
 		expect(result).toMatchObject({ ok: false, reason: "out_of_stock", cancelledOrderId: id });
 		expect((await orderRow(id))?.status).toBe("cancelled");
 		expect(await cartLinesOf(x.sub)).toEqual({ cart_id: input.cartId, lines: [["M", 3]] });
-		const queued = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.order_id') = ?`).bind(id).all();
-		expect(queued.results).toEqual([]);
+		expect(await eventOutboxOf(id)).toEqual([]);
 		await settle(shop); // the reconciler re-sends whatever the outbox still holds
 		expect(statusEventsOf(id)).toEqual([]);
 

@@ -11,13 +11,16 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { findActiveCart } from "../../src/cart/queries";
+import { recordAnswers } from "../../src/checkout/answers";
 import { claim } from "../../src/checkout/idempotency";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { toApiError } from "../../src/http/failures";
 import { getHistory } from "../../src/orders/queries";
 import { reconcile } from "../../src/ops/reconcile";
+import { outboxOf } from "../helpers/commits";
 import {
+	buyerOfTwoAtOne,
 	checkoutDeps,
 	checkoutInput,
 	DIE_AFTER_DECIDE,
@@ -25,14 +28,16 @@ import {
 	faultyStore,
 	faultyWarehouses,
 	holdState,
-	ledgerOf,
+	lapse,
+	lapsedAndSold,
+	lapseOneAndSell,
 	orderRow,
 	ordersOfUser,
-	outboxOf,
 	settle,
 	clockOf,
 } from "../helpers/faults";
 import { customer, makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 
 /** Short enough to wait out, long enough that a hold is still open when the test looks right after placeOrder. */
 const SHORT_TTL = 400;
@@ -61,7 +66,7 @@ async function expectCartActive(userId: string, cartId: string) {
 }
 
 describe("checkout under faults", () => {
-	it("1. reserve throws at the second warehouse of a split order: unavailable, nothing held, no order, cart active", async () => {
+	it("reserve throws at the second warehouse of a split order: unavailable, nothing held, no order, cart active", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const input = await checkoutInput(buyer.sub);
 		const port = faultyWarehouses(warehousePort(env), { failReserveAt: B });
@@ -80,7 +85,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("2a. reserve short after a stale plan: nothing released where it was refused, re-plans once, succeeds from the other warehouse", async () => {
+	it("reserve short after a stale plan: nothing released where it was refused, re-plans once, succeeds from the other warehouse", async () => {
 		// A (tier_1) really has 1; the first plan sees 5 there, so it picks A alone for 2 units.
 		const shop = await twoWarehouses({ "0/M": 1 }, { "0/M": 2 });
 		const [A, B] = shop.warehouses as [string, string];
@@ -114,7 +119,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("2b. stock taken between plan and reserve, none left elsewhere: nothing to release, re-plans once, out_of_stock", async () => {
+	it("stock taken between plan and reserve, none left elsewhere: nothing to release, re-plans once, out_of_stock", async () => {
 		const shop = await twoWarehouses({ "0/M": 2 }, {});
 		const [A] = shop.warehouses as [string, string];
 		const p = shop.products[0]!;
@@ -139,7 +144,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("3. the decision batch fails (decide throws, the order does not exist): unavailable, everything released, no order", async () => {
+	it("the decision batch fails (decide throws, the order does not exist): unavailable, everything released, no order", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const input = await checkoutInput(buyer.sub);
 		const port = faultyWarehouses(warehousePort(env));
@@ -158,7 +163,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("4. decide throws but the batch landed: the order proceeds to commit, ok, nothing released", async () => {
+	it("decide throws but the batch landed: the order proceeds to commit, ok, nothing released", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const port = faultyWarehouses(warehousePort(env));
 		const store = faultyStore(orderStore(env.DB), { decide: "land-then-throw" });
@@ -181,7 +186,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("5. one commit throws: ok with pendingCommits, the outbox keeps that row, the reconciler commits it", async () => {
+	it("one commit throws: ok with pendingCommits, the outbox keeps that row, the reconciler commits it", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const port = faultyWarehouses(warehousePort(env), { failCommitAt: B });
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port }));
@@ -204,7 +209,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("6. the request dies after phase 1: after the ttl the alarm releases the holds (expired), no order", async () => {
+	it("the request dies after phase 1: after the ttl the alarm releases the holds (expired), no order", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const clock = await clockOf(shop.warehouses);
 		const input = await checkoutInput(buyer.sub);
@@ -229,7 +234,7 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("7a. the request dies after the decision: after the ttl the alarm commits the holds (D1 has the order)", async () => {
+	it("the request dies after the decision: after the ttl the alarm commits the holds (D1 has the order)", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const clock = await clockOf(shop.warehouses);
 		const port = faultyWarehouses(warehousePort(env));
@@ -255,7 +260,7 @@ describe("checkout under faults", () => {
 		for (const w of [A, B]) expect((await ledgerOf(w, id!)).filter((e) => e.reason === "commit")).toHaveLength(1);
 	});
 
-	it("7b. the request dies after the decision: the reconciler commits the holds from the outbox before any ttl", async () => {
+	it("the request dies after the decision: the reconciler commits the holds from the outbox before any ttl", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ store }));
@@ -277,17 +282,13 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("8a. ttl edge: the hold expired before its commit, units still there: the late commit takes them, order stays pending", async () => {
-		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
-		const [A] = shop.warehouses as [string];
+	it("the hold expired before its commit, units still there: the late commit takes them, order stays pending", async () => {
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
 		const store = faultyStore(orderStore(env.DB), {
 			// The request stalls past the ttl before its decision; the alarm, finding no order, releases the hold.
 			async beforeDecide(orderId) {
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
+				await lapse(clock, PAST_TTL, [A]);
 				expect(await holdState(A, orderId)).toBe("expired");
 				expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
 			},
@@ -306,27 +307,15 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("8b. ttl edge: the hold expired and its units were sold meanwhile: order cancelled (reservation expired), the rest undone, out_of_stock (409)", async () => {
+	it("the hold expired and its units were sold meanwhile: order cancelled (reservation expired), the rest undone, out_of_stock (409)", async () => {
 		// X wants 3: A (tier_1) ships 2, B ships 1. A's hold lapses, Y buys A's 2 units, then X's decision lands.
-		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
 		let yOrder: string | undefined;
 		const store = faultyStore(orderStore(env.DB), {
 			async beforeDecide(orderId) {
-				// Only A's hold lapses: B's alarm is moved away, so B still holds X's unit.
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				expect(await holdState(B, orderId)).toBe("held");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
-				expect(other.order.products[0]!.allocations).toEqual([{ warehouse_id: A, quantity: 2 }]);
-				yOrder = other.order.order_id;
+				const other = await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
+				expect(other.products[0]!.allocations).toEqual([{ warehouse_id: A, quantity: 2 }]);
+				yOrder = other.order_id;
 			},
 		});
 		const port = faultyWarehouses(warehousePort(env));
@@ -352,28 +341,18 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("8c. ttl edge, reconciler side: the hold lapsed and was sold, then the request died after its decision: the reconciler cancels the order, undoes the rest, and the idempotent answer becomes 409", async () => {
-		const shop = await twoWarehouses({ "0/M": 2 }, { "0/M": 1 });
-		const [A, B] = shop.warehouses as [string, string];
-		const clock = await clockOf(shop.warehouses);
-		const p = shop.products[0]!;
-		const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
-		const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+	it("the hold lapsed and was sold, then the request died after its decision: the reconciler cancels the order, undoes the rest, and the idempotent answer becomes 409", async () => {
+		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
 		const store = faultyStore(orderStore(env.DB), {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
-				await runInDurableObject(env.WAREHOUSE.getByName(B), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
-				clock.advance(PAST_TTL);
-				await runDurableObjectAlarm(env.WAREHOUSE.getByName(A));
-				expect(await holdState(A, orderId)).toBe("expired");
-				const other = await placeOrder(await checkoutInput(y.sub), checkoutDeps());
-				if (!other.ok) throw new Error(`Y: ${JSON.stringify(other)}`);
+				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 			},
 		});
 		// X's request carries an Idempotency-Key (claimed the way the route claims it).
 		const scope = { userId: x.sub, key: `key-${crypto.randomUUID()}` };
 		expect((await claim(env.DB, scope, "request-hash", new Date())).kind).toBe("new");
-		const input = { ...(await checkoutInput(x.sub)), idempotency: scope };
+		const input = { ...(await checkoutInput(x.sub)), answers: recordAnswers(scope) };
 		const result = await placeOrder(input, checkoutDeps({ store, ttlMs: SHORT_TTL }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
 		const [id] = store.decided;
@@ -398,11 +377,8 @@ describe("checkout under faults", () => {
 		await settle(shop);
 	});
 
-	it("9. a lost alarm: the hold of an undecided order is resolved by the reconciler", async () => {
-		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
-		const [A] = shop.warehouses as [string];
-		const p = shop.products[0]!;
-		const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+	it("a lost alarm: the hold of an undecided order is resolved by the reconciler", async () => {
+		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const port = faultyWarehouses(warehousePort(env));
 		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: 5_000 }));

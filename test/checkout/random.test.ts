@@ -25,9 +25,12 @@ import { placeOrder, type PlaceOrderDeps, type PlaceOrderResult } from "../../sr
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { reconcile } from "../../src/ops/reconcile";
 import type { LedgerEntry } from "../../src/stock/types";
-import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, clockOf, lapse, outboxOf, quickCustomer, sleep, type RecordingStore, type StoreFaults, type WarehouseFaults } from "../helpers/faults";
+import { checkoutDeps, checkoutInput, DIE_AFTER_DECIDE, DIE_AFTER_RESERVE, faultyStore, faultyWarehouses, clockOf, lapse, quickCustomer, type RecordingStore, type StoreFaults, type WarehouseFaults } from "../helpers/faults";
+import { outboxOf } from "../helpers/commits";
 import { rng, seedFrom, type Rng } from "../helpers/random";
 import { expectInvariants, makeShop } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
+import { sleep } from "../helpers/time";
 
 /** 7 draws every fault kind; whether a stalled order ends cancelled (ttl edge) depends on timing. */
 const DEFAULT_SEEDS = [7, 1_234, 20_261_130, 424_242, 987_654_321];
@@ -127,17 +130,6 @@ async function runAttempt(a: Omit<Attempt, "store">, deps: Partial<PlaceOrderDep
 		out.threw = String(err);
 	}
 	return out;
-}
-
-async function fullLedger(warehouseId: string): Promise<LedgerEntry[]> {
-	const out: LedgerEntry[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await env.WAREHOUSE.getByName(warehouseId).ledger(after, 500);
-		out.push(...page.entries);
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
 }
 
 async function runSeed(SEED: number): Promise<void> {
@@ -265,7 +257,7 @@ async function runSeed(SEED: number): Promise<void> {
 	}
 	let sold = 0;
 	for (const [wi, w] of shop.warehouses.entries()) {
-		const ledger = await fullLedger(w);
+		const ledger = await ledgerOf(w);
 		const perRef = new Map<string, LedgerEntry[]>();
 		for (const e of ledger) if (e.ref.startsWith("ord_")) perRef.set(e.ref, [...(perRef.get(e.ref) ?? []), e]);
 		for (const [ref, entries] of perRef) {

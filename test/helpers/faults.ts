@@ -8,7 +8,7 @@
  * placeOrder's own error handling) without any cleanup after it: the
  * remaining work is what the alarm and the reconciler must finish.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { loadActiveCart } from "../../src/cart/load";
@@ -16,12 +16,14 @@ import { activeCart, setAddress, setLine } from "../../src/cart/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
 import { listWarehouses } from "../../src/catalog/queries";
 import { checkoutDeps as realDeps } from "../../src/checkout/deps";
-import type { PlaceOrderDeps, PlaceOrderInput } from "../../src/checkout/placeOrder";
+import { placeOrder, type PlaceOrderDeps, type PlaceOrderInput } from "../../src/checkout/placeOrder";
 import type { OrderStore, WarehousePort } from "../../src/checkout/ports";
 import type { DeliveryMode } from "../../src/checkout/rates";
 import { reconcile } from "../../src/ops/reconcile";
-import type { LedgerEntry, Level } from "../../src/stock/types";
-import { ADDRESS, expectInvariants, type Shop } from "./shop";
+import type { OrderRecord } from "../../src/orders/queries";
+import type { Level } from "../../src/stock/types";
+import { outboxOf } from "./commits";
+import { ADDRESS, customer, expectInvariants, makeShop, type Shop } from "./shop";
 import { useClock, type TestClock } from "./stock";
 
 /** The error every wrapper throws: recognisable in results and logs. */
@@ -135,7 +137,6 @@ export interface StoreFaults {
 	orderExists?: "throw" | "false";
 	/** Runs before the decision (e.g. the request stalls past the ttl). */
 	beforeDecide?: (orderId: string) => Promise<void> | void;
-	failCancelUnfulfillable?: boolean;
 }
 
 export type RecordingStore = OrderStore & {
@@ -147,11 +148,11 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 	const decided: string[] = [];
 	return {
 		decided,
-		async decide(order, warehouseIds, cartVersion, answer) {
-			if (f.beforeDecide) await f.beforeDecide(order.order_id);
+		async decide(placement, answer) {
+			if (f.beforeDecide) await f.beforeDecide(placement.order.order_id);
 			if (f.decide === "throw") throw new InjectedFault("decide");
-			const r = await real.decide(order, warehouseIds, cartVersion, answer);
-			if (r === "ok") decided.push(order.order_id);
+			const r = await real.decide(placement, answer);
+			if (r === "ok") decided.push(placement.order.order_id);
 			if (f.decide === "land-then-throw") throw new InjectedFault("decide answer lost");
 			return r;
 		},
@@ -162,10 +163,6 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 		},
 		commitsDone: (orderId, ids) => real.commitsDone(orderId, ids),
 		allowances: (userId, productIds) => real.allowances(userId, productIds),
-		async cancelUnfulfillable(order, reason, answer) {
-			if (f.failCancelUnfulfillable) throw new InjectedFault("cancelUnfulfillable");
-			return real.cancelUnfulfillable(order, reason, answer);
-		},
 		cancelsDone: (orderId, ids) => real.cancelsDone(orderId, ids),
 	};
 }
@@ -210,29 +207,12 @@ export async function allWarehouseIds(): Promise<string[]> {
 	return (await listWarehouses(env.DB, false)).map((w) => w.warehouse_id);
 }
 
-export interface OutboxEntry {
-	order_id: string;
-	warehouse_id: string;
-	action: string;
-}
-
-export async function outboxOf(orderId?: string): Promise<OutboxEntry[]> {
-	const q = orderId
-		? env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId)
-		: env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
-	return (await q.all<OutboxEntry>()).results;
-}
-
 export async function orderRow(orderId: string): Promise<{ order_id: string; status: string } | null> {
 	return env.DB.prepare(`SELECT order_id, status FROM orders WHERE order_id = ?`).bind(orderId).first<{ order_id: string; status: string }>();
 }
 
 export async function ordersOfUser(userId: string): Promise<Array<{ order_id: string; status: string }>> {
 	return (await env.DB.prepare(`SELECT order_id, status FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string; status: string }>()).results;
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One TestClock for these warehouses' objects: a test moves it past a hold's ttl instead of waiting. */
@@ -250,16 +230,52 @@ export async function holdState(warehouseId: string, ref: string): Promise<strin
 	return (await env.WAREHOUSE.getByName(warehouseId).hold(ref))?.state ?? null;
 }
 
-/** One reference's ledger rows at a warehouse, oldest first. */
-export async function ledgerOf(warehouseId: string, ref: string): Promise<LedgerEntry[]> {
-	const out: LedgerEntry[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await env.WAREHOUSE.getByName(warehouseId).ledger(after, 500);
-		out.push(...page.entries.filter((e) => e.ref === ref));
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
+/** One warehouse (A, in the buyer's postal area) with 3 units of one product (p) in size M, and a buyer of 2 of them. */
+export async function buyerOfTwoAtOne() {
+	const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 3 } }] });
+	const [A] = shop.warehouses as [string];
+	const p = shop.products[0]!;
+	const buyer = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+	return { shop, A, p, buyer };
+}
+
+/**
+ * The "hold lapsed and sold meanwhile" shop: X wants 3 units of p in size M, of
+ * which A (in the buyer's postal area, tier_1) ships 2 and B (same region) 1; Y
+ * wants 2, which only A can fill once X's hold there lapses. `moreAtA`: other
+ * stock at A (its sizes added to the shop's).
+ */
+export async function lapsedAndSold(moreAtA: Record<string, number> = {}) {
+	const sizes = [...new Set(["M", ...Object.keys(moreAtA).map((k) => k.split("/")[1]!)])];
+	const shop = await makeShop({
+		sizes,
+		warehouses: [
+			{ postal_code: "10001", region: "NY", stock: { "0/M": 2, ...moreAtA } },
+			{ postal_code: "14201", region: "NY", stock: { "0/M": 1 } },
+		],
+	});
+	const [A, B] = shop.warehouses as [string, string];
+	const clock = await clockOf(shop.warehouses);
+	const p = shop.products[0]!;
+	const x = await customer([{ product_id: p, size: "M", quantity: 3 }]);
+	const y = await customer([{ product_id: p, size: "M", quantity: 2 }]);
+	return { shop, A, B, clock, p, x, y };
+}
+
+/**
+ * What happens while X's request stalls before its decision, in the "hold lapsed
+ * and sold meanwhile" cases: only X's hold at `lapsed` expires (the alarm at `kept`
+ * is moved ten minutes away, so X still holds there), then `buyer` orders and
+ * takes the lapsed units. Answers the buyer's order.
+ */
+export async function lapseOneAndSell(o: { clock: TestClock; pastTtlMs: number; lapsed: string; kept: string; orderId: string; buyer: string }): Promise<OrderRecord> {
+	await runInDurableObject(env.WAREHOUSE.getByName(o.kept), (_, state) => state.storage.setAlarm(Date.now() + 10 * 60_000));
+	await lapse(o.clock, o.pastTtlMs, [o.lapsed]);
+	expect(await holdState(o.lapsed, o.orderId)).toBe("expired");
+	expect(await holdState(o.kept, o.orderId)).toBe("held");
+	const other = await placeOrder(await checkoutInput(o.buyer), checkoutDeps());
+	if (!other.ok) throw new Error(`${o.buyer}: ${JSON.stringify(other)}`);
+	return other.order;
 }
 
 /** Runs the alarm of each warehouse (if one is set), then the reconciler as the cron would a minute later; then nothing may be left. */

@@ -1,7 +1,7 @@
 /**
  * Helpers for the order lifecycle tests: customers (optionally with an `email`
  * claim), placing orders through the real API, admin status changes, signed
- * payment webhooks, history checks, the stock ledger of one order, and a
+ * payment webhooks, history checks, and a
  * recorder of what is published to the `order-events` queue.
  */
 import { env } from "cloudflare:workers";
@@ -10,8 +10,10 @@ import { expect, vi } from "vitest";
 import { listWarehouses } from "../../src/catalog/queries";
 import type { StockgateEvent } from "../../src/events/types";
 import { signPayload } from "../../src/payments/signature";
+import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
 import { ADDRESS, expectInvariants } from "./shop";
+import { eventually } from "./time";
 
 export type Item = { product_id: string; size: string; quantity: number };
 
@@ -33,14 +35,16 @@ export async function tokenWithEmail(sub: string, email?: string): Promise<strin
 		.sign(new TextEncoder().encode(env.JWT_SECRET!));
 }
 
-/** Fills the user's active cart with `items` and an address, then places it. */
+/** Fills the user's active cart with `items` and an address, then places it; a 201 returns once its holds are committed. */
 export async function orderAgain(auth: string, items: Item[], body: Record<string, unknown> = {}): Promise<Call> {
 	for (const item of items) {
 		const r = await call("POST", "/cart/items", { auth, body: item });
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
 	}
 	expect((await call("PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
-	return call("POST", "/cart/place-order", { auth, body });
+	const r = await call("POST", "/cart/place-order", { auth, body });
+	await committedIfPlaced(r);
+	return r;
 }
 
 /** A new customer who has placed one order (201 asserted). */
@@ -98,24 +102,6 @@ export function expectHistoryChain(history: HistoryRow[], finalStatus: string): 
 	expect(history[history.length - 1]!.new_status).toBe(finalStatus);
 }
 
-/** Ledger rows of one warehouse whose reference is `ref` (an order id). */
-export async function ledgerFor(warehouseId: string, ref: string) {
-	const stub = env.WAREHOUSE.getByName(warehouseId);
-	const out = [];
-	let after = 0;
-	for (;;) {
-		const page = await stub.ledger(after, 500);
-		out.push(...page.entries.filter((e) => e.ref === ref));
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
-}
-
-export async function outboxRows(orderId: string): Promise<Array<{ warehouse_id: string; action: string }>> {
-	return (await env.DB.prepare(`SELECT warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId).all<{ warehouse_id: string; action: string }>())
-		.results;
-}
-
 /**
  * The stock invariants over every warehouse in D1, settled: storage is shared by
  * the tests of one file and expectInvariants checks every order in D1.
@@ -123,10 +109,6 @@ export async function outboxRows(orderId: string): Promise<Array<{ warehouse_id:
 export async function expectSettled(): Promise<void> {
 	const all = (await listWarehouses(env.DB, false)).map((w) => w.warehouse_id);
 	await expectInvariants(all, { settled: true });
-}
-
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Collects the Worker's structured log lines (they still reach the console). */
@@ -153,14 +135,30 @@ export function captureLogs() {
 
 export interface WebhookEvent {
 	id: string;
-	type: "payment.succeeded" | "payment.failed";
+	type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
 	order_id: string;
 	amount: number;
 	currency: string;
+	payment_event_id?: string;
 }
 
 export function paymentEvent(order: { order_id: string; total: number; currency: string }, type: WebhookEvent["type"] = "payment.succeeded", over: Partial<WebhookEvent> = {}): WebhookEvent {
 	return { id: uid("pay_evt"), type, order_id: order.order_id, amount: order.total, currency: order.currency, ...over };
+}
+
+/** The generic provider's verdict on a refund of `order` (its total, by default). */
+export function refundEvent(order: { order_id: string; total: number; currency: string }, type: "refund.succeeded" | "refund.failed" = "refund.succeeded", over: Partial<WebhookEvent> = {}): WebhookEvent {
+	return paymentEvent(order, type, { id: uid("rf_evt"), ...over });
+}
+
+/** The order's refund rows, oldest first. */
+export async function refundRows(orderId: string) {
+	const { results } = await env.DB.prepare(
+		`SELECT refund_id, payment_event_id, provider, amount, currency, reason, state, tries, provider_refund_id FROM refunds WHERE order_id = ? ORDER BY created_at, refund_id`,
+	)
+		.bind(orderId)
+		.all<{ refund_id: string; payment_event_id: string | null; provider: string; amount: number; currency: string; reason: string; state: string; tries: number; provider_refund_id: string | null }>();
+	return results;
 }
 
 /**
@@ -215,14 +213,13 @@ export function recordEvents(): EventRecorder {
 	return recorder;
 }
 
+/** The ids of the events of `orderId` still in the gateway's event outbox (not yet handed to the queue), oldest first. */
+export async function eventOutboxOf(orderId: string): Promise<string[]> {
+	const { results } = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE order_id = ? ORDER BY created_at, event_id`).bind(orderId).all<{ event_id: string }>();
+	return results.map((r) => r.event_id);
+}
+
 /** Waits until the gateway's event outbox holds nothing for `orderId` (everything of it was handed to the queue). */
 export async function eventsFlushed(orderId: string): Promise<void> {
-	await vi.waitFor(
-		async () => {
-			const { results } = await env.DB.prepare(`SELECT payload FROM event_outbox`).all<{ payload: string }>();
-			const left = results.filter((r) => (JSON.parse(r.payload) as { order_id?: string }).order_id === orderId);
-			expect(left).toEqual([]);
-		},
-		{ timeout: 10_000, interval: 20 },
-	);
+	await eventually(async () => expect(await eventOutboxOf(orderId)).toEqual([]));
 }

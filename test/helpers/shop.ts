@@ -5,7 +5,9 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { token } from "./auth";
+import { commitsSettled, committedIfPlaced } from "./commits";
 import { admin, call, uid } from "./http";
+import { ledgerOf } from "./stock";
 
 export interface ShopWarehouse {
 	postal_code: string;
@@ -52,6 +54,18 @@ export async function makeShop(opts: { products?: number; sizes?: string[]; pric
 
 export const ADDRESS = { name: "Ada Buyer", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" };
 
+/** Where warehouses stand: in the buyer's postal area (ADDRESS, tier_1) and across the country (tier_3). */
+export const NY = { postal_code: "10001", region: "NY" };
+export const CA = { postal_code: "94105", region: "CA" };
+
+/** Two products stocked at a warehouse in the buyer's area and one across the country: stock by "product index/size". */
+export async function nyAndCaShop(ny: Record<string, number>, ca: Record<string, number>) {
+	const shop = await makeShop({ products: 2, warehouses: [{ ...NY, stock: ny }, { ...CA, stock: ca }] });
+	const [p0, p1] = shop.products as [string, string];
+	const [wNY, wCA] = shop.warehouses as [string, string];
+	return { shop, p0, p1, wNY, wCA };
+}
+
 /** A new customer with a token, a cart holding `items` and an address. */
 export async function customer(items: Array<{ product_id: string; size: string; quantity: number }>, address: Record<string, unknown> | null = ADDRESS) {
 	const sub = uid("user");
@@ -64,39 +78,23 @@ export async function customer(items: Array<{ product_id: string; size: string; 
 	return { sub, auth };
 }
 
+/** Places the cart; after a 201, returns once the order's holds are committed (test/helpers/commits.ts). */
 export async function placeOrder(auth: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-	return call("POST", "/cart/place-order", { auth, body, headers });
-}
-
-interface LedgerRow {
-	reason: string;
-	ref: string;
-	product_id: string;
-	size: string;
-	on_hand_delta: number;
-	reserved_delta: number;
-}
-
-async function fullLedger(warehouseId: string): Promise<LedgerRow[]> {
-	const stub = env.WAREHOUSE.getByName(warehouseId);
-	const out: LedgerRow[] = [];
-	let after = 0;
-	for (;;) {
-		const page = await stub.ledger(after, 500);
-		out.push(...page.entries);
-		if (page.next_after === null) return out;
-		after = page.next_after;
-	}
+	const r = await call("POST", "/cart/place-order", { auth, body, headers });
+	await committedIfPlaced(r);
+	return r;
 }
 
 /**
  * The invariants, across every given warehouse and D1:
  * - each warehouse's audit passes (ledger replay == stock, reserved == open holds, never oversold)
- * - nothing is held (`settled`: after every request and the reconciler finished)
+ * - nothing is held (`settled`: after every request, its gathered commit and the reconciler finished)
  * - per order and warehouse, the net units taken (commits - restocks) equal what a
  *   live order allocated there, and zero for a cancelled or absent order
  */
 export async function expectInvariants(warehouseIds: string[], opts: { settled?: boolean } = {}) {
+	// Settled includes the commits gathered after the answers.
+	if (opts.settled) await commitsSettled();
 	const { results: orders } = await env.DB.prepare(`SELECT order_id, status, products FROM orders`).all<{ order_id: string; status: string; products: string }>();
 	const mine = new Set(warehouseIds);
 	const expected = new Map<string, number>(); // order|warehouse|product|size -> units
@@ -125,7 +123,7 @@ export async function expectInvariants(warehouseIds: string[], opts: { settled?:
 			expect(l.reserved).toBeGreaterThanOrEqual(0);
 			if (opts.settled) expect(l.reserved, `${w} ${l.product_id}/${l.size} still reserved`).toBe(0);
 		}
-		for (const e of await fullLedger(w)) {
+		for (const e of await ledgerOf(w)) {
 			if (!e.ref.startsWith("ord_")) continue;
 			if (e.reason === "commit" || e.reason === "restock") {
 				const k = [e.ref, w, e.product_id, e.size].join("|");

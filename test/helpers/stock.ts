@@ -1,9 +1,11 @@
-/** Helpers for the Warehouse Durable Object tests: fresh stubs, units, ledger reading, a seeded PRNG. */
+/** Helpers for the Warehouse Durable Object tests: fresh stubs, units, a test clock, ledger reading, a seeded PRNG. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import type { Warehouse } from "../../src/stock/binding";
 import type { Clock, OrderLookup } from "../../src/stock/object/ports";
 import { WarehouseObject } from "../../src/stock/object/Warehouse";
+import type { WriteCounts } from "../../src/stock/object/writes";
 import type { LedgerEntry, Line, Unit } from "../../src/stock/types";
 
 export type WarehouseStub = ReturnType<typeof env.WAREHOUSE.getByName>;
@@ -52,10 +54,6 @@ export function ref(prefix = "ref"): string {
 	return `${prefix}-${crypto.randomUUID()}`;
 }
 
-export function sleep(ms: number): Promise<void> {
-	return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A clock a test moves by hand: the real time plus what the test added, so time passes without waiting. */
 export class TestClock implements Clock {
 	private ahead = 0;
@@ -100,16 +98,30 @@ export async function errorFrom(stub: WarehouseStub, call: (w: Warehouse) => Pro
 	});
 }
 
-/** Reads the whole ledger through its pages, following next_after. */
-export async function readLedger(stub: WarehouseStub, pageSize = 100): Promise<LedgerEntry[]> {
-	const all: LedgerEntry[] = [];
+/** A warehouse's ledger (by name or stub), oldest first, read through every page of `pageSize`; only the rows of `ref` when given. */
+export async function ledgerOf(warehouse: string | WarehouseStub, ref?: string, pageSize = 500): Promise<LedgerEntry[]> {
+	const stub = typeof warehouse === "string" ? env.WAREHOUSE.getByName(warehouse) : warehouse;
+	const rows: LedgerEntry[] = [];
 	let after = 0;
 	for (;;) {
 		const page = await stub.ledger(after, pageSize);
-		all.push(...page.entries);
-		if (page.next_after === null) return all;
+		rows.push(...(ref === undefined ? page.entries : page.entries.filter((e) => e.ref === ref)));
+		if (page.next_after === null) return rows;
 		after = page.next_after;
 	}
+}
+
+/**
+ * A warehouse's write transactions by kind since `before` (its writeCounts()
+ * answer then): what the steps in between cost it (src/stock/object/writes.ts).
+ * The instance must not have restarted meanwhile, which would reset the counts.
+ */
+export async function writesSince(warehouse: string | WarehouseStub, before: WriteCounts): Promise<Record<string, number>> {
+	const stub = typeof warehouse === "string" ? env.WAREHOUSE.getByName(warehouse) : warehouse;
+	const after = await stub.writeCounts();
+	expect(after.since, "the warehouse restarted: its write counts started again").toBe(before.since);
+	const kinds = new Set([...Object.keys(after.by_kind), ...Object.keys(before.by_kind)]);
+	return Object.fromEntries([...kinds].map((k) => [k, (after.by_kind[k] ?? 0) - (before.by_kind[k] ?? 0)]));
 }
 
 /** The current level of one unit. */

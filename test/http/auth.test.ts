@@ -56,6 +56,35 @@ describe("JWKS mode", () => {
 	});
 	afterEach(() => vi.restoreAllMocks());
 
+	it("a key removed from the set is refused within 5 minutes, counting the key-set cache and the token memory together", async () => {
+		const removed = await signingKey("RS256");
+		const keys = [removed, es];
+		const { url } = serveJwks(keys);
+		const settings = { JWT_JWKS_URL: url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD };
+		const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+		// The injected clock: jose's cache and the token memory both read Date.now().
+		vi.useFakeTimers({ toFake: ["Date"], now: T0 });
+		try {
+			const at = (ms: number) => vi.setSystemTime(T0 + ms);
+			const get = (jwt: string) => callWith(settings, "GET", "/orders", { auth: jwt });
+			expect((await get(await jwksToken(removed, { iss: ISS, aud: AUD }))).status).toBe(200);
+			keys.splice(0, 1);
+			// The worst case: a fresh token verified against the cached set just before it is re-read...
+			at(2 * 60_000 - 1);
+			const late = await jwksToken(removed, { iss: ISS, aud: AUD });
+			expect((await get(late)).status).toBe(200);
+			// ...is remembered a little longer, but never 5 minutes after the removal.
+			at(5 * 60_000 - 2);
+			expect((await get(late)).status).toBe(200);
+			at(5 * 60_000);
+			expectUnauthorized(await get(late), "remembered token after the bound");
+			expectUnauthorized(await get(await jwksToken(removed, { iss: ISS, aud: AUD })), "new token after the bound");
+			expect((await get(await jwksToken(es, { iss: ISS, aud: AUD }))).status).toBe(200);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
 	it("RS256 and ES256 tokens from the key set, with the configured issuer and audience, are accepted (admin role honoured)", async () => {
 		const { url, fetched } = serveJwks([rs, es]);
 		const settings = { JWT_JWKS_URL: url, JWT_ISSUER: ISS, JWT_AUDIENCE: AUD };

@@ -5,14 +5,14 @@
 // there (reserve decides) and never turns a buyer away (a shortage is re-read fresh).
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { catalogClock } from "../../src/catalog/reads";
+import { d1Queries } from "../../src/shared/d1Count";
 import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { availabilityClock, warehouseRpcs } from "../../src/stock/client";
 import { admin, call } from "../helpers/http";
-import { customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { CA, customer, expectInvariants, makeShop, NY, onHand, placeOrder } from "../helpers/shop";
 
-const NY = { postal_code: "10001", region: "NY" };
 const TX = { postal_code: "73301", region: "TX" };
-const CA = { postal_code: "94105", region: "CA" };
 
 async function activeWarehouses(): Promise<number> {
 	const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM warehouses WHERE active = 1`).first<{ n: number }>();
@@ -87,6 +87,38 @@ describe("availability reads under load", () => {
 			expect(summaries.total).toBe(0);
 		} finally {
 			clock.restore();
+		}
+	});
+});
+
+describe("listings read the same caches as product pages", () => {
+	it("in one ttl window, 100 listings and 100 pages send one snapshot RPC per warehouse and one D1 read in all, then none", async () => {
+		const shop = await makeShop({ sizes: ["S", "M"], warehouses: [{ ...NY, stock: { "0/M": 5 } }, { ...TX, stock: { "0/S": 1 } }] });
+		const p = shop.products[0]!;
+		const clock = stopClock();
+		const catalogAt = Date.now();
+		catalogClock.now = () => catalogAt;
+		const views = () => Promise.all(Array.from({ length: 200 }, (_, i) => call("GET", i % 2 ? "/products" : `/products/${p}`)));
+		try {
+			const d1Before = d1Queries();
+			const cold = await rpcsDuring(views);
+			expect(cold.result.every((r) => r.status === 200)).toBe(true);
+			const listed = cold.result[1]!.body.products.find((x: { product_id: string }) => x.product_id === p);
+			expect(listed.availability).toEqual({ S: 1, M: 5 });
+			expect(cold.result[0]!.body.availability).toEqual({ S: 1, M: 5 });
+			// The listing reads every active warehouse of the shop, this test's two among them, each once at most.
+			expect(Object.keys(cold.byMethod)).toEqual(["snapshot"]);
+			expect(cold.total).toBeGreaterThanOrEqual(2);
+			expect(cold.total).toBeLessThanOrEqual(await activeWarehouses());
+			expect(d1Queries() - d1Before).toBe(2); // the shop's admin writes dropped the catalog: one load (two statements)
+			const d1Warm = d1Queries();
+			const warm = await rpcsDuring(views);
+			expect(warm.result.every((r) => r.status === 200)).toBe(true);
+			expect(warm.total).toBe(0);
+			expect(d1Queries() - d1Warm).toBe(0);
+		} finally {
+			clock.restore();
+			catalogClock.now = () => Date.now();
 		}
 	});
 });

@@ -10,6 +10,7 @@ import { signPayload } from "../../src/payments/signature";
 import { admin, call, uid, type Call } from "../helpers/http";
 import { customerWithOrder, eventsFlushed } from "../helpers/orders";
 import { ADDRESS, makeShop } from "../helpers/shop";
+import { sleep } from "../helpers/time";
 
 type Who = "none" | "customer" | "admin";
 interface Case {
@@ -205,6 +206,10 @@ const cases: Case[] = [
 	{ name: "admin orders: limit negative", method: "GET", path: "/admin/orders?limit=-5", who: "admin", ...V },
 	{ name: "admin orders: limit beyond 2^53", method: "GET", path: `/admin/orders?limit=${TWO_53 + 2}`, who: "admin", ...V },
 	{ name: "admin orders: bad cursor", method: "GET", path: "/admin/orders?cursor=bm90IGpzb24", who: "admin", ...V },
+	{ name: "admin orders: empty cursor", method: "GET", path: "/admin/orders?cursor=", who: "admin", ...V },
+	{ name: "orders: empty cursor", method: "GET", path: "/orders?cursor=", who: "customer", ...V },
+	{ name: "transfers: empty cursor", method: "GET", path: "/admin/transfers?cursor=", who: "admin", ...V },
+	{ name: "webhook deliveries: empty cursor", method: "GET", path: "/admin/webhooks/wh_none/deliveries?cursor=", who: "admin", ...V },
 	{ name: "admin orders: cursor over 512 characters", method: "GET", path: `/admin/orders?cursor=${"A".repeat(600)}`, who: "admin", ...V },
 	{ name: "status: unknown status", method: "POST", path: () => `/admin/orders/${order.order_id}/status`, who: "admin", body: { status: "teleported" }, ...V },
 	{ name: "status: tracking_number a number", method: "POST", path: () => `/admin/orders/${order.order_id}/status`, who: "admin", body: { status: "shipped", tracking_number: 123 }, ...V },
@@ -259,10 +264,42 @@ beforeAll(async () => {
 	await vi.waitFor(async () => expect(await count("processed_events")).toBeGreaterThan(0), { timeout: 15_000, interval: 100 });
 	for (let quiet = false, tries = 0; !quiet && tries < 15; tries++) {
 		const first = await snapshot();
-		await new Promise((r) => setTimeout(r, 2_000));
+		await sleep(2_000);
 		quiet = JSON.stringify(await snapshot()) === JSON.stringify(first) && (await count("event_outbox")) === 0;
 	}
 }, 60_000);
+
+describe("validation messages", () => {
+	it("an amount over the maximum says so, not that it has too many decimals", async () => {
+		const r = await call("PUT", `/admin/products/${uid("p")}`, { auth: await admin(), body: { name: "Too dear", price: 20_000_000_000, sizes: ["M"] } });
+		expect(r.status).toBe(400);
+		expect(r.body.details).toEqual([{ field: "price", message: expect.stringContaining("10000000000") }]);
+	});
+
+	it("text that trims to nothing is refused as blank", async () => {
+		const r = await call("PUT", "/cart/address", { auth: customerAuth, body: { ...ADDRESS, name: "   ", phone: "+53-)   " } });
+		expect(r.status).toBe(400);
+		expect(r.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: "name" }), expect.objectContaining({ field: "phone" })]));
+	});
+
+	it("an amount with three decimals is refused for its decimals alone", async () => {
+		const r = await call("PUT", `/admin/products/${uid("p")}`, { auth: await admin(), body: { name: "Odd", price: 1.234, sizes: ["M"] } });
+		expect(r.status).toBe(400);
+		expect(r.body.details).toEqual([{ field: "price", message: "must have at most two decimals" }]);
+	});
+
+	it("names every unknown field by its path, nested ones included", async () => {
+		const r = await call("POST", "/api/fulfillment/check", { auth: customerAuth, body: { items: [{ ...line(1), colour: "red" }], total: 1, discount: 2 } });
+		expect(r.status).toBe(400);
+		expect(r.body.details).toEqual(
+			expect.arrayContaining([
+				{ field: "items.0.colour", message: "unknown field" },
+				{ field: "total", message: "unknown field" },
+				{ field: "discount", message: "unknown field" },
+			]),
+		);
+	});
+});
 
 describe("bad-input catalogue", () => {
 	it("has at least 60 distinct malformed requests over every endpoint family", () => {

@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { reconcile } from "../../src/ops/reconcile";
 import { changeOrder } from "../../src/orders/service";
+import { outboxOf } from "../helpers/commits";
 import { call, uid } from "../helpers/http";
-import { advance, captureLogs, customerWithOrder, expectHistoryChain, expectSettled, historyOf, ledgerFor, orderAgain, outboxRows, setStatus, tokenWithEmail } from "../helpers/orders";
+import { advance, captureLogs, customerWithOrder, expectHistoryChain, expectSettled, historyOf, orderAgain, setStatus, tokenWithEmail } from "../helpers/orders";
 import { makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 
 /** A shop with one product (size M) at one warehouse, or split over two. */
 async function shopWith(stock: number[]) {
@@ -14,7 +16,7 @@ async function shopWith(stock: number[]) {
 }
 
 async function restocks(warehouseId: string, orderId: string) {
-	return (await ledgerFor(warehouseId, orderId)).filter((e) => e.reason === "restock");
+	return (await ledgerOf(warehouseId, orderId)).filter((e) => e.reason === "restock");
 }
 
 let logs: ReturnType<typeof captureLogs> | undefined;
@@ -48,7 +50,7 @@ describe("POST /orders/:order_id/cancel", () => {
 
 		const history = await historyOf(c.order.order_id);
 		expect(history.slice(1)).toEqual([{ old_status: "pending", new_status: "cancelled", changed_by: c.sub, reason: "changed my mind", created_at: expect.any(String) }]);
-		expect(await outboxRows(c.order.order_id)).toEqual([]);
+		expect(await outboxOf(c.order.order_id)).toEqual([]);
 		const shown = await call("GET", `/orders/${c.order.order_id}`, { auth: c.auth });
 		expect(shown.body.status).toBe("cancelled");
 		expect(shown.body.history).toHaveLength(2);
@@ -128,13 +130,13 @@ describe("POST /orders/:order_id/cancel", () => {
 		// D1 says cancelled, the stock is still taken, the outbox remembers the work.
 		expect((await call("GET", `/orders/${id}`, { auth: c.auth })).body.status).toBe("cancelled");
 		expect(await onHand(w, shop.product, "M")).toEqual({ on_hand: 3, reserved: 0 });
-		expect(await outboxRows(id)).toEqual([{ warehouse_id: w, action: "cancel" }]);
+		expect(await outboxOf(id)).toEqual([{ order_id: id, warehouse_id: w, action: "cancel" }]);
 		// A repeated cancel answers the cancelled order and restocks nothing twice.
 		expect((await call("POST", `/orders/${id}/cancel`, { auth: c.auth, body: {} })).status).toBe(200);
 
 		const report = await reconcile(env, Date.now() + 60_000);
 		expect(report.cancels).toBeGreaterThanOrEqual(1);
-		expect(await outboxRows(id)).toEqual([]);
+		expect(await outboxOf(id)).toEqual([]);
 		expect(await onHand(w, shop.product, "M")).toEqual({ on_hand: 5, reserved: 0 });
 
 		await reconcile(env, Date.now() + 120_000);
@@ -165,7 +167,7 @@ describe("POST /orders/:order_id/cancel", () => {
 			await advance(c.order.order_id, stage);
 			const r = await call("POST", `/orders/${c.order.order_id}/cancel`, { auth: c.auth, body: {} });
 			expect(r.status, stage).toBe(200);
-			expect(r.body).toMatchObject({ status: "cancelled", payment_status: "refunded" });
+			expect(r.body).toMatchObject({ status: "cancelled", payment_status: "refund_pending" });
 		}
 		expect(await onHand(w, shop.product, "M")).toEqual({ on_hand: 20, reserved: 0 });
 

@@ -1,11 +1,13 @@
-// Place-order through the Worker's real fetch handler: the seed's testing
-// checklist, the contract's error answers, delivery tiers, the allocation
+// Place-order through the Worker's real fetch handler: an order's stock, cart
+// and row, the contract's error answers, delivery tiers, the allocation
 // preference and the fulfillment check.
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
+import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
-import { ADDRESS, customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { ADDRESS, CA, customer, expectInvariants, makeShop, NY, nyAndCaShop, onHand, placeOrder } from "../helpers/shop";
+import { eventually } from "../helpers/time";
 
 /**
  * expectInvariants compares every order in D1 with the ledgers of the warehouses
@@ -46,10 +48,8 @@ function businessDaysAfter(from: Date, n: number): string {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const NY = { postal_code: "10001", region: "NY" };
-const CA = { postal_code: "94105", region: "CA" };
 
-describe("the seed's testing checklist", () => {
+describe("placing an order: stock taken, cart completed, order row written, the last unit sold once", () => {
 	it("single user places an order", async () => {
 		const shop = await makeShop({ warehouses: [{ ...NY, stock: { "0/M": 3 } }] });
 		const p = shop.products[0]!;
@@ -80,13 +80,7 @@ describe("the seed's testing checklist", () => {
 		const history = await env.DB.prepare(`SELECT old_status, new_status, reason FROM order_status_history WHERE order_id = ?`).bind(r.body.order_id).all();
 		expect(history.results).toEqual([{ old_status: null, new_status: "pending", reason: "order placed" }]);
 		// Confirmed commits' outbox rows are cleared after the answer (gathered with other requests' for a moment).
-		await vi.waitFor(
-			async () => {
-				const outbox = await env.DB.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE order_id = ?`).bind(r.body.order_id).first<{ n: number }>();
-				expect(outbox!.n).toBe(0);
-			},
-			{ timeout: 5_000, interval: 20 },
-		);
+		await eventually(async () => expect(await outboxOf(r.body.order_id)).toEqual([]), { timeoutMs: 5_000 });
 		await expectSettled(shop.warehouses);
 	});
 
@@ -271,15 +265,7 @@ describe("the seed's testing checklist", () => {
 	});
 
 	it("a multi-product order from different warehouses deducts all", async () => {
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 2 } },
-				{ ...CA, stock: { "1/L": 3 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 2 }, { "1/L": 3 });
 		const { sub, auth } = await customer([
 			{ product_id: p0, size: "M", quantity: 2 },
 			{ product_id: p1, size: "L", quantity: 2 },
@@ -506,15 +492,7 @@ describe("delivery tiers and allocation", () => {
 
 	it("a single warehouse that can serve everything is preferred over a split", async () => {
 		// The local warehouse has only part of the order; the far one has all of it.
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 1, "1/M": 5 } },
-				{ ...CA, stock: { "0/M": 5, "1/M": 5 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 1, "1/M": 5 }, { "0/M": 5, "1/M": 5 });
 		const { auth } = await customer([
 			{ product_id: p0, size: "M", quantity: 2 },
 			{ product_id: p1, size: "M", quantity: 1 },
@@ -535,15 +513,7 @@ describe("delivery tiers and allocation", () => {
 
 describe("POST /api/fulfillment/check", () => {
 	it("answers available with allocations and tiers, and holds nothing", async () => {
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 3 } },
-				{ ...CA, stock: { "1/S": 4 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { shop, p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 3 }, { "1/S": 4 });
 		const auth = await token(uid("user"));
 		const r = await call("POST", "/api/fulfillment/check", {
 			auth,

@@ -22,6 +22,25 @@ describe("error bodies and input rules", () => {
 		expectErrorBody(r.body, "METHOD_NOT_ALLOWED");
 	});
 
+	it("a 405 names the methods the path serves in Allow", async () => {
+		for (const [method, path, allow] of [
+			["DELETE", "/products", "GET"],
+			["PATCH", "/admin/webhooks", "GET, POST"],
+			["POST", "/cart/items/p1/M", "DELETE, PUT"],
+			["PUT", "/orders/o1/cancel", "POST"],
+		] as const) {
+			const r = await call(method, path);
+			expect(r.status, `${method} ${path}`).toBe(405);
+			expect(r.headers.get("allow"), `${method} ${path}`).toBe(allow);
+		}
+	});
+
+	it("a 404 carries no Allow", async () => {
+		const r = await call("PATCH", "/nope");
+		expect(r.status).toBe(404);
+		expect(r.headers.get("allow")).toBeNull();
+	});
+
 	it("malformed JSON is 400 INVALID_JSON", async () => {
 		const r = await call("PUT", "/admin/products/p1", { auth: await admin(), raw: "{not json", headers: { "content-type": "application/json" } });
 		expect(r.status).toBe(400);

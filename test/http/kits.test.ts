@@ -137,7 +137,7 @@ describe("ordering kits", () => {
 		await expectInvariants([wh], { settled: true });
 	});
 
-	it("adds up a kit line and a plain line that share a component before any check (Medusa #16502 cannot happen)", async () => {
+	it("adds up a kit line and a plain line that share a component before any check, so together they cannot oversell a component", async () => {
 		// 2 tees M in stock: the kit needs 2, the plain line 1. Each alone fits; together they do not.
 		const short = await kitShop({ teeM: 2, cap: 5 });
 		const buyer = await customer([

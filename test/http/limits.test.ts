@@ -11,8 +11,9 @@ import { toApiError } from "../../src/http/failures";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
 import { checkoutDeps, checkoutInput, faultyStore, faultyWarehouses, quickCustomer } from "../helpers/faults";
 import { admin, call } from "../helpers/http";
-import { ledgerFor, orderAgain, tokenWithEmail } from "../helpers/orders";
+import { orderAgain, tokenWithEmail } from "../helpers/orders";
 import { customer, expectInvariants, makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
 import { uid } from "../helpers/http";
 
 /** One product in sizes S and M, `stock` of each at one warehouse, limited to `limit` per customer. */
@@ -202,7 +203,7 @@ describe("place-order and purchase limits", () => {
 		// It did reserve (the pre-check passed), then released on the batch's refusal.
 		const [refused] = port.refs("reserve");
 		expect(port.refs("release")).toContain(refused);
-		expect((await ledgerFor(s.warehouse, refused!)).map((e) => [e.reason, e.reserved_delta])).toEqual([
+		expect((await ledgerOf(s.warehouse, refused!)).map((e) => [e.reason, e.reserved_delta])).toEqual([
 			["reserve", 2],
 			["release", -2],
 		]);
@@ -250,7 +251,7 @@ describe("cancellation and the allowance", () => {
 		const answers = await Promise.all([0, 1, 2].map(() => call("POST", `/orders/${placed.body.order_id}/cancel`, { auth, body: {} })));
 		expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
 		expect(await counter(sub, s.product)).toBe(0);
-		expect((await ledgerFor(s.warehouse, placed.body.order_id)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta)).toEqual([2]);
+		expect((await ledgerOf(s.warehouse, placed.body.order_id)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta)).toEqual([2]);
 		// The allowance is whole again: a new order of 2 places.
 		expect((await orderAgain(auth, [{ product_id: s.product, size: "S", quantity: 2 }])).status).toBe(201);
 		expect(await counter(sub, s.product)).toBe(2);

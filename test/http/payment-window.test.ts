@@ -18,15 +18,15 @@ import {
 	expectHistoryChain,
 	expectSettled,
 	historyOf,
-	ledgerFor,
 	orderState,
 	paymentEvent,
 	recordEvents,
-	sleep,
 	webhook,
 	type Item,
 } from "../helpers/orders";
 import { makeShop, onHand } from "../helpers/shop";
+import { ledgerOf } from "../helpers/stock";
+import { sleep } from "../helpers/time";
 
 const WINDOW_MS = 1_800_000;
 const events = recordEvents();
@@ -48,7 +48,7 @@ beforeAll(async () => {
 const sweepNow = () => cancelUnpaid(env, Date.now() + 1, 1);
 
 async function restocks(orderId: string) {
-	return (await ledgerFor(warehouse, orderId)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta);
+	return (await ledgerOf(warehouse, orderId)).filter((e) => e.reason === "restock").map((e) => e.on_hand_delta);
 }
 
 async function counter(userId: string): Promise<number> {
@@ -152,16 +152,16 @@ describe("payment window", () => {
 		const pay = paymentEvent(c.order);
 		const r = await webhook(pay);
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
-		expect(r.body).toMatchObject({ received: true, order_id: id, status: "cancelled", payment_status: "refunded" });
+		expect(r.body).toMatchObject({ received: true, order_id: id, status: "cancelled", payment_status: "refund_pending" });
 		const recorded = await env.DB.prepare(`SELECT type FROM payment_events WHERE event_id = ?`).bind(pay.id).first<{ type: string }>();
 		expect(recorded).toEqual({ type: "payment.succeeded" });
 		await eventsFlushed(id);
 		const refunds = events.forOrder(id).filter((e) => e.type === "payment.refund_requested");
-		expect(refunds).toEqual([expect.objectContaining({ order_id: id, amount: c.order.total, currency: c.order.currency })]);
+		expect(refunds).toEqual([expect.objectContaining({ order_id: id, payment_event_id: pay.id, amount: c.order.total, currency: c.order.currency, reason: "paid_after_cancel" })]);
 		expect(await onHand(warehouse, product, "M")).toEqual(stockBefore);
 		expect(await restocks(id)).toEqual([2]);
 		// The provider retrying it changes nothing.
-		expect((await webhook(pay)).body).toMatchObject({ duplicate: true, status: "cancelled", payment_status: "refunded" });
+		expect((await webhook(pay)).body).toMatchObject({ duplicate: true, status: "cancelled", payment_status: "refund_pending" });
 		expect(events.forOrder(id).filter((e) => e.type === "payment.refund_requested")).toHaveLength(1);
 	});
 });
@@ -179,8 +179,8 @@ describe("payment window races", () => {
 			const state = await orderState(id);
 			const history = await historyOf(id);
 			if (state.status === "cancelled") {
-				// The window won: the payment found a cancelled order and is refunded.
-				expect(state.payment_status).toBe("refunded");
+				// The window won: the payment found a cancelled order and its refund is requested.
+				expect(state.payment_status).toBe("refund_pending");
 				expect(await restocks(id)).toEqual([2]);
 				expect(history.filter((h) => h.new_status === "cancelled" && h.old_status !== "cancelled")).toEqual([
 					expect.objectContaining({ old_status: "pending", changed_by: "system", reason: "payment_window_elapsed" }),

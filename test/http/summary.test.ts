@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, call } from "../helpers/http";
-import { ADDRESS, customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { ADDRESS, CA, customer, expectInvariants, makeShop, NY, nyAndCaShop, onHand, placeOrder } from "../helpers/shop";
 
 /** expectInvariants over every warehouse in D1 (storage is shared by the tests of one file). */
 async function expectSettled(own: string[]) {
@@ -13,8 +13,6 @@ async function expectSettled(own: string[]) {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const NY = { postal_code: "10001", region: "NY" };
-const CA = { postal_code: "94105", region: "CA" };
 
 function cents(x: number): number {
 	return Math.round(x * 100);
@@ -113,15 +111,7 @@ describe("GET /cart/summary", () => {
 	});
 
 	it("shows availability with allocations and tiers; a split takes the worst tier", async () => {
-		const shop = await makeShop({
-			products: 2,
-			warehouses: [
-				{ ...NY, stock: { "0/M": 2 } },
-				{ ...CA, stock: { "1/L": 3 } },
-			],
-		});
-		const [p0, p1] = shop.products as [string, string];
-		const [wNY, wCA] = shop.warehouses as [string, string];
+		const { p0, p1, wNY, wCA } = await nyAndCaShop({ "0/M": 2 }, { "1/L": 3 });
 		const { auth } = await customer([{ product_id: p0, size: "M", quantity: 2 }]);
 		const one = await summary(auth);
 		expect(one.available).toBe(true);

@@ -69,6 +69,51 @@ describe("POST /admin/transfers", () => {
 		expect(await stockOf(src, p)).toMatchObject({ on_hand: 8 });
 	});
 
+	it("a repeated reference with a different body is 422 IDEMPOTENCY_KEY_REUSED and moves nothing", async () => {
+		const shop = await twoWarehouses();
+		const [src, dst] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const body = { from_warehouse_id: src, to_warehouse_id: dst, items: [{ product_id: p, size: "M", quantity: 2 }], reference: `ref-diff-${src}` };
+		expect((await create(body)).status).toBe(201);
+		for (const changed of [
+			{ ...body, items: [{ product_id: p, size: "M", quantity: 3 }] },
+			{ ...body, from_warehouse_id: dst, to_warehouse_id: src },
+			{ ...body, note: "another note" },
+		]) {
+			const r = await create(changed);
+			expect(r.status, JSON.stringify(changed)).toBe(422);
+			expect(r.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+		}
+		expect(await stockOf(src, p)).toMatchObject({ on_hand: 8 });
+		expect(await stockOf(dst, p)).toMatchObject({ incoming: 2 });
+		// The same body, its lines split differently, is the same request.
+		const same = await create({ ...body, items: [{ product_id: p, size: "M", quantity: 1 }, { product_id: p, size: "M", quantity: 1 }] });
+		expect(same.status).toBe(200);
+	});
+
+	it("a transfer from or to an inactive warehouse is 409 CONFLICT naming it, and moves nothing", async () => {
+		const shop = await twoWarehouses();
+		const [src, dst] = shop.warehouses as [string, string];
+		const p = shop.products[0]!;
+		const auth = await admin();
+		const deactivate = async (id: string, active: boolean) => {
+			const w = (await call("GET", "/admin/warehouses", { auth })).body.warehouses.find((x: { warehouse_id: string }) => x.warehouse_id === id);
+			const { warehouse_id: _, ...rest } = w;
+			expect((await call("PUT", `/admin/warehouses/${id}`, { auth, body: { ...rest, active } })).status).toBe(200);
+		};
+		await deactivate(dst, false);
+		const to = await create({ from_warehouse_id: src, to_warehouse_id: dst, items: [{ product_id: p, size: "M", quantity: 2 }] });
+		expect(to.status).toBe(409);
+		expect(to.body).toMatchObject({ code: "CONFLICT", details: [{ warehouse_id: dst }] });
+		await deactivate(dst, true);
+		await deactivate(src, false);
+		const from = await create({ from_warehouse_id: src, to_warehouse_id: dst, items: [{ product_id: p, size: "M", quantity: 2 }] });
+		expect(from.status).toBe(409);
+		expect(from.body).toMatchObject({ code: "CONFLICT", details: [{ warehouse_id: src }] });
+		expect(await stockOf(src, p)).toMatchObject({ on_hand: 10, incoming: 0 });
+		expect(await stockOf(dst, p)).toBeNull();
+	});
+
 	it("rejects bad requests with the contract's errors and moves nothing", async () => {
 		const shop = await twoWarehouses();
 		const [src, dst] = shop.warehouses as [string, string];

@@ -52,7 +52,7 @@ describe("registering an endpoint", () => {
 		[{ url: "https://erp.shop.example/hooks", events: ["order.placed", "order.placed"] }, "events"],
 		[{ url: "https://erp.shop.example/hooks" }, "events"],
 		[{ events: ["order.placed"] }, "url"],
-		[{ url: "https://erp.shop.example/hooks", events: ["order.placed"], secret: "whsec_mine" }, "(root)"],
+		[{ url: "https://erp.shop.example/hooks", events: ["order.placed"], secret: "whsec_mine" }, "secret"],
 	])("refuses %j with 400 VALIDATION_ERROR naming %s, and stores nothing", async (body, field) => {
 		const before = (await call("GET", "/admin/webhooks", { auth: await admin() })).body.webhooks.length;
 		const r = await call("POST", "/admin/webhooks", { auth: await admin(), body });

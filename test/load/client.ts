@@ -11,6 +11,8 @@ import { SECRETS } from "./harness.ts";
 export interface Answer {
 	status: number;
 	body: any;
+	/** Response headers, lower-case names. */
+	headers: Record<string, string>;
 }
 
 export interface CallOptions {
@@ -19,6 +21,8 @@ export interface CallOptions {
 	headers?: Record<string, string>;
 	/** A raw body sent as is (with content-type application/json). */
 	raw?: string;
+	/** What the request asks for when its body does not say (a checkout's cart lines): recorded by the history, never sent. */
+	asked?: Array<{ product_id: string; size: string; quantity: number }>;
 }
 
 export class Api {
@@ -43,7 +47,7 @@ export class Api {
 		} catch {
 			/* not JSON: kept as text */
 		}
-		return { status: res.status, body: parsed };
+		return { status: res.status, body: parsed, headers: Object.fromEntries(res.headers) };
 	}
 
 	/** Like call(), but anything but `expected` is a setup failure. */

@@ -51,6 +51,8 @@ interface Allocated {
 	size: string;
 	quantity: number;
 	allocations: Array<{ warehouse_id: string; quantity: number }>;
+	/** Kit lines: the components' units and where they ship from (what the ledgers hold). */
+	components?: Array<{ product_id: string; size: string; quantity: number; allocations: Array<{ warehouse_id: string; quantity: number }> }>;
 }
 
 const ADJUST_REASONS = new Set(["receive", "return", "correction", "cycle_count", "damage", "shrinkage"]);
@@ -127,12 +129,15 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 	const liveUnits = new Map<string, number>(); // warehouse|product|size -> units of live orders
 	for (const o of orders) {
 		for (const p of JSON.parse(o.products) as Allocated[]) {
-			const sum = p.allocations.reduce((s, a) => s + a.quantity, 0);
-			if (sum !== p.quantity) problems.push(`order ${o.order_id}: ${p.product_id}/${p.size} allocates ${sum} of ${p.quantity}`);
-			if (o.status === "cancelled") continue;
-			for (const a of p.allocations) {
-				add(expected, `${o.order_id}|${unitKey(a.warehouse_id, p.product_id, p.size)}`, a.quantity);
-				add(liveUnits, unitKey(a.warehouse_id, p.product_id, p.size), a.quantity);
+			// A kit line's units are its components'; each of those must be allocated in full.
+			for (const unit of p.components ?? [p]) {
+				const sum = unit.allocations.reduce((s, a) => s + a.quantity, 0);
+				if (sum !== unit.quantity) problems.push(`order ${o.order_id}: ${unit.product_id}/${unit.size} allocates ${sum} of ${unit.quantity}`);
+				if (o.status === "cancelled") continue;
+				for (const a of unit.allocations) {
+					add(expected, `${o.order_id}|${unitKey(a.warehouse_id, unit.product_id, unit.size)}`, a.quantity);
+					add(liveUnits, unitKey(a.warehouse_id, unit.product_id, unit.size), a.quantity);
+				}
 			}
 		}
 	}

@@ -8,10 +8,11 @@
  */
 import { afterAll, expect, inject, it } from "vitest";
 import { rng, seedFromEnv } from "../helpers/random.ts";
-import { Api, pool, Tally, tokenFor, type Answer } from "./client.ts";
+import { pool, Tally, tokenFor, type Answer } from "./client.ts";
 import { Clock, report, sized, timeoutMs } from "./figures.ts";
 import { freshDir, removeDir, Stockgate } from "./harness.ts";
 import { checkInvariants } from "./invariants.ts";
+import { checkStorm, Recorder } from "./record.ts";
 import { ADDRESSES, Book, checkoutAll, makeBuyers, openShop, threeWarehouses, type Buyer } from "./shop.ts";
 
 const SEED = seedFromEnv(20261130) + 5;
@@ -43,7 +44,8 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	const warehouses = threeWarehouses("rs");
 	// More units than the clients in flight can buy in one wave, so the cut finds stock left.
 	const per = sized(80);
-	let api = new Api(first.url);
+	const recorder = new Recorder();
+	let api = recorder.api(first.url);
 	await openShop(api, admin, { products: [{ id: product, sizes: ["M"] }], warehouses: warehouses.map((w) => ({ ...w, stock: [{ product_id: product, size: "M", on_hand: per }] })) }, book);
 	const buyers = await makeBuyers(first, api, "rs", sized(300), () => [{ product_id: product, size: "M", quantity: r.chance(0.2) ? 2 : 1 }], () => r.pick(ADDRESSES));
 	clock.lap("setup_ms");
@@ -65,7 +67,7 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 			sent++;
 			let a: Answer | null = null;
 			try {
-				a = await api.call("POST", "/cart/place-order", { token: b.token, body: {} });
+				a = await api.call("POST", "/cart/place-order", { token: b.token, body: {}, asked: b.lines });
 			} catch (err) {
 				tally.add("place-order", "none", String(err));
 			}
@@ -84,11 +86,12 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	clock.lap("storm_until_cut_ms");
 
 	const second = await start(false);
-	api = new Api(second.url);
+	api = recorder.api(second.url);
 	let heldAfterRestart = 0;
 	for (const w of warehouses) heldAfterRestart += await second.openHolds(w.id);
 	clock.lap("restart_ms");
 	const check = await checkInvariants(second, api, admin, book);
+	const history = await checkStorm(api, admin, recorder);
 	clock.lap("check_ms");
 	const db = await second.db();
 	const statuses = new Map((await db.prepare(`SELECT order_id, status FROM orders`).all<{ order_id: string; status: string }>()).results.map((o) => [o.order_id, o.status]));
@@ -100,6 +103,7 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	await checkoutAll(api, notSent, book, (s, b) => tally.add("place-order after restart", s, b), IN_FLIGHT);
 	clock.lap("second_wave_ms");
 	const after = await checkInvariants(second, api, admin, book);
+	const historyAfter = await checkStorm(api, admin, recorder);
 	clock.lap("second_check_ms");
 
 	report("restart", {
@@ -118,6 +122,7 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 		...clock.laps,
 		figures: after.figures,
 		problems: check.problems.length + after.problems.length,
+		checker: historyAfter.figures,
 	});
 	expect(inFlightAtCut, "the cut must land while checkouts are in flight").toBeGreaterThan(0);
 	expect(tally.unexpected("place-order", [201, 409, "none"]), JSON.stringify(tally.samples)).toEqual({});
@@ -125,6 +130,8 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	expect(check.problems).toEqual([]);
 	expect(lost).toEqual([]);
 	expect(after.problems).toEqual([]);
+	expect(history.violations).toEqual([]);
+	expect(historyAfter.violations).toEqual([]);
 	// Orders decided before the cut whose answer was lost count too: they are live in D1.
 	expect(after.figures.live_units + after.figures.on_hand).toBe(3 * per);
 	expect(book.unitsPlaced()).toBeLessThanOrEqual(after.figures.live_units);

@@ -146,19 +146,26 @@ export async function makeBuyers(sg: Stockgate, api: Api, prefix: string, n: num
 	return buyers;
 }
 
-/** Every buyer checks out at once (at most `limit` in flight); outcomes go to the book and the tally. */
+/**
+ * Every buyer checks out at once (at most `limit` in flight); outcomes go to the book and the tally.
+ * Buyers `keyed` send an Idempotency-Key and, once answered, send the same checkout again
+ * (tallied as "place-order replay"; the history checker compares the two answers).
+ */
 export async function checkoutAll(
 	api: Api,
 	buyers: Buyer[],
 	book: Book,
-	onAnswer: (status: number | "none", body?: unknown) => void,
+	onAnswer: (status: number | "none", body?: unknown, kind?: string) => void,
 	limit: number,
+	opts: { keyed?: (b: Buyer) => boolean } = {},
 ): Promise<void> {
 	await pool(
 		buyers.map((b) => async () => {
+			const keyed = opts.keyed?.(b) ?? false;
+			const send = () => api.call("POST", "/cart/place-order", { token: b.token, body: {}, asked: b.lines, headers: keyed ? { "idempotency-key": `checkout-${b.sub}` } : {} });
 			let answer: Answer | null = null;
 			try {
-				answer = await api.call("POST", "/cart/place-order", { token: b.token, body: {} });
+				answer = await send();
 			} catch (err) {
 				onAnswer("none", String(err));
 				book.checkout(b.sub, null);
@@ -166,6 +173,10 @@ export async function checkoutAll(
 			}
 			onAnswer(answer.status, answer.body);
 			book.checkout(b.sub, answer);
+			if (keyed) {
+				const again = await send();
+				onAnswer(again.status, again.body, "place-order replay");
+			}
 		}),
 		limit,
 	);

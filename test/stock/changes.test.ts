@@ -10,6 +10,7 @@ import type { StockChanged } from "../../src/events/types";
 import { GATHER_MS, SEND_DELAY_MS } from "../../src/stock/object/changes";
 import { recordEvents } from "../helpers/orders";
 import { freshName, freshWarehouse, line, ref, restartWarehouse, unit, useClock, type TestClock, type WarehouseStub } from "../helpers/stock";
+import { eventually } from "../helpers/time";
 
 const events = recordEvents();
 
@@ -22,6 +23,17 @@ async function listeningWarehouse(name: string) {
 	const w = freshWarehouse(name);
 	expect(await w.listenForChanges(true)).toEqual({ changed: true });
 	return w;
+}
+
+/** A listening warehouse on a TestClock whose one unit was restored to `onHand`, that first change already sent. */
+async function firstChangeSent(onHand: number) {
+	const name = freshName();
+	const w = await listeningWarehouse(name);
+	const clock = await useClock(w);
+	const u = unit();
+	await w.restore(ref("in"), [line(u, onHand)]);
+	await eventually(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeoutMs: 5_000 });
+	return { name, w, clock, u };
 }
 
 /** Moves the object's clock by `ms`, then has it send whatever is due by then (resolveDue flushes its events). */
@@ -62,12 +74,7 @@ describe("stock.changed", () => {
 	});
 
 	it("a single change sends one event shortly after with the unit's levels, and nothing more", async () => {
-		const name = freshName();
-		const w = await listeningWarehouse(name);
-		const clock = await useClock(w);
-		const u = unit();
-		await w.restore(ref("in"), [line(u, 7)]);
-		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+		const { name, w, clock, u } = await firstChangeSent(7);
 		expect(changesOf(name, u.product_id)).toEqual([
 			{ event_id: expect.stringMatching(/^evt_chg_/), type: "stock.changed", occurred_at: expect.any(String), warehouse_id: name, ...u, on_hand: 7, reserved: 0, available: 7 },
 		]);
@@ -76,12 +83,7 @@ describe("stock.changed", () => {
 	});
 
 	it("a write that moves no level (the same on_hand set again, a threshold) sends nothing", async () => {
-		const name = freshName();
-		const w = await listeningWarehouse(name);
-		const clock = await useClock(w);
-		const u = unit();
-		await w.restore(ref("in"), [line(u, 5)]);
-		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+		const { name, w, clock, u } = await firstChangeSent(5);
 		clock.advance(GATHER_MS + 100);
 		const set = await w.setLevels(ref("set"), [{ ...u, on_hand: 5, low_stock_threshold: 2 }]);
 		expect(set.ok).toBe(true);
@@ -90,12 +92,7 @@ describe("stock.changed", () => {
 	});
 
 	it("a new safety stock changes what is available: it is sent", async () => {
-		const name = freshName();
-		const w = await listeningWarehouse(name);
-		const clock = await useClock(w);
-		const u = unit();
-		await w.restore(ref("in"), [line(u, 5)]);
-		await vi.waitFor(() => expect(changesOf(name, u.product_id)).toHaveLength(1), { timeout: 5_000, interval: 20 });
+		const { name, w, clock, u } = await firstChangeSent(5);
 		clock.advance(GATHER_MS + 100);
 		await w.setLevels(ref("set"), [{ ...u, on_hand: 5, safety_stock: 2 }]);
 		await vi.waitFor(() => expect(changesOf(name, u.product_id).at(-1)).toMatchObject({ on_hand: 5, reserved: 0, available: 3 }), { timeout: 5_000, interval: 50 });

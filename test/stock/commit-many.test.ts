@@ -7,7 +7,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { freshWarehouse, levelOf, line, readLedger, ref, unit, useClock } from "../helpers/stock";
+import { freshWarehouse, levelOf, ledgerOf, line, ref, unit, useClock } from "../helpers/stock";
 
 describe("gathered commits", () => {
 	it("commits held holds together and answers replayed, released, lapsed and unknown ones as commit does", async () => {
@@ -44,7 +44,7 @@ describe("gathered commits", () => {
 		for (const r of [h1, h2, lapsed]) expect((await stub.hold(r))!.state).toBe("committed");
 		expect(await levelOf(stub, a)).toMatchObject({ on_hand: 20 - 2 - 3 - 1, reserved: 0 });
 		expect(await levelOf(stub, b)).toMatchObject({ on_hand: 20 - 1 - 1, reserved: 0 });
-		const commits = (await readLedger(stub)).filter((e) => e.reason === "commit");
+		const commits = (await ledgerOf(stub)).filter((e) => e.reason === "commit");
 		// A hold's rows come in its lines' order (product, size).
 		const rows = (r: string) => commits.filter((e) => e.ref === r).map((e) => [e.product_id, e.on_hand_delta, e.reserved_delta]);
 		const h1Rows = [

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Unit } from "../../src/stock/types";
-import { freshWarehouse, levelOf, line, readLedger, ref, unit, type WarehouseStub } from "../helpers/stock";
+import { freshWarehouse, ledgerOf, levelOf, line, ref, unit, type WarehouseStub } from "../helpers/stock";
 
 const LONG_TTL = 60_000;
 
@@ -44,7 +44,7 @@ describe("concurrent deducts", () => {
 		expect(errors).toEqual([]);
 		expect(tally(values)).toEqual({ ok: 50, insufficient_stock: 150 });
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 0, reserved: 0, available: 0 });
-		expect((await readLedger(stub)).filter((e) => e.reason === "deduct")).toHaveLength(50);
+		expect((await ledgerOf(stub)).filter((e) => e.reason === "deduct")).toHaveLength(50);
 		expect((await stub.audit()).ok).toBe(true);
 	});
 

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADJUST_REASONS, type AdjustReason, type HoldState, type Level, type Line, type Unit, unitKey } from "../../src/stock/types";
-import { freshWarehouse, line, mulberry32, pick, randInt, readLedger, type WarehouseStub } from "../helpers/stock";
+import { freshWarehouse, ledgerOf, line, mulberry32, pick, randInt, type WarehouseStub } from "../helpers/stock";
 
 const SEED = 0x5eed_2026;
 const STEPS = 500;
@@ -380,7 +380,7 @@ describe(`a seeded random run of ${STEPS} operations (seed ${SEED})`, () => {
 	});
 
 	it("gives snapshot() back when the full ledger, read page by page, is summed per unit", async () => {
-		const entries = await readLedger(run.stub, 37);
+		const entries = await ledgerOf(run.stub, undefined, 37);
 		const seqs = entries.map((e) => e.seq);
 		expect(new Set(seqs).size).toBe(seqs.length);
 		expect(seqs).toEqual([...seqs].sort((a, b) => a - b));

@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardName } from "../../src/stock/shardNames";
 import type { Unit } from "../../src/stock/types";
-import { freshName, line, mulberry32, randInt, readLedger, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
+import { freshName, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
 
 const TTL = 60_000;
 
@@ -51,8 +51,8 @@ describe("shards of a unit", () => {
 		const s = await sharded(20, 4);
 		const r = await s.shard(2).reserve(ref("o"), [line(s.u, 3)], TTL);
 		expect(r).toMatchObject({ ok: true, state: "held" });
-		const mainLedger = await readLedger(s.main);
-		const shardLedger = await readLedger(s.shard(2));
+		const mainLedger = await ledgerOf(s.main);
+		const shardLedger = await ledgerOf(s.shard(2));
 		const out = mainLedger.filter((e) => e.reason === "grant_out");
 		const inn = shardLedger.filter((e) => e.reason === "grant_in");
 		expect(out).toHaveLength(1);
@@ -77,7 +77,7 @@ describe("shards of a unit", () => {
 		const clock = await useClock(main);
 		clock.advance(5_000);
 		expect(await runDurableObjectAlarm(main)).toBe(true);
-		const inn = (await readLedger(s.shard(1))).filter((e) => e.reason === "grant_in");
+		const inn = (await ledgerOf(s.shard(1))).filter((e) => e.reason === "grant_in");
 		expect(inn.map((e) => [e.ref, e.on_hand_delta])).toEqual([[grant.grant_id, grant.units]]);
 		// Redelivered once more (a second alarm): still applied once.
 		expect(await s.shard(1).receiveGrant(grant.grant_id, s.u, grant.units)).toEqual({ applied: false });
@@ -98,7 +98,7 @@ describe("shards of a unit", () => {
 		expect(r).toMatchObject({ ok: true });
 		const after = await freeEverywhere(s, 3);
 		expect(after.pool + after.shards.reduce((a, b) => a + b, 0)).toBe(0);
-		expect((await readLedger(s.shard(0))).some((e) => e.reason === "give_back")).toBe(true);
+		expect((await ledgerOf(s.shard(0))).some((e) => e.reason === "give_back")).toBe(true);
 		// Now nothing is free anywhere: a refusal is true.
 		const refused = await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL);
 		expect(refused).toMatchObject({ ok: false, reason: "insufficient_stock" });
@@ -189,7 +189,7 @@ describe("shards of a unit", () => {
 		const shard = await restartWarehouse(shardName(s.name, s.u, 1));
 		expect(await runDurableObjectAlarm(shard)).toBe(true);
 		expect(await pending()).toEqual([]);
-		const giveIns = (await readLedger(s.main)).filter((e) => e.reason === "give_in");
+		const giveIns = (await ledgerOf(s.main)).filter((e) => e.reason === "give_in");
 		expect(new Set(giveIns.map((e) => e.ref)).size).toBe(giveIns.length);
 		const f = await freeEverywhere(s, 2);
 		expect(f.on_hand).toBe(10);
@@ -241,9 +241,9 @@ describe("shards of a unit", () => {
 		expect(lost.kind).toBe("grant");
 		const [grant] = (lost as { grants: Array<{ grant_id: string; units: number }> }).grants;
 		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
-		const inn = (await readLedger(s.shard(1))).filter((e) => e.reason === "grant_in");
+		const inn = (await ledgerOf(s.shard(1))).filter((e) => e.reason === "grant_in");
 		expect(inn.map((e) => e.ref)).toEqual([grant!.grant_id]);
-		expect((await readLedger(s.main)).filter((e) => e.reason === "grant_out")).toHaveLength(1);
+		expect((await ledgerOf(s.main)).filter((e) => e.reason === "grant_out")).toHaveLength(1);
 		await audited([s.main, s.shard(1)]);
 	});
 

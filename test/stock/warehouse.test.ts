@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as store from "../../src/stock/object/store";
-import { errorFrom, freshWarehouse, levelOf, line, readLedger, ref, unit, type WarehouseStub } from "../helpers/stock";
+import { errorFrom, freshWarehouse, levelOf, ledgerOf, line, ref, unit, type WarehouseStub } from "../helpers/stock";
 import type { Unit } from "../../src/stock/types";
 
 const LONG_TTL = 60_000;
@@ -21,7 +21,7 @@ async function stocked(onHand: number): Promise<{ stub: WarehouseStub; u: Unit }
 }
 
 async function ledgerCount(stub: WarehouseStub): Promise<number> {
-	return (await readLedger(stub)).length;
+	return (await ledgerOf(stub)).length;
 }
 
 describe("store.applyDelta on an existing stock row", () => {
@@ -81,7 +81,7 @@ describe("reserve", () => {
 		if (!res.ok) throw new Error("unreachable");
 		expect(res.expires_at).toBeGreaterThanOrEqual(before + LONG_TTL);
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 5, reserved: 2, available: 3 });
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r);
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r);
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ reason: "reserve", on_hand_delta: 0, reserved_delta: 2, actor: "checkout" });
 	});
@@ -200,7 +200,7 @@ describe("reserve", () => {
 		const { stub, u } = await stocked(5);
 		const r = ref("order");
 		await stub.reserve(r, [line(u, 1)], LONG_TTL, { actor: "user-42" });
-		expect((await readLedger(stub)).find((e) => e.ref === r)?.actor).toBe("user-42");
+		expect((await ledgerOf(stub)).find((e) => e.ref === r)?.actor).toBe("user-42");
 	});
 
 	it("throws for a non-positive ttl or an invalid line (bugs, not outcomes)", async () => {
@@ -220,7 +220,7 @@ describe("commit", () => {
 		expect(await stub.commit(r)).toEqual({ ok: true, replayed: false, late: false });
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 3, reserved: 0, available: 3 });
 		expect((await stub.hold(r))!.state).toBe("committed");
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r && e.reason === "commit");
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r && e.reason === "commit");
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ on_hand_delta: -2, reserved_delta: -2 });
 	});
@@ -289,7 +289,7 @@ describe("release", () => {
 		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
 		expect(await levelOf(stub, u)).toEqual({ ...u, on_hand: 5, reserved: 0, available: 5 });
 		expect((await stub.hold(r))!.state).toBe("released");
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r && e.reason === "release");
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r && e.reason === "release");
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ on_hand_delta: 0, reserved_delta: -2 });
 	});
@@ -337,7 +337,7 @@ describe("restock", () => {
 		const r = ref("cancel");
 		const res = await stub.restock(r, [line(u, 3)]);
 		expect(res).toEqual({ ok: true, replayed: false, levels: [{ ...u, on_hand: 5, reserved: 0, available: 5 }] });
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r);
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r);
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ reason: "restock", on_hand_delta: 3, reserved_delta: 0 });
 	});
@@ -371,7 +371,7 @@ describe("restore", () => {
 		const r = ref("restore");
 		const res = await stub.restore(r, [line(u, 4)]);
 		expect(res).toEqual({ ok: true, replayed: false, levels: [{ ...u, on_hand: 6, reserved: 0, available: 6 }] });
-		expect((await readLedger(stub)).filter((e) => e.ref === r).map((e) => e.reason)).toEqual(["restore"]);
+		expect((await ledgerOf(stub)).filter((e) => e.ref === r).map((e) => e.reason)).toEqual(["restore"]);
 	});
 
 	it("is idempotent by reference: a repeat is replayed and adds nothing", async () => {
@@ -391,7 +391,7 @@ describe("deduct", () => {
 		const r = ref("deduct");
 		const res = await stub.deduct(r, [line(u, 2)], { actor: "admin-1", note: "sold offline" });
 		expect(res).toEqual({ ok: true, replayed: false, levels: [{ ...u, on_hand: 3, reserved: 0, available: 3 }] });
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r);
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r);
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ reason: "deduct", on_hand_delta: -2, reserved_delta: 0, actor: "admin-1", note: "sold offline" });
 	});
@@ -454,7 +454,7 @@ describe("setLevels", () => {
 				{ ...other, on_hand: 7, reserved: 0, available: 7 },
 			],
 		});
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r);
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r);
 		expect(rows.map((e) => [e.product_id, e.reason, e.on_hand_delta])).toEqual([
 			[u.product_id, "set", -3],
 			[other.product_id, "set", 7],
@@ -503,7 +503,7 @@ describe("setLevels", () => {
 			{ ...u, on_hand: 4 },
 		]);
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 4 });
-		const total = (await readLedger(stub)).filter((e) => e.product_id === u.product_id).reduce((s, e) => s + e.on_hand_delta, 0);
+		const total = (await ledgerOf(stub)).filter((e) => e.product_id === u.product_id).reduce((s, e) => s + e.on_hand_delta, 0);
 		expect(total).toBe(4);
 	});
 
@@ -521,7 +521,7 @@ describe("adjust", () => {
 		const r = ref("adj");
 		const res = await stub.adjust(r, u, 4, "receive", { actor: "admin-7", note: "PO 12" });
 		expect(res).toEqual({ ok: true, replayed: false, level: { ...u, on_hand: 9, reserved: 0, available: 9 } });
-		const rows = (await readLedger(stub)).filter((e) => e.ref === r);
+		const rows = (await ledgerOf(stub)).filter((e) => e.ref === r);
 		expect(rows).toHaveLength(1);
 		expect(rows[0]).toMatchObject({ reason: "receive", on_hand_delta: 4, reserved_delta: 0, actor: "admin-7", note: "PO 12" });
 	});

@@ -15,7 +15,7 @@ const products = new Map<string, KitInfo>([
 ]);
 
 describe("physicalDemand", () => {
-	it("adds kit components and plain lines that share a unit before any check (Medusa #16502)", () => {
+	it("adds kit components and plain lines that share a unit before any check", () => {
 		const demand = physicalDemand(
 			[
 				{ product_id: "starter-kit", size: "ONE", quantity: 2 },

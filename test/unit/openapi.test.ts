@@ -95,6 +95,33 @@ describe("buildOpenApi", () => {
 		expect(() => buildOpenApi([...routes, clash])).toThrow(/two different schemas carry the id UnitPlace/);
 	});
 
+	it("marks a request body required only when an empty body is refused", () => {
+		const optional = z.strictObject({ reason: z.string().optional() });
+		const withOptional = route({ method: "post", path: "/parcels/:id/hold", tag: "t", summary: "hold", access: "user", body: optional, responses: { 200: { description: "held" } }, handler });
+		const d = buildOpenApi([...routes, withOptional]) as unknown as { paths: Record<string, Record<string, { requestBody: { required: boolean; content: Record<string, { schema: Record<string, unknown> }> } }>> };
+		expect(d.paths["/parcels/{id}/hold"]!.post!.requestBody.required).toBe(false);
+		expect(d.paths["/parcels/{id}/hold"]!.post!.requestBody.content["application/json"]!.schema.additionalProperties).toBe(false);
+		expect(d.paths["/notes"]!.post!.requestBody.required).toBe(true);
+	});
+
+	it("documents X-Request-Id on every answer, errors included, and a route's own answer headers", () => {
+		const replayed = route({
+			method: "post",
+			path: "/labels",
+			tag: "t",
+			summary: "a label",
+			access: "user",
+			responseHeaders: { "Label-Replayed": { description: "a replay" } },
+			responses: { 201: { description: "made" } },
+			handler,
+		});
+		const d = buildOpenApi([...routes, replayed]) as unknown as { paths: Record<string, Record<string, { responses: Record<string, { headers: Record<string, unknown> }> }>> };
+		const labels = d.paths["/labels"]!.post!.responses;
+		expect(Object.keys(labels["201"]!.headers)).toEqual(["X-Request-Id", "Label-Replayed"]);
+		expect(Object.keys(labels["401"]!.headers)).toEqual(["X-Request-Id", "Label-Replayed"]);
+		expect(Object.keys(d.paths["/ping"]!.get!.responses["200"]!.headers)).toEqual(["X-Request-Id"]);
+	});
+
 	it("is deterministic: the same routes give the same document", () => {
 		expect(JSON.stringify(buildOpenApi(routes))).toBe(JSON.stringify(doc));
 	});

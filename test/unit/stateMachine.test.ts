@@ -6,19 +6,23 @@ import { canMove, transition, type OrderEvent, type OrderState, type Transition 
  * The contract's state machine, written out independently of the module:
  * fulfilment pending -> paid -> processing -> shipped -> delivered, and
  * pending | paid | processing -> cancelled. Payment pending -> paid | failed
- * (failed -> paid for a retried payment), paid -> refunded when a paid order is
- * cancelled (or money arrives for an order already cancelled).
+ * (failed -> paid for a retried payment); money to give back (a paid order
+ * cancelled, a double charge, money for an order already cancelled) ->
+ * refund_pending; refunded only once every refund is confirmed, back to
+ * refund_pending when one fails.
  */
 const EDGES = new Set(["pending>paid", "paid>processing", "processing>shipped", "shipped>delivered", "pending>cancelled", "paid>cancelled", "processing>cancelled"]);
 const CANCELLABLE = new Set<OrderStatus>(["pending", "paid", "processing"]);
 
-type Expected = { ok: false } | { ok: true; next: OrderState; refund: boolean; restock: boolean };
+type Expected = { ok: false } | { ok: true; next: OrderState; refund: string | null; restock: boolean };
+
+const TAKEN = new Set(["paid", "refund_pending", "refunded"]);
 
 function expected(from: OrderState, event: OrderEvent): Expected {
 	const cancel = (): Expected => {
 		if (!CANCELLABLE.has(from.status)) return { ok: false };
-		const refund = from.payment_status === "paid";
-		return { ok: true, next: { status: "cancelled", payment_status: refund ? "refunded" : from.payment_status }, refund, restock: true };
+		const refund = TAKEN.has(from.payment_status);
+		return { ok: true, next: { status: "cancelled", payment_status: refund ? "refund_pending" : from.payment_status }, refund: refund ? "order_cancelled" : null, restock: true };
 	};
 	switch (event.type) {
 		case "cancel":
@@ -27,18 +31,24 @@ function expected(from: OrderState, event: OrderEvent): Expected {
 			if (event.to === "cancelled") return cancel();
 			if (!EDGES.has(`${from.status}>${event.to}`)) return { ok: false };
 			if (event.to === "paid") {
-				if (from.payment_status === "refunded") return { ok: false };
-				return { ok: true, next: { status: "paid", payment_status: "paid" }, refund: false, restock: false };
+				if (from.payment_status === "refunded" || from.payment_status === "refund_pending") return { ok: false };
+				return { ok: true, next: { status: "paid", payment_status: "paid" }, refund: null, restock: false };
 			}
-			return { ok: true, next: { status: event.to, payment_status: from.payment_status }, refund: false, restock: false };
+			return { ok: true, next: { status: event.to, payment_status: from.payment_status }, refund: null, restock: false };
 		case "payment_succeeded":
 			if (from.payment_status !== "pending" && from.payment_status !== "failed") return { ok: false };
-			if (from.status === "pending") return { ok: true, next: { status: "paid", payment_status: "paid" }, refund: false, restock: false };
-			if (from.status === "cancelled") return { ok: true, next: { status: "cancelled", payment_status: "refunded" }, refund: true, restock: false };
-			return { ok: true, next: { status: from.status, payment_status: "paid" }, refund: false, restock: false };
+			if (from.status === "pending") return { ok: true, next: { status: "paid", payment_status: "paid" }, refund: null, restock: false };
+			if (from.status === "cancelled") return { ok: true, next: { status: "cancelled", payment_status: "refund_pending" }, refund: "paid_after_cancel", restock: false };
+			return { ok: true, next: { status: from.status, payment_status: "paid" }, refund: null, restock: false };
 		case "payment_failed":
 			if (from.payment_status !== "pending") return { ok: false };
-			return { ok: true, next: { status: from.status, payment_status: "failed" }, refund: false, restock: false };
+			return { ok: true, next: { status: from.status, payment_status: "failed" }, refund: null, restock: false };
+		case "double_charge":
+			if (!TAKEN.has(from.payment_status)) return { ok: false };
+			return { ok: true, next: { status: from.status, payment_status: "refund_pending" }, refund: "double_charge", restock: false };
+		case "refunds_settled":
+			if (from.payment_status !== "refund_pending" && from.payment_status !== "refunded") return { ok: false };
+			return { ok: true, next: { status: from.status, payment_status: event.outstanding > 0 ? "refund_pending" : "refunded" }, refund: null, restock: false };
 	}
 }
 
@@ -47,9 +57,12 @@ const EVENTS: OrderEvent[] = [
 	{ type: "cancel" },
 	{ type: "payment_succeeded" },
 	{ type: "payment_failed" },
+	{ type: "double_charge" },
+	{ type: "refunds_settled", outstanding: 0 },
+	{ type: "refunds_settled", outstanding: 1 },
 ];
 
-const label = (e: OrderEvent) => (e.type === "set_status" ? `set_status:${e.to}` : e.type);
+const label = (e: OrderEvent) => (e.type === "set_status" ? `set_status:${e.to}` : e.type === "refunds_settled" ? `refunds_settled:${e.outstanding}` : e.type);
 
 const CASES = ORDER_STATUSES.flatMap((status) =>
 	PAYMENT_STATUSES.flatMap((payment_status) => EVENTS.map((event) => ({ from: { status, payment_status } as OrderState, event, want: expected({ status, payment_status }, event) }))),
@@ -102,7 +115,26 @@ describe("order state machine", () => {
 			expect(t.next).toEqual(next);
 			s = t.next;
 		}
-		for (const event of EVENTS) expect(transition(s, event).ok, `delivered + ${label(event)}`).toBe(false);
+		for (const event of EVENTS.filter((e) => e.type !== "double_charge")) expect(transition(s, event).ok, `delivered + ${label(event)}`).toBe(false);
+	});
+
+	it("a paid order cancelled is refund_pending, not refunded, until the provider confirms its refund", () => {
+		const cancelled = transition({ status: "paid", payment_status: "paid" }, { type: "cancel" });
+		expect(cancelled).toEqual({ ok: true, next: { status: "cancelled", payment_status: "refund_pending" }, refund: "order_cancelled", restock: true });
+		if (!cancelled.ok) return;
+		// Another refund of the order still unconfirmed: still pending.
+		expect(transition(cancelled.next, { type: "refunds_settled", outstanding: 1 })).toMatchObject({ ok: true, next: { payment_status: "refund_pending" } });
+		const confirmed = transition(cancelled.next, { type: "refunds_settled", outstanding: 0 });
+		expect(confirmed).toEqual({ ok: true, next: { status: "cancelled", payment_status: "refunded" }, refund: null, restock: false });
+		if (!confirmed.ok) return;
+		// A refund failing after its confirmation brings the order back to refund_pending, for a retry.
+		expect(transition(confirmed.next, { type: "refunds_settled", outstanding: 1 })).toMatchObject({ ok: true, next: { payment_status: "refund_pending" }, refund: null });
+	});
+
+	it("a payment after cancellation and a double charge each ask for a refund of their own, with their cause", () => {
+		expect(transition({ status: "cancelled", payment_status: "pending" }, { type: "payment_succeeded" })).toMatchObject({ next: { payment_status: "refund_pending" }, refund: "paid_after_cancel" });
+		expect(transition({ status: "shipped", payment_status: "paid" }, { type: "double_charge" })).toMatchObject({ next: { status: "shipped", payment_status: "refund_pending" }, refund: "double_charge" });
+		expect(transition({ status: "pending", payment_status: "pending" }, { type: "double_charge" }).ok).toBe(false);
 	});
 
 	it("from a new order, no reachable state keeps money for a cancelled order and refunds only paid money", () => {
@@ -116,8 +148,9 @@ describe("order state machine", () => {
 			for (const event of EVENTS) {
 				const t: Transition = transition(s, event);
 				if (!t.ok) continue;
-				// A refund is requested exactly when the payment status becomes refunded.
-				expect(t.refund, `${key(s)} + ${label(event)}`).toBe(t.next.payment_status === "refunded" && s.payment_status !== "refunded");
+				// A refund is requested only with the payment status becoming (or staying) refund_pending; nothing becomes refunded without a settlement.
+				if (t.refund !== null) expect(t.next.payment_status, `${key(s)} + ${label(event)}`).toBe("refund_pending");
+				if (t.next.payment_status === "refunded" && s.payment_status !== "refunded") expect(event.type, `${key(s)} + ${label(event)}`).toBe("refunds_settled");
 				// Stock is restored exactly when the order becomes cancelled.
 				expect(t.restock, `${key(s)} + ${label(event)}`).toBe(t.next.status === "cancelled" && s.status !== "cancelled");
 				queue.push(t.next);
@@ -125,7 +158,7 @@ describe("order state machine", () => {
 		}
 		for (const s of seen.values()) {
 			if (s.status === "cancelled") expect(s.payment_status, key(s)).not.toBe("paid");
-			if (s.status === "processing" || s.status === "shipped" || s.status === "delivered") expect(s.payment_status, key(s)).toBe("paid");
+			if (s.status === "processing" || s.status === "shipped" || s.status === "delivered") expect(TAKEN.has(s.payment_status), key(s)).toBe(true);
 		}
 		// Every fulfilment status is reachable.
 		expect(new Set([...seen.values()].map((s) => s.status))).toEqual(new Set(ORDER_STATUSES));

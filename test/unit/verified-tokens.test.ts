@@ -5,7 +5,8 @@
  * and bounded in size.
  */
 import { describe, expect, it } from "vitest";
-import { VerifiedTokens } from "../../src/http/verifiedTokens";
+import { JWKS_CACHE_MAX_AGE_MS, KEY_REMOVAL_BOUND_MS } from "../../src/http/auth";
+import { MAX_AGE_MS, VerifiedTokens } from "../../src/http/verifiedTokens";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const s = (ms: number) => Math.floor(ms / 1000);
@@ -43,6 +44,11 @@ describe("verified tokens", () => {
 		v.put("tok", "x", { sub: "u", exp: s(T0) + 86_400 }, T0);
 		expect(v.get("tok", "x", T0 + 5 * 60_000 - 1)).toBeDefined();
 		expect(v.get("tok", "x", T0 + 5 * 60_000)).toBeUndefined();
+	});
+
+	it("the key-set cache and the token memory together stay within 5 minutes", () => {
+		expect(JWKS_CACHE_MAX_AGE_MS + MAX_AGE_MS).toBe(KEY_REMOVAL_BOUND_MS);
+		expect(KEY_REMOVAL_BOUND_MS).toBeLessThanOrEqual(5 * 60_000);
 	});
 
 	it("keeps at most its bound, dropping the oldest first", () => {

@@ -102,6 +102,7 @@ describe("which events the shop's systems receive", () => {
 		currency: "USD",
 		changed_by: "admin-1",
 		reason: null,
+		sequence: 2,
 	});
 
 	it.each([
@@ -122,11 +123,11 @@ describe("which events the shop's systems receive", () => {
 			id: "evt_1",
 			type: "order.paid",
 			occurred_at: "2026-01-01T00:00:00.000Z",
-			data: { order_id: "o1", user_id: "u1", status: "paid", previous_status: "pending", payment_status: "paid", total: 12.5, currency: "USD", tracking_number: null, changed_by: "admin-1", reason: null },
+			data: { order_id: "o1", user_id: "u1", status: "paid", previous_status: "pending", payment_status: "paid", total: 12.5, currency: "USD", tracking_number: null, changed_by: "admin-1", reason: null, sequence: 2 },
 		});
 	});
 
-	it("passes stock and transfer events on with their own type, and not refund requests", () => {
+	it("passes stock, transfer and refund-request events on with their own type", () => {
 		const at = "2026-01-01T00:00:00.000Z";
 		expect(
 			toWebhookEvent({ event_id: "e2", type: "stock.changed", occurred_at: at, warehouse_id: "w", product_id: "p", size: "M", on_hand: 5, reserved: 2, available: 3 }),
@@ -152,6 +153,12 @@ describe("which events the shop's systems receive", () => {
 		};
 		// The transfer's API view, as GET /admin/transfers/:id shows it.
 		expect(toWebhookEvent({ event_id: "e4", type: "transfer.updated", occurred_at: at, transfer })).toEqual({ id: "e4", type: "transfer.updated", occurred_at: at, data: transfer });
-		expect(toWebhookEvent({ event_id: "e5", type: "payment.refund_requested", occurred_at: at, order_id: "o", amount: 1, currency: "USD" })).toBeNull();
+		// A refund request carries the charge it gives back and why.
+		expect(toWebhookEvent({ event_id: "e5", type: "payment.refund_requested", occurred_at: at, order_id: "o", payment_event_id: "pay_1", amount: 1, currency: "USD", reason: "paid_after_cancel" })).toEqual({
+			id: "e5",
+			type: "payment.refund_requested",
+			occurred_at: at,
+			data: { order_id: "o", payment_event_id: "pay_1", amount: 1, currency: "USD", reason: "paid_after_cancel" },
+		});
 	});
 });

@@ -13,6 +13,8 @@
  * `commitMany` of k holds, one call after another and n calls at once.
  */
 import { jwtVerify } from "jose";
+import { placementStmts } from "../../../src/orders/placement";
+import type { OrderRecord } from "../../../src/orders/queries";
 import type { Warehouse as WarehouseClass } from "../../../src/stock/binding";
 
 export { Warehouse } from "../../../src/index";
@@ -41,7 +43,7 @@ const ORDER_PRODUCTS = JSON.stringify([
 ]);
 const ORDER_ADDRESS = JSON.stringify({ name: "Floor Buyer", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" });
 
-/** The probe's own D1 tables (shaped like checkout's), so it does not depend on stockgate's schema as it evolves. */
+/** The probe's own D1 tables (shaped like checkout's) for the baseline and the reads; `d1-batch` runs checkout's own decision on stockgate's tables. */
 const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS floor_orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, cart_id TEXT UNIQUE, products TEXT NOT NULL, address TEXT NOT NULL,
 	   total INTEGER NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
@@ -61,27 +63,6 @@ const SCHEMA = [
 	`CREATE TABLE IF NOT EXISTS floor_products (product_id TEXT PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL, sizes TEXT NOT NULL, active INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS floor_warehouses (warehouse_id TEXT PRIMARY KEY, name TEXT NOT NULL, postal_code TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
 	   active INTEGER NOT NULL)`,
-	// As checkout's orders (migration 0010): the history row and the customer's units come with the order's insert.
-	`CREATE TRIGGER IF NOT EXISTS floor_orders_placed AFTER INSERT ON floor_orders WHEN NEW.cart_id LIKE 'cart_%'
-	 BEGIN
-	   INSERT INTO floor_history (order_id, old_status, new_status, changed_by, reason, created_at) VALUES (NEW.order_id, NULL, NEW.status, NEW.user_id, 'order placed', NEW.created_at);
-	   INSERT INTO floor_units (user_id, product_id, units, cap)
-	   SELECT NEW.user_id, json_extract(l.value, '$.product_id'), SUM(json_extract(l.value, '$.quantity')), (SELECT NULL FROM floor_products WHERE product_id = json_extract(l.value, '$.product_id'))
-	   FROM json_each(NEW.products) l WHERE true GROUP BY json_extract(l.value, '$.product_id')
-	   ON CONFLICT (user_id, product_id) DO UPDATE SET units = units + excluded.units, cap = excluded.cap;
-	 END`,
-	// As checkout's decision (migration 0011): one insert into a view whose trigger completes the cart, inserts the order, its outbox row and its event.
-	`CREATE VIEW IF NOT EXISTS floor_placements AS SELECT order_id, user_id, cart_id, products, address, total, status, created_at, updated_at,
-	   NULL AS commit_warehouses, NULL AS event_payload FROM floor_orders WHERE 0`,
-	`CREATE TRIGGER IF NOT EXISTS floor_placements_insert INSTEAD OF INSERT ON floor_placements
-	 BEGIN
-	   UPDATE floor_carts SET status = 'active', updated_at = NEW.created_at WHERE cart_id = NEW.cart_id;
-	   INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at)
-	   VALUES (NEW.order_id, NEW.user_id, NEW.cart_id, NEW.products, NEW.address, NEW.total, NEW.status, NEW.created_at, NEW.updated_at);
-	   INSERT INTO floor_outbox (order_id, warehouse_id, action, created_at) SELECT NEW.order_id, value, 'commit', NEW.created_at FROM json_each(NEW.commit_warehouses) WHERE true
-	   ON CONFLICT DO NOTHING;
-	   INSERT INTO floor_events (event_id, payload, created_at) VALUES ('evt_' || NEW.order_id, NEW.event_payload, NEW.created_at);
-	 END`,
 ];
 
 async function setupTables(db: D1Database): Promise<void> {
@@ -102,11 +83,37 @@ function json(body: unknown, status = 200): Response {
 	return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 }
 
-/** The baseline's order row; its carts are named `base_...` so that the placed-order trigger (stockgate's shape) leaves them alone. */
+/** The baseline's order row. */
 function orderRow(db: D1Database, id: string, at: string, cartId = `cart_${id}`): D1PreparedStatement {
 	return db
 		.prepare(`INSERT INTO floor_orders (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
 		.bind(id, FLOOR_USER, cartId, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at);
+}
+
+/** A one-line order of a buyer of its own, as checkout builds it. */
+function floorOrder(id: string, at: string): OrderRecord {
+	return {
+		order_id: id,
+		user_id: `floor-buyer-${id}`,
+		cart_id: `cart_${id}`,
+		status: "pending",
+		payment_status: "pending",
+		products: JSON.parse(ORDER_PRODUCTS) as OrderRecord["products"],
+		address: JSON.parse(ORDER_ADDRESS) as OrderRecord["address"],
+		delivery_mode: "standard",
+		delivery_tier: "tier_1",
+		subtotal: 2000,
+		delivery_cost: 500,
+		tax: 99,
+		total: 2599,
+		currency: "USD",
+		estimated_delivery_date: at.slice(0, 10),
+		tracking_number: null,
+		customer_email: null,
+		event_seq: 1,
+		created_at: at,
+		updated_at: at,
+	};
 }
 
 type Op = (env: Env, w: string, token: string) => Promise<unknown>;
@@ -179,18 +186,16 @@ const ops: Record<string, Op> = {
 				.bind(FLOOR_USER),
 		]);
 	},
-	// The shape of checkout's decision (src/checkout/ports.ts): one insert into the placement view; its trigger does the rest.
+	// Checkout's decision itself (src/orders/placement.ts), on stockgate's own tables: a fresh buyer's cart (the
+	// probe's one statement more: each decision needs an active cart at the version read), then the decision's statements.
 	"d1-batch": async (env) => {
 		const db = env.DB;
 		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
 		const at = new Date().toISOString();
+		const order = floorOrder(id, at);
 		return db.batch([
-			db
-				.prepare(
-					`INSERT INTO floor_placements (order_id, user_id, cart_id, products, address, total, status, created_at, updated_at, commit_warehouses, event_payload)
-					 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-				)
-				.bind(id, FLOOR_USER, `cart_${id}`, ORDER_PRODUCTS, ORDER_ADDRESS, 2599, at, at, JSON.stringify(["wh-floor"]), JSON.stringify({ type: "order.placed", order_id: id, total: 25.99 })),
+			db.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(order.cart_id, order.user_id, at, at),
+			...placementStmts(db, { order, cartVersion: 0, warehouseIds: ["wh-floor"] }),
 		]);
 	},
 };

@@ -46,7 +46,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List active products */
+        /** List active products with their available units per size */
         get: operations["getProducts"];
         put?: never;
         post?: never;
@@ -441,8 +441,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Payment provider events (signed with PAYMENT_WEBHOOK_SECRET) */
+        /** Payment provider events: payments, and verdicts on requested refunds (signed with PAYMENT_WEBHOOK_SECRET) */
         post: operations["postPaymentsWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's events (payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.refund.updated); 404 unless Stripe is configured */
+        post: operations["postPaymentsStripe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -601,16 +618,6 @@ export interface components {
             country: string;
             phone?: string;
         };
-        AddressInput: {
-            name: string;
-            line1: string;
-            line2?: string;
-            city: string;
-            region: string;
-            postal_code: string;
-            country: string;
-            phone?: string;
-        };
         Cart: {
             cart_id: string;
             /** @enum {string} */
@@ -675,12 +682,6 @@ export interface components {
             size: string;
             quantity: number;
         };
-        /** @description Units of another product in one kit */
-        KitComponentInput: {
-            product_id: string;
-            size: string;
-            quantity: number;
-        };
         LedgerPage: {
             entries: {
                 product_id: string;
@@ -711,7 +712,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -780,7 +781,7 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "paid" | "processing" | "shipped" | "delivered" | "cancelled";
             /** @enum {string} */
-            payment_status: "pending" | "paid" | "failed" | "refunded";
+            payment_status: "pending" | "paid" | "failed" | "refund_pending" | "refunded";
             products: {
                 product_id: string;
                 size: string;
@@ -1024,7 +1025,7 @@ export interface components {
             message_id: string;
             event_id: string;
             /** @enum {string} */
-            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated";
+            event_type: "order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated";
             /** @description 1 for the first attempt */
             attempt: number;
             /** @description The receiver's HTTP status; null when none came (network error, timeout) */
@@ -1042,7 +1043,7 @@ export interface components {
         WebhookEndpoint: {
             webhook_id: string;
             url: string;
-            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+            events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
             description: string | null;
             /** @description whsec_<base64 key>: the HMAC-SHA256 key of webhook-signature */
             secret: string;
@@ -1075,6 +1076,8 @@ export interface operations {
             /** @description The Worker is up */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1098,6 +1101,8 @@ export interface operations {
             /** @description OpenAPI 3.1 document */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1116,12 +1121,25 @@ export interface operations {
             /** @description Active products */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        products: components["schemas"]["Product"][];
+                        products: components["schemas"]["ProductWithAvailability"][];
                     };
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1140,6 +1158,8 @@ export interface operations {
             /** @description The product */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,6 +1169,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1158,6 +1180,19 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1178,6 +1213,8 @@ export interface operations {
             /** @description Products */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1189,6 +1226,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1198,6 +1237,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1233,7 +1274,7 @@ export interface operations {
                      */
                     max_per_customer?: number | null;
                     /** @default null */
-                    components?: components["schemas"]["KitComponentInput"][] | null;
+                    components?: components["schemas"]["KitComponent"][] | null;
                 };
             };
         };
@@ -1241,6 +1282,8 @@ export interface operations {
             /** @description The stored product */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1250,6 +1293,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1259,6 +1304,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1268,6 +1315,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1277,6 +1326,8 @@ export interface operations {
             /** @description Error: CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1286,6 +1337,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1295,6 +1348,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1328,6 +1383,8 @@ export interface operations {
             /** @description The stored warehouse */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1337,6 +1394,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1346,6 +1405,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1355,6 +1416,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1364,6 +1427,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1373,6 +1438,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1393,6 +1460,8 @@ export interface operations {
             /** @description Warehouses */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1404,6 +1473,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1413,6 +1484,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1435,6 +1508,8 @@ export interface operations {
             /** @description Every unit the warehouse has stocked */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1444,6 +1519,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1453,6 +1530,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1462,6 +1541,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,6 +1582,8 @@ export interface operations {
             /** @description Every unit the warehouse has stocked, after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1510,6 +1593,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1519,6 +1604,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1528,6 +1615,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1537,6 +1626,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1546,6 +1637,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1555,6 +1648,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1564,6 +1659,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1599,6 +1696,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1608,6 +1707,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1617,6 +1718,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1626,6 +1729,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1635,6 +1740,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1644,6 +1751,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1653,6 +1762,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1662,6 +1773,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1687,6 +1800,8 @@ export interface operations {
             /** @description A page of ledger entries; pass next_after as ?after= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1696,6 +1811,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1705,6 +1822,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,6 +1833,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1723,6 +1844,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1754,6 +1877,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1763,6 +1888,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1772,6 +1899,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1781,6 +1910,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1790,6 +1921,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1799,6 +1932,8 @@ export interface operations {
             /** @description Error: INSUFFICIENT_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1808,6 +1943,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1817,6 +1954,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,6 +1987,8 @@ export interface operations {
             /** @description The unit's levels after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +1998,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,6 +2009,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1875,6 +2020,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1884,6 +2031,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1893,6 +2042,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1902,6 +2053,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1922,6 +2075,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1931,6 +2086,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1959,6 +2116,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1968,6 +2127,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1977,6 +2138,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1986,6 +2149,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1995,6 +2160,8 @@ export interface operations {
             /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2004,6 +2171,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2013,6 +2182,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2042,6 +2213,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2051,6 +2224,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2060,6 +2235,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2069,6 +2246,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2078,6 +2257,8 @@ export interface operations {
             /** @description Error: CONFLICT, PURCHASE_LIMIT, OUT_OF_STOCK */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2087,6 +2268,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2096,6 +2279,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2119,6 +2304,8 @@ export interface operations {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2128,6 +2315,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2137,6 +2326,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2154,13 +2345,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AddressInput"];
+                "application/json": components["schemas"]["Address"];
             };
         };
         responses: {
             /** @description The cart */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,6 +2363,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2179,6 +2374,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2188,6 +2385,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2197,6 +2396,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2231,6 +2432,8 @@ export interface operations {
             /** @description Allocation or shortages */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2240,6 +2443,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2249,6 +2454,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2258,6 +2465,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2267,6 +2476,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2276,6 +2487,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,6 +2511,8 @@ export interface operations {
             /** @description The summary */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2307,6 +2522,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2316,6 +2533,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2334,7 +2553,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /**
@@ -2346,9 +2565,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The order, stock committed */
+            /** @description The order. Its stock is held at once; by default (COMMIT_AFTER_ANSWER) the holds are committed after this answer, gathered per warehouse, within about a second. With COMMIT_AFTER_ANSWER=false they are committed before it */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2358,6 +2581,10 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, CART_EMPTY, ADDRESS_REQUIRED, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2367,6 +2594,10 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2376,6 +2607,10 @@ export interface operations {
             /** @description Error: OUT_OF_STOCK, PURCHASE_LIMIT, CART_CHANGED, CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2385,6 +2620,10 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2394,6 +2633,10 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2403,6 +2646,10 @@ export interface operations {
             /** @description Error: IDEMPOTENCY_KEY_REUSED */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2412,6 +2659,10 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2435,6 +2686,8 @@ export interface operations {
             /** @description A page of orders; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2444,6 +2697,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2453,6 +2708,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +2732,8 @@ export interface operations {
             /** @description The order */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,6 +2743,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,6 +2754,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2502,6 +2765,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2519,7 +2784,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     reason?: string;
@@ -2530,6 +2795,8 @@ export interface operations {
             /** @description The cancelled order */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2539,6 +2806,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2548,6 +2817,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2557,6 +2828,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2566,6 +2839,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2575,6 +2850,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2584,6 +2861,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2608,6 +2887,8 @@ export interface operations {
             /** @description A page of orders */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2617,6 +2898,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2626,6 +2909,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2635,6 +2920,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2666,6 +2953,8 @@ export interface operations {
             /** @description The order after the change */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2675,6 +2964,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2684,6 +2975,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2693,6 +2986,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2702,6 +2997,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2711,6 +3008,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2720,6 +3019,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2729,6 +3030,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,7 +3055,7 @@ export interface operations {
                 "application/json": {
                     id: string;
                     /** @enum {string} */
-                    type: "payment.succeeded" | "payment.failed";
+                    type: "payment.succeeded" | "payment.failed" | "refund.succeeded" | "refund.failed";
                     order_id: string;
                     /**
                      * @description Amount in major units, at most two decimals
@@ -2760,6 +3063,10 @@ export interface operations {
                      */
                     amount: number;
                     currency: string;
+                    /** @description refund.* only: the payment_event_id of the payment.refund_requested being answered (default: the order's oldest unconfirmed refund) */
+                    payment_event_id?: string;
+                } & {
+                    [key: string]: unknown;
                 };
             };
         };
@@ -2767,6 +3074,8 @@ export interface operations {
             /** @description Processed (or already processed) */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2775,17 +3084,21 @@ export interface operations {
                         received: true;
                         /** @description This event id was already processed; nothing changed */
                         duplicate: boolean;
-                        /** @description The order was already paid: a refund of this charge was requested */
+                        /** @description The order's money was already taken: a refund of this charge was requested */
                         duplicate_charge?: boolean;
-                        order_id: string;
-                        status: string;
-                        payment_status: string;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
                     };
                 };
             };
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,6 +3108,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2804,6 +3119,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2813,6 +3130,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2822,6 +3141,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2831,6 +3152,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2840,6 +3163,100 @@ export interface operations {
             /** @description Error: AMOUNT_MISMATCH */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postPaymentsStripe: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature header (t=<unix seconds>,v1=<hex HMAC-SHA256>), checked with STRIPE_WEBHOOK_SECRET */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Processed, already processed, or ignored (with the reason) */
+            200: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        received: true;
+                        /** @description This event id was already processed; nothing changed */
+                        duplicate: boolean;
+                        /** @description The order's money was already taken: a refund of this charge was requested */
+                        duplicate_charge?: boolean;
+                        /** @description Stripe only: why this event changes nothing here (another event type, no metadata.order_id) */
+                        ignored?: string;
+                        order_id?: string;
+                        status?: string;
+                        payment_status?: string;
+                    };
+                };
+            };
+            /** @description Error: VALIDATION_ERROR */
+            400: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: UNAUTHORIZED */
+            401: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: NOT_FOUND */
+            404: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: INVALID_TRANSITION */
+            409: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: AMOUNT_MISMATCH */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2866,6 +3283,8 @@ export interface operations {
             /** @description One token per user id, valid for a day */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2875,6 +3294,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2884,6 +3305,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2893,6 +3316,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2902,6 +3327,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2926,6 +3353,8 @@ export interface operations {
             /** @description A page of transfers; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2935,6 +3364,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +3375,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2953,6 +3386,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2985,9 +3420,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A transfer with this reference already exists: that one */
+            /** @description A transfer with this reference and this body already exists: that one */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2997,6 +3434,8 @@ export interface operations {
             /** @description The transfer, in transit */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3006,6 +3445,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3015,6 +3456,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3024,6 +3467,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3033,15 +3478,19 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: INSUFFICIENT_STOCK */
+            /** @description Error: INSUFFICIENT_STOCK, CONFLICT */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3051,6 +3500,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3060,6 +3511,19 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: IDEMPOTENCY_KEY_REUSED */
+            422: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3069,6 +3533,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3091,6 +3557,8 @@ export interface operations {
             /** @description The transfer */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3100,6 +3568,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3109,6 +3579,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3118,6 +3590,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3127,6 +3601,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3149,6 +3625,8 @@ export interface operations {
             /** @description The transfer, received */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3158,6 +3636,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3167,6 +3647,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3176,6 +3658,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3185,6 +3669,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3194,6 +3680,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3203,6 +3691,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3225,6 +3715,8 @@ export interface operations {
             /** @description The transfer, cancelled */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3234,6 +3726,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3243,6 +3737,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3252,6 +3748,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3261,6 +3759,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3270,6 +3770,8 @@ export interface operations {
             /** @description Error: INVALID_TRANSITION */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3279,6 +3781,8 @@ export interface operations {
             /** @description Error: SERVICE_UNAVAILABLE */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3299,6 +3803,8 @@ export interface operations {
             /** @description The endpoints, oldest first */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3308,6 +3814,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3317,6 +3825,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3335,8 +3845,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Format: uri
+                     * @description An absolute https URL to a public host
+                     */
                     url: string;
-                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "stock.changed" | "stock.low" | "transfer.updated")[];
+                    events: ("order.placed" | "order.paid" | "order.cancelled" | "order.shipped" | "order.delivered" | "payment.refund_requested" | "stock.changed" | "stock.low" | "transfer.updated")[];
                     description?: string;
                 };
             };
@@ -3345,6 +3859,8 @@ export interface operations {
             /** @description The endpoint with its whsec_ secret */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3354,6 +3870,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR, INVALID_JSON */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3363,6 +3881,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3372,6 +3892,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3381,6 +3903,8 @@ export interface operations {
             /** @description Error: PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3390,6 +3914,8 @@ export interface operations {
             /** @description Error: UNSUPPORTED_MEDIA_TYPE */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3412,6 +3938,8 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3419,6 +3947,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3428,6 +3958,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3437,6 +3969,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3446,6 +3980,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3471,6 +4007,8 @@ export interface operations {
             /** @description A page of attempts; pass next_cursor as ?cursor= for the next */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3480,6 +4018,8 @@ export interface operations {
             /** @description Error: VALIDATION_ERROR */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3489,6 +4029,8 @@ export interface operations {
             /** @description Error: UNAUTHORIZED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3498,6 +4040,8 @@ export interface operations {
             /** @description Error: FORBIDDEN */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3507,6 +4051,8 @@ export interface operations {
             /** @description Error: NOT_FOUND */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it is 8 to 128 of A-Z, a-z, 0-9, ., _, :, -; otherwise a fresh UUID. Also in the [http] log line */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {

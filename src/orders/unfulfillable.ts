@@ -16,12 +16,12 @@
  *   status event. If it had already gone out (the buyer saw a 201), the
  *   cancellation is announced as usual.
  */
-import type { OrderRecord } from "../orders/queries";
+import { placedEventId } from "./placement";
+import type { OrderRecord } from "./queries";
 
 const WON = `EXISTS (SELECT 1 FROM orders WHERE order_id = ?4 AND change_id = ?5)`;
 
-/** `placedEventId`: the id of the order's "placed" event (ports.ts placedEvent). */
-export function unfulfillableStmts(db: D1Database, order: OrderRecord, placedEventId: string, changeId: string, at: string): D1PreparedStatement[] {
+export function unfulfillableStmts(db: D1Database, order: OrderRecord, changeId: string, at: string): D1PreparedStatement[] {
 	if (!order.cart_id) return [];
 	const binds = [at, order.cart_id, order.user_id, order.order_id, changeId] as const;
 	return [
@@ -45,7 +45,7 @@ export function unfulfillableStmts(db: D1Database, order: OrderRecord, placedEve
 				 WHERE json_extract(payload, '$.order_id') = ?4 AND json_extract(payload, '$.type') = 'order.status_changed'
 				   AND EXISTS (SELECT 1 FROM event_outbox WHERE event_id = ?6) AND ${WON}`,
 			)
-			.bind(...binds, placedEventId),
+			.bind(...binds, placedEventId(order.order_id)),
 	];
 }
 

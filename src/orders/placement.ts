@@ -1,0 +1,131 @@
+/**
+ * The checkout decision: one D1 batch that places an order, built here and
+ * nowhere else. In order:
+ *  1. the cart completed at the version it was read with: refused, failing the
+ *     whole batch, when it is no longer active (CART_TAKEN) or changed since
+ *     (CART_CHANGED), by the named CHECKs on carts.checkout_refusal (migration
+ *     0017); first, so a cart that moved is refused before a limit is judged;
+ *  2. the order row (the unique live order per cart refuses a second one);
+ *  3. its first history row;
+ *  4. its units added to the customer's purchase counters (refused past a
+ *     limit by the counters' CHECK `purchase_limit`);
+ *  5. a `commit` outbox row per warehouse;
+ *  6. its "placed" event (sequence 1);
+ *  then the caller's own statements (the idempotent answer).
+ * Six statements, one per table; any refusal writes nothing. Changes write the
+ * same kinds of rows with the same builders (./rows.ts, ../limits, ../events).
+ */
+import { eventStmt } from "../events/outbox";
+import type { OrderStatusChanged } from "../events/types";
+import { countersStmt } from "../limits/queries";
+import { toMajor } from "../shared/money";
+import type { OrderRecord } from "./queries";
+import { historyStmt, outboxStmt, type HistoryRow } from "./rows";
+
+/** The reason on a new order's history row and on its "placed" event. */
+export const PLACED_REASON = "order placed";
+
+export function placedEventId(orderId: string): string {
+	return `evt_placed_${orderId}`;
+}
+
+/** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
+export function placedEvent(order: OrderRecord): OrderStatusChanged {
+	return {
+		event_id: placedEventId(order.order_id),
+		type: "order.status_changed",
+		occurred_at: order.created_at,
+		order_id: order.order_id,
+		user_id: order.user_id,
+		customer_email: order.customer_email,
+		old_status: null,
+		new_status: order.status,
+		payment_status: order.payment_status,
+		tracking_number: null,
+		total: toMajor(order.total),
+		currency: order.currency,
+		changed_by: order.user_id,
+		reason: PLACED_REASON,
+		sequence: 1,
+	};
+}
+
+export function placedHistory(order: OrderRecord): HistoryRow {
+	return { order_id: order.order_id, old_status: null, new_status: order.status, changed_by: order.user_id, reason: PLACED_REASON, created_at: order.created_at };
+}
+
+export interface Placement {
+	order: OrderRecord;
+	/** The cart's version when its lines were read. */
+	cartVersion: number;
+	/** The warehouses whose holds the order promises to commit. */
+	warehouseIds: readonly string[];
+}
+
+/** Completes the cart, or fails the batch when it is taken or moved (the constraint does the refusing). */
+export function completeCartStmt(db: D1Database, cartId: string | null, cartVersion: number, at: string): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE carts SET status = 'completed', completed_at = ?1, updated_at = ?1,
+			   checkout_refusal = CASE WHEN status <> 'active' THEN 'CART_TAKEN' WHEN version IS NOT ?2 THEN 'CART_CHANGED' END
+			 WHERE cart_id = ?3`,
+		)
+		.bind(at, cartVersion, cartId);
+}
+
+export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedStatement {
+	return db
+		.prepare(
+			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
+			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, event_seq, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		)
+		.bind(
+			o.order_id,
+			o.user_id,
+			o.cart_id,
+			JSON.stringify(o.products),
+			JSON.stringify(o.address),
+			o.delivery_mode,
+			o.delivery_tier,
+			o.subtotal,
+			o.delivery_cost,
+			o.tax,
+			o.total,
+			o.currency,
+			o.status,
+			o.payment_status,
+			o.estimated_delivery_date,
+			o.tracking_number,
+			o.customer_email,
+			o.event_seq,
+			o.created_at,
+			o.updated_at,
+		);
+}
+
+/** The decision's statements, for one `db.batch` (the caller's `extra` last). */
+export function placementStmts(db: D1Database, p: Placement, extra: readonly D1PreparedStatement[] = []): D1PreparedStatement[] {
+	const { order } = p;
+	const at = order.created_at;
+	return [
+		completeCartStmt(db, order.cart_id, p.cartVersion, at),
+		insertOrderStmt(db, order),
+		historyStmt(db, placedHistory(order)),
+		countersStmt(db, order, "add"),
+		outboxStmt(db, order.order_id, p.warehouseIds, "commit", at),
+		eventStmt(db, placedEvent(order)),
+		...extra,
+	];
+}
+
+export type PlacementRefusal = "cart_taken" | "cart_changed" | "purchase_limit";
+
+/** Which guard refused a failed decision batch; undefined for anything else (an infrastructure failure). */
+export function placementRefusal(err: unknown): PlacementRefusal | undefined {
+	const msg = err instanceof Error ? err.message : String(err);
+	if (/CHECK constraint failed: CART_CHANGED/.test(msg)) return "cart_changed";
+	if (/CHECK constraint failed: CART_TAKEN|UNIQUE constraint failed: orders\.cart_id/.test(msg)) return "cart_taken";
+	if (/CHECK constraint failed: purchase_limit/.test(msg)) return "purchase_limit";
+	return undefined;
+}

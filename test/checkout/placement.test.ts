@@ -1,0 +1,86 @@
+/**
+ * The decision batch against D1 itself: SQL holds the guards (named CHECKs,
+ * the unique live order per cart), no trigger or view holds a business step.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { setLine } from "../../src/cart/queries";
+import { MAX_CART_LINES } from "../../src/cart/schema";
+import { buildOrder } from "../../src/checkout/decide";
+import { orderStore } from "../../src/checkout/ports";
+import { config } from "../../src/config";
+import { checkoutInput, quickCustomer } from "../helpers/faults";
+import { makeShop } from "../helpers/shop";
+
+async function decisionFor(userId: string, orderId: string) {
+	const input = await checkoutInput(userId);
+	const allocations = input.lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity, warehouse_id: "wh-placement", tier: "tier_1" as const }));
+	const order = buildOrder(input, config(env), { orderId, allocations, tier: "tier_1" }, new Date());
+	return { input, placement: { order, cartVersion: input.cartVersion, warehouseIds: ["wh-placement"] } };
+}
+
+async function rowsOf(orderId: string, userId: string) {
+	const count = async (sql: string, ...binds: unknown[]) => Number((await env.DB.prepare(sql).bind(...binds).first<{ n: number }>())?.n);
+	return {
+		orders: await count(`SELECT COUNT(*) AS n FROM orders WHERE order_id = ?`, orderId),
+		history: await count(`SELECT COUNT(*) AS n FROM order_status_history WHERE order_id = ?`, orderId),
+		outbox: await count(`SELECT COUNT(*) AS n FROM outbox WHERE order_id = ?`, orderId),
+		events: await count(`SELECT COUNT(*) AS n FROM event_outbox WHERE event_id = ?`, `evt_placed_${orderId}`),
+		units: await count(`SELECT COALESCE(SUM(units), 0) AS n FROM customer_product_units WHERE user_id = ?`, userId),
+	};
+}
+
+describe("the schema after the migrations", () => {
+	it("has no view, no trigger on orders, and no trigger but the cart version bookkeeping and the warehouse sweep mark", async () => {
+		const { results } = await env.DB.prepare(`SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name`).all<{ type: string; name: string; tbl_name: string }>();
+		expect(results.filter((r) => r.type === "view")).toEqual([]);
+		expect(results.filter((r) => r.tbl_name === "orders")).toEqual([]);
+		expect(results.map((r) => r.name)).toEqual(["cart_items_deleted", "cart_items_inserted", "cart_items_updated", "carts_address_changed", "warehouses_deactivated"]);
+	});
+});
+
+describe("the decision batch", () => {
+	it("writes the order with its history row, counters, commit outbox row and placed event, and completes the cart", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
+		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 2 }]);
+		const { input, placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+		expect(await orderStore(env.DB).decide(placement)).toBe("ok");
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 1, history: 1, outbox: 1, events: 1, units: 2 });
+		const cart = await env.DB.prepare(`SELECT status, checkout_refusal FROM carts WHERE cart_id = ?`).bind(input.cartId).first();
+		expect(cart).toEqual({ status: "completed", checkout_refusal: null });
+	});
+
+	it("is refused whole when the cart's version moved since it was read (CART_CHANGED): nothing written, the cart still active", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
+		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 2 }]);
+		const { input, placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+		expect(await setLine(env.DB, input.cartId, { product_id: shop.products[0]!, size: "M", quantity: 3 }, MAX_CART_LINES, new Date().toISOString())).toBeNull();
+		expect(await orderStore(env.DB).decide(placement)).toBe("cart_changed");
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 0 });
+		expect((await env.DB.prepare(`SELECT status FROM carts WHERE cart_id = ?`).bind(input.cartId).first())?.status).toBe("active");
+	});
+
+	it("is refused whole for a cart already ordered (CART_TAKEN): the second order writes nothing", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
+		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
+		const first = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+		const second = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+		expect(await orderStore(env.DB).decide(first.placement)).toBe("ok");
+		expect(await orderStore(env.DB).decide(second.placement)).toBe("cart_taken");
+		expect(await rowsOf(second.placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 1 });
+	});
+
+	it("is refused whole past a purchase limit, counted by the counters' CHECK", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
+		const product = shop.products[0]!;
+		const user = await quickCustomer([{ product_id: product, size: "M", quantity: 2 }]);
+		const { placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
+		// An order decided elsewhere already holds one unit, and the limit is 2.
+		await env.DB.batch([
+			env.DB.prepare(`UPDATE products SET max_per_customer = 2 WHERE product_id = ?`).bind(product),
+			env.DB.prepare(`INSERT INTO customer_product_units (user_id, product_id, units, cap) VALUES (?, ?, 1, 2)`).bind(user, product),
+		]);
+		expect(await orderStore(env.DB).decide(placement)).toBe("purchase_limit");
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 1 });
+	});
+});

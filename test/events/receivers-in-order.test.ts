@@ -1,0 +1,142 @@
+/**
+ * The receivers' side of an order's sequence, with events handed over out of
+ * order on purpose: the queue consumer (mails) parks an event that arrives
+ * before an earlier one of its order, and a webhook endpoint never gets a
+ * later event of an order while an earlier one is pending retry there.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { LAST_ATTEMPT } from "../../src/events/consumer";
+import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
+import worker from "../../src/index";
+import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
+import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
+import { uid } from "../helpers/http";
+import { messagesOf, register, scriptedReceiver } from "../helpers/webhooks";
+
+interface Sent {
+	to: string;
+	subject: string;
+}
+
+/** The Worker's env with a stand-in mail binding; `fail(subject)` makes a send throw. */
+function withMailer(fail: (subject: string) => boolean = () => false) {
+	const sent: Sent[] = [];
+	const mailer = {
+		async send(message: Sent) {
+			if (fail(message.subject)) throw new Error("mail relay unavailable");
+			sent.push(message);
+		},
+	};
+	return { sent, env: { ...env, MAILER: mailer } as unknown as Env };
+}
+
+/** An order's status events, numbered as the gateway numbers them: placed (1), then each change. */
+function orderEvents(path: string[]): OrderStatusChanged[] {
+	const order_id = uid("ord");
+	let previous: string | null = null;
+	return ["pending", ...path].map((status, i) => {
+		const e: OrderStatusChanged = {
+			event_id: i === 0 ? `evt_placed_${order_id}` : uid("evt_test"),
+			type: "order.status_changed",
+			occurred_at: new Date(Date.now() + i).toISOString(),
+			order_id,
+			user_id: "user-1",
+			customer_email: "ada@example.com",
+			old_status: previous,
+			new_status: status,
+			payment_status: status === "cancelled" ? "pending" : i > 0 ? "paid" : "pending",
+			tracking_number: status === "shipped" ? "1Z-ORDER" : null,
+			total: 10,
+			currency: "USD",
+			changed_by: "admin-1",
+			reason: null,
+			sequence: i + 1,
+		};
+		previous = status;
+		return e;
+	});
+}
+
+async function consume(bodies: StockgateEvent[], e: Env, attempts = 1) {
+	const batch = createMessageBatch<StockgateEvent>(
+		"order-events",
+		bodies.map((body) => ({ id: uid("qmsg"), timestamp: new Date(), attempts, body })),
+	);
+	const ctx = createExecutionContext();
+	await (worker.queue as ExportedHandlerQueueHandler<Env, StockgateEvent>)(batch, e, ctx);
+	const result = await getQueueResult(batch, ctx);
+	return { ids: batch.messages.map((m) => m.id), result };
+}
+
+describe("the queue consumer delivers an order's events in sequence", () => {
+	it("parks an event that arrives before its predecessor, acks it, and mails it right after the predecessor", async () => {
+		const m = withMailer();
+		const [placed, paid, processing, shipped] = orderEvents(["paid", "processing", "shipped"]) as [OrderStatusChanged, OrderStatusChanged, OrderStatusChanged, OrderStatusChanged];
+		const early = await consume([shipped, processing], m.env);
+		expect([...early.result.explicitAcks].sort()).toEqual([...early.ids].sort());
+		expect(m.sent).toEqual([]);
+		const late = await consume([paid, placed], m.env);
+		expect(late.result.retryMessages).toEqual([]);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} has shipped`]);
+		// A redelivered early event is a duplicate now.
+		await consume([shipped], m.env, 2);
+		expect(m.sent).toHaveLength(2);
+	});
+
+	it("a failed mail holds back the later events of its order in the batch; the retry delivers them in order", async () => {
+		let relayDown = true;
+		const m = withMailer(() => relayDown);
+		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const first = await consume([placed, cancelled], m.env);
+		expect(first.result.explicitAcks).toEqual([]);
+		expect([...first.result.retryMessages.map((r) => r.msgId)].sort()).toEqual([...first.ids].sort());
+		expect(m.sent).toEqual([]);
+		relayDown = false;
+		// The queue hands the retries back in the other order.
+		await consume([cancelled], m.env, 2);
+		expect(m.sent).toEqual([]);
+		await consume([placed], m.env, 2);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} cancelled`]);
+	});
+
+	it("an event whose mail still fails on its last attempt is given up (an error line), and its order's later events go on", async () => {
+		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const m = withMailer((subject) => subject.endsWith("received"));
+		const early = await consume([cancelled], m.env);
+		expect(early.result.explicitAcks).toEqual(early.ids);
+		const last = await consume([placed], m.env, LAST_ATTEMPT);
+		expect(last.result.explicitAcks).toEqual(last.ids);
+		expect(last.result.retryMessages).toEqual([]);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} cancelled`]);
+	});
+});
+
+describe("a webhook endpoint gets an order's events in sequence", () => {
+	const receiver = scriptedReceiver();
+	const send = receiver.send;
+
+	it("holds a later event of an order while an earlier one is pending retry, then sends it right after that one", async () => {
+		const url = `https://hooks.test/${uid("in")}`;
+		const ep = await register(url, ["order.placed", "order.cancelled"]);
+		receiver.listen(url, ep.secret, ["fail", "ok"]);
+		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const t0 = Date.now();
+		await attemptAll(env, await storeMessages(env, [placed, cancelled], t0), t0, { send });
+		const types = () => receiver.seen(url).map((s) => (JSON.parse(s.body) as { type: string }).type);
+		expect(types()).toEqual(["order.placed"]);
+
+		// A later event stored while the first is pending retry is not attempted either.
+		const t1 = t0 + RETRY_DELAYS_MS[0];
+		await deliverDue(env, t1 - 1, { send });
+		expect(types()).toEqual(["order.placed"]);
+		expect((await messagesOf(ep.webhook_id)).map((x) => x.state)).toEqual(["pending", "pending"]);
+
+		await deliverDue(env, t1, { send });
+		expect(types()).toEqual(["order.placed", "order.placed", "order.cancelled"]);
+		expect(receiver.seen(url).map((s) => (JSON.parse(s.body) as { data: { sequence: number } }).data.sequence)).toEqual([1, 1, 2]);
+		expect((await messagesOf(ep.webhook_id)).map((x) => x.state)).toEqual(["delivered", "delivered"]);
+	});
+});
