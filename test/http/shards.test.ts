@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { admin, call } from "../helpers/http";
 import { customer, makeShop, placeOrder } from "../helpers/shop";
+import { eventually } from "../helpers/time";
 
 interface Row {
 	product_id: string;
@@ -24,14 +25,13 @@ async function rowOf(auth: string, warehouseId: string, productId: string): Prom
 	return (r.body as { items: Row[] }).items.find((i) => i.product_id === productId && i.size === "M")!;
 }
 
-/** Polls (bounded) until the row satisfies `ok`: commits land shortly after a 201 in the default mode. */
+/** Reads the row until it satisfies `ok` (bounded), failing with the last row seen. */
 async function until(auth: string, warehouseId: string, productId: string, ok: (r: Row) => boolean): Promise<Row> {
-	let row = await rowOf(auth, warehouseId, productId);
-	for (let i = 0; i < 50 && !ok(row); i++) {
-		await new Promise((r) => setTimeout(r, 100));
-		row = await rowOf(auth, warehouseId, productId);
-	}
-	return row;
+	return eventually(async () => {
+		const row = await rowOf(auth, warehouseId, productId);
+		expect(ok(row), JSON.stringify(row)).toBe(true);
+		return row;
+	});
 }
 
 async function buy(productId: string, quantity = 1) {
