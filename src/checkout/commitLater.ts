@@ -13,12 +13,12 @@
  * commits any hold whose order exists at its expiry; a hold that can no longer
  * be filled is cancelled as unfulfillable there, unannounced.
  */
+import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
 import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
-import { warehouseStub } from "../stock/client";
 import type { CommitResult } from "../stock/types";
 import { placedEvent } from "../orders/placement";
 
@@ -98,7 +98,7 @@ class GatheredCommits {
 			}
 		}
 		const warehouseIds = [...refsAt.keys()];
-		const settled = await Promise.allSettled(warehouseIds.map((w) => warehouseStub(this.env, w).commitMany(refsAt.get(w)!, { actor: "checkout" })));
+		const settled = await Promise.allSettled(warehouseIds.map((w) => sharded.commitMany(this.env, w, refsAt.get(w)!, "checkout")));
 		const answers = new Map<string, WarehouseAnswer>(
 			warehouseIds.map((w, i) => {
 				const s = settled[i]!;

@@ -3,13 +3,14 @@
  * their real adapters (Warehouse RPC stubs and D1). Tests swap in wrappers that
  * fail at chosen steps.
  */
+import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
 import { orderedAllowances } from "../limits/queries";
 import type { Allowance } from "../limits/rules";
 import { placementRefusal, placementStmts, type Placement, type PlacementRefusal } from "../orders/placement";
 import { deleteOutbox } from "../orders/queries";
 import type { ReadOptions } from "../stock/cache";
-import { cacheOf, warehouseStub } from "../stock/client";
+import { cacheOf } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
 import { doneStmt, type StoredAnswer } from "./idempotency";
 
@@ -43,10 +44,10 @@ export interface OrderStore {
 export function warehousePort(env: Env): WarehousePort {
 	return {
 		availability: (id, units, opts) => cacheOf(env).levels(id, units, opts),
-		reserve: (id, ref, lines, ttlMs) => warehouseStub(env, id).reserve(ref, lines, ttlMs, { actor: "checkout" }),
-		commit: (id, ref) => warehouseStub(env, id).commit(ref, { actor: "checkout" }),
-		release: (id, ref) => warehouseStub(env, id).release(ref, { actor: "checkout" }),
-		cancelHold: (id, ref) => warehouseStub(env, id).cancelHold(ref, { actor: "checkout" }),
+		reserve: (id, ref, lines, ttlMs) => sharded.reserve(env, id, ref, lines, ttlMs),
+		commit: (id, ref) => sharded.commit(env, id, ref),
+		release: (id, ref) => sharded.release(env, id, ref),
+		cancelHold: (id, ref) => sharded.cancelHold(env, id, ref, "checkout"),
 	};
 }
 

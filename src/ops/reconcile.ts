@@ -15,6 +15,7 @@
  * Then it attempts the webhook deliveries that are due (src/webhooks/delivery.ts),
  * and last prunes old rows, a bounded amount per run (src/ops/prune.ts).
  */
+import * as sharded from "../stock/sharded";
 import { syncStockListeners } from "../webhooks/listeners";
 import type { Env } from "../env";
 import { answerWith } from "../checkout/idempotency";
@@ -62,9 +63,8 @@ function backoff(attempts: number, now: number): string {
 
 /** Runs one outbox row; answers the order id when it cancelled that order (its cancel rows are new). */
 async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promise<string | undefined> {
-	const stub = warehouseStub(env, row.warehouse_id);
 	if (row.action === "cancel") {
-		const r = await stub.cancelHold(row.order_id, { actor: "reconciler" });
+		const r = await sharded.cancelHold(env, row.warehouse_id, row.order_id, "reconciler");
 		if (r.outcome === "restocked" && !r.replayed) {
 			log.info("[stock-restore]", "restocked", { order_id: row.order_id, warehouse_id: row.warehouse_id, lines: r.lines, by: "reconciler" });
 		}
@@ -72,7 +72,7 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 		report.cancels++;
 		return;
 	}
-	const r = await stub.commit(row.order_id, { actor: "reconciler" });
+	const r = await sharded.commit(env, row.warehouse_id, row.order_id, "reconciler");
 	if (r.ok) {
 		await deleteOutboxRow(env.DB, row.outbox_id);
 		report.commits++;

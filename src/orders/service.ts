@@ -4,10 +4,10 @@
  * the stock is undone at every warehouse the order used (release or restock,
  * idempotent by the order id); what fails is left in the outbox for the reconciler.
  */
+import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
-import { warehouseStub } from "../stock/client";
 import { issueRefunds } from "../payments/issue";
 import { applyChange, type AppliedChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";
@@ -24,7 +24,7 @@ const MAX_RACES = 3;
 /** Releases or restocks what a cancelled order holds at each of its warehouses. */
 export async function undoStock(env: Env, order: OrderRecord, actor: string): Promise<void> {
 	const warehouses = [...linesByWarehouse(order).keys()];
-	const results = await Promise.allSettled(warehouses.map((w) => warehouseStub(env, w).cancelHold(order.order_id, { actor })));
+	const results = await Promise.allSettled(warehouses.map((w) => sharded.cancelHold(env, w, order.order_id, actor)));
 	const done: string[] = [];
 	results.forEach((r, i) => {
 		const warehouse_id = warehouses[i]!;

@@ -134,6 +134,11 @@ export class AvailabilityCache {
 		return units.map((u) => levelOf(entry, u));
 	}
 
+	/** Every unit the warehouse has stocked, at most `ttlMs` old (or fresh from the object). */
+	async all(warehouseId: string, opts: ReadOptions = {}): Promise<Level[]> {
+		return [...(await this.entry(warehouseId, opts.fresh === true)).byUnit.values()];
+	}
+
 	/** Forgets the warehouse's snapshot here and in the shared layer: the next read asks the object. */
 	async invalidate(warehouseId: string): Promise<void> {
 		this.stats.invalidations++;

@@ -66,7 +66,7 @@ const afterWrite: { [M in Methods]?: AfterWrite<M> } = {
 const NOT_RPC = new Set(["then", "fetch", "connect", "dup"]);
 
 /** Methods that change nothing. Any other method is a write: one not listed in afterWrite drops the entry (new writes are safe by default). */
-const READS = new Set<string>(["availability", "stockView", "snapshot", "ledger", "hold", "audit", "writeCounts"] satisfies Methods[]);
+const READS = new Set<string>(["availability", "stockView", "snapshot", "ledger", "hold", "audit", "writeCounts", "shardConfigs"] satisfies Methods[]);
 const dropAny: AfterWrite<Methods> = (cache, id) => drop(cache, id);
 
 function wrap(env: Env, warehouseId: string, stub: WarehouseStub): WarehouseStub {

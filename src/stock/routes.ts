@@ -12,6 +12,8 @@ import { raise } from "../http/failures";
 import { log } from "../shared/log";
 import { reply, route } from "../http/route";
 import { warehouseStub } from "./client";
+import { ledgerWithShards, stockRowsWithShards } from "./shardedView";
+import { unitKey, type Unit } from "./types";
 import { AdjustBody, Level, LedgerPage, LedgerQuery, MoveStockBody, MovedLevel, SetStockBody, WarehouseStock } from "./schema";
 
 async function requireWarehouse(env: Env, warehouseId: string) {
@@ -22,7 +24,7 @@ async function requireWarehouse(env: Env, warehouseId: string) {
 
 /** The warehouse's levels with each unit's safety stock, incoming units and low-stock threshold, and its open holds. */
 async function stockView(env: Env, warehouseId: string) {
-	const view = await warehouseStub(env, warehouseId).stockView();
+	const view = await stockRowsWithShards(env, warehouseId);
 	return {
 		warehouse_id: warehouseId,
 		items: view.items,
@@ -90,8 +92,21 @@ export const stockRoutes = [
 			await requireWarehouse(env, params.warehouse_id);
 			rejectKits(await requireUnits(env.DB, body.items, "items"), body.items, "items");
 			const stub = warehouseStub(env, params.warehouse_id);
-			const result = await stub.setLevels(newReference("set"), body.items, { actor: user.id, note: body.reason });
-			if (!result.ok) raise(result);
+			const configs = await stub.shardConfigs();
+			const isSharded = (i: Unit & { shards?: number }) => (i.shards ?? 1) > 1 || configs.some((c) => unitKey(c) === unitKey(i));
+			const plain = body.items.filter((i) => !isSharded(i)).map(({ shards: _, ...i }) => i);
+			const ref = newReference("set");
+			if (plain.length > 0) {
+				const result = await stub.setLevels(ref, plain, { actor: user.id, note: body.reason });
+				if (!result.ok) raise(result);
+			}
+			// A sharded unit (or one becoming or ceasing to be so) is set at its pool, after its shards gave their free units back.
+			for (const [n, i] of body.items.filter(isSharded).entries()) {
+				const shards = i.shards ?? configs.find((c) => unitKey(c) === unitKey(i))!.shards;
+				const result = await stub.setSharded(`${ref}:${n}`, { ...i, shards }, { actor: user.id, note: body.reason });
+				if (!result.ok) raise(result);
+				log.info("[stock]", "shards_set", { warehouse_id: params.warehouse_id, product_id: i.product_id, size: i.size, shards, on_hand: i.on_hand });
+			}
 			log.info("[stock]", "levels_set", { warehouse_id: params.warehouse_id, items: body.items.length });
 			return reply(await stockView(env, params.warehouse_id));
 		},
@@ -131,7 +146,7 @@ export const stockRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, query }) => {
 			await requireWarehouse(env, params.warehouse_id);
-			return reply(await warehouseStub(env, params.warehouse_id).ledger(query.after, query.limit));
+			return reply(await ledgerWithShards(env, params.warehouse_id, query.after, query.limit));
 		},
 	}),
 	moveRoute("deduct"),

@@ -3,6 +3,7 @@
  */
 import { z } from "zod";
 import { Id, Limit, Size, Unit } from "../shared/schema";
+import { MAX_SHARDS } from "./shardNames";
 import { ADJUST_REASONS } from "./types";
 
 export const Reference = z
@@ -43,6 +44,8 @@ export const StockItem = Level.extend({
 	safety_stock: SafetyStock,
 	incoming: z.int().meta({ description: "Units that transfers in transit will bring here (not available until received)" }),
 	low_stock_threshold: LowStockThreshold,
+	shards: z.int().meta({ description: "Objects holding this unit's stock here (1: the warehouse's own); levels are summed over them" }),
+	pool: z.int().nullable().meta({ description: "For a sharded unit, units on hand in its pool (not yet granted to a shard); null otherwise" }),
 }).meta({ id: "StockItem" });
 
 export const WarehouseStock = z
@@ -51,7 +54,19 @@ export const WarehouseStock = z
 
 export const SetStockBody = z.strictObject({
 	items: z
-		.array(Unit.extend({ on_hand: OnHand, safety_stock: SafetyStock.optional(), low_stock_threshold: LowStockThreshold.optional() }))
+		.array(
+			Unit.extend({
+				on_hand: OnHand,
+				safety_stock: SafetyStock.optional(),
+				low_stock_threshold: LowStockThreshold.optional(),
+				shards: z
+					.int()
+					.min(1)
+					.max(MAX_SHARDS)
+					.optional()
+					.meta({ description: "Objects that hold this unit's stock at this warehouse (default 1; more for a hot unit; back to 1 folds it)" }),
+			}),
+		)
 		.min(1)
 		.max(500),
 	reason: z.string().trim().min(1).max(200).regex(/\S/, "must not be blank").optional(),
@@ -83,6 +98,7 @@ export const LedgerEntry = Unit.extend({
 	ref: z.string(),
 	actor: z.string(),
 	note: z.string().nullable(),
+	shard: z.int().nullable().optional().meta({ description: "In a warehouse with sharded units: the shard that wrote the entry (null: the warehouse's own object)" }),
 });
 
 export const LedgerPage = z.object({ entries: z.array(LedgerEntry), next_after: z.int().nullable() }).meta({ id: "LedgerPage" });

@@ -18,6 +18,9 @@ export interface Level extends Unit {
 	on_hand: number;
 	reserved: number;
 	available: number;
+	/** Only for a unit split over shard objects: its shard count now, and every count it has had (where holds may be). */
+	shards?: number;
+	shard_generations?: number[];
 }
 
 /** A unit's row in the admin stock view. */
@@ -99,6 +102,8 @@ export interface LedgerEntry extends Unit {
 	ref: string;
 	actor: string;
 	note: string | null;
+	/** In a warehouse with sharded units: the shard that wrote it (null: the warehouse's own object). */
+	shard?: number | null;
 }
 
 export interface LedgerPage {

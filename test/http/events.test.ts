@@ -143,7 +143,7 @@ describe("low-stock events", () => {
 		const p = s.products[0]!;
 		const set = await call("PUT", `/admin/warehouses/${w}/stock`, { auth: await admin(), body: { items: [{ product_id: p, size: "M", on_hand: 5, low_stock_threshold: 3 }] } });
 		expect(set.status, JSON.stringify(set.body)).toBe(200);
-		expect(set.body.items).toEqual([{ product_id: p, size: "M", on_hand: 5, reserved: 0, available: 5, safety_stock: 0, incoming: 0, low_stock_threshold: 3 }]);
+		expect(set.body.items).toEqual([{ product_id: p, size: "M", on_hand: 5, reserved: 0, available: 5, safety_stock: 0, incoming: 0, low_stock_threshold: 3, shards: 1, pool: null }]);
 		// Other units and warehouses are not affected by this threshold.
 		const other = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 1 } }] });
 

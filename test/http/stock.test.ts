@@ -20,8 +20,8 @@ describe("GET/PUT /admin/warehouses/:id/stock", () => {
 		expect(r.body).toEqual({
 			warehouse_id: wh,
 			items: [
-				{ product_id, size: "M", on_hand: 2, reserved: 0, safety_stock: 0, incoming: 0, available: 2, low_stock_threshold: null },
-				{ product_id, size: "S", on_hand: 5, reserved: 0, safety_stock: 0, incoming: 0, available: 5, low_stock_threshold: null },
+				{ product_id, size: "M", on_hand: 2, reserved: 0, safety_stock: 0, incoming: 0, available: 2, low_stock_threshold: null, shards: 1, pool: null },
+				{ product_id, size: "S", on_hand: 5, reserved: 0, safety_stock: 0, incoming: 0, available: 5, low_stock_threshold: null, shards: 1, pool: null },
 			],
 			holds: { held: 0, next_expiry: null },
 		});

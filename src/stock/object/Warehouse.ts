@@ -13,6 +13,9 @@
  *   ./store.ts         the SQL
  *   ./alarm.ts         the alarm, never later than the earliest open hold
  *   ./outbox.ts        events sent after their transaction
+ *   ./pool.ts          a sharded unit's pool, at the warehouse's object
+ *   ./quota.ts         a sharded unit's slice, at a shard object (the same class under a derived name)
+ *   ./shardLink.ts     asks, grants, give-backs and gatherings between them
  *
  * An alarm that cannot read D1 re-arms itself with a capped backoff
  * (./backoff.ts) rather than being dropped after the platform's retries.
@@ -43,6 +46,7 @@ import type {
 	TransferOutResult,
 	Unit,
 } from "../types";
+import { unitKey } from "../types";
 import { AlarmSlot } from "./alarm";
 import { audit, type Audit } from "./audit";
 import { alarmRetryDelayMs } from "./backoff";
@@ -53,6 +57,11 @@ import type { Clock, OrderLookup, WarehouseDeps } from "./ports";
 import * as holds from "./reservations";
 import * as store from "./store";
 import * as transfers from "./transfers";
+import * as pool from "./pool";
+import * as quota from "./quota";
+import { roleOf, type ObjectRole } from "../shardNames";
+import { DELIVERY_RETRY_MS, ShardLink, type AskAnswer } from "./shardLink";
+import { sumDemand } from "../demand";
 import { openTx, type Tx, type TxOutcome } from "./tx";
 import { WriteCounter, type WriteCounts } from "./writes";
 
@@ -64,9 +73,12 @@ export interface OpOptions {
 
 const RESOLVE_BATCH = 100;
 
+
 export class WarehouseObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	private readonly warehouseId: string;
+	/** A warehouse (its stock, and its sharded units' pools) or one shard of a unit (../shardNames.ts). */
+	private readonly role: ObjectRole;
 	private orders: OrderLookup;
 	private clock: Clock;
 	/** Events waiting in events_out to be sent (./outbox.ts). */
@@ -75,6 +87,10 @@ export class WarehouseObject extends DurableObject<Env> {
 	private readonly alarmSlot: AlarmSlot;
 	/** Alarm runs in a row that could not resolve (D1 unreadable); sets the retry backoff. */
 	private alarmFailures = 0;
+	/** Its sharded units' other objects (./shardLink.ts). */
+	private readonly link: ShardLink;
+	/** A shard's write gave units back: deliver them after the transaction. */
+	private gaveBack = false;
 	/** Gathers stock.changed events (./changes.ts). */
 	private readonly changes: UnitChanges;
 	/** This instance's write transactions, by kind (./writes.ts). */
@@ -84,18 +100,35 @@ export class WarehouseObject extends DurableObject<Env> {
 		super(ctx, env);
 		this.orders = deps.orders;
 		this.clock = deps.clock;
-		this.warehouseId = ctx.id.name ?? ctx.id.toString();
+		this.role = roleOf(ctx.id.name ?? ctx.id.toString());
+		this.warehouseId = this.role.warehouseId;
 		this.writes = new WriteCounter(ctx.storage.sql);
 		// Every statement goes through the counter's SQL, which is how it tells a writing transaction (./writes.ts).
 		this.sql = this.writes.sql;
 		this.outbox = new EventOutbox(this.sql, this.writes, () => this.env.EVENTS);
 		this.alarmSlot = new AlarmSlot(ctx.storage);
-		this.changes = new UnitChanges(ctx.storage, this.warehouseId, () => this.outbox.flush(this.changes), this.sql, () => this.clock.now());
+		this.link = new ShardLink({
+			sql: this.sql,
+			role: this.role,
+			now: () => this.clock.now(),
+			mutate: (kind, write) => this.mutate(kind, write),
+			transactionSync: (fn) => ctx.storage.transactionSync(fn),
+			armBy: (at) => this.alarmSlot.armBy(at),
+			object: (name) => this.env.WAREHOUSE.getByName(name),
+		});
+		this.changes = new UnitChanges(
+			ctx.storage,
+			this.warehouseId,
+			() => this.outbox.flush(this.changes),
+			this.sql,
+			() => this.clock.now(),
+			(unit) => this.levelsWithShards([store.getLevel(this.sql, unit)])[0]!,
+		);
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
 			// A runtime killed mid-flight may have lost the alarm: re-arm for the earliest open hold.
 			await this.alarmSlot.load();
-			await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+			await this.alarmSlot.armAt(this.link.nextWake(this.clock.now()));
 		});
 	}
 
@@ -114,11 +147,20 @@ export class WarehouseObject extends DurableObject<Env> {
 	async reserve(ref: string, lines: Line[], ttlMs: number, opts: OpOptions = {}): Promise<ReserveResult> {
 		assertLines(lines, "reserve");
 		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError("reserve: ttlMs must be positive");
-		return this.mutate("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, opts.actor ?? "checkout"));
+		const actor = opts.actor ?? "checkout";
+		if (this.role.kind === "shard") {
+			const unit = this.role.unit;
+			const demand = sumDemand(lines);
+			if (demand.length !== 1 || demand[0]!.product_id !== unit.product_id || demand[0]!.size !== unit.size) throw new TypeError("reserve: a shard holds one unit only");
+			return this.link.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor));
+		}
+		return this.link.gathered("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, actor));
 	}
 
 	async commit(ref: string, opts: OpOptions = {}): Promise<CommitResult> {
-		return this.mutate("commit", (tx) => holds.commit(tx, ref, opts.actor ?? "checkout"));
+		const write = (tx: Tx) => holds.commit(tx, ref, opts.actor ?? "checkout");
+		// A late commit takes its units again: at a shard it may need a grant, at the warehouse its shards' units.
+		return this.role.kind === "shard" ? this.link.granted(this.role, "commit", write) : this.link.gathered("commit", write);
 	}
 
 	/**
@@ -149,12 +191,12 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restore");
-		return this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts)));
+		return this.summedIn(await this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
 	}
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
 		assertLines(lines, "deduct");
-		return this.mutate("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts)));
+		return this.summedIn(await this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts))));
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
@@ -168,14 +210,27 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
-		return this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		// Units taken from a sharded unit come from its pool: its shards' free units are gathered there first.
+		if (delta < 0 && this.role.kind === "warehouse" && !store.applied(this.sql, "adjust", ref)) await this.link.gather(unit);
+		const r = await this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		return r.ok ? { ...r, level: this.summed([r.level])[0]! } : r;
+	}
+
+	/** An answer's levels with each sharded unit summed over its pool and shards (as the stock view shows it). */
+	private summedIn<R extends { ok: boolean; levels?: Level[] }>(r: R): R {
+		return r.ok && r.levels ? { ...r, levels: this.summed(r.levels) } : r;
+	}
+
+	private summed(levels: Level[]): Level[] {
+		const sharded = new Set(store.shardConfigs(this.sql).map(unitKey));
+		return sharded.size === 0 ? levels : levels.map((l) => (sharded.has(unitKey(l)) ? pool.summedLevel(this.sql, l) : l));
 	}
 
 	// ---- transfers between warehouses (the saga's steps; the D1 record decides) ------------------
 
 	async transferOut(transferId: string, toWarehouseId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferOutResult> {
 		assertLines(lines, "transferOut");
-		return this.mutate("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
+		return this.link.gathered("transferOut", (tx) => transfers.transferOut(tx, transferId, toWarehouseId, lines, by(opts).actor));
 	}
 
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
@@ -196,10 +251,90 @@ export class WarehouseObject extends DurableObject<Env> {
 		return this.mutate("cancelIncoming", (tx) => transfers.cancelIncoming(tx, transferId));
 	}
 
+	// ---- a unit split over shard objects (./pool.ts at the warehouse, ./quota.ts at a shard) ------------
+
+	/**
+	 * At the warehouse: a shard of `unit` lacks units for a request of
+	 * `quantity`. Grants from the pool, else reclaims from the other shards and
+	 * decides again; refuses only when, at that instant, the pool and every
+	 * shard together hold less than `quantity`.
+	 */
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted = quantity): Promise<AskAnswer> {
+		this.assertWarehouse("ask");
+		if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError("ask: quantity must be positive");
+		if (!Number.isSafeInteger(wanted) || wanted < 0) throw new TypeError("ask: wanted must be a whole number");
+		return this.link.ask(shard, unit, quantity, report, wanted);
+	}
+
+	/** At the warehouse: every shard of the unit gives its free units back to the pool (before a new count or level is set). */
+	async gather(unit: Unit): Promise<Level> {
+		this.assertWarehouse("gather");
+		await this.link.gather(unit);
+		return store.getLevel(this.sql, unit);
+	}
+
+	/** At the warehouse: sets a sharded unit's total on hand, safety stock, threshold and shard count (after gathering its shards' free units). */
+	async setSharded(ref: string, item: pool.ShardedItem, opts: OpOptions = {}): Promise<SetLevelsResult> {
+		this.assertWarehouse("setSharded");
+		if (!Number.isSafeInteger(item.on_hand) || item.on_hand < 0) throw new TypeError("setSharded: invalid on_hand");
+		if (store.shardConfig(this.sql, item)) await this.gather(item);
+		const r = await this.mutate("setLevels", (tx) => pool.setSharded(tx, ref, item, by(opts)));
+		return r.ok ? { ok: true, replayed: r.replayed, levels: [pool.summedLevel(this.sql, store.getLevel(this.sql, item))] } : r;
+	}
+
+	/** At the warehouse: give-backs from a shard join the pool once each; answers their ids (all known applied). */
+	async receiveGiveBacks(shard: number, gives: store.GiveBack[]): Promise<{ applied: string[] }> {
+		this.assertWarehouse("receiveGiveBacks");
+		await this.mutate("giveIn", (tx) => {
+			for (const g of gives) pool.applyGiveBack(tx, shard, g);
+		});
+		return { applied: gives.map((g) => g.give_id) };
+	}
+
+	/** Each sharded unit's shard count and the counts it has had. */
+	async shardConfigs(): Promise<store.ShardConfig[]> {
+		return store.shardConfigs(this.sql);
+	}
+
+	/** At a shard: a grant from the pool, applied once (the alarm's redelivery of one the asker already applied changes nothing). */
+	async receiveGrant(grantId: string, unit: Unit, units: number): Promise<{ applied: boolean }> {
+		this.assertShard("receiveGrant", unit);
+		return { applied: await this.mutate("grantIn", (tx) => quota.applyGrant(tx, grantId, unit, units)) };
+	}
+
+	/** At a shard: gives back up to `units` free units, once per reclaim id; answers every give-back not yet known delivered and its levels. */
+	async reclaim(reclaimId: string, unit: Unit, units: number): Promise<{ gives: store.GiveBack[]; report: store.ShardReport }> {
+		this.assertShard("reclaim", unit);
+		// The coordinator applies the give-backs from this answer; the alarm tells it again if the answer was lost.
+		await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
+		return this.mutate("reclaim", (tx) => {
+			quota.reclaim(tx, reclaimId, unit, units);
+			return { gives: store.pendingGiveBacks(tx.sql, 100), report: quota.report(tx.sql, unit) };
+		});
+	}
+
+	private assertWarehouse(method: string): void {
+		if (this.role.kind !== "warehouse") throw new TypeError(`${method}: only a warehouse's own object keeps a pool`);
+	}
+
+	private assertShard(method: string, unit: Unit): void {
+		if (this.role.kind !== "shard" || this.role.unit.product_id !== unit.product_id || this.role.unit.size !== unit.size) throw new TypeError(`${method}: not a shard of that unit`);
+	}
+
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
-		return store.getLevels(this.sql, units);
+		return this.levelsWithShards(store.getLevels(this.sql, units));
+	}
+
+	/** A sharded unit's level is its pool plus what its shards hold at most, with its shard counts (how the gateway routes it). */
+	private levelsWithShards(levels: Level[]): Level[] {
+		const configs = new Map(store.shardConfigs(this.sql).map((c) => [unitKey(c), c]));
+		if (configs.size === 0) return levels;
+		return levels.map((l) => {
+			const c = configs.get(unitKey(l));
+			return c ? { ...pool.summedLevel(this.sql, l), shards: c.shards, shard_generations: c.generations } : l;
+		});
 	}
 
 	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
@@ -208,7 +343,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	async snapshot(): Promise<Snapshot> {
-		return { items: store.allLevels(this.sql), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
+		return { items: this.levelsWithShards(store.allLevels(this.sql)), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
 	}
 
 	/**
@@ -246,6 +381,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		this.alarmSlot.fired();
+		await this.link.deliver();
 		try {
 			await this.resolveDueAs("alarm", this.clock.now());
 			this.alarmFailures = 0;
@@ -266,7 +402,16 @@ export class WarehouseObject extends DurableObject<Env> {
 	 * inside the transaction.
 	 */
 	async resolveDue(now?: number): Promise<{ committed: number; expired: number }> {
-		return this.resolveDueAs("resolveDue", now ?? this.clock.now());
+		const at = now ?? this.clock.now();
+		const total = await this.resolveDueAs("resolveDue", at);
+		// The reconciler asks warehouses only: a warehouse asks its sharded units' shards in turn (their alarms are the first line).
+		if (this.role.kind === "warehouse") {
+			await this.link.deliver();
+			const shards = await this.link.resolveShards(at);
+			total.committed += shards.committed;
+			total.expired += shards.expired;
+		}
+		return total;
 	}
 
 	/** Who resolves (the alarm or the reconciler's RPC) only names the transactions in the write counts. */
@@ -299,16 +444,29 @@ export class WarehouseObject extends DurableObject<Env> {
 	/** One transaction, counted as a write when it changed a row. */
 	private transact<T>(kind: string, now: number, write: (tx: Tx) => T): { result: T; outcome: TxOutcome } {
 		const { tx, outcome } = openTx(this.sql, now, this.warehouseId, this.changes);
-		const result = this.writes.run(kind, () => this.ctx.storage.transactionSync(() => write(tx)));
+		const role = this.role;
+		const result = this.writes.run(kind, () =>
+			this.ctx.storage.transactionSync(() => {
+				const r = write(tx);
+				// At a shard, units that came back go to the pool in the same transaction (./quota.ts).
+				if (role.kind === "shard" && quota.settle(tx, role.unit)) this.gaveBack = true;
+				return r;
+			}),
+		);
 		return { result, outcome };
 	}
 
 	/** After a write: the alarm (moved earlier for a new hold, or set exactly after resolving), then the events. */
 	private async settle(outcome: TxOutcome, exactAlarm: boolean): Promise<void> {
+		if (this.gaveBack) {
+			this.gaveBack = false;
+			await this.alarmSlot.armBy(this.clock.now() + DELIVERY_RETRY_MS);
+			await this.link.deliver();
+		}
 		if (outcome.eventsQueued) this.outbox.markWaiting();
 		if (outcome.armBy !== null) await this.alarmSlot.armBy(outcome.armBy);
 		await this.outbox.flush(this.changes);
-		if (exactAlarm) await this.alarmSlot.armAt(store.nextExpiry(this.sql));
+		if (exactAlarm) await this.alarmSlot.armAt(this.link.nextWake(this.clock.now()));
 	}
 }
 

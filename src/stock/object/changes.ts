@@ -22,7 +22,7 @@
 import type { StockChanged } from "../../events/types";
 import { log } from "../../shared/log";
 import { getLevel, queueEvent } from "./store";
-import type { Unit } from "../types";
+import type { Level, Unit } from "../types";
 
 export const GATHER_MS = 1000;
 const LISTENING_KEY = "stock_changed_listening";
@@ -61,6 +61,8 @@ export class UnitChanges {
 		sql: SqlStorage = storage.sql,
 		/** The object's clock. */
 		private readonly now: () => number = Date.now,
+		/** A unit's levels for its event (the Warehouse sums a sharded unit's pool and shards). */
+		private readonly levelOf: (unit: Unit) => Level = (unit) => getLevel(this.sql, unit),
 	) {
 		this.sql = sql;
 		for (const stmt of SCHEMA) this.sql.exec(stmt);
@@ -138,7 +140,7 @@ export class UnitChanges {
 			.exec(`SELECT product_id, size FROM unit_changes WHERE dirty = 1 AND (sent_at IS NULL OR sent_at <= ?)`, now - GATHER_MS)
 			.toArray();
 		for (const r of due) {
-			const level = getLevel(this.sql, { product_id: String(r.product_id), size: String(r.size) });
+			const level = this.levelOf({ product_id: String(r.product_id), size: String(r.size) });
 			const event: StockChanged = {
 				event_id: `evt_chg_${crypto.randomUUID()}`,
 				type: "stock.changed",

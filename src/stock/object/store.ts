@@ -68,6 +68,50 @@ const SCHEMA = [
 		from_warehouse_id TEXT NOT NULL,
 		PRIMARY KEY (transfer_id, product_id, size)
 	)`,
+	// A unit split over shard objects (./pool.ts at the warehouse's own object, ./quota.ts at each shard).
+	`CREATE TABLE IF NOT EXISTS unit_shards (
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		shards INTEGER NOT NULL CHECK (shards BETWEEN 1 AND 64),
+		generations TEXT NOT NULL,
+		PRIMARY KEY (product_id, size)
+	)`,
+	`CREATE TABLE IF NOT EXISTS shard_reports (
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		shard INTEGER NOT NULL,
+		free INTEGER NOT NULL,
+		on_hand INTEGER NOT NULL,
+		reserved INTEGER NOT NULL,
+		granted_in INTEGER NOT NULL,
+		PRIMARY KEY (product_id, size, shard)
+	)`,
+	`CREATE TABLE IF NOT EXISTS grants (
+		grant_id TEXT PRIMARY KEY,
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		shard INTEGER NOT NULL,
+		units INTEGER NOT NULL CHECK (units > 0),
+		delivered INTEGER NOT NULL DEFAULT 0,
+		at INTEGER NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS grants_pending ON grants (at) WHERE delivered = 0`,
+	`CREATE TABLE IF NOT EXISTS give_backs (
+		give_id TEXT PRIMARY KEY,
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		units INTEGER NOT NULL CHECK (units > 0),
+		delivered INTEGER NOT NULL DEFAULT 0,
+		at INTEGER NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS give_backs_pending ON give_backs (at) WHERE delivered = 0`,
+	`CREATE TABLE IF NOT EXISTS shard_quota (
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		allowance INTEGER NOT NULL CHECK (allowance >= 0),
+		granted_in INTEGER NOT NULL,
+		PRIMARY KEY (product_id, size)
+	)`,
 ];
 
 /** Columns added after a table was first created (CREATE TABLE IF NOT EXISTS leaves an old table as it is). */
@@ -474,4 +518,154 @@ export function pendingEvents(sql: SqlStorage, limit: number): Array<{ event_id:
 
 export function dropEvents(sql: SqlStorage, ids: string[]): void {
 	for (const id of ids) sql.exec(`DELETE FROM events_out WHERE event_id = ?`, id);
+}
+
+// ---- a unit split over shard objects ----------------------------------------------------------
+
+export interface ShardConfig extends Unit {
+	shards: number;
+	/** Every shard count the unit has had (holds may still be open at shards of an earlier count). */
+	generations: number[];
+}
+
+export function shardConfigs(sql: SqlStorage): ShardConfig[] {
+	return sql
+		.exec(`SELECT product_id, size, shards, generations FROM unit_shards ORDER BY product_id, size`)
+		.toArray()
+		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), shards: Number(r.shards), generations: JSON.parse(String(r.generations)) as number[] }));
+}
+
+export function shardConfig(sql: SqlStorage, unit: Unit): ShardConfig | undefined {
+	return shardConfigs(sql).find((c) => c.product_id === unit.product_id && c.size === unit.size);
+}
+
+export function setShardConfig(sql: SqlStorage, c: ShardConfig): void {
+	sql.exec(
+		`INSERT INTO unit_shards (product_id, size, shards, generations) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (product_id, size) DO UPDATE SET shards = excluded.shards, generations = excluded.generations`,
+		c.product_id,
+		c.size,
+		c.shards,
+		JSON.stringify(c.generations),
+	);
+}
+
+/** What a shard last told its coordinator of itself. */
+export interface ShardReport {
+	free: number;
+	on_hand: number;
+	reserved: number;
+	/** Units of every grant the shard has applied, ever. */
+	granted_in: number;
+}
+
+export function setReport(sql: SqlStorage, unit: Unit, shard: number, r: ShardReport): void {
+	sql.exec(
+		`INSERT INTO shard_reports (product_id, size, shard, free, on_hand, reserved, granted_in) VALUES (?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (product_id, size, shard) DO UPDATE SET free = excluded.free, on_hand = excluded.on_hand, reserved = excluded.reserved,
+		   granted_in = MAX(granted_in, excluded.granted_in)`,
+		unit.product_id,
+		unit.size,
+		shard,
+		r.free,
+		r.on_hand,
+		r.reserved,
+		r.granted_in,
+	);
+}
+
+/** Per shard of the unit: its last report (zeros before the first) and the units granted to it, ever. */
+export function shardBooks(sql: SqlStorage, unit: Unit, count: number): Array<ShardReport & { granted_out: number }> {
+	const books = Array.from({ length: count }, () => ({ free: 0, on_hand: 0, reserved: 0, granted_in: 0, granted_out: 0 }));
+	for (const r of sql.exec(`SELECT shard, free, on_hand, reserved, granted_in FROM shard_reports WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()) {
+		const b = books[Number(r.shard)];
+		if (b) Object.assign(b, { free: Number(r.free), on_hand: Number(r.on_hand), reserved: Number(r.reserved), granted_in: Number(r.granted_in) });
+	}
+	for (const r of sql.exec(`SELECT shard, SUM(units) AS n FROM grants WHERE product_id = ? AND size = ? GROUP BY shard`, unit.product_id, unit.size).toArray()) {
+		const b = books[Number(r.shard)];
+		if (b) b.granted_out = Number(r.n);
+	}
+	return books;
+}
+
+export function insertGrant(sql: SqlStorage, grantId: string, unit: Unit, shard: number, units: number, now: number): void {
+	sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, at) VALUES (?, ?, ?, ?, ?, ?)`, grantId, unit.product_id, unit.size, shard, units, now);
+}
+
+export interface Grant extends Unit {
+	grant_id: string;
+	shard: number;
+	units: number;
+}
+
+export function pendingGrants(sql: SqlStorage, before: number, limit: number): Grant[] {
+	return sql
+		.exec(`SELECT grant_id, product_id, size, shard, units FROM grants WHERE delivered = 0 AND at <= ? ORDER BY at LIMIT ?`, before, limit)
+		.toArray()
+		.map((r) => ({ grant_id: String(r.grant_id), product_id: String(r.product_id), size: String(r.size), shard: Number(r.shard), units: Number(r.units) }));
+}
+
+/** Grants to one shard of the unit not yet known applied there. */
+export function pendingGrantsTo(sql: SqlStorage, unit: Unit, shard: number): Array<{ grant_id: string; units: number }> {
+	return sql
+		.exec(`SELECT grant_id, units FROM grants WHERE delivered = 0 AND product_id = ? AND size = ? AND shard = ? ORDER BY at`, unit.product_id, unit.size, shard)
+		.toArray()
+		.map((r) => ({ grant_id: String(r.grant_id), units: Number(r.units) }));
+}
+
+export function markGrantDelivered(sql: SqlStorage, grantId: string): void {
+	sql.exec(`UPDATE grants SET delivered = 1 WHERE grant_id = ?`, grantId);
+}
+
+/** Every grant to the shard is known applied there once its applied total reaches what was granted. */
+export function markGrantsDelivered(sql: SqlStorage, unit: Unit, shard: number): void {
+	sql.exec(`UPDATE grants SET delivered = 1 WHERE product_id = ? AND size = ? AND shard = ? AND delivered = 0`, unit.product_id, unit.size, shard);
+}
+
+export function quota(sql: SqlStorage, unit: Unit): { allowance: number; granted_in: number } {
+	const r = sql.exec(`SELECT allowance, granted_in FROM shard_quota WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return r ? { allowance: Number(r.allowance), granted_in: Number(r.granted_in) } : { allowance: 0, granted_in: 0 };
+}
+
+export function setQuota(sql: SqlStorage, unit: Unit, allowance: number, grantedIn: number): void {
+	sql.exec(
+		`INSERT INTO shard_quota (product_id, size, allowance, granted_in) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (product_id, size) DO UPDATE SET allowance = excluded.allowance, granted_in = excluded.granted_in`,
+		unit.product_id,
+		unit.size,
+		allowance,
+		grantedIn,
+	);
+}
+
+export interface GiveBack extends Unit {
+	give_id: string;
+	units: number;
+}
+
+export function insertGiveBack(sql: SqlStorage, g: GiveBack, now: number): void {
+	sql.exec(`INSERT INTO give_backs (give_id, product_id, size, units, at) VALUES (?, ?, ?, ?, ?)`, g.give_id, g.product_id, g.size, g.units, now);
+}
+
+export function getGiveBack(sql: SqlStorage, giveId: string): GiveBack | undefined {
+	const r = sql.exec(`SELECT give_id, product_id, size, units FROM give_backs WHERE give_id = ?`, giveId).toArray()[0];
+	return r && { give_id: String(r.give_id), product_id: String(r.product_id), size: String(r.size), units: Number(r.units) };
+}
+
+export function pendingGiveBacks(sql: SqlStorage, limit: number): GiveBack[] {
+	return sql
+		.exec(`SELECT give_id, product_id, size, units FROM give_backs WHERE delivered = 0 ORDER BY at LIMIT ?`, limit)
+		.toArray()
+		.map((r) => ({ give_id: String(r.give_id), product_id: String(r.product_id), size: String(r.size), units: Number(r.units) }));
+}
+
+export function markGiveBacksDelivered(sql: SqlStorage, ids: string[]): void {
+	for (const id of ids) sql.exec(`UPDATE give_backs SET delivered = 1 WHERE give_id = ?`, id);
+}
+
+/** Grants or give-backs not yet known delivered: the alarm retries them. */
+export function hasPendingDeliveries(sql: SqlStorage): boolean {
+	return (
+		sql.exec(`SELECT 1 FROM grants WHERE delivered = 0 LIMIT 1`).toArray().length > 0 || sql.exec(`SELECT 1 FROM give_backs WHERE delivered = 0 LIMIT 1`).toArray().length > 0
+	);
 }

@@ -55,6 +55,8 @@ function applyChanges(sql: SqlStorage, list: store.Change[], warehouseId: string
 	const taken = new Map<string, { change: store.Change; on_hand_delta: number }>();
 	for (const c of list) {
 		changes.mark(c);
+		// Units granted to a shard are still the warehouse's: not a fall in stock.
+		if (c.reason === "grant_out") continue;
 		const k = store.unitKeyOf(c.unit);
 		const t = taken.get(k);
 		if (t) t.on_hand_delta += c.on_hand_delta;

@@ -695,6 +695,8 @@ export interface components {
                 ref: string;
                 actor: string;
                 note: string | null;
+                /** @description In a warehouse with sharded units: the shard that wrote the entry (null: the warehouse's own object) */
+                shard?: number | null;
             }[];
             next_after: number | null;
         };
@@ -891,6 +893,10 @@ export interface components {
             incoming: number;
             /** @description A stock.low event is published when on_hand falls below it; null: none */
             low_stock_threshold: number | null;
+            /** @description Objects holding this unit's stock here (1: the warehouse's own); levels are summed over them */
+            shards: number;
+            /** @description For a sharded unit, units on hand in its pool (not yet granted to a shard); null otherwise */
+            pool: number | null;
         };
         StockLevel: {
             product_id: string;
@@ -1565,6 +1571,8 @@ export interface operations {
                         safety_stock?: number;
                         /** @description A stock.low event is published when on_hand falls below it; null: none */
                         low_stock_threshold?: number | null;
+                        /** @description Objects that hold this unit's stock at this warehouse (default 1; more for a hot unit; back to 1 folds it) */
+                        shards?: number;
                     }[];
                     reason?: string;
                 };

@@ -1,0 +1,152 @@
+/**
+ * A sharded unit through the API: the stock PUT sets `shards`, GET shows one
+ * row summed over the pool and every shard, the ledger names each entry's
+ * shard; checkout sells every unit and refuses only when none is left; a
+ * cancelled order's units are sold again; folding back to one shard loses nothing.
+ */
+import { describe, expect, it } from "vitest";
+import { admin, call } from "../helpers/http";
+import { customer, makeShop, placeOrder } from "../helpers/shop";
+import { eventually } from "../helpers/time";
+
+interface Row {
+	product_id: string;
+	size: string;
+	on_hand: number;
+	reserved: number;
+	available: number;
+	shards: number;
+	pool: number | null;
+}
+
+async function rowOf(auth: string, warehouseId: string, productId: string): Promise<Row> {
+	const r = await call("GET", `/admin/warehouses/${warehouseId}/stock`, { auth });
+	expect(r.status).toBe(200);
+	return (r.body as { items: Row[] }).items.find((i) => i.product_id === productId && i.size === "M")!;
+}
+
+/** Reads the row until it satisfies `ok` (bounded), failing with the last row seen. */
+async function until(auth: string, warehouseId: string, productId: string, ok: (r: Row) => boolean): Promise<Row> {
+	return eventually(async () => {
+		const row = await rowOf(auth, warehouseId, productId);
+		expect(ok(row), JSON.stringify(row)).toBe(true);
+		return row;
+	});
+}
+
+async function buy(productId: string, quantity = 1) {
+	const c = await customer([{ product_id: productId, size: "M", quantity }]);
+	return { ...c, res: await placeOrder(c.auth) };
+}
+
+describe("a sharded unit through the API", () => {
+	it("PUT sets shards, GET shows the unit once with its levels summed, checkout sells every unit and refuses only the one too many", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		const put = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 6, shards: 3 }] } });
+		expect(put.status, JSON.stringify(put.body)).toBe(200);
+		expect(await rowOf(auth, wh, p)).toMatchObject({ on_hand: 6, reserved: 0, available: 6, shards: 3, pool: 6 });
+
+		const orders = await Promise.all(Array.from({ length: 6 }, () => buy(p)));
+		expect(orders.map((o) => o.res.status)).toEqual([201, 201, 201, 201, 201, 201]);
+		const extra = await buy(p);
+		expect(extra.res.status).toBe(409);
+		expect(extra.res.body).toMatchObject({ code: "OUT_OF_STOCK" });
+		const sold = await until(auth, wh, p, (r) => r.on_hand === 0);
+		expect(sold).toMatchObject({ on_hand: 0, reserved: 0, available: 0, shards: 3 });
+
+		// The ledger shows every object's entries, each naming its shard.
+		const ledger = await call("GET", `/admin/warehouses/${wh}/ledger?limit=500`, { auth });
+		expect(ledger.status).toBe(200);
+		const entries = (ledger.body as { entries: Array<{ seq: number; reason: string; shard: number | null; on_hand_delta: number }> }).entries;
+		expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+		expect(entries.some((e) => e.reason === "grant_out" && e.shard === null)).toBe(true);
+		expect(entries.some((e) => e.reason === "grant_in" && e.shard !== null)).toBe(true);
+		expect(entries.filter((e) => e.reason === "commit").every((e) => e.shard !== null)).toBe(true);
+		expect(entries.reduce((a, e) => a + e.on_hand_delta, 0)).toBe(0);
+		// Paged with next_after, the merged ledger is the same.
+		const paged: unknown[] = [];
+		for (let after: number | null = 0; after !== null; ) {
+			const page = await call("GET", `/admin/warehouses/${wh}/ledger?limit=7&after=${after}`, { auth });
+			const body = page.body as { entries: unknown[]; next_after: number | null };
+			paged.push(...body.entries);
+			after = body.next_after;
+		}
+		expect(paged).toEqual(entries);
+
+		// A cancelled order's unit comes back and is sold to the next buyer.
+		const first = orders[0]!;
+		const orderId = (first.res.body as { order_id: string }).order_id;
+		const cancelled = await call("POST", `/orders/${orderId}/cancel`, { auth: first.auth, body: {} });
+		expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+		expect((await rowOf(auth, wh, p)).on_hand).toBe(1);
+		const again = await buy(p);
+		expect(again.res.status, JSON.stringify(again.res.body)).toBe(201);
+	});
+
+	it("folding back to one shard keeps open holds and every unit; the warehouse then sells the unit itself", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 5, shards: 4 }] } })).status).toBe(200);
+		expect((await buy(p, 2)).res.status).toBe(201);
+		expect(await until(auth, wh, p, (r) => r.reserved === 0)).toMatchObject({ on_hand: 3, reserved: 0 });
+		const fold = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 3, shards: 1 }] } });
+		expect(fold.status, JSON.stringify(fold.body)).toBe(200);
+		const row = await until(auth, wh, p, (r) => r.reserved === 0);
+		expect(row).toMatchObject({ shards: 1, on_hand: 3, available: 3 });
+		expect((await buy(p, 3)).res.status).toBe(201);
+		expect((await buy(p, 1)).res.status).toBe(409);
+	});
+
+	it("refuses shards outside 1..64", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		for (const shards of [0, 65, 1.5]) {
+			const r = await call("PUT", `/admin/warehouses/${shop.warehouses[0]}/stock`, { auth, body: { items: [{ product_id: shop.products[0], size: "M", on_hand: 1, shards }] } });
+			expect(r.status).toBe(400);
+			expect(r.body).toMatchObject({ code: "VALIDATION_ERROR" });
+		}
+	});
+
+	it("concurrent buyers through checkout never oversell and are refused only once every unit is taken", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 8, shards: 4 }] } })).status).toBe(200);
+		const buyers = await Promise.all(Array.from({ length: 16 }, () => customer([{ product_id: p, size: "M", quantity: 1 }])));
+		const answers = await Promise.all(buyers.map((b) => placeOrder(b.auth)));
+		const statuses = answers.map((a) => a.status).sort();
+		expect(statuses.filter((x) => x === 201)).toHaveLength(8);
+		expect(statuses.filter((x) => x === 409)).toHaveLength(8);
+		for (const a of answers.filter((x) => x.status === 409)) expect(a.body).toMatchObject({ code: "OUT_OF_STOCK" });
+		const row = await until(auth, wh, p, (r) => r.on_hand === 0 && r.reserved === 0);
+		expect(row).toMatchObject({ on_hand: 0, reserved: 0, available: 0 });
+		const ledger = await call("GET", `/admin/warehouses/${wh}/ledger?limit=500`, { auth });
+		const entries = (ledger.body as { entries: Array<{ reason: string; on_hand_delta: number }> }).entries;
+		expect(-entries.filter((e) => e.reason === "commit").reduce((a, e) => a + e.on_hand_delta, 0)).toBe(8);
+	});
+
+	it("an order that can ship from two warehouses takes a sharded unit's last unit at one and the rest at the other", async () => {
+		const auth = await admin();
+		const shop = await makeShop({
+			warehouses: [
+				{ postal_code: "10001", region: "NY", stock: {} },
+				{ postal_code: "94105", region: "CA", stock: { "0/M": 1 } },
+			],
+		});
+		const [east, west] = shop.warehouses as [string, string];
+		const [p] = shop.products as [string];
+		expect((await call("PUT", `/admin/warehouses/${east}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 2, shards: 2 }] } })).status).toBe(200);
+		expect((await buy(p, 1)).res.status).toBe(201);
+		const both = await buy(p, 2);
+		expect(both.res.status, JSON.stringify(both.res.body)).toBe(201);
+		expect((await until(auth, east, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
+		expect((await until(auth, west, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
+		expect((await buy(p, 1)).res.status).toBe(409);
+	});
+});

@@ -1,0 +1,302 @@
+/**
+ * A unit split over shard objects: the warehouse's object keeps the pool and
+ * grants units to shards; each shard sells only what it holds. Grants and
+ * give-backs apply once; a dry shard asks before refusing, so nobody is told
+ * sold out while units sit free elsewhere; units that come back are sold
+ * again; folding back to one object loses nothing.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { shardName } from "../../src/stock/shardNames";
+import type { Unit } from "../../src/stock/types";
+import { freshName, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
+
+const TTL = 60_000;
+
+interface Sharded {
+	name: string;
+	main: WarehouseStub;
+	u: Unit;
+	shard(k: number): WarehouseStub;
+}
+
+async function sharded(onHand: number, shards: number): Promise<Sharded> {
+	const name = freshName();
+	const main = env.WAREHOUSE.getByName(name);
+	const u = unit();
+	const r = await main.setSharded(ref("set"), { ...u, on_hand: onHand, shards });
+	expect(r.ok).toBe(true);
+	return { name, main, u, shard: (k) => env.WAREHOUSE.getByName(shardName(name, u, k)) };
+}
+
+/** Free units of the unit: the pool's and every shard's, read from the objects. */
+async function freeEverywhere(s: Sharded, slots: number): Promise<{ pool: number; shards: number[]; on_hand: number }> {
+	const pool = (await s.main.stockView()).items.find((i) => i.product_id === s.u.product_id)!;
+	const shards = await Promise.all(
+		Array.from({ length: slots }, async (_, k) => {
+			const row = (await s.shard(k).stockView()).items.find((i) => i.product_id === s.u.product_id);
+			return row ? { free: row.on_hand - row.reserved, on_hand: row.on_hand } : { free: 0, on_hand: 0 };
+		}),
+	);
+	return { pool: pool.on_hand - pool.reserved, shards: shards.map((x) => x.free), on_hand: pool.on_hand + shards.reduce((a, x) => a + x.on_hand, 0) };
+}
+
+async function audited(stubs: WarehouseStub[]): Promise<void> {
+	for (const s of stubs) expect((await s.audit()).ok, "ledger replays to the object's stock").toBe(true);
+}
+
+describe("shards of a unit", () => {
+	it("a dry shard is granted units from the pool, once, and the hold is taken there", async () => {
+		const s = await sharded(20, 4);
+		const r = await s.shard(2).reserve(ref("o"), [line(s.u, 3)], TTL);
+		expect(r).toMatchObject({ ok: true, state: "held" });
+		const mainLedger = await ledgerOf(s.main);
+		const shardLedger = await ledgerOf(s.shard(2));
+		const out = mainLedger.filter((e) => e.reason === "grant_out");
+		const inn = shardLedger.filter((e) => e.reason === "grant_in");
+		expect(out).toHaveLength(1);
+		expect(inn).toHaveLength(1);
+		expect(inn[0]!.ref).toBe(out[0]!.ref);
+		expect(inn[0]!.on_hand_delta).toBe(-out[0]!.on_hand_delta);
+		// The same grant delivered again (the alarm's retry) changes nothing.
+		expect(await s.shard(2).receiveGrant(out[0]!.ref, s.u, -out[0]!.on_hand_delta)).toEqual({ applied: false });
+		const f = await freeEverywhere(s, 4);
+		expect(f.on_hand).toBe(20);
+		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(17);
+		await audited([s.main, s.shard(2)]);
+	});
+
+	it("a grant whose answer was lost reaches the shard by the pool's alarm, after a restart, exactly once", async () => {
+		const s = await sharded(10, 2);
+		// The shard asked, the pool granted, and the answer never came back.
+		const answer = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
+		expect(answer.kind).toBe("grant");
+		const grant = (answer as { grants: Array<{ grant_id: string; units: number }> }).grants[0]!;
+		const main = await restartWarehouse(s.name);
+		const clock = await useClock(main);
+		clock.advance(5_000);
+		expect(await runDurableObjectAlarm(main)).toBe(true);
+		const inn = (await ledgerOf(s.shard(1))).filter((e) => e.reason === "grant_in");
+		expect(inn.map((e) => [e.ref, e.on_hand_delta])).toEqual([[grant.grant_id, grant.units]]);
+		// Redelivered once more (a second alarm): still applied once.
+		expect(await s.shard(1).receiveGrant(grant.grant_id, s.u, grant.units)).toEqual({ applied: false });
+		expect((await freeEverywhere({ ...s, main }, 2)).on_hand).toBe(10);
+		await audited([main, s.shard(1)]);
+	});
+
+	it("no false sold-out: a dry shard with an empty pool is served from units another shard holds", async () => {
+		const s = await sharded(12, 3);
+		// Shard 0 takes a grant (at least 8) and holds 1; the pool keeps the rest.
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// Shard 1 takes what the pool has left.
+		const before = await freeEverywhere(s, 3);
+		expect(before.shards[0]).toBeGreaterThan(0);
+		const rest = before.pool + before.shards[0]!;
+		// Shard 2 asks for every free unit there is: the pool is short, shard 0 gives back, the buyer is served.
+		const r = await s.shard(2).reserve(ref("o"), [line(s.u, rest)], TTL);
+		expect(r).toMatchObject({ ok: true });
+		const after = await freeEverywhere(s, 3);
+		expect(after.pool + after.shards.reduce((a, b) => a + b, 0)).toBe(0);
+		expect((await ledgerOf(s.shard(0))).some((e) => e.reason === "give_back")).toBe(true);
+		// Now nothing is free anywhere: a refusal is true.
+		const refused = await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL);
+		expect(refused).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		await audited([s.main, s.shard(0), s.shard(1), s.shard(2)]);
+	});
+
+	it("units that come back at a shard go to the pool and are sold to the next buyer at another shard", async () => {
+		const s = await sharded(4, 2);
+		const first = ref("o");
+		expect((await s.shard(0).reserve(first, [line(s.u, 4)], TTL)).ok).toBe(true);
+		expect(await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect((await s.shard(0).release(first)).ok).toBe(true);
+		const f = await freeEverywhere(s, 2);
+		expect(f.shards[0]).toBe(0);
+		expect(f.pool).toBe(4);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 4)], TTL)).ok).toBe(true);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("concurrent buyers over every shard never oversell and are refused only once the unit is sold out", async () => {
+		const loaded = 25;
+		const s = await sharded(loaded, 4);
+		const buyers = Array.from({ length: 40 }, (_, i) => ({ k: i % 4, ref: ref("o") }));
+		const results = await Promise.all(buyers.map((b) => s.shard(b.k).reserve(b.ref, [line(s.u, 1)], TTL)));
+		const held = buyers.filter((_, i) => results[i]!.ok);
+		expect(held).toHaveLength(loaded);
+		expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === "insufficient_stock")).toBe(true);
+		const commits = await Promise.all(held.map((b) => s.shard(b.k).commit(b.ref)));
+		expect(commits.every((c) => c.ok)).toBe(true);
+		const f = await freeEverywhere(s, 4);
+		expect(f.on_hand).toBe(0);
+		await audited([s.main, s.shard(0), s.shard(1), s.shard(2), s.shard(3)]);
+	});
+
+	it("a reserve at the warehouse's object for a sharded unit gathers from the shards before refusing", async () => {
+		const s = await sharded(10, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		const r = await s.main.reserve(ref("o"), [line(s.u, 9)], TTL);
+		expect(r).toMatchObject({ ok: true });
+		expect(await s.main.reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		await audited([s.main, s.shard(0)]);
+	});
+
+	it("folding back to one object keeps the open holds at their shard and every free unit in the warehouse's object", async () => {
+		const s = await sharded(10, 4);
+		const open = ref("o");
+		const kept = ref("o");
+		expect((await s.shard(3).reserve(open, [line(s.u, 2)], TTL)).ok).toBe(true);
+		expect((await s.shard(1).reserve(kept, [line(s.u, 3)], TTL)).ok).toBe(true);
+		const folded = await s.main.setSharded(ref("set"), { ...s.u, on_hand: 10, shards: 1 });
+		expect(folded).toMatchObject({ ok: true, levels: [{ on_hand: 10, reserved: 5 }] });
+		const f = await freeEverywhere(s, 4);
+		expect(f.shards).toEqual([0, 0, 0, 0]);
+		expect(f.pool).toBe(5);
+		expect((await s.main.shardConfigs())[0]).toMatchObject({ shards: 1, generations: [1, 4] });
+		// The open holds are honoured where they are; the warehouse sells the rest.
+		expect((await s.shard(1).commit(kept)).ok).toBe(true);
+		expect((await s.main.reserve(ref("o"), [line(s.u, 5)], TTL)).ok).toBe(true);
+		// A hold released after the fold comes back to the warehouse's object.
+		expect((await s.shard(3).release(open)).ok).toBe(true);
+		expect((await freeEverywhere(s, 4)).pool).toBe(2);
+		await audited([s.main, s.shard(1), s.shard(3)]);
+	});
+
+	it("a hold that expires at a shard gives its units back to the pool, and another shard sells them", async () => {
+		const s = await sharded(3, 2);
+		const r = ref("o");
+		expect((await s.shard(0).reserve(r, [line(s.u, 3)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect((await s.shard(0).hold(r))!.state).toBe("expired");
+		expect((await freeEverywhere(s, 2)).pool).toBe(3);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("give-backs sent again (a lost answer, a restarted shard) join the pool once", async () => {
+		const s = await sharded(10, 2);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// The pool reclaims shard 1's free units; the shard still lists the give-back as not known delivered.
+		await s.main.gather(s.u);
+		const pending = () => runInDurableObject(s.shard(1), (_, state) => state.storage.sql.exec(`SELECT give_id, product_id, size, units FROM give_backs WHERE delivered = 0`).toArray());
+		const gives = await pending();
+		expect(gives.length).toBeGreaterThan(0);
+		// The same give-backs delivered twice by hand, then by the restarted shard's alarm.
+		for (let i = 0; i < 2; i++) await s.main.receiveGiveBacks(1, gives as never);
+		const shard = await restartWarehouse(shardName(s.name, s.u, 1));
+		expect(await runDurableObjectAlarm(shard)).toBe(true);
+		expect(await pending()).toEqual([]);
+		const giveIns = (await ledgerOf(s.main)).filter((e) => e.reason === "give_in");
+		expect(new Set(giveIns.map((e) => e.ref)).size).toBe(giveIns.length);
+		const f = await freeEverywhere(s, 2);
+		expect(f.on_hand).toBe(10);
+		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(9);
+		await audited([s.main, shard]);
+	});
+
+	it("a late commit at a shard whose expired units went back to the pool takes them again through a grant", async () => {
+		const s = await sharded(2, 2);
+		const r = ref("o");
+		expect((await s.shard(0).reserve(r, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect(await s.shard(0).commit(r)).toMatchObject({ ok: true, late: true });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(0);
+		await audited([s.main, s.shard(0)]);
+	});
+
+	it("the reconciler's resolveDue at the warehouse resolves its shards' due holds too, and their units reach the pool", async () => {
+		const s = await sharded(5, 3);
+		const r = ref("o");
+		expect((await s.shard(2).reserve(r, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const resolved = await s.main.resolveDue(Date.now() + TTL + 1_000);
+		expect(resolved).toEqual({ committed: 0, expired: 1 });
+		expect((await s.shard(2).hold(r))!.state).toBe("expired");
+		expect((await freeEverywhere(s, 3)).pool).toBe(5);
+		await audited([s.main, s.shard(2)]);
+	});
+
+	it("safety stock stays at the pool: buyers at the shards never take it, an adjustment may, after the shards gave their free units back", async () => {
+		const name = freshName();
+		const main = env.WAREHOUSE.getByName(name);
+		const u = unit();
+		expect((await main.setSharded(ref("set"), { ...u, on_hand: 6, shards: 2, safety_stock: 2 })).ok).toBe(true);
+		const shard = (k: number) => env.WAREHOUSE.getByName(shardName(name, u, k));
+		expect((await shard(0).reserve(ref("o"), [line(u, 3)], TTL)).ok).toBe(true);
+		expect(await shard(1).reserve(ref("o"), [line(u, 2)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect((await shard(1).reserve(ref("o"), [line(u, 1)], TTL)).ok).toBe(true);
+		// The 2 safety units stay at the pool; an adjustment takes them (shards hold none free now).
+		const adj = await main.adjust(ref("adj"), u, -2, "damage");
+		expect(adj).toMatchObject({ ok: true, level: { on_hand: 4, reserved: 4, available: 0 } });
+		await audited([main, shard(0), shard(1)]);
+	});
+
+	it("a grant whose answer was lost is handed again with the shard's next ask and applied once", async () => {
+		const s = await sharded(10, 2);
+		const lost = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
+		expect(lost.kind).toBe("grant");
+		const [grant] = (lost as { grants: Array<{ grant_id: string; units: number }> }).grants;
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
+		const inn = (await ledgerOf(s.shard(1))).filter((e) => e.reason === "grant_in");
+		expect(inn.map((e) => e.ref)).toEqual([grant!.grant_id]);
+		expect((await ledgerOf(s.main)).filter((e) => e.reason === "grant_out")).toHaveLength(1);
+		await audited([s.main, s.shard(1)]);
+	});
+
+	it("a seeded mix of buyers, releases and commits over every shard conserves every unit and never oversells", async () => {
+		const loaded = 30;
+		const slots = 4;
+		const s = await sharded(loaded, slots);
+		const rand = mulberry32(1907);
+		const plan = Array.from({ length: 60 }, () => ({ k: randInt(rand, 0, slots - 1), q: randInt(rand, 1, 3), then: rand() < 0.3 ? "release" : "commit", ref: ref("o") }));
+		const outcomes = await Promise.all(
+			plan.map(async (p) => {
+				const r = await s.shard(p.k).reserve(p.ref, [line(s.u, p.q)], TTL);
+				if (!r.ok) return { ...p, sold: 0, refused: true };
+				const done = p.then === "release" ? await s.shard(p.k).release(p.ref) : await s.shard(p.k).commit(p.ref);
+				expect(done.ok).toBe(true);
+				return { ...p, sold: p.then === "commit" ? p.q : 0, refused: false };
+			}),
+		);
+		const sold = outcomes.reduce((a, o) => a + o.sold, 0);
+		expect(sold).toBeLessThanOrEqual(loaded);
+		const f = await freeEverywhere(s, slots);
+		// Every unit is at the pool or a shard, or sold.
+		expect(f.on_hand + sold).toBe(loaded);
+		// The buyers asked for more than there was: some were refused, and what was not sold is free again.
+		expect(outcomes.some((o) => o.refused)).toBe(true);
+		expect(f.pool + f.shards.reduce((a, b) => a + b, 0)).toBe(loaded - sold);
+		await audited([s.main, ...Array.from({ length: slots }, (_, k) => s.shard(k))]);
+	});
+
+	it("a deduct and a transfer out take units the shards hold (gathered into the pool first); a restore and a transfer in land in the pool", async () => {
+		const s = await sharded(10, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// 8 free: some at the shards (their grants), the rest in the pool.
+		expect((await freeEverywhere(s, 2)).pool).toBeLessThan(8);
+		expect(await s.main.deduct(ref("d"), [line(s.u, 5)])).toMatchObject({ ok: true, levels: [{ on_hand: 5, reserved: 2, available: 3 }] });
+		expect(await s.main.transferOut(ref("t"), "wh-elsewhere", [line(s.u, 3)])).toEqual({ ok: true, replayed: false });
+		expect(await s.main.deduct(ref("d"), [line(s.u, 1)])).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect(await s.main.restore(ref("r"), [line(s.u, 4)])).toMatchObject({ ok: true, levels: [{ on_hand: 6, reserved: 2, available: 4 }] });
+		expect((await s.main.receiveTransfer(ref("t"), [line(s.u, 1)])).ok).toBe(true);
+		const f = await freeEverywhere(s, 2);
+		expect(f.pool).toBe(5);
+		expect(f.on_hand).toBe(7);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("a crowd arriving at a dry shard costs the pool one ask per grant, not one per buyer", async () => {
+		const s = await sharded(100, 4);
+		const results = await Promise.all(Array.from({ length: 40 }, () => s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)));
+		expect(results.every((r) => r.ok)).toBe(true);
+		const asks = (await s.main.writeCounts()).by_kind.ask ?? 0;
+		expect(asks).toBeGreaterThan(0);
+		expect(asks).toBeLessThanOrEqual(5);
+		await audited([s.main, s.shard(0)]);
+	});
+});
