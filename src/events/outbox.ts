@@ -63,7 +63,7 @@ async function sendChunk(env: Env, events: StockgateEvent[]): Promise<boolean> {
  * The events of these orders that may go to the queue now, read from the
  * outbox, in send order. An order's "placed" event is held while the order
  * still has a commit to confirm: should its stock turn out to be gone, the
- * order is cancelled unannounced (src/checkout/unfulfillable.ts). Events in
+ * order is cancelled unannounced (src/orders/unfulfillable.ts). Events in
  * `confirmed` are not held: their publisher saw the commits confirmed (the
  * outbox rows saying so may still be waiting to be cleared).
  */
