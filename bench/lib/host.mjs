@@ -9,10 +9,10 @@
 //   { cmd: "writes", name, ids }       -> each Warehouse object's write counts (stockgate's writeCounts RPC)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
 import { existsSync } from "node:fs";
-import net from "node:net";
 import { dirname, resolve } from "node:path";
 import { unstable_readConfig, unstable_startWorker } from "wrangler";
 import { applyMigrations } from "../../scripts/lib/migrations.mjs";
+import { freePort } from "../../scripts/lib/ports.mjs";
 import { pidListeningOn, workerdChildren } from "./proc.mjs";
 
 /** name -> { worker, configPath, logs: { counts, errors } } */
@@ -80,17 +80,6 @@ async function waitForHealth(url, deadline) {
  * D1 and Durable Object state; envFile: the secrets file (.dev.vars is not read);
  * compatFrom: another wrangler.toml whose compatibility date and flags to run on.
  */
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.on("error", reject);
-		srv.listen(0, "127.0.0.1", () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
-}
-
 async function start({ name, configPath, persistDir, envFile, compatFrom, inspect = false }) {
 	const started = Date.now();
 	let compat;

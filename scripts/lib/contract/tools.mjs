@@ -2,9 +2,9 @@
 // Redocly's Respect (the Arazzo workflows) and Stoplight Prism's validation proxy.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { root } from "../devvars.mjs";
+import { freePort } from "../ports.mjs";
 
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" };
@@ -39,17 +39,6 @@ export async function runRespect(arazzo, inputs, jsonOut) {
 		}
 	}
 	return { code, steps, output };
-}
-
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.on("error", reject);
-		srv.listen(0, "127.0.0.1", () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
 }
 
 /** `prism proxy --errors <doc> <upstream>` on a free 127.0.0.1 port; answers once it listens. */
