@@ -139,7 +139,7 @@ async function main() {
 				report.scenarios[name] = { description: sc.description, passes, summary, sharded };
 				if (sharded) {
 					log(
-						`  hot unit, busiest object's requests per order: ${sharded.sharded.busiest_requests_per_order} at S=${sharded.sharded.shards} against ${sharded.s1.busiest_requests_per_order} at S=1 (x${sharded.busiest_requests_per_order_ratio}); grants ${sharded.sharded.grants_per_s_buying}/s while buying; false 409s ${sharded.sharded.false_409}; units sold ${sharded.sharded.units_sold} of ${sharded.sharded.units_in_stock}`,
+						`  hot unit, busiest object's requests per order: ${sharded.sharded.busiest_requests_per_order} at S=${sharded.sharded.shards} against ${sharded.s1.busiest_requests_per_order} at S=1 (x${sharded.busiest_requests_per_order_ratio}; busiest shard x${sharded.busiest_seller_requests_per_order_ratio}); grants ${sharded.sharded.grants_per_s_buying}/s while buying; false 409s ${sharded.sharded.false_409}; units sold ${sharded.sharded.units_sold} of ${sharded.sharded.units_in_stock}`,
 					);
 				}
 				const nolock = summary[NOLOCK.name];

@@ -4,13 +4,16 @@ export interface ObjectCounts {
 	requests?: Record<string, number>;
 }
 
+export type ObjectRole = "warehouse" | "pool" | "shard";
+
 export interface ObjectRequests {
 	object: string;
+	role: ObjectRole;
 	requests: number;
 	by_method: Record<string, number>;
 }
 
-export function requestsBetween(objects: ReadonlyArray<{ name: string; label: string }>, before: Record<string, ObjectCounts>, after: Record<string, ObjectCounts>): ObjectRequests[];
+export function requestsBetween(objects: ReadonlyArray<{ name: string; label: string; role: ObjectRole }>, before: Record<string, ObjectCounts>, after: Record<string, ObjectCounts>): ObjectRequests[];
 
 export function busiestPerOrder(
 	perObject: ObjectRequests[],

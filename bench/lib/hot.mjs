@@ -6,16 +6,17 @@
 /**
  * Requests each object served between two readings of the host's `writes`
  * command ({ [object name]: { requests: { [method]: n } } }), busiest first.
- * `objects`: [{ name, label }], the objects of the pass's unit.
+ * `objects`: [{ name, label, role }], the objects of the pass's unit (role:
+ * "warehouse", "pool" or "shard").
  */
 export function requestsBetween(objects, before, after) {
-	const out = objects.map(({ name, label }) => {
+	const out = objects.map(({ name, label, role }) => {
 		const by_method = {};
 		for (const [m, n] of Object.entries(after[name]?.requests ?? {})) {
 			const d = n - (before[name]?.requests?.[m] ?? 0);
 			if (d !== 0) by_method[m] = d;
 		}
-		return { object: label, requests: Object.values(by_method).reduce((s, n) => s + n, 0), by_method };
+		return { object: label, role, requests: Object.values(by_method).reduce((s, n) => s + n, 0), by_method };
 	});
 	return out.sort((a, b) => b.requests - a.requests || (a.object < b.object ? -1 : 1));
 }

@@ -207,7 +207,7 @@ function renderSharded(lines, sh) {
 	const rows = [sh.s1, sh.sharded];
 	lines.push(
 		"",
-		`Hot unit over shard objects (stockgate, quiet passes): busiest object's requests per order x${sh.busiest_requests_per_order_ratio} at S=${sh.sharded.shards} against S=1`,
+		`Hot unit over shard objects (stockgate, quiet passes): at S=${sh.sharded.shards} against S=1, the busiest object's requests per order x${sh.busiest_requests_per_order_ratio}, the busiest selling object's (a shard) x${sh.busiest_seller_requests_per_order_ratio}`,
 		"",
 		table(
 			[
@@ -216,6 +216,7 @@ function renderSharded(lines, sh) {
 				{ key: (r) => fixed(3)(r.busiest_requests_per_order), title: "its requests per order" },
 				{ key: (r) => fixed(3)(r.busiest_requests_per_order_buying), title: "buying only" },
 				{ key: (r) => fixed(3)(r.busiest_requests_per_place_order), title: "per place-order sent" },
+				{ key: (r) => fixed(3)(r.busiest_seller_requests_per_order), title: "busiest seller's requests per order" },
 				{ key: (r) => fixed(3)(r.all_objects_requests_per_order), title: "all objects' requests per order" },
 				{ key: "grants", title: "grants" },
 				{ key: "grants_per_s_buying", title: "grants/s buying" },

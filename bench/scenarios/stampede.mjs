@@ -115,6 +115,8 @@ function shardedFigures(passes, shards) {
 		busiest_requests_per_place_order: r.hot.busiest?.per_place_order ?? null,
 		place_orders_sent: r.hot.place_orders_sent,
 		all_objects_requests_per_order: r.hot.busiest?.all_objects_per_order ?? null,
+		// The busiest object selling the unit itself: the warehouse's at S = 1, a shard beyond (the pool sells nothing).
+		busiest_seller_requests_per_order: sellerPerOrder(r),
 		busiest_by_method: r.hot.busiest?.by_method ?? null,
 		orders_placed: r.orders_placed_first + r.orders_placed_retry,
 		grants: r.hot.grants.pass,
@@ -130,7 +132,18 @@ function shardedFigures(passes, shards) {
 	});
 	const a = figures(one, 1);
 	const b = figures(many, shards);
-	return { s1: a, sharded: b, busiest_requests_per_order_ratio: ratio(b.busiest_requests_per_order, a.busiest_requests_per_order) };
+	return {
+		s1: a,
+		sharded: b,
+		busiest_requests_per_order_ratio: ratio(b.busiest_requests_per_order, a.busiest_requests_per_order),
+		busiest_seller_requests_per_order_ratio: ratio(b.busiest_seller_requests_per_order, a.busiest_seller_requests_per_order),
+	};
+}
+
+function sellerPerOrder(r) {
+	const top = r.hot.requests_by_object?.find((o) => o.role !== "pool");
+	const placed = r.orders_placed_first + r.orders_placed_retry;
+	return top && placed > 0 ? Math.round((top.requests / placed) * 1000) / 1000 : null;
 }
 
 async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
@@ -276,8 +289,8 @@ async function objectsOf(sc) {
 	const unit = { product_id: sc.products[0].id, size: "M" };
 	return sc.warehouses.flatMap((w) =>
 		sc.shards > 1
-			? [{ name: w.id, label: `${w.id} (pool)` }, ...Array.from({ length: sc.shards }, (_, k) => ({ name: shardName(w.id, unit, k), label: `${w.id} shard ${k}` }))]
-			: [{ name: w.id, label: w.id }],
+			? [{ name: w.id, label: `${w.id} (pool)`, role: "pool" }, ...Array.from({ length: sc.shards }, (_, k) => ({ name: shardName(w.id, unit, k), label: `${w.id} shard ${k}`, role: "shard" }))]
+			: [{ name: w.id, label: w.id, role: "warehouse" }],
 	);
 }
 
@@ -304,7 +317,7 @@ async function hotUnit(sys, sc, admin, { objects, counts: [c0, c1, c2], placed: 
 		place_orders_sent: sent.all,
 		busiest: restarted ? null : busiestPerOrder(requestsBetween(objects, c0, c2), placedAll, sent.all),
 		busiest_buying: restarted ? null : busiestPerOrder(requestsBetween(objects, c0, c1), placedFirst, sent.buying),
-		requests_by_object: restarted ? null : requestsBetween(objects, c0, c2).map(({ object, requests }) => ({ object, requests })),
+		requests_by_object: restarted ? null : requestsBetween(objects, c0, c2).map(({ object, role, requests }) => ({ object, role, requests })),
 		grants: grantFigures(ledger, buying.from, buying.to),
 		ledger_rows: ledger.length,
 		refusals_out_of_stock: ops.filter((op) => op.answer?.status === 409 && op.answer.body.code === "OUT_OF_STOCK").length,

@@ -65,9 +65,9 @@ describe("the stampede's hot-unit figures", () => {
 
 	it("finds the busiest object from two readings of the request counts, per order placed", () => {
 		const objects = [
-			{ name: "w", label: "w (pool)" },
-			{ name: "w#drop#M#0", label: "w shard 0" },
-			{ name: "w#drop#M#1", label: "w shard 1" },
+			{ name: "w", label: "w (pool)", role: "pool" as const },
+			{ name: "w#drop#M#0", label: "w shard 0", role: "shard" as const },
+			{ name: "w#drop#M#1", label: "w shard 1", role: "shard" as const },
 		];
 		const before = { w: { requests: { setSharded: 1 } }, "w#drop#M#0": { requests: {} } };
 		const after = {
@@ -81,7 +81,7 @@ describe("the stampede's hot-unit figures", () => {
 			["w shard 1", 8],
 			["w (pool)", 3],
 		]);
-		expect(per[2]!.by_method).toEqual({ ask: 3 });
+		expect(per[2]).toEqual({ object: "w (pool)", role: "pool", requests: 3, by_method: { ask: 3 } });
 		expect(busiestPerOrder(per, 8, 16)).toMatchObject({ object: "w shard 0", requests: 12, per_order: 1.5, per_place_order: 0.75, all_objects_per_order: 2.875, objects: 3 });
 		expect(busiestPerOrder(per, 0, 16)).toBeNull();
 	});
