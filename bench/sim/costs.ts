@@ -58,8 +58,8 @@ export interface Costs {
 	workerView: number;
 }
 
-function interpolate(points: Array<[number, number]>, x: number): number {
-	const sorted = [...points].sort((a, b) => a[0] - b[0]);
+/** Linear through `sorted` (ascending in x), extended past its ends. */
+function interpolate(sorted: Array<[number, number]>, x: number): number {
 	if (x <= sorted[0]![0]) return sorted[0]![1];
 	for (let i = 1; i < sorted.length; i++) {
 		const [x0, y0] = sorted[i - 1]!;
@@ -79,13 +79,17 @@ export function costsFrom(inputs: Inputs, d1Multiplier = 1, objectMultiplier = 1
 		if (typeof v !== "number") throw new Error(`floor inputs: missing busy_ms["${name}"]`);
 		return v;
 	};
-	const perCall = (which: "hot" | "catalog"): Array<[number, number]> => Object.values(inputs.capacity.commit_many[which]).map((c) => [c.k, c.k * c.per_hold_ms]);
+	const perCall = (which: "hot" | "catalog"): Array<[number, number]> =>
+		Object.values(inputs.capacity.commit_many[which])
+			.map((c): [number, number] => [c.k, c.k * c.per_hold_ms])
+			.sort((a, b) => a[0] - b[0]);
 	const hotCalls = perCall("hot");
 	const catalogCalls = perCall("catalog");
 	const reserve1 = need("rpc-reserve");
 	const reserve2 = need("rpc-reserve-catalog");
 	const snap1 = need("rpc-snapshot-1-unit");
 	const snapCatalog = need("rpc-snapshot-catalog");
+	const snapPoints: Array<[number, number]> = [[1, snap1], [1000, snapCatalog]];
 	const o = objectMultiplier;
 	const d = d1Multiplier;
 	const f = inputs.floor_p50_ms;
@@ -99,7 +103,7 @@ export function costsFrom(inputs: Inputs, d1Multiplier = 1, objectMultiplier = 1
 		commitMany: (k, catalog) => o * interpolate(catalog ? catalogCalls : hotCalls, Math.max(1, k)),
 		release: o * reserve1,
 		availability: o * need("rpc-availability"),
-		snapshot: (units) => o * interpolate([[1, snap1], [1000, snapCatalog]], units),
+		snapshot: (units) => o * interpolate(snapPoints, units),
 		escrowWrite: o * reserve1,
 		escrowRead: o * need("rpc-availability"),
 		d1Read: d * need("d1-read"),

@@ -111,11 +111,7 @@ export function resultOf(sim: Sim): Result {
 		latency[step] = { n: a.length, p50: round(pct(a, 50), 1), p99: round(pct(a, 99), 1) };
 	}
 	// Oversold: units in live orders beyond what was loaded, per unit; drift: loaded - free - live units.
-	const live = new Map<string, number>();
-	for (const o of sim.orders) {
-		if (!o.state || o.state.status === "cancelled") continue;
-		for (const l of o.demand) live.set(l.product_id, (live.get(l.product_id) ?? 0) + l.quantity);
-	}
+	const live = sim.live;
 	let oversold = 0;
 	let drift = 0;
 	for (const [unit, book] of sim.books) {
