@@ -26,6 +26,7 @@ import type { CommitResult, Level, Line } from "../../src/stock/types";
 import type { SimConfig } from "./config";
 import { costsFrom, loadInputs, type Costs } from "./costs";
 import { EventQueue } from "./heap";
+import { fiveSeconds, pastLimit } from "./limits";
 import { Rng } from "./rng";
 import { Core, Store, type Outcome, type StoreKind } from "./stores";
 import { HOT, Obj, UnitBook, type Coordinator, type Hold, type Order, type Waiter } from "./world";
@@ -104,7 +105,7 @@ export class Sim {
 	/** The first false refusals, for a reader to follow up. */
 	readonly falseSamples: Array<{ atMs: number; startMs: number; hot: boolean; retry: boolean; demand: string }> = [];
 	/** Decided orders awaiting payment, per order shard. */
-	private readonly unpaid: Order[][] = [];
+	private readonly unpaid: Array<Set<Order>> = [];
 	/** Decided orders with a commit still owed (their commit outbox rows), per order shard. */
 	private readonly owing: Array<Set<Order>> = [];
 	private readonly windows: Array<{ orders: Order[]; gen: number }> = [];
@@ -112,6 +113,8 @@ export class Sim {
 	private nextId = 0;
 	arrivalsEndMs = 0;
 	endMs = 0;
+	/** Set when the run stopped at its first breach of the claim (run({ stopAtBreach })): the second it ended with. */
+	stoppedAtS: number | null = null;
 	/** When the first buying pass answered its last buyer (closed driver). */
 	buyingDoneMs = 0;
 	viewsDoneMs = 0;
@@ -122,7 +125,7 @@ export class Sim {
 		// arrivals, orders, and round trips to the stores it does not change, so two runs differ by the knob alone.
 		const stream = (k: number) => new Rng((cfg.seed + Math.imul(k, 0x9e3779b9)) >>> 0);
 		this.rand = { arrivals: stream(1), orders: stream(2), d1Net: stream(3), objectNet: stream(4), browsing: stream(5), misc: stream(6) };
-		this.costs = costsFrom(loadInputs(cfg.inputs), cfg.d1Multiplier, cfg.objectMultiplier);
+		this.costs = costsFrom(loadInputs(cfg.inputs), cfg.d1Multiplier, cfg.objectMultiplier, { grant: cfg.grantCostKey, giveBack: cfg.giveBackCostKey, ask: cfg.askCostKey });
 		this.build();
 	}
 
@@ -145,24 +148,24 @@ export class Sim {
 		for (let n = 0; n < c.N; n++) {
 			this.ordersDb.push(this.store(`orders-${n}`, "d1", core()));
 			this.queues.push(this.store(`queue-${n}`, "queue", core()));
-			this.unpaid.push([]);
+			this.unpaid.push(new Set());
 			this.owing.push(new Set());
 		}
 		// Today (N = 1) the catalog lives in the one database; with order shards it has its own.
 		this.catalogDb = c.N === 1 ? this.ordersDb[0]! : this.store("catalog", "d1", core());
-		const catalogPerPart = Math.ceil(c.catalogUnits / c.catalogSplit);
+		const catalogPerPart = Math.ceil(c.catalogUnits / c.warehousesPerSite);
 		for (let w = 0; w < c.warehouses; w++) {
 			this.places.push({ warehouse_id: `w${w}`, postal_code: `${10 + w}000`, region: `R${w}`, country: "XX" });
 			const parts: Obj[] = [];
-			for (let p = 0; p < c.catalogSplit; p++) {
-				const name = c.catalogSplit === 1 ? `w${w}` : `w${w}.${p}`;
+			for (let p = 0; p < c.warehousesPerSite; p++) {
+				const name = c.warehousesPerSite === 1 ? `w${w}` : `w${w}.${p}`;
 				parts.push(new Obj(name, this.store(name, "object", core()), w, c.hotShare < 1 ? catalogPerPart : 0, true));
 			}
 			this.objs.push(parts);
 		}
 		for (let u = 0; u < c.catalogUnits && c.hotShare < 1; u++) {
 			const key = `c${u}`;
-			for (let w = 0; w < c.warehouses; w++) this.objs[w]![u % c.catalogSplit]!.free.set(key, c.catalogStock);
+			for (let w = 0; w < c.warehouses; w++) this.objs[w]![u % c.warehousesPerSite]!.free.set(key, c.catalogStock);
 			this.books.set(key, new UnitBook(c.catalogStock * c.warehouses, 0));
 		}
 		this.books.set(HOT, new UnitBook(c.hotStock, 0));
@@ -250,7 +253,7 @@ export class Sim {
 
 	private objOf(unit: string, warehouse: number): Obj {
 		if (unit === HOT) return this.objs[warehouse]![0]!;
-		return this.objs[warehouse]![Number(unit.slice(1)) % this.cfg.catalogSplit]!;
+		return this.objs[warehouse]![Number(unit.slice(1)) % this.cfg.warehousesPerSite]!;
 	}
 
 	private freeAt(obj: Obj, unit: string): number {
@@ -745,7 +748,7 @@ export class Sim {
 			if (o.retry) this.c.retryPlaced++;
 			this.bucket(this.perSecond.placed);
 			this.lat.placed.push(this.q.now - o.start);
-			this.unpaid[o.shard]!.push(o);
+			this.unpaid[o.shard]!.add(o);
 			// The bench's crowd pays after its buying pass; the open curve's buyers pay as they go.
 			if (!o.hoarder && this.cfg.driver === "open") this.q.after(o.payAfterMs, () => this.pay(o));
 			this.gather(o);
@@ -879,6 +882,7 @@ export class Sim {
 			const t = transition(o.state, { type: "payment_succeeded" });
 			if (!t.ok) return;
 			o.state = t.next;
+			if (o.state.status !== "pending") this.unpaid[o.shard]!.delete(o);
 			if (t.refund) this.c.refunds++;
 			else this.c.paid++;
 		});
@@ -928,17 +932,21 @@ export class Sim {
 		const db = this.ordersDb[n]!;
 		this.d1(db, this.costs.d1Read, () => {
 			const cutoff = windowCutoff(this.q.now, this.cfg.paymentWindowMs);
-			const keep: Order[] = [];
+			const unpaid = this.unpaid[n]!;
 			let budget = this.cfg.reconcileBatch;
 			const due: Order[] = [];
-			for (const o of this.unpaid[n]!) {
-				if (!o.state || o.state.status !== "pending") continue;
-				if (budget > 0 && overdue({ ...o.state, created_at: new Date(o.decidedAt).toISOString() }, cutoff)) {
+			for (const o of unpaid) {
+				if (budget <= 0) break;
+				if (!o.state || o.state.status !== "pending") {
+					unpaid.delete(o);
+					continue;
+				}
+				if (overdue({ ...o.state, created_at: new Date(o.decidedAt).toISOString() }, cutoff)) {
 					budget--;
 					due.push(o);
-				} else keep.push(o);
+					unpaid.delete(o);
+				}
 			}
-			this.unpaid[n] = keep;
 			// A few cancellations at a time per shard, each waiting for its database and objects.
 			let next = 0;
 			const worker = () => {
@@ -965,7 +973,7 @@ export class Sim {
 		const db = this.ordersDb[o.shard]!;
 		this.d1(db, this.costs.d1Batch, (r) => {
 			if (r !== "ok" || !o.state) {
-				this.unpaid[o.shard]!.push(o); // the next run tries again
+				this.unpaid[o.shard]!.add(o); // the next run tries again
 				return next();
 			}
 			const t = transition(o.state, { type: "cancel" });
@@ -1092,7 +1100,7 @@ export class Sim {
 		const s = obj.shard!;
 		s.asking = true;
 		const a = { shard: s.index, free: s.free, need, want };
-		this.toCoord(this.costs.escrowRead, () => {
+		this.toCoord(this.costs.ask, () => {
 			this.coord!.reported[a.shard] = a.free;
 			this.decideAsk(a);
 		});
@@ -1108,7 +1116,7 @@ export class Sim {
 				co.reported[a.shard] = (co.reported[a.shard] ?? 0) + d.units;
 				this.c.grants++;
 				this.bucket(this.perSecond.grants);
-				this.toShard(obj, this.costs.escrowWrite, () => {
+				this.toShard(obj, this.costs.grant, () => {
 					this.moveFree(obj, HOT, d.units);
 					obj.shard!.asking = false;
 					obj.shard!.poolDry = false;
@@ -1122,11 +1130,11 @@ export class Sim {
 				co.reclaiming.add(d.from);
 				this.c.reclaims++;
 				const from = this.shards[d.from]!;
-				this.toShard(from, this.costs.escrowWrite, () => {
+				this.toShard(from, this.costs.giveBack, () => {
 					const give = Math.min(d.units, from.shard!.free);
 					this.moveFree(from, HOT, -give);
 					const left = from.shard!.free;
-					this.toCoord(this.costs.escrowWrite, () => {
+					this.toCoord(this.costs.giveBack, () => {
 						this.poolMove(give);
 						co.reported[d.from] = left;
 						co.reclaiming.delete(d.from);
@@ -1221,7 +1229,7 @@ export class Sim {
 		this.c.giveBacks++;
 		const left = s.free;
 		const co = this.coord!;
-		this.toCoord(this.costs.escrowWrite, () => {
+		this.toCoord(this.costs.giveBack, () => {
 			co.reported[s.index] = left;
 			const d = escrow.onGiveBack(co);
 			if (d.kind === "pool") {
@@ -1302,7 +1310,8 @@ export class Sim {
 
 	// ---------------------------------------------------------------- run
 
-	run(): void {
+	/** `stopAtBreach`: stop at the end of the first second the claim is broken in (a run that must fail, cut short). */
+	run(opts: { stopAtBreach?: boolean } = {}): void {
 		const c = this.cfg;
 		if (c.driver === "closed") {
 			// The bench's buying pass: until every buyer (and view) has its answer.
@@ -1322,10 +1331,35 @@ export class Sim {
 		this.scheduleCron();
 		this.scheduleShardAlarms();
 		this.scheduleFaults();
-		let until = 0;
-		while (until < this.endMs) {
-			until = this.endMs;
-			this.q.runUntil(until);
+		// Second by second (the retry's schedule may move endMs later while it runs).
+		for (let sec = 1; (sec - 1) * 1000 < this.endMs; sec++) {
+			this.q.runUntil(Math.min(sec * 1000, this.endMs));
+			if (opts.stopAtBreach && this.breached(sec - 1)) {
+				this.stoppedAtS = sec;
+				return;
+			}
 		}
+	}
+
+	/**
+	 * Whether a store is past its limit over the 5 s ending with second `i` of
+	 * the measured window: the claim is then broken whatever the rest of the run
+	 * does, since nothing later changes a second already run.
+	 */
+	private breached(i: number): boolean {
+		const c = this.cfg;
+		if (i < c.rampS + 4 || i >= c.rampS + c.holdS) return false;
+		for (const s of this.stores) {
+			const b = s.buckets;
+			let req = 0;
+			let busy = 0;
+			for (let j = i - 4; j <= i; j++) {
+				req += b.requests[j] ?? 0;
+				busy += b.busyMs[j] ?? 0;
+			}
+			const five = fiveSeconds(req, busy);
+			if (pastLimit(s.kind, five.rps, five.util)) return true;
+		}
+		return false;
 	}
 }
