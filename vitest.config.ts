@@ -75,6 +75,8 @@ export default defineConfig(async () => {
 						testTimeout: 300_000,
 						// As `npm run sim`: a young generation large enough for the run's short-lived events.
 						execArgv: ["--max-semi-space-size=64"],
+						// The claim's run and the minimality runs (test/sim/minimal.test.ts) side by side on two cores.
+						maxWorkers: 2,
 					},
 				},
 				{

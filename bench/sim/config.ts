@@ -3,6 +3,8 @@
  * configurations the docs and tests use (today's system on this machine, and
  * the scale-out claim). CLI flags override any field (see cli.ts).
  */
+import { CATALOG_TTL_MS } from "../../src/catalog/snapshot";
+import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { DEFAULT_ESCROW, type EscrowConfig } from "../../src/stock/escrow";
 
 export interface Faults {
@@ -55,7 +57,7 @@ export interface SimConfig {
 	warehousesPerSite: number;
 	/** Product page views per order. */
 	viewsPerOrder: number;
-	/** Product pages read no D1 in steady state (an isolate memo and the Cache API, refreshed per location per catalogTtlMs). */
+	/** Product pages read no D1 in steady state (an isolate memo and the Cache API, one D1 read per location per catalogTtlMs). */
 	pagesOffD1: boolean;
 	catalogTtlMs: number;
 	/** Edge locations the traffic comes through; each keeps its own availability cache. */
@@ -65,6 +67,13 @@ export interface SimConfig {
 	N: number;
 	S: number;
 	isolates: number;
+	/**
+	 * A window's commitMany for a warehouse with a sharded unit also goes to the
+	 * warehouse's own object, the pool, with every reference of the window (what
+	 * src/stock/sharded.ts does), besides the shards holding them. Off: a hold
+	 * is committed where it lives, the design's intent.
+	 */
+	shardedCommitsAtPool: boolean;
 	/** Gathered commits: one window per isolate, flushed after windowMs or at commitMax orders. */
 	commitWindowMs: number;
 	commitMax: number;
@@ -133,12 +142,13 @@ export const DEFAULTS: SimConfig = {
 	warehousesPerSite: 1,
 	viewsPerOrder: 10,
 	pagesOffD1: true,
-	catalogTtlMs: 5000,
+	catalogTtlMs: CATALOG_TTL_MS,
 	locations: 100,
-	availabilityTtlMs: 2000,
+	availabilityTtlMs: AVAILABILITY_TTL_MS,
 	N: 1,
 	S: 1,
 	isolates: 2000,
+	shardedCommitsAtPool: false,
 	commitWindowMs: 250,
 	commitMax: 200,
 	holdTtlMs: 120_000,

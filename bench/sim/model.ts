@@ -79,7 +79,7 @@ function unowe(o: Order, obj: Obj): boolean {
 
 export class Sim {
 	readonly q = new EventQueue();
-	readonly rand: { arrivals: Rng; orders: Rng; d1Net: Rng; objectNet: Rng; browsing: Rng; misc: Rng };
+	readonly rand: { arrivals: Rng; orders: Rng; d1Net: Rng; catalogNet: Rng; objectNet: Rng; browsing: Rng; misc: Rng };
 	readonly costs: Costs;
 	readonly stores: Store[] = [];
 	readonly ordersDb: Store[] = [];
@@ -124,7 +124,7 @@ export class Sim {
 		// One stream per kind of draw (common random numbers): a run with one more shard or database draws the same
 		// arrivals, orders, and round trips to the stores it does not change, so two runs differ by the knob alone.
 		const stream = (k: number) => new Rng((cfg.seed + Math.imul(k, 0x9e3779b9)) >>> 0);
-		this.rand = { arrivals: stream(1), orders: stream(2), d1Net: stream(3), objectNet: stream(4), browsing: stream(5), misc: stream(6) };
+		this.rand = { arrivals: stream(1), orders: stream(2), d1Net: stream(3), objectNet: stream(4), browsing: stream(5), misc: stream(6), catalogNet: stream(7) };
 		this.costs = costsFrom(loadInputs(cfg.inputs), cfg.d1Multiplier, cfg.objectMultiplier, { grant: cfg.grantCostKey, giveBack: cfg.giveBackCostKey, ask: cfg.askCostKey });
 		this.build();
 	}
@@ -224,7 +224,7 @@ export class Sim {
 	 * only if the store admits the operation.
 	 */
 	private call<R>(store: Store, rtt: number, plan: () => { busy: number; apply: () => R }, done: (o: Outcome, r: R | undefined) => void): void {
-		const rng = store.kind === "d1" ? this.rand.d1Net : this.rand.objectNet;
+		const rng = store.kind === "d1" ? (store === this.catalogDb && this.cfg.N > 1 ? this.rand.catalogNet : this.rand.d1Net) : this.rand.objectNet;
 		const go = this.jit(rtt, rng) / 2;
 		const back = this.jit(rtt, rng) / 2;
 		this.q.after(go, () => {
@@ -236,12 +236,13 @@ export class Sim {
 
 	/** A D1 call; `done` null when nobody waits for its answer. */
 	private d1(db: Store, busy: number, done: ((o: Outcome) => void) | null): void {
-		const go = this.jit(this.cfg.rttD1Ms, this.rand.d1Net) / 2;
+		const rng = db === this.catalogDb && this.cfg.N > 1 ? this.rand.catalogNet : this.rand.d1Net;
+		const go = this.jit(this.cfg.rttD1Ms, rng) / 2;
 		if (!done) {
 			this.q.after(go, () => db.submit(busy, 0, null));
 			return;
 		}
-		const back = this.jit(this.cfg.rttD1Ms, this.rand.d1Net) / 2;
+		const back = this.jit(this.cfg.rttD1Ms, rng) / 2;
 		this.q.after(go, () => db.submit(busy, back, done));
 	}
 
@@ -409,7 +410,7 @@ export class Sim {
 	 * reports): its shards are not read by pages. Views are counted, not
 	 * simulated one by one: each entry refreshes at TTL + the wait for the next
 	 * view. Likewise the catalog's cache (pages off D1) reads D1 once per
-	 * location per catalogTtlMs.
+	 * location per catalogTtlMs (src/catalog/snapshot.ts).
 	 */
 	private scheduleBrowsing(): void {
 		const c = this.cfg;
@@ -437,14 +438,8 @@ export class Sim {
 					const r = viewRate(this.q.now) / c.locations / 1000;
 					if (this.q.now >= this.arrivalsEndMs) return;
 					if (r <= 0) return this.q.after(1000, tick);
-					this.q.after(views.exp(1 / r), () => {
-						let left = 2;
-						const one = () => {
-							if (--left === 0) this.q.after(c.catalogTtlMs, tick);
-						};
-						this.d1(this.catalogDb, this.costs.d1Read, one);
-						this.d1(this.catalogDb, this.costs.d1Read, one);
-					});
+					// One D1 read of the whole catalog (a batch of two statements: the products, the warehouses).
+					this.q.after(views.exp(1 / r), () => this.d1(this.catalogDb, this.costs.d1ReadBatch, () => this.q.after(c.catalogTtlMs, tick)));
 				};
 				this.q.at(views.next() * c.catalogTtlMs, tick);
 			}
@@ -809,6 +804,14 @@ export class Sim {
 				if (list) list.push(o);
 				else refsAt.set(h.obj, [o]);
 			}
+		}
+		if (this.cfg.shardedCommitsAtPool && this.coord) {
+			// The gateway's commitMany for a warehouse with sharded units also goes to the warehouse's own object
+			// (the pool) with every reference; it holds none of them, so only its load is modelled.
+			let atShards = 0;
+			for (const o of decided) if (o.holds.some((h) => h.obj.shard)) atShards++;
+			const pool = this.coord.store;
+			if (atShards > 0) this.call(pool, this.cfg.rttObjectMs, () => ({ busy: this.costs.commitMany(atShards, false), apply: () => true }), () => {});
 		}
 		const answers = new Map<string, WarehouseAnswer>();
 		let left = refsAt.size;
