@@ -26,15 +26,18 @@ describe("the event queue", () => {
 });
 
 describe("the model", () => {
+	// The small sale at its default S=4, run once for the tests that look at that configuration.
+	let sale: ReturnType<typeof run> | undefined;
+	const smallSale = () => (sale ??= run(small()));
+
 	it("is deterministic for a seed", () => {
-		const a = run(small());
 		const b = run(small());
-		expect(a.counters).toEqual(b.counters);
-		expect(a.latency).toEqual(b.latency);
+		expect(smallSale().counters).toEqual(b.counters);
+		expect(smallSale().latency).toEqual(b.latency);
 	});
 
 	it.each([1, 4])("with S=%i sells the hot unit out exactly: no oversell, no false 409, hoarders' units sold to the buyers who come back", (S) => {
-		const r = run(small({ S }));
+		const r = S === small().S ? smallSale() : run(small({ S }));
 		expect(r.soldOutAtS).not.toBeNull();
 		expect(r.counters.refused).toBeGreaterThan(0);
 		expect(r.oversold).toBe(0);
