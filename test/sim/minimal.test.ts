@@ -14,7 +14,7 @@ describe("the claim's N, S and warehouses per site are each the least that keeps
 		{ knob: "warehousesPerSite", stores: /^w\d+\.\d+: /, what: "a site's warehouse object passes 500 requests/s" },
 	];
 
-	it.each(cases)("one $knob fewer: $what", ({ knob, stores }) => {
+	it.each(cases.map((c) => [c.knob, c.what, c] as const))("one %s fewer: %s", (_, __, { knob, stores }) => {
 		const r = runSim(claimConfig({ ...claim, [knob]: claim[knob] - 1 }), { stopAtBreach: true });
 		expect(r.stoppedAtS).not.toBeNull();
 		const past = r.claim.failures.filter((f) => f.includes(": "));
