@@ -70,9 +70,13 @@ export default defineConfig(async () => {
 						name: "sim",
 						include: ["test/sim/**/*.test.ts"],
 						environment: "node",
-						// Last, alone: each claim run is CPU-bound for tens of seconds.
+						// Last, alone: a claim run is CPU-bound for a quarter of a minute.
 						sequence: { groupOrder: 3 },
 						testTimeout: 300_000,
+						// As `npm run sim`: a young generation large enough for the run's short-lived events.
+						execArgv: ["--max-semi-space-size=64"],
+						// The claim's run and the minimality runs (test/sim/minimal.test.ts) side by side on two cores.
+						maxWorkers: 2,
 					},
 				},
 				{

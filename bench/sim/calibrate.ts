@@ -22,7 +22,7 @@ export function todayConfig(over: Partial<SimConfig> = {}): SimConfig {
 		hoarderShare: 0,
 		hotLimited: false,
 		warehouses: 1,
-		catalogSplit: 1,
+		warehousesPerSite: 1,
 		viewsPerOrder: 0,
 		pagesOffD1: false,
 		locations: 1,

@@ -3,6 +3,8 @@
  * configurations the docs and tests use (today's system on this machine, and
  * the scale-out claim). CLI flags override any field (see cli.ts).
  */
+import { CATALOG_TTL_MS } from "../../src/catalog/snapshot";
+import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { DEFAULT_ESCROW, type EscrowConfig } from "../../src/stock/escrow";
 
 export interface Faults {
@@ -40,14 +42,22 @@ export interface SimConfig {
 	minLines: number;
 	maxLines: number;
 	maxQty: number;
-	/** Warehouses (one region each); the hot unit is stocked at the first, or at the first hotWarehouses. */
+	/** Sites (one region each); the hot unit is stocked at the first, or at the first hotWarehouses. */
 	warehouses: number;
 	hotWarehouses: number;
-	/** Objects per warehouse for its catalog (split by product). */
-	catalogSplit: number;
+	/**
+	 * Warehouses per site: each site registered as this many warehouses at the
+	 * same address, each stocking its own range of the catalog, so the site's
+	 * checkout traffic is spread over as many Warehouse objects (an order's lines
+	 * at the site reserve at each range's warehouse in parallel, as allocate()
+	 * plans them when no single warehouse is nearest). The hot unit, when
+	 * sharded, is stocked at a warehouse of its own at the first site (the
+	 * shards and their pool: "hot.*").
+	 */
+	warehousesPerSite: number;
 	/** Product page views per order. */
 	viewsPerOrder: number;
-	/** Product pages read no D1 in steady state (an isolate memo and the Cache API, refreshed per location per catalogTtlMs). */
+	/** Product pages read no D1 in steady state (an isolate memo and the Cache API, one D1 read per location per catalogTtlMs). */
 	pagesOffD1: boolean;
 	catalogTtlMs: number;
 	/** Edge locations the traffic comes through; each keeps its own availability cache. */
@@ -57,6 +67,13 @@ export interface SimConfig {
 	N: number;
 	S: number;
 	isolates: number;
+	/**
+	 * A window's commitMany for a warehouse with a sharded unit also goes to the
+	 * warehouse's own object, the pool, with every reference of the window (what
+	 * src/stock/sharded.ts does), besides the shards holding them. Off: a hold
+	 * is committed where it lives, the design's intent.
+	 */
+	shardedCommitsAtPool: boolean;
 	/** Gathered commits: one window per isolate, flushed after windowMs or at commitMax orders. */
 	commitWindowMs: number;
 	commitMax: number;
@@ -71,6 +88,14 @@ export interface SimConfig {
 	retry: boolean;
 	/** The floor probe's results (bench/sim/inputs/, or a bench report's JSON). */
 	inputs?: string;
+	/**
+	 * The names under which the floor results give the busy ms of a grant, a
+	 * give-back and a dry shard's ask (`capacity.busy_ms`); without them the
+	 * stand-ins of costs.ts (a reserve's write; an availability read).
+	 */
+	grantCostKey: string;
+	giveBackCostKey: string;
+	askCostKey: string;
 	/** Production multipliers: D1 statement time, object busy time. */
 	d1Multiplier: number;
 	objectMultiplier: number;
@@ -114,15 +139,16 @@ export const DEFAULTS: SimConfig = {
 	maxQty: 2,
 	warehouses: 8,
 	hotWarehouses: 1,
-	catalogSplit: 1,
+	warehousesPerSite: 1,
 	viewsPerOrder: 10,
 	pagesOffD1: true,
-	catalogTtlMs: 5000,
+	catalogTtlMs: CATALOG_TTL_MS,
 	locations: 100,
-	availabilityTtlMs: 2000,
+	availabilityTtlMs: AVAILABILITY_TTL_MS,
 	N: 1,
 	S: 1,
 	isolates: 2000,
+	shardedCommitsAtPool: false,
 	commitWindowMs: 250,
 	commitMax: 200,
 	holdTtlMs: 120_000,
@@ -131,6 +157,9 @@ export const DEFAULTS: SimConfig = {
 	cronMs: 60_000,
 	reconcileBatch: 5000,
 	retry: true,
+	grantCostKey: "rpc-grant",
+	giveBackCostKey: "rpc-give-back",
+	askCostKey: "rpc-ask",
 	d1Multiplier: 1,
 	objectMultiplier: 1,
 	rttD1Ms: 10,

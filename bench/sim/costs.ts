@@ -45,10 +45,16 @@ export interface Costs {
 	availability: number;
 	/** The availability cache's snapshot of an object holding `units` units. */
 	snapshot: (units: number) => number;
-	/** Escrow writes at a shard or the coordinator (a grant, a give-back): a write transaction like a reserve. */
-	escrowWrite: number;
-	/** Escrow reads (an ask answered with nothing to move, a declaration): like an availability read. */
+	/** A grant applied at a shard (units onto its slice). */
+	grant: number;
+	/** A give-back: units off a shard for the pool (a reclaim), and the pool taking them at the coordinator. */
+	giveBack: number;
+	/** A dry shard's ask, handled at the coordinator (read the pool, decide). */
+	ask: number;
+	/** Escrow messages that move no units (an answer with nothing, a declaration, its revocation): like an availability read. */
 	escrowRead: number;
+	/** Where each escrow cost came from: the floor results' own figure, or the operation standing in for it. */
+	escrowSources: Record<EscrowOp, string>;
 	d1Read: number;
 	d1ReadBatch: number;
 	d1Write: number;
@@ -58,8 +64,8 @@ export interface Costs {
 	workerView: number;
 }
 
-function interpolate(points: Array<[number, number]>, x: number): number {
-	const sorted = [...points].sort((a, b) => a[0] - b[0]);
+/** Linear through `sorted` (ascending in x), extended past its ends. */
+function interpolate(sorted: Array<[number, number]>, x: number): number {
 	if (x <= sorted[0]![0]) return sorted[0]![1];
 	for (let i = 1; i < sorted.length; i++) {
 		const [x0, y0] = sorted[i - 1]!;
@@ -71,22 +77,44 @@ function interpolate(points: Array<[number, number]>, x: number): number {
 	return yb + ((yb - ya) * (x - xb)) / (xb - xa);
 }
 
+export type EscrowOp = "grant" | "giveBack" | "ask";
+
+/**
+ * The escrow operations' busy times are read from the floor results under
+ * these names (`keys`, config.ts: grantCostKey, giveBackCostKey,
+ * askCostKey); a results file without one takes the cost of the operation
+ * standing in for it: a grant or a give-back is a write transaction like a
+ * reserve, an ask a read like an availability read.
+ */
+export const ESCROW_STAND_INS: Record<EscrowOp, string> = { grant: "rpc-reserve", giveBack: "rpc-reserve", ask: "rpc-availability" };
+
 /** Costs from the inputs, D1 statements scaled by `d1Multiplier` and object work by `objectMultiplier`. */
-export function costsFrom(inputs: Inputs, d1Multiplier = 1, objectMultiplier = 1): Costs {
+export function costsFrom(inputs: Inputs, d1Multiplier = 1, objectMultiplier = 1, escrowKeys: Record<EscrowOp, string> = { grant: "", giveBack: "", ask: "" }): Costs {
 	const b = inputs.capacity.busy_ms;
 	const need = (name: string): number => {
 		const v = b[name];
 		if (typeof v !== "number") throw new Error(`floor inputs: missing busy_ms["${name}"]`);
 		return v;
 	};
-	const perCall = (which: "hot" | "catalog"): Array<[number, number]> => Object.values(inputs.capacity.commit_many[which]).map((c) => [c.k, c.k * c.per_hold_ms]);
+	const perCall = (which: "hot" | "catalog"): Array<[number, number]> =>
+		Object.values(inputs.capacity.commit_many[which])
+			.map((c): [number, number] => [c.k, c.k * c.per_hold_ms])
+			.sort((a, b) => a[0] - b[0]);
 	const hotCalls = perCall("hot");
 	const catalogCalls = perCall("catalog");
 	const reserve1 = need("rpc-reserve");
 	const reserve2 = need("rpc-reserve-catalog");
 	const snap1 = need("rpc-snapshot-1-unit");
 	const snapCatalog = need("rpc-snapshot-catalog");
+	const snapPoints: Array<[number, number]> = [[1, snap1], [1000, snapCatalog]];
 	const o = objectMultiplier;
+	const escrowSources = {} as Record<EscrowOp, string>;
+	const escrow = (op: EscrowOp): number => {
+		const key = escrowKeys[op];
+		const own = key ? b[key] : undefined;
+		escrowSources[op] = typeof own === "number" ? key : `${ESCROW_STAND_INS[op]} (no ${key || op} in the results)`;
+		return o * (typeof own === "number" ? own : need(ESCROW_STAND_INS[op]));
+	};
 	const d = d1Multiplier;
 	const f = inputs.floor_p50_ms;
 	// The Worker's share of a request at concurrency 1: the noop request, the token check, and what place-order
@@ -99,9 +127,12 @@ export function costsFrom(inputs: Inputs, d1Multiplier = 1, objectMultiplier = 1
 		commitMany: (k, catalog) => o * interpolate(catalog ? catalogCalls : hotCalls, Math.max(1, k)),
 		release: o * reserve1,
 		availability: o * need("rpc-availability"),
-		snapshot: (units) => o * interpolate([[1, snap1], [1000, snapCatalog]], units),
-		escrowWrite: o * reserve1,
+		snapshot: (units) => o * interpolate(snapPoints, units),
+		grant: escrow("grant"),
+		giveBack: escrow("giveBack"),
+		ask: escrow("ask"),
 		escrowRead: o * need("rpc-availability"),
+		escrowSources,
 		d1Read: d * need("d1-read"),
 		d1ReadBatch: d * need("d1-read-batch"),
 		d1Write: d * need("d1-write"),

@@ -1,29 +1,51 @@
-/** The simulation's clock: a binary min-heap of events by (time, insertion order), so equal times run first come, first served. */
-export interface Event {
-	t: number;
-	seq: number;
-	run: () => void;
-}
-
+/**
+ * The simulation's clock: a binary min-heap of events by (time, insertion
+ * order), so equal times run first come, first served. Times and sequence
+ * numbers sit in typed arrays beside the callbacks: a claim run schedules tens
+ * of millions of events, and an object per event was a large share of its time
+ * (allocation, and comparisons chasing pointers).
+ */
 export class EventQueue {
-	private heap: Event[] = [];
+	private times = new Float64Array(1 << 16);
+	private seqs = new Float64Array(1 << 16);
+	private runs: Array<(() => void) | null> = new Array(1 << 16).fill(null);
+	private n = 0;
 	private seq = 0;
 	now = 0;
 	/** Events run so far. */
 	count = 0;
 
+	private grow(): void {
+		const cap = this.times.length * 2;
+		const t = new Float64Array(cap);
+		t.set(this.times);
+		this.times = t;
+		const s = new Float64Array(cap);
+		s.set(this.seqs);
+		this.seqs = s;
+		for (let i = this.runs.length; i < cap; i++) this.runs.push(null);
+	}
+
 	at(t: number, run: () => void): void {
-		const e: Event = { t: t < this.now ? this.now : t, seq: this.seq++, run };
-		const h = this.heap;
-		h.push(e);
-		let i = h.length - 1;
+		if (t < this.now) t = this.now;
+		if (this.n === this.times.length) this.grow();
+		const times = this.times;
+		const seqs = this.seqs;
+		const runs = this.runs;
+		const seq = this.seq++;
+		let i = this.n++;
 		while (i > 0) {
 			const p = (i - 1) >> 1;
-			if (before(h[p]!, e)) break;
-			h[i] = h[p]!;
+			const tp = times[p]!;
+			if (tp < t || (tp === t && seqs[p]! < seq)) break;
+			times[i] = tp;
+			seqs[i] = seqs[p]!;
+			runs[i] = runs[p]!;
 			i = p;
 		}
-		h[i] = e;
+		times[i] = t;
+		seqs[i] = seq;
+		runs[i] = run;
 	}
 
 	after(ms: number, run: () => void): void {
@@ -32,35 +54,48 @@ export class EventQueue {
 
 	/** Runs events in time order until none is left or the next is past `until`. */
 	runUntil(until: number): void {
-		const h = this.heap;
-		while (h.length > 0 && h[0]!.t <= until) {
-			const top = h[0]!;
-			const last = h.pop()!;
-			if (h.length > 0) {
+		while (this.n > 0 && this.times[0]! <= until) {
+			const times = this.times;
+			const seqs = this.seqs;
+			const runs = this.runs;
+			const t = times[0]!;
+			const run = runs[0]!;
+			const n = --this.n;
+			if (n > 0) {
+				// The last event sifts down from the root.
+				const lt = times[n]!;
+				const ls = seqs[n]!;
+				const lr = runs[n]!;
 				let i = 0;
-				const n = h.length;
 				for (;;) {
 					const l = 2 * i + 1;
 					if (l >= n) break;
 					const r = l + 1;
-					const c = r < n && before(h[r]!, h[l]!) ? r : l;
-					if (before(last, h[c]!)) break;
-					h[i] = h[c]!;
+					let c = l;
+					if (r < n) {
+						const tr = times[r]!;
+						const tl = times[l]!;
+						if (tr < tl || (tr === tl && seqs[r]! < seqs[l]!)) c = r;
+					}
+					const tc = times[c]!;
+					if (lt < tc || (lt === tc && ls < seqs[c]!)) break;
+					times[i] = tc;
+					seqs[i] = seqs[c]!;
+					runs[i] = runs[c]!;
 					i = c;
 				}
-				h[i] = last;
+				times[i] = lt;
+				seqs[i] = ls;
+				runs[i] = lr;
 			}
-			this.now = top.t;
+			runs[n] = null;
+			this.now = t;
 			this.count++;
-			top.run();
+			run();
 		}
 	}
 
 	get size(): number {
-		return this.heap.length;
+		return this.n;
 	}
-}
-
-function before(a: Event, b: Event): boolean {
-	return a.t < b.t || (a.t === b.t && a.seq < b.seq);
 }

@@ -16,6 +16,7 @@
 import { allocate, type WarehousePlace } from "../../src/checkout/allocation";
 import { sortCommits, type WarehouseAnswer } from "../../src/checkout/commitLater";
 import { soleNearest } from "../../src/checkout/placeOrder";
+import { refHash, shardOf } from "../../src/stock/shardNames";
 import type { OrderRecord } from "../../src/orders/queries";
 import { overdue, windowCutoff } from "../../src/orders/paymentWindow";
 import { transition } from "../../src/orders/stateMachine";
@@ -25,6 +26,7 @@ import type { CommitResult, Level, Line } from "../../src/stock/types";
 import type { SimConfig } from "./config";
 import { costsFrom, loadInputs, type Costs } from "./costs";
 import { EventQueue } from "./heap";
+import { fiveSeconds, pastLimit } from "./limits";
 import { Rng } from "./rng";
 import { Core, Store, type Outcome, type StoreKind } from "./stores";
 import { HOT, Obj, UnitBook, type Coordinator, type Hold, type Order, type Waiter } from "./world";
@@ -67,9 +69,17 @@ const ALARM_EVERY_MS = 10_000;
 /** Cancellations the reconciler runs at once per order shard. */
 const RECONCILE_CONCURRENCY = 4;
 
+/** The object's commit is no longer owed by the order; whether it was. */
+function unowe(o: Order, obj: Obj): boolean {
+	const i = o.owed.indexOf(obj);
+	if (i < 0) return false;
+	o.owed.splice(i, 1);
+	return true;
+}
+
 export class Sim {
 	readonly q = new EventQueue();
-	readonly rng: Rng;
+	readonly rand: { arrivals: Rng; orders: Rng; d1Net: Rng; catalogNet: Rng; objectNet: Rng; browsing: Rng; misc: Rng };
 	readonly costs: Costs;
 	readonly stores: Store[] = [];
 	readonly ordersDb: Store[] = [];
@@ -90,28 +100,32 @@ export class Sim {
 	};
 	/** Per second: orders arrived, placed (201), refused (409), unavailable (5xx), grants. */
 	readonly perSecond = { arrived: [] as number[], placed: [] as number[], refused: [] as number[], unavailable: [] as number[], grants: [] as number[] };
-	readonly orders: Order[] = [];
+	/** Units in live orders (decided and not cancelled), per unit: what the judge weighs against what was loaded. */
+	readonly live = new Map<string, number>();
 	/** The first false refusals, for a reader to follow up. */
 	readonly falseSamples: Array<{ atMs: number; startMs: number; hot: boolean; retry: boolean; demand: string }> = [];
 	/** Decided orders awaiting payment, per order shard. */
-	private readonly unpaid: Order[][] = [];
+	private readonly unpaid: Array<Set<Order>> = [];
 	/** Decided orders with a commit still owed (their commit outbox rows), per order shard. */
 	private readonly owing: Array<Set<Order>> = [];
 	private readonly windows: Array<{ orders: Order[]; gen: number }> = [];
-	private readonly cache = new Map<string, { at: number; hot: number; waiting: Array<() => void> | null }>();
-	private readonly fresh = new Map<string, { running: boolean; next: Array<(hot: number) => void> | null }>();
 	private readonly retriers: Order[] = [];
 	private nextId = 0;
 	arrivalsEndMs = 0;
 	endMs = 0;
+	/** Set when the run stopped at its first breach of the claim (run({ stopAtBreach })): the second it ended with. */
+	stoppedAtS: number | null = null;
 	/** When the first buying pass answered its last buyer (closed driver). */
 	buyingDoneMs = 0;
 	viewsDoneMs = 0;
 	private firstPassLeft = 0;
 
 	constructor(readonly cfg: SimConfig) {
-		this.rng = new Rng(cfg.seed);
-		this.costs = costsFrom(loadInputs(cfg.inputs), cfg.d1Multiplier, cfg.objectMultiplier);
+		// One stream per kind of draw (common random numbers): a run with one more shard or database draws the same
+		// arrivals, orders, and round trips to the stores it does not change, so two runs differ by the knob alone.
+		const stream = (k: number) => new Rng((cfg.seed + Math.imul(k, 0x9e3779b9)) >>> 0);
+		this.rand = { arrivals: stream(1), orders: stream(2), d1Net: stream(3), objectNet: stream(4), browsing: stream(5), misc: stream(6), catalogNet: stream(7) };
+		this.costs = costsFrom(loadInputs(cfg.inputs), cfg.d1Multiplier, cfg.objectMultiplier, { grant: cfg.grantCostKey, giveBack: cfg.giveBackCostKey, ask: cfg.askCostKey });
 		this.build();
 	}
 
@@ -134,24 +148,24 @@ export class Sim {
 		for (let n = 0; n < c.N; n++) {
 			this.ordersDb.push(this.store(`orders-${n}`, "d1", core()));
 			this.queues.push(this.store(`queue-${n}`, "queue", core()));
-			this.unpaid.push([]);
+			this.unpaid.push(new Set());
 			this.owing.push(new Set());
 		}
 		// Today (N = 1) the catalog lives in the one database; with order shards it has its own.
 		this.catalogDb = c.N === 1 ? this.ordersDb[0]! : this.store("catalog", "d1", core());
-		const catalogPerPart = Math.ceil(c.catalogUnits / c.catalogSplit);
+		const catalogPerPart = Math.ceil(c.catalogUnits / c.warehousesPerSite);
 		for (let w = 0; w < c.warehouses; w++) {
 			this.places.push({ warehouse_id: `w${w}`, postal_code: `${10 + w}000`, region: `R${w}`, country: "XX" });
 			const parts: Obj[] = [];
-			for (let p = 0; p < c.catalogSplit; p++) {
-				const name = c.catalogSplit === 1 ? `w${w}` : `w${w}.${p}`;
+			for (let p = 0; p < c.warehousesPerSite; p++) {
+				const name = c.warehousesPerSite === 1 ? `w${w}` : `w${w}.${p}`;
 				parts.push(new Obj(name, this.store(name, "object", core()), w, c.hotShare < 1 ? catalogPerPart : 0, true));
 			}
 			this.objs.push(parts);
 		}
 		for (let u = 0; u < c.catalogUnits && c.hotShare < 1; u++) {
 			const key = `c${u}`;
-			for (let w = 0; w < c.warehouses; w++) this.objs[w]![u % c.catalogSplit]!.free.set(key, c.catalogStock);
+			for (let w = 0; w < c.warehouses; w++) this.objs[w]![u % c.warehousesPerSite]!.free.set(key, c.catalogStock);
 			this.books.set(key, new UnitBook(c.catalogStock * c.warehouses, 0));
 		}
 		this.books.set(HOT, new UnitBook(c.hotStock, 0));
@@ -186,14 +200,17 @@ export class Sim {
 		for (let i = 0; i < c.isolates; i++) this.windows.push({ orders: [], gen: 0 });
 	}
 
+	private escrowCfgMemo: escrow.EscrowConfig | null = null;
+
 	private escrowCfg(): escrow.EscrowConfig {
-		return { ...this.cfg.escrow, shards: this.cfg.S };
+		return (this.escrowCfgMemo ??= { ...this.cfg.escrow, shards: this.cfg.S });
 	}
 
 	// ---------------------------------------------------------------- plumbing
 
-	private jit(ms: number): number {
-		return ms <= 0 ? 0 : ms * (0.5 + this.rng.next());
+	/** A round trip's length, jittered +-50%, drawn from the stream of the calls it belongs to. */
+	private jit(ms: number, rng: Rng): number {
+		return ms <= 0 ? 0 : ms * (0.5 + rng.next());
 	}
 
 	private bucket(arr: number[], t = this.q.now): void {
@@ -207,8 +224,9 @@ export class Sim {
 	 * only if the store admits the operation.
 	 */
 	private call<R>(store: Store, rtt: number, plan: () => { busy: number; apply: () => R }, done: (o: Outcome, r: R | undefined) => void): void {
-		const go = this.jit(rtt) / 2;
-		const back = this.jit(rtt) / 2;
+		const rng = store.kind === "d1" ? (store === this.catalogDb && this.cfg.N > 1 ? this.rand.catalogNet : this.rand.d1Net) : this.rand.objectNet;
+		const go = this.jit(rtt, rng) / 2;
+		const back = this.jit(rtt, rng) / 2;
 		this.q.after(go, () => {
 			const p = plan();
 			let r: R | undefined;
@@ -218,11 +236,14 @@ export class Sim {
 
 	/** A D1 call; `done` null when nobody waits for its answer. */
 	private d1(db: Store, busy: number, done: ((o: Outcome) => void) | null): void {
+		const rng = db === this.catalogDb && this.cfg.N > 1 ? this.rand.catalogNet : this.rand.d1Net;
+		const go = this.jit(this.cfg.rttD1Ms, rng) / 2;
 		if (!done) {
-			this.q.after(this.jit(this.cfg.rttD1Ms) / 2, () => db.submit(busy, 0, null));
+			this.q.after(go, () => db.submit(busy, 0, null));
 			return;
 		}
-		this.call(db, this.cfg.rttD1Ms, () => ({ busy, apply: () => true }), (o) => done(o));
+		const back = this.jit(this.cfg.rttD1Ms, rng) / 2;
+		this.q.after(go, () => db.submit(busy, back, done));
 	}
 
 	/** The Worker's own CPU, only when it shares the runtime's core. */
@@ -233,7 +254,7 @@ export class Sim {
 
 	private objOf(unit: string, warehouse: number): Obj {
 		if (unit === HOT) return this.objs[warehouse]![0]!;
-		return this.objs[warehouse]![Number(unit.slice(1)) % this.cfg.catalogSplit]!;
+		return this.objs[warehouse]![Number(unit.slice(1)) % this.cfg.warehousesPerSite]!;
 	}
 
 	private freeAt(obj: Obj, unit: string): number {
@@ -258,21 +279,23 @@ export class Sim {
 	private newOrder(hot: boolean, hoarder: boolean): Order {
 		const c = this.cfg;
 		const id = this.nextId++;
+		const rng = this.rand.orders;
 		let demand: Line[];
 		if (hot) demand = [{ product_id: HOT, size: "M", quantity: hoarder ? c.hoarderQty : 1 }];
 		else {
-			const lines = c.minLines + this.rng.int(c.maxLines - c.minLines + 1);
+			const lines = c.minLines + rng.int(c.maxLines - c.minLines + 1);
 			demand = [];
-			for (let i = 0; i < lines; i++) demand.push({ product_id: `c${this.rng.int(c.catalogUnits)}`, size: "M", quantity: 1 + this.rng.int(c.maxQty) });
+			for (let i = 0; i < lines; i++) demand.push({ product_id: `c${rng.int(c.catalogUnits)}`, size: "M", quantity: 1 + rng.int(c.maxQty) });
 			demand = sumDemand(demand);
 		}
 		const o: Order = {
 			id,
-			key: `ord_${id}`,
-			shard: this.rng.int(c.N),
-			isolate: this.rng.int(c.isolates),
-			loc: this.rng.int(c.locations),
-			region: this.rng.int(c.warehouses),
+			key: String(id),
+			shard: rng.int(c.N),
+			isolate: rng.int(c.isolates),
+			loc: rng.int(c.locations),
+			region: rng.int(c.warehouses),
+			payAfterMs: rng.between(c.payDelayMs[0], c.payDelayMs[1]),
 			hot,
 			hoarder,
 			demand,
@@ -280,10 +303,9 @@ export class Sim {
 			state: null,
 			decidedAt: 0,
 			holds: [],
-			owed: new Set(),
+			owed: [],
 			retry: false,
 		};
-		this.orders.push(o);
 		return o;
 	}
 
@@ -292,27 +314,29 @@ export class Sim {
 		const end = (c.rampS + c.holdS) * 1000;
 		this.arrivalsEndMs = end;
 		const peak = c.peakPerS / 1000;
+		const arrivals = this.rand.arrivals;
 		const orderAt = (t: number) => {
 			if (t >= end) return;
 			this.q.at(t, () => {
-				if (this.rng.next() * c.peakPerS < this.rate(this.q.now)) {
-					const hot = this.rng.next() < c.hotShare;
-					this.place(this.newOrder(hot, hot && this.rng.next() < c.hoarderShare), () => {});
+				if (arrivals.next() * c.peakPerS < this.rate(this.q.now)) {
+					const hot = arrivals.next() < c.hotShare;
+					this.place(this.newOrder(hot, hot && arrivals.next() < c.hoarderShare), () => {});
 				}
-				orderAt(this.q.now + this.rng.exp(1 / peak));
+				orderAt(this.q.now + arrivals.exp(1 / peak));
 			});
 		};
-		orderAt(this.rng.exp(1 / peak));
+		orderAt(arrivals.exp(1 / peak));
 		if (!c.pagesOffD1 && c.viewsPerOrder > 0) {
 			const vpeak = (c.peakPerS * c.viewsPerOrder) / 1000;
+			const views = this.rand.browsing;
 			const viewAt = (t: number) => {
 				if (t >= end) return;
 				this.q.at(t, () => {
-					if (this.rng.next() * c.peakPerS < this.rate(this.q.now)) this.view(() => {});
-					viewAt(this.q.now + this.rng.exp(1 / vpeak));
+					if (views.next() * c.peakPerS < this.rate(this.q.now)) this.view(() => {});
+					viewAt(this.q.now + views.exp(1 / vpeak));
 				});
 			};
-			viewAt(this.rng.exp(1 / vpeak));
+			viewAt(views.exp(1 / vpeak));
 		}
 	}
 
@@ -322,12 +346,12 @@ export class Sim {
 		let next = 0;
 		this.firstPassLeft = c.buyers;
 		const hoarders = new Set<number>();
-		const ids = Array.from({ length: c.buyers }, (_, i) => i).sort(() => this.rng.next() - 0.5);
+		const ids = Array.from({ length: c.buyers }, (_, i) => i).sort(() => this.rand.misc.next() - 0.5);
 		for (const i of ids.slice(0, Math.round(c.buyers * c.hoarderShare))) hoarders.add(i);
 		const startOne = () => {
 			if (next >= c.buyers) return;
 			const i = next++;
-			const hot = this.rng.next() < c.hotShare;
+			const hot = this.rand.misc.next() < c.hotShare;
 			const session = (views: number) => {
 				if (views > 0) return this.view(() => session(views - 1));
 				const o = this.newOrder(hot, hoarders.has(i));
@@ -378,64 +402,60 @@ export class Sim {
 	}
 
 	/**
-	 * Page views read availability through each location's cache: every object a
-	 * page shows is refreshed at the first view after its entry is older than the
-	 * TTL. Views are counted, not simulated one by one: each (location, object)
-	 * refreshes at TTL + the wait for the next view touching it. Likewise the
-	 * catalog's cache (pages off D1) reads D1 once per location per catalogTtlMs.
+	 * Page views read availability through each location's cache, one snapshot
+	 * per warehouse (`Warehouse.snapshot()`): a product page sums its sizes over
+	 * every active warehouse, so each (location, warehouse object) is refreshed at
+	 * the first view after its entry is older than the TTL. A sharded unit's
+	 * level comes in its warehouse object's snapshot (the pool and the shards'
+	 * reports): its shards are not read by pages. Views are counted, not
+	 * simulated one by one: each entry refreshes at TTL + the wait for the next
+	 * view. Likewise the catalog's cache (pages off D1) reads D1 once per
+	 * location per catalogTtlMs (src/catalog/snapshot.ts).
 	 */
 	private scheduleBrowsing(): void {
 		const c = this.cfg;
 		if (c.viewsPerOrder <= 0 || c.driver !== "open") return;
 		const viewRate = (t: number) => this.rate(t) * c.viewsPerOrder;
-		const hotObjs = c.S === 1 ? this.objs.slice(0, c.hotWarehouses).map((p) => p[0]!) : this.shards;
-		const targets: Array<{ obj: Obj | null; share: number }> = [];
-		for (const o of hotObjs) targets.push({ obj: o, share: c.hotShare });
-		if (this.coord) targets.push({ obj: null, share: c.hotShare });
-		if (c.hotShare < 1) for (const parts of this.objs) for (const o of parts) targets.push({ obj: o, share: (1 - c.hotShare) / c.catalogSplit });
+		// Every warehouse object (a sharded unit's pool object among them), each with its own stream of views.
+		const targets: Array<{ obj: Obj | null; rng: Rng }> = this.objs.flat().map((obj) => ({ obj, rng: new Rng(refHash(obj.name) ^ c.seed) }));
+		if (this.coord) targets.push({ obj: null, rng: new Rng(refHash("hot.pool") ^ c.seed) });
+		const views = this.rand.browsing;
 		for (let loc = 0; loc < c.locations; loc++) {
-			for (const { obj, share } of targets) {
+			for (const { obj, rng } of targets) {
 				const tick = () => {
-					const r = (viewRate(this.q.now) * share) / c.locations / 1000;
+					const r = viewRate(this.q.now) / c.locations / 1000;
 					if (this.q.now >= this.arrivalsEndMs) return;
 					if (r <= 0) return this.q.after(1000, tick);
-					this.q.after(this.rng.exp(1 / r), () => {
+					this.q.after(rng.exp(1 / r), () => {
 						if (obj) this.refresh(loc, obj, () => this.q.after(c.availabilityTtlMs, tick));
 						else this.coordRead(() => this.q.after(c.availabilityTtlMs, tick));
 					});
 				};
-				this.q.at(this.rng.next() * c.availabilityTtlMs, tick);
+				this.q.at(rng.next() * c.availabilityTtlMs, tick);
 			}
 			if (c.pagesOffD1) {
 				const tick = () => {
 					const r = viewRate(this.q.now) / c.locations / 1000;
 					if (this.q.now >= this.arrivalsEndMs) return;
 					if (r <= 0) return this.q.after(1000, tick);
-					this.q.after(this.rng.exp(1 / r), () => {
-						let left = 2;
-						const one = () => {
-							if (--left === 0) this.q.after(c.catalogTtlMs, tick);
-						};
-						this.d1(this.catalogDb, this.costs.d1Read, one);
-						this.d1(this.catalogDb, this.costs.d1Read, one);
-					});
+					// One D1 read of the whole catalog (a batch of two statements: the products, the warehouses).
+					this.q.after(views.exp(1 / r), () => this.d1(this.catalogDb, this.costs.d1ReadBatch, () => this.q.after(c.catalogTtlMs, tick)));
 				};
-				this.q.at(this.rng.next() * c.catalogTtlMs, tick);
+				this.q.at(views.next() * c.catalogTtlMs, tick);
 			}
 		}
 	}
 
-	/** The coordinator's part of a sharded unit's availability (the pool). */
+	/** A location's snapshot of the sharded unit's warehouse object: the pool and the shards' reports, one unit. */
 	private coordRead(done: () => void): void {
 		const co = this.coord!;
-		this.call(co.store, this.cfg.rttObjectMs, () => ({ busy: this.costs.escrowRead, apply: () => co.pool }), () => done());
+		this.call(co.store, this.cfg.rttObjectMs, () => ({ busy: this.costs.snapshot(1), apply: () => co.pool }), () => done());
 	}
 
 	/** A location's cached snapshot of an object, refreshed now (readers arriving meanwhile share it). */
 	private refresh(loc: number, obj: Obj, done: () => void): void {
-		const key = `${loc}|${obj.name}`;
-		let e = this.cache.get(key);
-		if (!e) this.cache.set(key, (e = { at: -Infinity, hot: 0, waiting: null }));
+		let e = obj.cached[loc];
+		if (!e) obj.cached[loc] = e = { at: -Infinity, hot: 0, waiting: null };
 		if (e.waiting) {
 			e.waiting.push(done);
 			return;
@@ -464,7 +484,7 @@ export class Sim {
 				const obj = this.objOf(l.product_id, w);
 				if (seen.has(obj)) continue;
 				seen.add(obj);
-				const e = this.cache.get(`${o.loc}|${obj.name}`);
+				const e = obj.cached[o.loc];
 				if (!e || this.q.now - e.at > c.availabilityTtlMs) stale.push({ obj });
 			}
 		}
@@ -476,7 +496,7 @@ export class Sim {
 					o.demand.map((l) => {
 						const obj = this.objOf(l.product_id, w);
 						// Catalog stock is plentiful: its level as cached is taken as its level now.
-						const av = l.product_id === HOT ? (this.cache.get(`${o.loc}|${obj.name}`)?.hot ?? 0) : this.freeAt(obj, l.product_id);
+						const av = l.product_id === HOT ? (obj.cached[o.loc]?.hot ?? 0) : this.freeAt(obj, l.product_id);
 						return { product_id: l.product_id, size: l.size, on_hand: av, reserved: 0, available: av };
 					}),
 				);
@@ -519,9 +539,8 @@ export class Sim {
 	}
 
 	private freshRead(isolate: number, obj: Obj, done: (hot: number) => void): void {
-		const key = `${isolate}|${obj.name}`;
-		let f = this.fresh.get(key);
-		if (!f) this.fresh.set(key, (f = { running: false, next: null }));
+		let f = obj.fresh.get(isolate);
+		if (!f) obj.fresh.set(isolate, (f = { running: false, next: null }));
 		const state = f;
 		if (state.running) {
 			(state.next ??= []).push(done);
@@ -572,7 +591,8 @@ export class Sim {
 		const t0 = this.q.now;
 		// A sharded unit is reserved at a shard straight away: the shard (asking the coordinator when dry) answers exactly.
 		if (o.hot && c.S > 1) {
-			const shard = this.shards[this.rng.int(c.S)]!;
+			// The product's rule: a new hold goes to the shard its reference hashes to.
+			const shard = this.shards[shardOf(o.key, c.S)]!;
 			return this.shardReserve(shard, o, o.demand[0]!.quantity, (r) => {
 				this.lat.reserve.push(this.q.now - t0);
 				if (r === "held") return this.decide(o, answered);
@@ -716,18 +736,23 @@ export class Sim {
 			}
 			o.state = { status: "pending", payment_status: "pending" };
 			o.decidedAt = this.q.now;
-			for (const h of o.holds) o.owed.add(h.obj);
+			for (const h of o.holds) if (!o.owed.includes(h.obj)) o.owed.push(h.obj);
 			this.owing[o.shard]!.add(o);
 			this.c.placed++;
+			this.countLive(o, 1);
 			if (o.retry) this.c.retryPlaced++;
 			this.bucket(this.perSecond.placed);
 			this.lat.placed.push(this.q.now - o.start);
-			this.unpaid[o.shard]!.push(o);
+			this.unpaid[o.shard]!.add(o);
 			// The bench's crowd pays after its buying pass; the open curve's buyers pay as they go.
-			if (!o.hoarder && this.cfg.driver === "open") this.q.after(this.rng.between(this.cfg.payDelayMs[0], this.cfg.payDelayMs[1]), () => this.pay(o));
+			if (!o.hoarder && this.cfg.driver === "open") this.q.after(o.payAfterMs, () => this.pay(o));
 			this.gather(o);
 			answered();
 		});
+	}
+
+	private countLive(o: Order, sign: 1 | -1): void {
+		for (const l of o.demand) this.live.set(l.product_id, (this.live.get(l.product_id) ?? 0) + sign * l.quantity);
 	}
 
 	private refuse(o: Order, answered: () => void): void {
@@ -780,6 +805,14 @@ export class Sim {
 				else refsAt.set(h.obj, [o]);
 			}
 		}
+		if (this.cfg.shardedCommitsAtPool && this.coord) {
+			// The gateway's commitMany for a warehouse with sharded units also goes to the warehouse's own object
+			// (the pool) with every reference; it holds none of them, so only its load is modelled.
+			let atShards = 0;
+			for (const o of decided) if (o.holds.some((h) => h.obj.shard)) atShards++;
+			const pool = this.coord.store;
+			if (atShards > 0) this.call(pool, this.cfg.rttObjectMs, () => ({ busy: this.costs.commitMany(atShards, false), apply: () => true }), () => {});
+		}
 		const answers = new Map<string, WarehouseAnswer>();
 		let left = refsAt.size;
 		for (const [obj, orders] of refsAt) {
@@ -822,8 +855,8 @@ export class Sim {
 		const shardsCleared = new Set<number>();
 		for (const p of sorted.cleared) {
 			const o = byKey.get(p.order_id)!;
-			for (const h of o.holds) if (h.obj.name === p.warehouse_id) o.owed.delete(h.obj);
-			if (o.owed.size === 0) {
+			for (const h of o.holds) if (h.obj.name === p.warehouse_id) unowe(o, h.obj);
+			if (o.owed.length === 0) {
 				this.owing[o.shard]!.delete(o);
 				this.lat.commit.push(this.q.now - o.decidedAt);
 			}
@@ -852,6 +885,7 @@ export class Sim {
 			const t = transition(o.state, { type: "payment_succeeded" });
 			if (!t.ok) return;
 			o.state = t.next;
+			if (o.state.status !== "pending") this.unpaid[o.shard]!.delete(o);
 			if (t.refund) this.c.refunds++;
 			else this.c.paid++;
 		});
@@ -886,7 +920,7 @@ export class Sim {
 				if (decided) {
 					h.state = "committed";
 					h.obj.held.delete(h);
-					o.owed.delete(h.obj);
+					unowe(o, h.obj);
 					this.c.alarmCommits++;
 				} else {
 					this.unhold(h);
@@ -901,17 +935,21 @@ export class Sim {
 		const db = this.ordersDb[n]!;
 		this.d1(db, this.costs.d1Read, () => {
 			const cutoff = windowCutoff(this.q.now, this.cfg.paymentWindowMs);
-			const keep: Order[] = [];
+			const unpaid = this.unpaid[n]!;
 			let budget = this.cfg.reconcileBatch;
 			const due: Order[] = [];
-			for (const o of this.unpaid[n]!) {
-				if (!o.state || o.state.status !== "pending") continue;
-				if (budget > 0 && overdue({ ...o.state, created_at: new Date(o.decidedAt).toISOString() }, cutoff)) {
+			for (const o of unpaid) {
+				if (budget <= 0) break;
+				if (!o.state || o.state.status !== "pending") {
+					unpaid.delete(o);
+					continue;
+				}
+				if (overdue({ ...o.state, created_at: new Date(o.decidedAt).toISOString() }, cutoff)) {
 					budget--;
 					due.push(o);
-				} else keep.push(o);
+					unpaid.delete(o);
+				}
 			}
-			this.unpaid[n] = keep;
 			// A few cancellations at a time per shard, each waiting for its database and objects.
 			let next = 0;
 			const worker = () => {
@@ -924,9 +962,8 @@ export class Sim {
 				budget--;
 				for (const obj of [...o.owed]) {
 					this.call(obj.store, this.cfg.rttObjectMs, () => ({ busy: this.costs.commitMany(1, obj.catalog), apply: () => this.commitHolds(obj, [o]) }), (r) => {
-						if (r !== "ok" || !o.owed.has(obj)) return;
-						o.owed.delete(obj);
-						if (o.owed.size === 0) this.owing[n]!.delete(o);
+						if (r !== "ok" || !unowe(o, obj)) return;
+						if (o.owed.length === 0) this.owing[n]!.delete(o);
 						this.c.commitsReplayed++;
 						this.d1(db, this.costs.d1Write, () => {});
 					});
@@ -939,13 +976,14 @@ export class Sim {
 		const db = this.ordersDb[o.shard]!;
 		this.d1(db, this.costs.d1Batch, (r) => {
 			if (r !== "ok" || !o.state) {
-				this.unpaid[o.shard]!.push(o); // the next run tries again
+				this.unpaid[o.shard]!.add(o); // the next run tries again
 				return next();
 			}
 			const t = transition(o.state, { type: "cancel" });
 			if (!t.ok) return next();
 			o.state = t.next;
 			this.c.cancelledByWindow++;
+			this.countLive(o, -1);
 			let left = o.holds.length;
 			const done = () => {
 				if (--left > 0) return;
@@ -974,8 +1012,8 @@ export class Sim {
 		}
 		h.state = "released";
 		for (const l of h.lines) this.moveFree(h.obj, l.product_id, l.quantity);
-		h.order.owed.delete(h.obj);
-		if (h.order.owed.size === 0) this.owing[h.order.shard]!.delete(h.order);
+		unowe(h.order, h.obj);
+		if (h.order.owed.length === 0) this.owing[h.order.shard]!.delete(h.order);
 		this.c.unitsRecovered += units;
 		if (h.obj.shard) this.shardReturned(h.obj, units);
 	}
@@ -984,8 +1022,8 @@ export class Sim {
 
 	private shardReserve(obj: Obj, o: Order, quantity: number, answer: (r: "held" | "refused" | "failed") => void): void {
 		const rtt = this.cfg.rttObjectMs;
-		const back = this.jit(rtt) / 2;
-		this.q.after(this.jit(rtt) / 2, () => {
+		const back = this.jit(rtt, this.rand.objectNet) / 2;
+		this.q.after(this.jit(rtt, this.rand.objectNet) / 2, () => {
 			const s = obj.shard!;
 			const d = escrow.onRequest(s, quantity);
 			let result: "held" | "refused" | "parked" = "parked";
@@ -1000,7 +1038,7 @@ export class Sim {
 				result = "held";
 			} else if (d.kind === "refuse") result = "refused";
 			else {
-				s.waiters.push({ order: o, quantity, answer: (r) => this.q.after(this.jit(rtt) / 2, () => answer(r)) });
+				s.waiters.push({ order: o, quantity, answer: (r) => this.q.after(this.jit(rtt, this.rand.objectNet) / 2, () => answer(r)) });
 				if (!s.asking) this.ask(obj, d.need);
 			}
 		});
@@ -1065,7 +1103,7 @@ export class Sim {
 		const s = obj.shard!;
 		s.asking = true;
 		const a = { shard: s.index, free: s.free, need, want };
-		this.toCoord(this.costs.escrowRead, () => {
+		this.toCoord(this.costs.ask, () => {
 			this.coord!.reported[a.shard] = a.free;
 			this.decideAsk(a);
 		});
@@ -1081,7 +1119,7 @@ export class Sim {
 				co.reported[a.shard] = (co.reported[a.shard] ?? 0) + d.units;
 				this.c.grants++;
 				this.bucket(this.perSecond.grants);
-				this.toShard(obj, this.costs.escrowWrite, () => {
+				this.toShard(obj, this.costs.grant, () => {
 					this.moveFree(obj, HOT, d.units);
 					obj.shard!.asking = false;
 					obj.shard!.poolDry = false;
@@ -1095,11 +1133,11 @@ export class Sim {
 				co.reclaiming.add(d.from);
 				this.c.reclaims++;
 				const from = this.shards[d.from]!;
-				this.toShard(from, this.costs.escrowWrite, () => {
+				this.toShard(from, this.costs.giveBack, () => {
 					const give = Math.min(d.units, from.shard!.free);
 					this.moveFree(from, HOT, -give);
 					const left = from.shard!.free;
-					this.toCoord(this.costs.escrowWrite, () => {
+					this.toCoord(this.costs.giveBack, () => {
 						this.poolMove(give);
 						co.reported[d.from] = left;
 						co.reclaiming.delete(d.from);
@@ -1194,7 +1232,7 @@ export class Sim {
 		this.c.giveBacks++;
 		const left = s.free;
 		const co = this.coord!;
-		this.toCoord(this.costs.escrowWrite, () => {
+		this.toCoord(this.costs.giveBack, () => {
 			co.reported[s.index] = left;
 			const d = escrow.onGiveBack(co);
 			if (d.kind === "pool") {
@@ -1261,7 +1299,7 @@ export class Sim {
 			// The run lasts until the retries are answered and one more reconciler run has passed.
 			this.endMs = Math.max(this.endMs, t + list.length / rate + this.cfg.cronMs);
 			for (const prev of list) {
-				t += this.rng.exp(1 / rate);
+				t += this.rand.misc.exp(1 / rate);
 				this.q.at(t, () => {
 					this.c.retries++;
 					const o = this.newOrder(true, false);
@@ -1275,7 +1313,8 @@ export class Sim {
 
 	// ---------------------------------------------------------------- run
 
-	run(): void {
+	/** `stopAtBreach`: stop at the end of the first second the claim is broken in (a run that must fail, cut short). */
+	run(opts: { stopAtBreach?: boolean } = {}): void {
 		const c = this.cfg;
 		if (c.driver === "closed") {
 			// The bench's buying pass: until every buyer (and view) has its answer.
@@ -1295,10 +1334,35 @@ export class Sim {
 		this.scheduleCron();
 		this.scheduleShardAlarms();
 		this.scheduleFaults();
-		let until = 0;
-		while (until < this.endMs) {
-			until = this.endMs;
-			this.q.runUntil(until);
+		// Second by second (the retry's schedule may move endMs later while it runs).
+		for (let sec = 1; (sec - 1) * 1000 < this.endMs; sec++) {
+			this.q.runUntil(Math.min(sec * 1000, this.endMs));
+			if (opts.stopAtBreach && this.breached(sec - 1)) {
+				this.stoppedAtS = sec;
+				return;
+			}
 		}
+	}
+
+	/**
+	 * Whether a store is past its limit over the 5 s ending with second `i` of
+	 * the measured window: the claim is then broken whatever the rest of the run
+	 * does, since nothing later changes a second already run.
+	 */
+	private breached(i: number): boolean {
+		const c = this.cfg;
+		if (i < c.rampS + 4 || i >= c.rampS + c.holdS) return false;
+		for (const s of this.stores) {
+			const b = s.buckets;
+			let req = 0;
+			let busy = 0;
+			for (let j = i - 4; j <= i; j++) {
+				req += b.requests[j] ?? 0;
+				busy += b.busyMs[j] ?? 0;
+			}
+			const five = fiveSeconds(req, busy);
+			if (pastLimit(s.kind, five.rps, five.util)) return true;
+		}
+		return false;
 	}
 }

@@ -33,7 +33,7 @@ export function plotSvg(r: Result): string {
 	out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
 	out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
 	const c = r.config;
-	out.push(`<text x="${M.left}" y="20" font-size="14" font-weight="bold">${esc(`Simulated: ${c.peakPerS.toLocaleString("en")} orders/s, ${c.hotShare * 100}% on one unit, N=${c.N}, S=${c.S}, catalog split ${c.catalogSplit}`)}</text>`);
+	out.push(`<text x="${M.left}" y="20" font-size="14" font-weight="bold">${esc(`Simulated: ${c.peakPerS.toLocaleString("en")} orders/s, ${c.hotShare * 100}% on one unit, N=${c.N}, S=${c.S}, warehouses per site ${c.warehousesPerSite}`)}</text>`);
 	for (let i = 0; i <= 4; i++) {
 		const v = (top / 4) * i;
 		out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${yl(v)}" y2="${yl(v)}" stroke="#e5e5e5"/>`);

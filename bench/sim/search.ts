@@ -1,27 +1,28 @@
 /**
- * The smallest N (order shards), S (shards of the hot unit) and catalog split
- * that keep the claim. The knobs load different stores (N the databases and
- * queues, S the hot unit's objects, the split the warehouses' objects), so each
- * is predicted from a generous run's load of its stores; the three are raised
- * together while the claim fails (each where its stores fail), then each is
- * lowered (in growing steps, then halving) while the claim still holds.
+ * The smallest N (order shards), S (shards of the hot unit) and warehouses per
+ * site that keep the claim. The knobs load different stores (N the databases
+ * and queues, S the hot unit's objects, warehouses per site the warehouses'
+ * objects), so each is predicted from a generous run's load of its stores;
+ * the three are raised together while the claim fails (each where its stores
+ * fail), then each is lowered (in growing steps, then halving) while the
+ * claim still holds.
  */
 import type { SimConfig } from "./config";
 import { Sim } from "./model";
 import { CLAIM, resultOf, type Result } from "./report";
 
-export type Knob = "N" | "S" | "catalogSplit";
+export type Knob = "N" | "S" | "warehousesPerSite";
 
 export interface Found {
 	N: number;
 	S: number;
-	catalogSplit: number;
-	tried: Array<{ N: number; S: number; catalogSplit: number; ok: boolean; failures: string[] }>;
+	warehousesPerSite: number;
+	tried: Array<{ N: number; S: number; warehousesPerSite: number; ok: boolean; failures: string[] }>;
 	result: Result;
 }
 
-const GENEROUS: Record<Knob, number> = { N: 320, S: 40, catalogSplit: 12 };
-const KNOBS: Knob[] = ["N", "S", "catalogSplit"];
+const GENEROUS: Record<Knob, number> = { N: 320, S: 40, warehousesPerSite: 12 };
+const KNOBS: Knob[] = ["N", "S", "warehousesPerSite"];
 
 /** Whether a claim failure names a store that knob scales. */
 function blames(failures: string, knob: Knob): boolean {
@@ -38,7 +39,7 @@ function pressure(r: Result, knob: Knob): number {
 		if (knob === "N" && s.kind === "d1" && s.name !== "catalog") p = Math.max(p, s.peak5Util / CLAIM.d1Util);
 		if (knob === "N" && s.kind === "queue") p = Math.max(p, s.peak5Util / CLAIM.queueUtil);
 		if (knob === "S" && s.kind === "object" && isHot) p = Math.max(p, s.peak5Rps / CLAIM.objectRps);
-		if (knob === "catalogSplit" && s.kind === "object" && !isHot) p = Math.max(p, s.peak5Rps / CLAIM.objectRps);
+		if (knob === "warehousesPerSite" && s.kind === "object" && !isHot) p = Math.max(p, s.peak5Rps / CLAIM.objectRps);
 	}
 	return p;
 }
@@ -49,21 +50,22 @@ export function search(base: SimConfig, over: Partial<SimConfig>, log: (line: st
 	const tried: Found["tried"] = [];
 	const cache = new Map<string, Result>();
 	const run = (k: Record<Knob, number>): Result => {
-		const key = `${k.N}/${k.S}/${k.catalogSplit}`;
+		const key = `${k.N}/${k.S}/${k.warehousesPerSite}`;
 		const hit = cache.get(key);
 		if (hit) return hit;
 		const sim = new Sim({ ...base, ...over, ...k });
-		sim.run();
+		// A failing point stops at its first breach: what failed is all the search needs of it.
+		sim.run({ stopAtBreach: true });
 		const r = resultOf(sim);
 		cache.set(key, r);
 		tried.push({ ...k, ok: r.claim.ok, failures: r.claim.failures });
-		log(`  N=${k.N} S=${k.S} split=${k.catalogSplit}: ${r.claim.ok ? "holds" : `fails: ${r.claim.failures.slice(0, 3).join("; ")}`}`);
+		log(`  N=${k.N} S=${k.S} per site=${k.warehousesPerSite}: ${r.claim.ok ? "holds" : `fails: ${r.claim.failures.slice(0, 3).join("; ")}`}`);
 		return r;
 	};
 	const found = { ...(from ?? GENEROUS) };
 	if (!from) {
 		const first = run(found);
-		if (!first.claim.ok) throw new Error(`the claim fails even at N=${found.N} S=${found.S} split=${found.catalogSplit}: ${first.claim.failures.join("; ")}`);
+		if (!first.claim.ok) throw new Error(`the claim fails even at N=${found.N} S=${found.S} per site=${found.warehousesPerSite}: ${first.claim.failures.join("; ")}`);
 		// A store's load falls about as 1 / its knob: start from the prediction, step up what fails, then down while it holds.
 		for (const knob of KNOBS) found[knob] = Math.max(1, Math.ceil(GENEROUS[knob] * pressure(first, knob)));
 	}

@@ -73,6 +73,10 @@ export class Obj {
 	readonly free = new Map<string, number>();
 	/** Holds still held (neither committed nor released): what the alarm looks at. */
 	readonly held = new Set<Hold>();
+	/** Per edge location: its cached snapshot of this object (the availability cache), readers waiting on a refresh. */
+	readonly cached: Array<{ at: number; hot: number; waiting: Array<() => void> | null } | undefined> = [];
+	/** Per isolate: its fresh read in flight here, and the readers waiting for the next one. */
+	readonly fresh = new Map<number, { running: boolean; next: Array<(hot: number) => void> | null }>();
 	/** Escrow state when this is a shard of the hot unit. */
 	shard: (ShardState & { index: number; waiters: Waiter[]; returned: number; returnTimer: boolean; salesThisSecond: number; second: number; salesLastSecond: number }) | null = null;
 
@@ -115,6 +119,8 @@ export interface Order {
 	region: number;
 	hot: boolean;
 	hoarder: boolean;
+	/** A paying buyer pays this long after the 201. */
+	payAfterMs: number;
 	demand: Line[];
 	start: number;
 	/** Set when decided. */
@@ -122,6 +128,6 @@ export interface Order {
 	decidedAt: number;
 	holds: Hold[];
 	/** Objects whose commit is still owed (the commit outbox rows). */
-	owed: Set<Obj>;
+	owed: Obj[];
 	retry: boolean;
 }
