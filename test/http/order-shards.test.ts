@@ -12,7 +12,8 @@ import { shardOfOrderId } from "../../src/orders/shards";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
 import { orderState, paymentEvent, refundEvent, refundRows, webhook } from "../helpers/orders";
-import { allShards, dbOfOrder, subOnShard } from "../helpers/shards";
+import { newerFirst } from "../../src/orders/merge";
+import { allRows, allShards, dbOfOrder, subOnShard } from "../helpers/shards";
 import { ADDRESS, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
 
 /** A customer in shard `index` with these lines and the default address. */
@@ -102,6 +103,49 @@ describe("checkout across order shards", () => {
 		const paid = await webhook(paymentEvent({ order_id: missing, total: 10, currency: "USD" }));
 		expect(paid.status).toBe(404);
 		expect(paid.body.code).toBe("NOT_FOUND");
+	});
+});
+
+describe("the admin order list over the shards", () => {
+	it("pages exactly while orders are placed on several shards at once: every order that existed when paging started, once, newest first", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 200 } }] });
+		const items = [{ product_id: shop.products[0]!, size: "M", quantity: 1 }];
+		const n = allShards().length;
+		const orderOn = async (shard: number) => {
+			const r = await placeOrder((await customerOn(shard, items)).auth);
+			expect(r.status, JSON.stringify(r.body)).toBe(201);
+			return r.body.order_id as string;
+		};
+		await Promise.all(Array.from({ length: 2 * n }, (_, i) => orderOn(i % n)));
+		const expected = (await allRows<{ order_id: string; created_at: string }>(`SELECT order_id, created_at FROM orders`)).sort(newerFirst).map((r) => r.order_id);
+		expect(new Set(expected.map(shardOfOrderId)).size).toBe(n);
+
+		// Two buyers keep placing orders, on every shard in turn, until the paging is done.
+		let paging = true;
+		const placedMeanwhile: string[] = [];
+		const buyers = [0, 1].map(async (k) => {
+			for (let i = k; paging; i += 2) placedMeanwhile.push(await orderOn(i % n));
+		});
+		const seen: string[] = [];
+		const auth = await admin();
+		let cursor: string | null = null;
+		try {
+			for (let pages = 0; pages < 100; pages++) {
+				const r = await call("GET", `/admin/orders?limit=3${cursor ? `&cursor=${cursor}` : ""}`, { auth });
+				expect(r.status, JSON.stringify(r.body)).toBe(200);
+				seen.push(...r.body.orders.map((o: { order_id: string }) => o.order_id));
+				cursor = r.body.next_cursor;
+				if (cursor === null) break;
+			}
+		} finally {
+			paging = false;
+			await Promise.all(buyers);
+		}
+		expect(cursor).toBeNull();
+		expect(placedMeanwhile.length).toBeGreaterThan(0);
+		expect(new Set(seen).size).toBe(seen.length);
+		const before = new Set(expected);
+		expect(seen.filter((id) => before.has(id))).toEqual(expected);
 	});
 });
 
