@@ -1,6 +1,6 @@
 /** The admin list's merge over shard pages (src/orders/merge.ts), pure. */
 import { describe, expect, it } from "vitest";
-import { after, mergePages, newerFirst, type SortKey } from "../../src/orders/merge";
+import { after, mergePages, newerFirst, type Merged, type SortKey } from "../../src/orders/merge";
 import { rng } from "../helpers/random";
 
 const row = (created_at: string, order_id: string): SortKey => ({ created_at, order_id });
@@ -15,7 +15,7 @@ function pageThrough(shards: SortKey[][], limit: number): SortKey[][] {
 	const pages: SortKey[][] = [];
 	let cursor: SortKey | null = null;
 	for (let n = 0; n < 10_000; n++) {
-		const m = mergePages(shards.map((s) => shardPage(s, cursor, limit + 1)), cursor, limit);
+		const m: Merged<SortKey> = mergePages(shards.map((s) => shardPage(s, cursor, limit + 1)), cursor, limit);
 		pages.push(m.rows);
 		if (!m.next) return pages;
 		cursor = m.next;
