@@ -57,6 +57,8 @@ export function orderStore(env: Env): OrderStore {
 	return {
 		async decide(placement, answer) {
 			const { db } = customerDb(env, placement.order.user_id);
+			// Every later look-up goes by the id: an order written where its id does not point would be lost (a bug).
+			if (orderDb(env, placement.order.order_id) !== db) throw new Error(`order ${placement.order.order_id} does not name its customer's shard`);
 			const extra = answer ? [doneStmt(db, answer.scope, answer.status, answer.body, placement.order.order_id, placement.order.created_at)] : [];
 			try {
 				await db.batch(placementStmts(db, placement, extra));

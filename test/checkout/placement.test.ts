@@ -78,6 +78,16 @@ describe("the decision batch", () => {
 		expect(await rowsOf(second.placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 1 });
 	});
 
+	it("throws, writing nothing, for an order id that names another shard than its customer's (later look-ups go by the id)", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
+		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
+		const { placement } = await decisionFor(user);
+		const elsewhere = (customerDb(env, user).index + 1) % allShards().length;
+		const misplaced = { ...placement, order: { ...placement.order, order_id: newOrderId(elsewhere) } };
+		await expect(orderStore(env).decide(misplaced)).rejects.toThrow(/does not name its customer's shard/);
+		expect(await rowsOf(misplaced.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 0 });
+	});
+
 	it("is refused whole past a purchase limit, counted by the counters' CHECK with the limit of the catalog that priced the order", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const product = shop.products[0]!;
