@@ -44,7 +44,7 @@ type Row = Record<string, unknown>;
 /**
  * Everything place-order reads before touching stock: the active cart and its
  * lines in one statement on the customer's shard (one row with no line for an
- * empty cart), priced from `catalog` (checkout's snapshot, ./../checkout/catalog.ts),
+ * empty cart), priced from `catalog` (checkout's snapshot, ../checkout/catalog.ts),
  * with the active warehouses from that same snapshot. Does not create a cart
  * (an absent cart is simply empty).
  */
