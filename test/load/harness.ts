@@ -16,6 +16,15 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { applyMigrations } from "../../scripts/lib/migrations.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
+
+/** The ORDERS_i binding names among a worker's D1 databases, in index order. */
+function orderShardBindings(options: object): string[] {
+	const d1 = (options as { d1Databases?: unknown }).d1Databases;
+	const names = Array.isArray(d1) ? d1.map(String) : Object.keys((d1 as Record<string, unknown> | undefined) ?? {});
+	return names
+		.filter((n) => /^ORDERS_\d+$/.test(n))
+		.sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)));
+}
 const WORKER = "stockgate";
 
 export const SECRETS = {
@@ -109,7 +118,8 @@ export class Stockgate {
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
-				await applyMigrations(await mf.getD1Database("DB"), join(ROOT, "migrations"));
+				// Every database gets every migration: DB and each order shard.
+				for (const name of ["DB", ...orderShardBindings(config)]) await applyMigrations(await mf.getD1Database(name), join(ROOT, "migrations"));
 			}
 		} catch (err) {
 			await mf.dispose().catch(() => {});
@@ -120,6 +130,18 @@ export class Stockgate {
 
 	db() {
 		return this.mf.getD1Database("DB");
+	}
+
+	/** The order shards (ORDERS_0 …, as wrangler.toml binds them): where carts, orders, outboxes and refunds live. */
+	async orderShards() {
+		const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+		return Promise.all(orderShardBindings(workerOptions).map((name) => this.mf.getD1Database(name)));
+	}
+
+	/** One query on every order shard, the rows concatenated (shard order, then the query's). */
+	async orderRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+		const pages = await Promise.all((await this.orderShards()).map((db) => db.prepare(sql).bind(...params).all<T>()));
+		return pages.flatMap((p) => p.results);
 	}
 
 	/**

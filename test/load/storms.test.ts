@@ -193,14 +193,11 @@ describe(`load storms (seed ${SEED})`, () => {
 		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 
-		const db = await sg.db();
-		const orders = new Map(
-			(await db.prepare(`SELECT order_id, status, payment_status FROM orders`).all<{ order_id: string; status: string; payment_status: string }>()).results.map((o) => [o.order_id, o]),
-		);
+		const orders = new Map((await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`)).map((o) => [o.order_id, o]));
 		const reached = new Set(
-			(await db.prepare(`SELECT order_id || '>' || new_status AS k FROM order_status_history`).all<{ k: string }>()).results.map((h) => h.k),
+			(await sg.orderRows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_status_history`)).map((h) => h.k),
 		);
-		const paid = new Set((await db.prepare(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`).all<{ order_id: string }>()).results.map((p) => p.order_id));
+		const paid = new Set((await sg.orderRows<{ order_id: string }>(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`)).map((p) => p.order_id));
 		const wrong: string[] = [];
 		for (const [id, o] of outcome) {
 			const row = orders.get(id)!;
@@ -257,16 +254,15 @@ describe(`load storms (seed ${SEED})`, () => {
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
 		const history = await checkStorm(api, admin, recorder);
-		const db = await sg.db();
 		const refunds = await refundEvents(sg, n * (DISTINCT - 1));
 		clock.lap("check_ms");
 
-		const orders = (await db.prepare(`SELECT order_id, status, payment_status FROM orders`).all<{ order_id: string; status: string; payment_status: string }>()).results;
+		const orders = await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`);
 		const paidRows = new Map(
-			(await db.prepare(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`).all<{ order_id: string; n: number }>()).results.map((h) => [h.order_id, h.n]),
+			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
 		);
 		const events = new Map(
-			(await db.prepare(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`).all<{ order_id: string; n: number }>()).results.map((p) => [p.order_id, p.n]),
+			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`)).map((p) => [p.order_id, p.n]),
 		);
 		const wrong: string[] = [];
 		for (const o of orders) {
@@ -440,17 +436,21 @@ function shuffled<T>(r: ReturnType<typeof rng>, items: T[]): T[] {
  * count to reach `expected`, since an event is briefly only on the queue.
  */
 async function refundEvents(sg: Stockgate, expected: number): Promise<number> {
-	const db = await sg.db();
+	// An event is in some database's outbox or processed table: counted once wherever it is.
+	const dbs = [await sg.db(), ...(await sg.orderShards())];
 	const deadline = Date.now() + timeoutMs(10_000);
 	for (;;) {
-		const row = await db
-			.prepare(
-				`SELECT COUNT(*) AS n FROM (
-				   SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
-				   UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested')`,
-			)
-			.first<{ n: number }>();
-		const n = Number(row?.n ?? 0);
+		const pages = await Promise.all(
+			dbs.map((db) =>
+				db
+					.prepare(
+						`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
+						 UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested'`,
+					)
+					.all<{ event_id: string }>(),
+			),
+		);
+		const n = new Set(pages.flatMap((p) => p.results.map((r) => r.event_id))).size;
 		if (n >= expected || Date.now() > deadline) return n;
 		await new Promise((res) => setTimeout(res, 200));
 	}
