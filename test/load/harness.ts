@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { applyMigrations } from "../../scripts/lib/migrations.mjs";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { applyMigrationsToAll } from "../../scripts/lib/migrations.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const WORKER = "stockgate";
@@ -109,7 +109,8 @@ export class Stockgate {
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
-				await applyMigrations(await mf.getD1Database("DB"), join(ROOT, "migrations"));
+				// Every database: the catalog DB and each order shard ORDERS_i.
+				await applyMigrationsToAll((binding) => mf.getD1Database(binding), unstable_readConfig({ config: join(ROOT, "wrangler.toml") }, { hideWarnings: true }).d1_databases, ROOT);
 			}
 		} catch (err) {
 			await mf.dispose().catch(() => {});
