@@ -111,7 +111,7 @@ function writeStmts(db: D1Database, sub: string, s: Snapshot, nowIso: string): D
 /**
  * The customer's counters in this shard set to the units of their live orders
  * elsewhere (`elsewhere`, read before) plus those of their live orders here
- * (read by the statement itself). A counter past its stamped cap (a limit
+ * (read by the statement itself); a counter no live order accounts for falls to 0. A counter past its stamped cap (a limit
  * lowered since) drops the stamp: the next order stamps it again.
  */
 export function recountStmt(db: D1Database, sub: string, elsewhere: Array<[string, number]>): D1PreparedStatement {
@@ -120,6 +120,8 @@ export function recountStmt(db: D1Database, sub: string, elsewhere: Array<[strin
 			`INSERT INTO customer_product_units (user_id, product_id, units, cap)
 			 SELECT ?1, t.product_id, SUM(t.units), NULL FROM (
 			   SELECT json_extract(e.value, '$[0]') AS product_id, json_extract(e.value, '$[1]') AS units FROM json_each(?2) e
+			   UNION ALL
+			   SELECT product_id, 0 FROM customer_product_units WHERE user_id = ?1
 			   UNION ALL
 			   SELECT json_extract(l.value, '$.product_id'), json_extract(l.value, '$.quantity')
 			   FROM orders o, json_each(o.products) l WHERE o.user_id = ?1 AND o.status <> 'cancelled'
@@ -170,6 +172,25 @@ export async function moveCustomer(env: Env, sub: string, move: Move, nowMs: num
 	await source.batch(deleteStmts(source, sub, s));
 	log.info("[rehome]", "customer_moved", { user_id: sub, from: move.from, to: move.to, cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length });
 	return { kind: "moved", cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length, to: move.to };
+}
+
+/**
+ * A customer's counters in their shard recounted from their live orders in
+ * every shard. For a change outside the customer's shard that the counters
+ * must follow: a cancelled order placed before the customer moved gives its
+ * units back in its own shard's counters, which no longer hold the customer's.
+ * Safe to repeat; a failure leaves the counters too high, never too low.
+ */
+export async function recountCustomer(env: Env, sub: string): Promise<void> {
+	const shards = orderShards(env);
+	const home = shardIndexOf(sub, shards.length);
+	const elsewhere = await Promise.all(
+		shards.map(async (db, i) =>
+			i === home ? [] : (await db.prepare(`SELECT products FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub).all<{ products: string }>()).results,
+		),
+	);
+	const db = shards[home]!;
+	await recountStmt(db, sub, liveUnits(elsewhere.flat())).run();
 }
 
 /** Moves a customer if a move is under way and they have rows left where they were: before any request of theirs is served. */

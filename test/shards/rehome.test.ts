@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { orderShards } from "../../src/orders/shards";
-import { homeCustomer, MOVES_PER_RUN, rehomePass } from "../../src/ops/rehome";
+import { homeCustomer, MOVES_PER_RUN, recountCustomer, rehomePass } from "../../src/ops/rehome";
 import { token } from "../helpers/auth";
 import { admin } from "../helpers/http";
 import { callWith, singleDatabaseEnv, subInShard, upgradedEnv } from "../helpers/layouts";
@@ -104,6 +104,21 @@ describe("moving a customer out of shard 0", () => {
 		await legacyCounter(sub, p);
 		await homeCustomer(upgraded, sub, Date.now());
 		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 3 }]);
+	});
+
+	it("recounts a moved customer whose order from before the move is cancelled: its units no longer count", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("undo", 3, N);
+		const { orderId } = await legacyCustomer(sub, p, q, 2);
+		await homeCustomer(upgraded, sub, Date.now());
+		const target = orderShards(upgraded)[3]!;
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 2 }]);
+		// Cancelled in shard 0, where its counters no longer are.
+		await env.DB.prepare(`UPDATE orders SET status = 'cancelled' WHERE order_id = ?`).bind(orderId).run();
+		await recountCustomer(upgraded, sub);
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
+		await recountCustomer(upgraded, sub);
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
 	});
 });
 
