@@ -11,14 +11,13 @@
  * request they make (src/http/app.ts) moves them if they have rows left in the
  * old shard, and the reconciler's pass moves the others, a bounded number per
  * run. Each move:
- *  1. reads the customer's rows in the old shard, with their live orders there,
- *     in one batch (one snapshot);
+ *  1. reads the customer's rows in the old shard in one batch (one snapshot);
  *  2. writes them in the new shard in one batch: the cart (or, when the
  *     customer already has an active cart there, its lines merged into that
  *     one), the keys (kept when already there), and the counters recounted as
- *     the live units of the orders in BOTH shards: the old shard's from the
- *     snapshot, the new shard's inside the statement, so a checkout racing it
- *     in the new shard is counted exactly once;
+ *     the live units of the customer's orders in EVERY shard: the other
+ *     shards' read just before, the new shard's inside the statement, so a
+ *     checkout racing it in the new shard is counted exactly once;
  *  3. deletes from the old shard what it read, each row only if unchanged.
  * Every step is safe to repeat: a move that stops midway is finished by the
  * next one, and a row changed meanwhile stays for the next move. Nothing is
@@ -48,23 +47,20 @@ interface Snapshot {
 	items: Row[];
 	keys: Row[];
 	counters: Array<{ product_id: string; units: number }>;
-	orders: Array<{ products: string }>;
 }
 
 async function snapshot(db: D1Database, sub: string, nowMs: number): Promise<Snapshot> {
-	const [carts, items, keys, counters, orders] = await db.batch<Row>([
+	const [carts, items, keys, counters] = await db.batch<Row>([
 		db.prepare(`SELECT * FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub),
 		db.prepare(`SELECT i.* FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id WHERE c.user_id = ? AND c.status = 'active'`).bind(sub),
 		db.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND updated_at >= ?`).bind(sub, keysSince(nowMs)),
 		db.prepare(`SELECT product_id, units FROM customer_product_units WHERE user_id = ?`).bind(sub),
-		db.prepare(`SELECT products FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub),
 	]);
 	return {
 		cart: carts!.results[0],
 		items: items!.results,
 		keys: keys!.results,
 		counters: counters!.results.map((r) => ({ product_id: String(r.product_id), units: Number(r.units) })),
-		orders: orders!.results.map((r) => ({ products: String(r.products) })),
 	};
 }
 
@@ -73,8 +69,13 @@ function insertRow(db: D1Database, table: string, row: Row): D1PreparedStatement
 	return db.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).bind(...cols.map((c) => row[c] ?? null));
 }
 
-/** The customer's rows written in the new shard (one batch). */
-function writeStmts(db: D1Database, sub: string, s: Snapshot, nowIso: string): D1PreparedStatement[] {
+/**
+ * The customer's rows written in the new shard (one batch). `elsewhere`: the
+ * live units of their orders in every other shard, when the old shard still
+ * had counters (then recounted here); without counters there, the ones here
+ * were recounted by an earlier move and stay.
+ */
+function writeStmts(db: D1Database, sub: string, s: Snapshot, elsewhere: Array<[string, number]> | undefined, nowIso: string): D1PreparedStatement[] {
 	const stmts: D1PreparedStatement[] = [];
 	if (s.cart) {
 		const cart = s.cart;
@@ -104,7 +105,7 @@ function writeStmts(db: D1Database, sub: string, s: Snapshot, nowIso: string): D
 		stmts.push(db.prepare(`UPDATE carts SET version = version + 1, updated_at = ? WHERE user_id = ? AND status = 'active' AND cart_id <> ?`).bind(nowIso, sub, cart.cart_id));
 	}
 	for (const key of s.keys) stmts.push(insertRow(db, "idempotency_keys", key));
-	stmts.push(recountStmt(db, sub, liveUnits(s.orders)));
+	if (elsewhere) stmts.push(recountStmt(db, sub, elsewhere));
 	return stmts;
 }
 
@@ -168,7 +169,8 @@ export async function moveCustomer(env: Env, sub: string, move: Move, nowMs: num
 	if (!source || !target) throw new RangeError(`no shard ${move.from} or ${move.to} among ${shards.length}`);
 	const s = await snapshot(source, sub, nowMs);
 	if (!s.cart && s.keys.length === 0 && s.counters.length === 0) return { kind: "nothing_left" };
-	await target.batch(writeStmts(target, sub, s, new Date(nowMs).toISOString()));
+	const elsewhere = s.counters.length > 0 ? await liveUnitsElsewhere(shards, sub, move.to) : undefined;
+	await target.batch(writeStmts(target, sub, s, elsewhere, new Date(nowMs).toISOString()));
 	await source.batch(deleteStmts(source, sub, s));
 	log.info("[rehome]", "customer_moved", { user_id: sub, from: move.from, to: move.to, cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length });
 	return { kind: "moved", cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length, to: move.to };
@@ -184,13 +186,17 @@ export async function moveCustomer(env: Env, sub: string, move: Move, nowMs: num
 export async function recountCustomer(env: Env, sub: string): Promise<void> {
 	const shards = orderShards(env);
 	const home = shardIndexOf(sub, shards.length);
-	const elsewhere = await Promise.all(
+	await recountStmt(shards[home]!, sub, await liveUnitsElsewhere(shards, sub, home)).run();
+}
+
+/** The live units of a customer's orders in every shard but `home` (where they were placed before moves). */
+async function liveUnitsElsewhere(shards: readonly D1Database[], sub: string, home: number): Promise<Array<[string, number]>> {
+	const pages = await Promise.all(
 		shards.map(async (db, i) =>
 			i === home ? [] : (await db.prepare(`SELECT products FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub).all<{ products: string }>()).results,
 		),
 	);
-	const db = shards[home]!;
-	await recountStmt(db, sub, liveUnits(elsewhere.flat())).run();
+	return liveUnits(pages.flat());
 }
 
 /** Moves a customer if a move is under way and they have rows left where they were: before any request of theirs is served. */

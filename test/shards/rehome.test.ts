@@ -71,6 +71,19 @@ describe("moving a customer out of shard 0", () => {
 		// Once: a second move finds nothing, and counts nothing twice.
 		expect(await homeCustomer(upgraded, sub, Date.now())).toEqual({ kind: "nothing_left" });
 		expect((await rowsOf(orderShards(upgraded)[2]!, sub)).counters).toEqual([{ product_id: p, units: 2 }]);
+
+		// A cart written in shard 0 later (by the previous version, during a deploy) is merged into hers; the
+		// counters, recounted when they moved, stay as they are.
+		await env.DB.batch([
+			env.DB.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(`late-${sub}`, sub, "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"),
+			env.DB.prepare(`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at) VALUES (?, ?, 'L', 1, ?)`).bind(`late-${sub}`, q, "2026-01-01T00:00:00.000Z"),
+		]);
+		expect(await homeCustomer(upgraded, sub, Date.now())).toMatchObject({ kind: "moved", cart: true, counters: 0 });
+		const merged = await rowsOf(orderShards(upgraded)[2]!, sub);
+		expect(merged.carts).toEqual(before.carts);
+		expect(merged.items).toHaveLength(before.items.length + 1);
+		expect(merged.counters).toEqual([{ product_id: p, units: 2 }]);
+		expect((await rowsOf(env.DB, sub)).carts).toEqual([]);
 	});
 
 	it("a customer shard 0 keeps stays, rows and all", async () => {
