@@ -1,7 +1,9 @@
 /**
- * D1 queries for carts. One active cart per user (a partial unique index);
- * completed carts are kept.
+ * D1 queries for carts, in the customer's order shard. One active cart per
+ * user (a partial unique index); completed carts are kept. What they need of
+ * the catalog (limits, kits) is given by the caller.
  */
+import type { LineLimits } from "../limits/queries";
 import { excesses, type LimitExcess } from "../limits/rules";
 import type { Address } from "./schema";
 
@@ -74,27 +76,20 @@ const LINE_ROOM = `EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = '
 	      OR (SELECT COUNT(*) FROM cart_items WHERE cart_id = ?1) < ?6)`;
 
 /**
- * One row per limited product that ?4 units of product ?2 count against (?2
- * itself and, for a kit, each component times ?4): `requested`, its limit `lim`, and
- * `already`, the units of it counted for the cart's owner: live orders plus the
+ * One row per limited product that ?4 units of product ?2 count against, from
+ * `limits` (../limits/queries.ts lineLimits, bound as JSON at ?<caps> and
+ * ?<weights>): `requested`, its limit `lim`, and `already`, the units of it
+ * counted for the cart's owner: live orders (the shard's counters) plus the
  * cart's lines (a kit line as its kit and its components), without line
  * (?2, ?3) when `others` (a set replaces that line).
  */
-function limitRowsSql(others: boolean): string {
+function limitRowsSql(others: boolean, caps: number, weights: number): string {
 	const skip = others ? ` AND NOT (i.product_id = ?2 AND i.size = ?3)` : "";
-	const inCart = `SELECT i.product_id, i.quantity AS units FROM cart_items i WHERE i.cart_id = ?1${skip}
-	   UNION ALL
-	   SELECT json_extract(c.value, '$.product_id'), i.quantity * json_extract(c.value, '$.quantity')
-	   FROM cart_items i JOIN products k ON k.product_id = i.product_id, json_each(k.components) c WHERE i.cart_id = ?1${skip}`;
-	const asked = `SELECT ?2 AS product_id, ?4 AS units
-	   UNION ALL
-	   SELECT json_extract(c.value, '$.product_id'), ?4 * json_extract(c.value, '$.quantity') FROM products k, json_each(k.components) c WHERE k.product_id = ?2`;
-	return `SELECT r.product_id, SUM(r.units) AS requested, p.max_per_customer AS lim,
-	   COALESCE((SELECT units FROM customer_product_units WHERE product_id = r.product_id AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
-	   + COALESCE((SELECT SUM(x.units) FROM (${inCart}) x WHERE x.product_id = r.product_id), 0) AS already
-	 FROM (${asked}) r JOIN products p ON p.product_id = r.product_id
-	 WHERE p.max_per_customer IS NOT NULL
-	 GROUP BY r.product_id`;
+	return `SELECT json_extract(r.value, '$[0]') AS product_id, ?4 * json_extract(r.value, '$[2]') AS requested, json_extract(r.value, '$[1]') AS lim,
+	   COALESCE((SELECT units FROM customer_product_units WHERE product_id = json_extract(r.value, '$[0]') AND user_id = (SELECT user_id FROM carts WHERE cart_id = ?1)), 0)
+	   + COALESCE((SELECT SUM(i.quantity * json_extract(w.value, '$[2]')) FROM cart_items i, json_each(?${weights}) w
+	               WHERE i.cart_id = ?1${skip} AND json_extract(w.value, '$[0]') = json_extract(r.value, '$[0]') AND json_extract(w.value, '$[1]') = i.product_id), 0) AS already
+	 FROM json_each(?${caps}) r`;
 }
 
 /** The line's current quantity (0 when absent). */
@@ -105,12 +100,12 @@ const LINE_QUANTITY = `COALESCE((SELECT quantity FROM cart_items WHERE cart_id =
  * top of what is counted. For a set (`others`), lowering a line is always
  * allowed: a cart over a limit lowered since must be able to come back under it.
  */
-function withinLimitSql(others: boolean): string {
-	return `(NOT EXISTS (SELECT 1 FROM (${limitRowsSql(others)}) WHERE lim IS NOT NULL AND already + requested > lim)${others ? `
+function withinLimitSql(others: boolean, caps: number, weights: number): string {
+	return `(NOT EXISTS (SELECT 1 FROM (${limitRowsSql(others, caps, weights)}) WHERE lim IS NOT NULL AND already + requested > lim)${others ? `
 	     OR ?4 <= ${LINE_QUANTITY}` : ""})`;
 }
 
-async function refusal(db: D1Database, cartId: string, line: CartLineRow, others: boolean): Promise<LineRefusal> {
+async function refusal(db: D1Database, cartId: string, line: CartLineRow, others: boolean, limits: LineLimits): Promise<LineRefusal> {
 	const r = await db
 		.prepare(
 			`SELECT EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active') AS active,
@@ -123,8 +118,8 @@ async function refusal(db: D1Database, cartId: string, line: CartLineRow, others
 	const lowering = others && line.quantity <= Number(r.line_quantity);
 	if (!lowering) {
 		const { results } = await db
-			.prepare(limitRowsSql(others))
-			.bind(cartId, line.product_id, line.size, line.quantity)
+			.prepare(limitRowsSql(others, 5, 6))
+			.bind(cartId, line.product_id, line.size, line.quantity, JSON.stringify(limits.caps), JSON.stringify(limits.weights))
 			.all<{ product_id: string; requested: number; lim: number | null; already: number }>();
 		const requested = new Map(results.map((x) => [String(x.product_id), Number(x.requested)]));
 		const allowances = new Map(
@@ -139,26 +134,26 @@ async function refusal(db: D1Database, cartId: string, line: CartLineRow, others
 /**
  * Adds to a line (or creates it) only while the line stays within `maxQuantity`,
  * the cart within `maxLines` lines, every product it counts against (a kit's
- * components too) within its per-customer limit, and the cart is still active.
+ * components too, per `limits`) within its per-customer limit, and the cart is still active.
  */
-export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, caps: { maxQuantity: number; maxLines: number }, now: string): Promise<LineRefusal | null> {
+export async function addToLine(db: D1Database, cartId: string, line: CartLineRow, caps: { maxQuantity: number; maxLines: number }, now: string, limits: LineLimits): Promise<LineRefusal | null> {
 	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(false)}
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(false, 8, 9)}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = quantity + excluded.quantity
 			 WHERE quantity + excluded.quantity <= ?7`,
 		)
-		.bind(cartId, line.product_id, line.size, line.quantity, now, caps.maxLines, caps.maxQuantity)
+		.bind(cartId, line.product_id, line.size, line.quantity, now, caps.maxLines, caps.maxQuantity, JSON.stringify(limits.caps), JSON.stringify(limits.weights))
 		.run();
-	return result.meta.changes > 0 ? null : refusal(db, cartId, line, false);
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line, false, limits);
 }
 
 /**
  * Sets a line's quantity (0 removes it); a new line only while the cart has
  * fewer than `maxLines`; the other lines plus this quantity within every limit it counts against.
  */
-export async function setLine(db: D1Database, cartId: string, line: CartLineRow, maxLines: number, now: string): Promise<LineRefusal | null> {
+export async function setLine(db: D1Database, cartId: string, line: CartLineRow, maxLines: number, now: string, limits: LineLimits): Promise<LineRefusal | null> {
 	if (line.quantity === 0) {
 		await removeLine(db, cartId, line);
 		return null;
@@ -166,12 +161,12 @@ export async function setLine(db: D1Database, cartId: string, line: CartLineRow,
 	const result = await db
 		.prepare(
 			`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at)
-			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(true)}
+			 SELECT ?1, ?2, ?3, ?4, ?5 WHERE ${LINE_ROOM} AND ${withinLimitSql(true, 7, 8)}
 			 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = excluded.quantity`,
 		)
-		.bind(cartId, line.product_id, line.size, line.quantity, now, maxLines)
+		.bind(cartId, line.product_id, line.size, line.quantity, now, maxLines, JSON.stringify(limits.caps), JSON.stringify(limits.weights))
 		.run();
-	return result.meta.changes > 0 ? null : refusal(db, cartId, line, true);
+	return result.meta.changes > 0 ? null : refusal(db, cartId, line, true, limits);
 }
 
 export async function removeLine(db: D1Database, cartId: string, unit: { product_id: string; size: string }): Promise<void> {

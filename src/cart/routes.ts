@@ -1,6 +1,6 @@
 /**
- * Cart endpoints. Every answer is the whole cart, priced with the current
- * catalog. Lines are validated against the catalog (404 unknown product, 400
+ * Cart endpoints, on the customer's order shard. Every answer is the whole
+ * cart, priced with the current catalog. Lines are validated against the catalog (404 unknown product, 400
  * unknown size); a line holds 1 to 100 units and a cart at most 50 lines.
  */
 import { config } from "../config";
@@ -11,13 +11,15 @@ import { requireUnits } from "../catalog/units";
 import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { reply, route } from "../http/route";
+import { lineLimits } from "../limits/queries";
+import { customerDb } from "../orders/shards";
 import { loadActiveCart } from "./load";
 import { activeCart, addToLine, removeLine, setAddress, setLine, touchCart, type LineRefusal } from "./queries";
 import { AddItemBody, Address, Cart, ItemParams, MAX_CART_LINES, MAX_LINE_QUANTITY, SetQuantityBody } from "./schema";
 import { cartView } from "./view";
 
 async function currentCart(env: Env, userId: string) {
-	const { cart, lines } = await loadActiveCart(env.DB, userId);
+	const { cart, lines } = await loadActiveCart(env, userId);
 	return cartView(cart, lines, config(env).currency);
 }
 
@@ -69,11 +71,13 @@ export const cartRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT", "OUT_OF_STOCK"],
 		handler: async ({ env, user, body }) => {
 			await requireBuyable(env, body);
+			const limits = await lineLimits(env.DB, body.product_id);
 			const now = new Date().toISOString();
-			const cart = await activeCart(env.DB, user.id, now);
-			const refused = await addToLine(env.DB, cart.cart_id, body, { maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES }, now);
+			const { db } = customerDb(env, user.id);
+			const cart = await activeCart(db, user.id, now);
+			const refused = await addToLine(db, cart.cart_id, body, { maxQuantity: MAX_LINE_QUANTITY, maxLines: MAX_CART_LINES }, now, limits);
 			if (refused) refuse(refused);
-			await touchCart(env.DB, cart.cart_id, now);
+			await touchCart(db, cart.cart_id, now);
 			return reply(await currentCart(env, user.id));
 		},
 	}),
@@ -89,11 +93,14 @@ export const cartRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "PURCHASE_LIMIT", "OUT_OF_STOCK"],
 		handler: async ({ env, user, params, body }) => {
 			const now = new Date().toISOString();
-			const cart = await activeCart(env.DB, user.id, now);
+			const { db } = customerDb(env, user.id);
+			const cart = await activeCart(db, user.id, now);
 			if (body.quantity > 0) await requireBuyable(env, { ...params, quantity: body.quantity });
-			const refused = await setLine(env.DB, cart.cart_id, { ...params, quantity: body.quantity }, MAX_CART_LINES, now);
+			// Removing a line (quantity 0) counts against no limit.
+			const limits = body.quantity > 0 ? await lineLimits(env.DB, params.product_id) : { caps: [], weights: [] };
+			const refused = await setLine(db, cart.cart_id, { ...params, quantity: body.quantity }, MAX_CART_LINES, now, limits);
 			if (refused) refuse(refused);
-			await touchCart(env.DB, cart.cart_id, now);
+			await touchCart(db, cart.cart_id, now);
 			return reply(await currentCart(env, user.id));
 		},
 	}),
@@ -107,9 +114,10 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, params }) => {
-			const cart = await activeCart(env.DB, user.id, new Date().toISOString());
-			await removeLine(env.DB, cart.cart_id, params);
-			await touchCart(env.DB, cart.cart_id, new Date().toISOString());
+			const { db } = customerDb(env, user.id);
+			const cart = await activeCart(db, user.id, new Date().toISOString());
+			await removeLine(db, cart.cart_id, params);
+			await touchCart(db, cart.cart_id, new Date().toISOString());
 			return reply(await currentCart(env, user.id));
 		},
 	}),
@@ -123,8 +131,9 @@ export const cartRoutes = [
 		responses: cartResponse,
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, body }) => {
-			const cart = await activeCart(env.DB, user.id, new Date().toISOString());
-			await setAddress(env.DB, cart.cart_id, body, new Date().toISOString());
+			const { db } = customerDb(env, user.id);
+			const cart = await activeCart(db, user.id, new Date().toISOString());
+			await setAddress(db, cart.cart_id, body, new Date().toISOString());
 			return reply(await currentCart(env, user.id));
 		},
 	}),

@@ -30,13 +30,14 @@ export function toWarehouse(r: Row): Warehouse {
 	};
 }
 
-/** What product pages list, in one D1 read (a batch: both tables seen at one moment): active products, active warehouses. */
-export async function loadCatalog(db: D1Database): Promise<{ products: Product[]; warehouse_ids: string[] }> {
+/** What product pages list and checkout prices from, in one D1 read (a batch: both tables seen at one moment): active products, active warehouses. */
+export async function loadCatalog(db: D1Database): Promise<{ products: Product[]; warehouse_ids: string[]; warehouses: Warehouse[] }> {
 	const [products, warehouses] = await db.batch<Row>([
 		db.prepare(`SELECT * FROM products WHERE active = 1 ORDER BY product_id`),
-		db.prepare(`SELECT warehouse_id FROM warehouses WHERE active = 1 ORDER BY warehouse_id`),
+		db.prepare(`SELECT * FROM warehouses WHERE active = 1 ORDER BY warehouse_id`),
 	]);
-	return { products: products!.results.map(toProduct), warehouse_ids: warehouses!.results.map((r) => String(r.warehouse_id)) };
+	const active = warehouses!.results.map(toWarehouse);
+	return { products: products!.results.map(toProduct), warehouse_ids: active.map((w) => w.warehouse_id), warehouses: active };
 }
 
 export async function listAllProducts(db: D1Database): Promise<Product[]> {

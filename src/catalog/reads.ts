@@ -22,8 +22,8 @@ export function catalogCacheApiLayer(ttlMs: number): CatalogSharedLayer {
 			const res = await caches.default.match(key());
 			if (!res) return undefined;
 			const body = (await res.json()) as Partial<CatalogSnapshot>;
-			return typeof body.at === "number" && Array.isArray(body.products) && Array.isArray(body.warehouse_ids)
-				? { at: body.at, products: body.products, warehouse_ids: body.warehouse_ids }
+			return typeof body.at === "number" && Array.isArray(body.products) && Array.isArray(body.warehouse_ids) && Array.isArray(body.warehouses)
+				? { at: body.at, products: body.products, warehouse_ids: body.warehouse_ids, warehouses: body.warehouses }
 				: undefined;
 		},
 		async put(snapshot) {

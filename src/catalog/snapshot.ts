@@ -17,11 +17,11 @@
  *
  * When D1 fails, a memo copy up to `staleIfErrorMs` old is served (flagged
  * stale) and D1 is asked again at most once per ttl while it keeps failing;
- * with no such copy the read fails and the route answers 503. Nothing here
- * prices an order: checkout reads products from D1.
+ * with no such copy the read fails and the route answers 503. Checkout prices
+ * orders from it too, refusing a stale copy (../checkout/catalog.ts).
  */
 import { TIMED_OUT, within } from "../shared/within";
-import type { Product } from "./schema";
+import type { Product, Warehouse } from "./schema";
 
 export const CATALOG_TTL_MS = 2_000;
 /** How old a copy may be served while D1 fails (a page with a price a little behind beats no page). */
@@ -29,10 +29,11 @@ export const STALE_IF_ERROR_MS = 30_000;
 /** How long readers wait for a load another request started before one of them sends the next. */
 export const FLIGHT_WAIT_MS = 5_000;
 
-/** What one D1 read returns: the active products (by id) and the active warehouses' ids. */
+/** What one D1 read returns: the active products (by id) and the active warehouses (with their ids apart). */
 export interface CatalogData {
 	products: Product[];
 	warehouse_ids: string[];
+	warehouses: Warehouse[];
 }
 
 /** A catalog as one D1 read answered it; `at` is when that read was sent (ms). */
@@ -202,7 +203,7 @@ export class CatalogCache {
 			}
 			return { ok: false, error };
 		}
-		const snapshot: CatalogSnapshot = { at, products: data.products, warehouse_ids: data.warehouse_ids };
+		const snapshot: CatalogSnapshot = { at, products: data.products, warehouse_ids: data.warehouse_ids, warehouses: data.warehouses };
 		const catalog = toCatalog(snapshot);
 		if (this.keep(generation, catalog) && shared) await shared.put(snapshot).catch((err) => this.deps.onSharedError?.("put", err));
 		return { ok: true, catalog };

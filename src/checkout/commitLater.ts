@@ -3,8 +3,8 @@
  * goes out right after the D1 batch; the holds are committed afterwards,
  * gathered: the orders an isolate decides within one window are committed by
  * one `commitMany` RPC per warehouse (one Warehouse transaction each, all
- * warehouses in parallel). Then one D1 statement clears every confirmed outbox
- * row of the window, and one send announces each order whose every warehouse
+ * warehouses in parallel). Then one D1 statement per order shard touched
+ * clears the window's confirmed outbox rows there, and one send announces each order whose every warehouse
  * has confirmed (its "placed" event).
  *
  * Nothing depends on the window for correctness: every commit is promised by an
@@ -20,7 +20,9 @@ import { log } from "../shared/log";
 import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import type { CommitResult } from "../stock/types";
+import { groupByOrderShard } from "../orders/fanout";
 import { placedEvent } from "../orders/placement";
+import { orderDb } from "../orders/shards";
 
 /**
  * How long a decided order waits for company before its commits go out. The
@@ -110,7 +112,8 @@ class GatheredCommits {
 			// Left in the outbox: the reconciler retries, or cancels the order as unfulfillable.
 			log.warn("[place-order]", "commit_deferred", { commits: left });
 		}
-		if (cleared.length > 0) await deleteOutboxRows(this.env.DB, "commit", cleared);
+		// Each order's outbox rows are in its own shard: one statement per shard touched.
+		await Promise.all(groupByOrderShard(this.env, cleared, (r) => r.order_id).map((g) => deleteOutboxRows(g.db, "commit", g.items)));
 		log.info("[place-order]", "commits_gathered", { orders: decided.length, warehouses: warehouseIds.length, committed: cleared.length, deferred: left.length });
 		if (announce.length > 0) await publish(this.env, announce.map(placedEvent));
 	}
@@ -148,9 +151,12 @@ const commitCleanerOf = coalescerPer(
  * with those of other requests of this isolate (one D1 statement per window).
  */
 export function clearCommitsLater(env: Env, waitUntil: WaitUntil): (orderId: string, warehouseIds: string[]) => void {
-	return (orderId, warehouseIds) =>
-		commitCleanerOf(env.DB).add(
+	return (orderId, warehouseIds) => {
+		const db = orderDb(env, orderId);
+		if (!db) return;
+		commitCleanerOf(db).add(
 			warehouseIds.map((w) => ({ order_id: orderId, warehouse_id: w })),
 			waitUntil,
 		);
+	};
 }

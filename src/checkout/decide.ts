@@ -5,7 +5,6 @@
  * is released: the order row is the commit decision. A batch whose outcome was
  * lost is resolved by asking whether the order row exists.
  */
-import type { PricedLine } from "../cart/view";
 import { attribute, kitInfo } from "../catalog/kits";
 import { countedUnits, excesses, type LimitExcess } from "../limits/rules";
 import type { OrderRecord } from "../orders/queries";
@@ -68,9 +67,9 @@ export function buildOrder(input: PlaceOrderInput, config: Pick<PlaceOrderDeps, 
  * `all`: list every limited product even when none is over any more (the
  * decision batch said one was: its counters moved since).
  */
-export async function limitExcesses(lines: PricedLine[], userId: string, deps: Pick<PlaceOrderDeps, "store">, all = false): Promise<LimitExcess[]> {
-	const requested = countedUnits(lines);
-	const allowances = await deps.store.allowances(userId, [...requested.keys()]);
+export async function limitExcesses(input: Pick<PlaceOrderInput, "lines" | "userId" | "limits">, deps: Pick<PlaceOrderDeps, "store">, all = false): Promise<LimitExcess[]> {
+	const requested = countedUnits(input.lines);
+	const allowances = await deps.store.allowances(input.userId, [...requested.keys()], input.limits);
 	const over = excesses(requested, allowances);
 	if (over.length > 0 || !all) return over;
 	return [...requested].flatMap(([product_id, units]) => {
@@ -94,7 +93,7 @@ export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reser
 	}
 	let decided: Awaited<ReturnType<typeof deps.store.decide>>;
 	try {
-		decided = await deps.store.decide({ order, cartVersion: input.cartVersion, warehouseIds }, answer);
+		decided = await deps.store.decide({ order, cartVersion: input.cartVersion, warehouseIds, limits: input.limits }, answer);
 	} catch (err) {
 		// The batch may have landed even though we saw an error: ask before releasing anything.
 		const exists = await deps.store.orderExists(orderId).catch(() => undefined);
@@ -114,6 +113,6 @@ export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reser
 	const refusal = REFUSALS[decided];
 	await releaseAll(deps.warehouses, orderId, warehouseIds, refusal.why);
 	log.warn("[place-order]", "race_lost", { order_id: orderId, why: refusal.why });
-	const over = refusal.readsLimits ? await limitExcesses(input.lines, input.userId, deps, true).catch(() => [] as LimitExcess[]) : [];
+	const over = refusal.readsLimits ? await limitExcesses(input, deps, true).catch(() => [] as LimitExcess[]) : [];
 	return refusal.result(over);
 }

@@ -17,6 +17,7 @@
 import type { Address } from "../cart/schema";
 import type { PricedLine } from "../cart/view";
 import { kitInfo, physicalDemand } from "../catalog/kits";
+import type { Limits } from "../limits/queries";
 import { anyLimited, type LimitExcess } from "../limits/rules";
 import type { OrderRecord } from "../orders/queries";
 import { log } from "../shared/log";
@@ -43,6 +44,8 @@ export interface PlaceOrderInput {
 	cartVersion: number;
 	address: Address;
 	lines: PricedLine[];
+	/** Per-customer limits of the products the lines count (kit components too), from the catalog that priced the lines. */
+	limits: Limits;
 	mode: DeliveryMode;
 	warehouses: WarehousePlace[];
 	/** Given for a request with an Idempotency-Key: its answer is written with the decision (or the cancellation). */
@@ -55,7 +58,8 @@ export interface PlaceOrderDeps {
 	/** Cancels a decided order whose stock could not be taken (the orders service); true once it is cancelled. */
 	cancelUnfulfillable: (order: OrderRecord, reason: string, answer?: StoredAnswer) => Promise<boolean>;
 	now: () => Date;
-	newOrderId: () => string;
+	/** A new order id in this customer's order shard. */
+	newOrderId: (userId: string) => string;
 	ttlMs: number;
 	taxRate: number;
 	currency: string;
@@ -100,7 +104,7 @@ export async function placeOrder(input: PlaceOrderInput, deps: PlaceOrderDeps): 
 	const refused = await refuseEarly(input, deps);
 	if (refused) return refused;
 
-	const reserved = await planAndReserve(deps, input.warehouses, demand, input.address);
+	const reserved = await planAndReserve({ ...deps, newOrderId: () => deps.newOrderId(input.userId) }, input.warehouses, demand, input.address);
 	if (!reserved.ok) return reserved;
 
 	const decideStarted = Date.now();
@@ -142,7 +146,7 @@ async function refuseEarly(input: PlaceOrderInput, deps: PlaceOrderDeps): Promis
 	if (!anyLimited(input.lines)) return undefined;
 	let over: LimitExcess[];
 	try {
-		over = await limitExcesses(input.lines, input.userId, deps);
+		over = await limitExcesses(input, deps);
 	} catch (err) {
 		log.error("checkout_limits_failed", { error: String(err) }, "[place-order]");
 		return { ok: false, reason: "unavailable", step: "limits" };

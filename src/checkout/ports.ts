@@ -5,10 +5,11 @@
  */
 import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
-import { orderedAllowances } from "../limits/queries";
+import { orderedAllowances, type Limits } from "../limits/queries";
 import type { Allowance } from "../limits/rules";
 import { placementRefusal, placementStmts, type Placement, type PlacementRefusal } from "../orders/placement";
 import { deleteOutbox } from "../orders/queries";
+import { customerDb, orderDb } from "../orders/shards";
 import type { ReadOptions } from "../stock/cache";
 import { cacheOf } from "../stock/client";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Unit } from "../stock/types";
@@ -23,7 +24,7 @@ export interface WarehousePort {
 	cancelHold(warehouseId: string, ref: string): Promise<CancelHoldResult>;
 }
 
-/** The checkout's D1: each method one query or one batch. */
+/** The checkout's D1: each method one query or one batch, on one order shard. */
 export interface OrderStore {
 	/**
 	 * The commit decision, one D1 batch (../orders/placement.ts) + the idempotent
@@ -31,8 +32,8 @@ export interface OrderStore {
 	 * nothing); throws on infrastructure failure.
 	 */
 	decide(placement: Placement, answer?: StoredAnswer): Promise<"ok" | PlacementRefusal>;
-	/** Per product: its per-customer limit and the customer's units in live orders. */
-	allowances(userId: string, productIds: string[]): Promise<Map<string, Allowance>>;
+	/** Per product: its per-customer limit (from `limits`) and the customer's units in live orders. */
+	allowances(userId: string, productIds: string[], limits: Limits): Promise<Map<string, Allowance>>;
 	/** Whether the order row exists: resolves a decision whose outcome was lost. */
 	orderExists(orderId: string): Promise<boolean>;
 	/** Clears the outbox rows of confirmed commits. */
@@ -51,9 +52,11 @@ export function warehousePort(env: Env): WarehousePort {
 	};
 }
 
-export function orderStore(db: D1Database): OrderStore {
+/** The order shards as checkout reaches them: by customer for the decision and limits, by order id for the rest. */
+export function orderStore(env: Env): OrderStore {
 	return {
 		async decide(placement, answer) {
+			const { db } = customerDb(env, placement.order.user_id);
 			const extra = answer ? [doneStmt(db, answer.scope, answer.status, answer.body, placement.order.order_id, placement.order.created_at)] : [];
 			try {
 				await db.batch(placementStmts(db, placement, extra));
@@ -64,11 +67,18 @@ export function orderStore(db: D1Database): OrderStore {
 				throw err;
 			}
 		},
-		allowances: (userId, productIds) => orderedAllowances(db, userId, productIds),
+		allowances: (userId, productIds, limits) => orderedAllowances(customerDb(env, userId).db, userId, productIds, limits),
 		async orderExists(orderId) {
-			return (await db.prepare(`SELECT 1 AS x FROM orders WHERE order_id = ?`).bind(orderId).first()) !== null;
+			const db = orderDb(env, orderId);
+			return db !== undefined && (await db.prepare(`SELECT 1 AS x FROM orders WHERE order_id = ?`).bind(orderId).first()) !== null;
 		},
-		commitsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "commit"),
-		cancelsDone: (orderId, warehouseIds) => deleteOutbox(db, orderId, warehouseIds, "cancel"),
+		commitsDone: async (orderId, warehouseIds) => {
+			const db = orderDb(env, orderId);
+			if (db) await deleteOutbox(db, orderId, warehouseIds, "commit");
+		},
+		cancelsDone: async (orderId, warehouseIds) => {
+			const db = orderDb(env, orderId);
+			if (db) await deleteOutbox(db, orderId, warehouseIds, "cancel");
+		},
 	};
 }

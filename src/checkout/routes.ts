@@ -13,6 +13,8 @@ import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { validate } from "../http/validate";
 import { placedEvent } from "../orders/placement";
+import { customerDb } from "../orders/shards";
+import { pricingCatalog } from "./catalog";
 import { Order } from "../orders/schema";
 import { toMajor } from "../shared/money";
 import { sumDemand } from "../stock/demand";
@@ -33,7 +35,10 @@ import type { Tier } from "./tiers";
 
 /** Place-order for the user's active cart, as read now. */
 async function checkout(env: Env, ctx: ExecutionContext, user: { id: string; email?: string | null }, mode: DeliveryMode, scope: IdempotencyScope | undefined): Promise<CheckoutOutcome> {
-	const { cart, lines, warehouses } = await loadCheckoutContext(env.DB, user.id);
+	// Prices come from a catalog at most PRICE_MAX_AGE_MS old (./catalog.ts); none that fresh, no order.
+	const catalog = await pricingCatalog(env);
+	if (!catalog) return { ok: false, reason: "unavailable", step: "catalog" };
+	const { cart, lines, warehouses, limits } = await loadCheckoutContext(customerDb(env, user.id).db, env.DB, user.id, catalog);
 	if (!cart || lines.length === 0) return { ok: false, reason: "cart_empty" };
 	if (!cart.address) return { ok: false, reason: "address_required" };
 	const defer = (work: Promise<unknown>) => ctx.waitUntil(work);
@@ -45,6 +50,7 @@ async function checkout(env: Env, ctx: ExecutionContext, user: { id: string; ema
 			cartVersion: cart.version,
 			address: cart.address,
 			lines,
+			limits,
 			mode,
 			warehouses: warehouses.map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country })),
 			...(scope ? { answers: recordAnswers(scope) } : {}),
@@ -106,7 +112,7 @@ export const checkoutRoutes = [
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, query }) => {
 			const cfg = config(env);
-			const { cart, lines } = await loadActiveCart(env.DB, user.id);
+			const { cart, lines } = await loadActiveCart(env, user.id);
 			const view = cartView(cart, lines, cfg.currency);
 			const demand = physicalDemand(lines, kitInfo(lines));
 			// Inactive products and kits with an inactive component cannot be sold: the same shortages place-order answers with.
@@ -165,7 +171,8 @@ export const checkoutRoutes = [
 		handler: async ({ env, ctx, user, body, request }) => {
 			const rawKey = request.headers.get("idempotency-key");
 			const key = rawKey === null ? undefined : { userId: user.id, key: validate(IdempotencyKeyHeader, rawKey, "header"), hash: await requestHash({ path: "/cart/place-order", body }) };
-			const done = await withIdempotency(env.DB, key, async (scope) => answered(await checkout(env, ctx, user, body.delivery_mode, scope)));
+			// The key lives in the customer's shard, with the decision batch that stores its answer.
+			const done = await withIdempotency(customerDb(env, user.id).db, key, async (scope) => answered(await checkout(env, ctx, user, body.delivery_mode, scope)));
 			if (done.kind === "mismatch") fail("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different request.");
 			if (done.kind === "running") fail("CONFLICT", "A request with this Idempotency-Key is still in progress.");
 			return reply(done.answer.body, done.answer.status, done.replayed ? { "Idempotent-Replayed": "true" } : undefined);

@@ -1,6 +1,7 @@
 /**
  * The reconciler, run by the cron trigger every minute. It finishes what a
- * crashed or failed request left in the outbox, then asks every active
+ * crashed or failed request left in the outbox (every order shard's, in
+ * parallel, at most BATCH rows a pass per shard), then asks every active
  * warehouse, and every inactive one that may still have open holds, to resolve
  * its due holds (the alarm's own code path), so neither a lost commit nor a
  * lost alarm outlives one cron period.
@@ -24,6 +25,7 @@ import { flushOutbox } from "../events/outbox";
 import { errorBody } from "../http/errors";
 import { toApiError } from "../http/failures";
 import { log } from "../shared/log";
+import { onEveryShard } from "../orders/fanout";
 import { deferOutbox, deleteOutboxRow, dueOutbox, getOrder, outboxOfOrders, type OutboxRow } from "../orders/queries";
 import { warehouseStub } from "../stock/client";
 import { sweepDone, sweepTargets } from "./sweep";
@@ -61,31 +63,31 @@ function backoff(attempts: number, now: number): string {
 	return new Date(now + Math.min(3_600_000, 30_000 * 2 ** Math.min(attempts, 7))).toISOString();
 }
 
-/** Runs one outbox row; answers the order id when it cancelled that order (its cancel rows are new). */
-async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promise<string | undefined> {
+/** Runs one outbox row of shard `db`; answers the order id when it cancelled that order (its cancel rows are new). */
+async function runRow(env: Env, db: D1Database, row: OutboxRow, report: ReconcileReport): Promise<string | undefined> {
 	if (row.action === "cancel") {
 		const r = await sharded.cancelHold(env, row.warehouse_id, row.order_id, "reconciler");
 		if (r.outcome === "restocked" && !r.replayed) {
 			log.info("[stock-restore]", "restocked", { order_id: row.order_id, warehouse_id: row.warehouse_id, lines: r.lines, by: "reconciler" });
 		}
-		await deleteOutboxRow(env.DB, row.outbox_id);
+		await deleteOutboxRow(db, row.outbox_id);
 		report.cancels++;
 		return;
 	}
 	const r = await sharded.commit(env, row.warehouse_id, row.order_id, "reconciler");
 	if (r.ok) {
-		await deleteOutboxRow(env.DB, row.outbox_id);
+		await deleteOutboxRow(db, row.outbox_id);
 		report.commits++;
 		return;
 	}
-	const order = await getOrder(env.DB, row.order_id);
+	const order = await getOrder(db, row.order_id);
 	if (!order || order.status === "cancelled") {
-		await deleteOutboxRow(env.DB, row.outbox_id);
+		await deleteOutboxRow(db, row.outbox_id);
 		return;
 	}
 	// The hold lapsed and its units were sold: cancel the order and undo the rest (its cancel rows, in this run's second pass).
 	// A retry with the request's Idempotency-Key must then replay 409, not the 201 stored with the decision.
-	const key = await env.DB.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
+	const key = await db.prepare(`SELECT user_id, idem_key FROM idempotency_keys WHERE order_id = ?`).bind(order.order_id).first<{ user_id: string; idem_key: string }>();
 	const shortages = r.reason === "insufficient_stock" ? r.shortages : [];
 	const answer = key ? { scope: { userId: key.user_id, key: key.idem_key }, status: 409, body: errorBody(toApiError({ ok: false, reason: "out_of_stock", shortages })) } : undefined;
 	if (!(await cancelUnfulfillable(env, order, "reservation expired", answerWith(answer, order.order_id)))) {
@@ -97,29 +99,43 @@ async function runRow(env: Env, row: OutboxRow, report: ReconcileReport): Promis
 	return order.order_id;
 }
 
-export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
-	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, refunds_issued: 0, refunds_asked_again: 0, webhooks_attempted: 0, webhooks_delivered: 0, pruned_webhook_messages: 0, pruned_processed_events: 0 };
+/**
+ * One shard's commit outbox, at most BATCH rows a pass. Commits first. The
+ * cancellations they cause write fresh cancel rows, which the grace period
+ * would hide from dueOutbox: the second pass takes those orders' cancel rows
+ * by order id too.
+ */
+async function finishOutbox(env: Env, db: D1Database, nowMs: number, report: ReconcileReport): Promise<void> {
 	const now = new Date(nowMs).toISOString();
 	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
-	// Commits first. The cancellations they cause write fresh cancel rows, which the grace period
-	// would hide from dueOutbox: the second pass takes those orders' cancel rows by order id too.
 	const cancelledNow: string[] = [];
 	for (const pass of [0, 1]) {
-		const due = (await dueOutbox(env.DB, now, olderThan, BATCH)).filter((r) => pass === 1 || r.action === "commit");
-		const fresh = pass === 1 ? await outboxOfOrders(env.DB, cancelledNow, "cancel") : [];
+		const due = (await dueOutbox(db, now, olderThan, BATCH)).filter((r) => pass === 1 || r.action === "commit");
+		const fresh = pass === 1 ? await outboxOfOrders(db, cancelledNow, "cancel") : [];
 		const rows = [...due, ...fresh.filter((f) => !due.some((d) => d.outbox_id === f.outbox_id))];
 		await Promise.all(
 			rows.map(async (row) => {
 				try {
-					const cancelled = await runRow(env, row, report);
+					const cancelled = await runRow(env, db, row, report);
 					if (cancelled) cancelledNow.push(cancelled);
 				} catch (err) {
 					report.failures++;
-					await deferOutbox(env.DB, row.outbox_id, String(err), backoff(row.attempts, nowMs)).catch(() => {});
+					await deferOutbox(db, row.outbox_id, String(err), backoff(row.attempts, nowMs)).catch(() => {});
 					log.warn("[reconciler]", "outbox_failed", { outbox_id: row.outbox_id, order_id: row.order_id, warehouse_id: row.warehouse_id, action: row.action, error: String(err) });
 				}
 			}),
 		);
+	}
+}
+
+export async function reconcile(env: Env, nowMs: number): Promise<ReconcileReport> {
+	const report: ReconcileReport = { commits: 0, cancels: 0, cancelled_orders: 0, failures: 0, warehouses: 0, holds_committed: 0, holds_expired: 0, events_resent: 0, transfers_finished: 0, unpaid_cancelled: 0, refunds_issued: 0, refunds_asked_again: 0, webhooks_attempted: 0, webhooks_delivered: 0, pruned_webhook_messages: 0, pruned_processed_events: 0 };
+	const olderThan = new Date(nowMs - GRACE_MS).toISOString();
+	// Every order shard's outbox at once; a shard that fails is counted and the others finish.
+	for (const o of await onEveryShard(env, (db) => finishOutbox(env, db, nowMs, report))) {
+		if (o.ok) continue;
+		report.failures++;
+		log.warn("[reconciler]", "outbox_shard_failed", { shard: o.shard, error: String(o.error) });
 	}
 
 	const transfers = await finishTransfers(env, nowMs, GRACE_MS).catch(() => ({ finished: 0, failures: 1 }));

@@ -5,11 +5,13 @@
  * `payment_window_elapsed`, events, stock undone once, purchase allowance
  * given back). The condition is re-checked on every attempt, so a payment or a
  * customer's cancel that lands first wins and this step leaves the order alone.
- * Bounded per run: at most MAX_BATCHES pages of BATCH orders, oldest first.
+ * Every order shard in parallel, bounded per shard per run: at most
+ * MAX_BATCHES pages of BATCH orders, oldest first.
  */
 import type { Env } from "../env";
 import { log } from "../shared/log";
 import { overdue, PAYMENT_WINDOW_REASON, windowCutoff } from "../orders/paymentWindow";
+import { onEveryShard } from "../orders/fanout";
 import { changeOrder } from "../orders/service";
 
 const BATCH = 50;
@@ -56,18 +58,27 @@ async function cancelOne(env: Env, orderId: string, cutoff: string, report: Unpa
 	}
 }
 
+/** Every order shard in parallel; a shard whose read fails is counted, and the others go on. */
 export async function cancelUnpaid(env: Env, nowMs: number, windowMs: number): Promise<UnpaidReport> {
 	const report: UnpaidReport = { cancelled: 0, skipped: 0, failures: 0 };
 	const cutoff = windowCutoff(nowMs, windowMs);
 	if (cutoff === null) return report;
+	for (const o of await onEveryShard(env, (db) => cancelUnpaidIn(env, db, cutoff, report))) {
+		if (o.ok) continue;
+		report.failures++;
+		log.warn("[reconciler]", "payment_window_shard_failed", { shard: o.shard, error: String(o.error) });
+	}
+	return report;
+}
+
+async function cancelUnpaidIn(env: Env, db: D1Database, cutoff: string, report: UnpaidReport): Promise<void> {
 	let after: Key | null = null;
 	for (let batch = 0; batch < MAX_BATCHES; batch++) {
-		const page = await overdueOrders(env.DB, cutoff, BATCH, after);
+		const page = await overdueOrders(db, cutoff, BATCH, after);
 		for (let i = 0; i < page.length; i += PARALLEL) {
 			await Promise.all(page.slice(i, i + PARALLEL).map((o) => cancelOne(env, o.order_id, cutoff, report)));
 		}
 		if (page.length < BATCH) break;
 		after = page[page.length - 1]!;
 	}
-	return report;
 }

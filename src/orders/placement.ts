@@ -1,6 +1,7 @@
 /**
  * The checkout decision: one D1 batch that places an order, built here and
- * nowhere else. In order:
+ * nowhere else, run on the customer's order shard (where the cart, counters
+ * and idempotency key live, and the order id names). In order:
  *  1. the cart completed at the version it was read with: refused, failing the
  *     whole batch, when it is no longer active (CART_TAKEN) or changed since
  *     (CART_CHANGED), by the named CHECKs on carts.checkout_refusal (migration
@@ -17,7 +18,8 @@
  */
 import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged } from "../events/types";
-import { countersStmt } from "../limits/queries";
+import { countersStmt, type Limits } from "../limits/queries";
+import { UNGATED } from "../shared/gate";
 import { toMajor } from "../shared/money";
 import type { OrderRecord } from "./queries";
 import { historyStmt, outboxStmt, type HistoryRow } from "./rows";
@@ -60,6 +62,8 @@ export interface Placement {
 	cartVersion: number;
 	/** The warehouses whose holds the order promises to commit. */
 	warehouseIds: readonly string[];
+	/** Per-customer limits of the products the order counts, from the catalog that priced it: its counters' caps. */
+	limits: Limits;
 }
 
 /** Completes the cart, or fails the batch when it is taken or moved (the constraint does the refusing). */
@@ -112,7 +116,7 @@ export function placementStmts(db: D1Database, p: Placement, extra: readonly D1P
 		completeCartStmt(db, order.cart_id, p.cartVersion, at),
 		insertOrderStmt(db, order),
 		historyStmt(db, placedHistory(order)),
-		countersStmt(db, order, "add"),
+		countersStmt(db, order, "add", UNGATED, p.limits),
 		outboxStmt(db, order.order_id, p.warehouseIds, "commit", at),
 		eventStmt(db, placedEvent(order)),
 		...extra,

@@ -207,15 +207,16 @@ export interface Page {
 }
 
 /**
- * Newest first, keyset-paginated on (created_at, order_id): orders placed while
- * a client pages are newer than its cursor, so pages never repeat or skip.
+ * Up to `take` orders newest first after `cursor`, keyset on (created_at,
+ * order_id): orders placed while a client pages are newer than its cursor,
+ * so pages never repeat or skip.
  */
-export async function listOrders(
+export async function ordersAfter(
 	db: D1Database,
 	filter: { userId?: string; status?: string },
 	cursor: { created_at: string; order_id: string } | null,
-	limit: number,
-): Promise<Page> {
+	take: number,
+): Promise<OrderRecord[]> {
 	const where: string[] = [];
 	const binds: unknown[] = [];
 	if (filter.userId !== undefined) {
@@ -231,8 +232,19 @@ export async function listOrders(
 		binds.push(cursor.created_at, cursor.created_at, cursor.order_id);
 	}
 	const sql = `SELECT * FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, order_id DESC LIMIT ?`;
-	const { results } = await db.prepare(sql).bind(...binds, limit + 1).all<Row>();
-	const orders = results.slice(0, limit).map(toRecord);
+	const { results } = await db.prepare(sql).bind(...binds, take).all<Row>();
+	return results.map(toRecord);
+}
+
+/** One database's page of `limit` orders (a customer's own, all in their shard). */
+export async function listOrders(
+	db: D1Database,
+	filter: { userId?: string; status?: string },
+	cursor: { created_at: string; order_id: string } | null,
+	limit: number,
+): Promise<Page> {
+	const results = await ordersAfter(db, filter, cursor, limit + 1);
+	const orders = results.slice(0, limit);
 	const last = orders[orders.length - 1];
 	return { orders, next: results.length > limit && last ? { created_at: last.created_at, order_id: last.order_id } : null };
 }

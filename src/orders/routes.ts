@@ -8,10 +8,12 @@ import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { reply, route } from "../http/route";
 import { Id, Limit } from "../shared/schema";
+import { listAllOrders } from "./adminList";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { getHistory, getOrder, listOrders, orderView } from "./queries";
 import { ORDER_STATUSES, Order, OrderWithHistory } from "./schema";
 import { changeOrder } from "./service";
+import { customerDb, orderDb } from "./shards";
 
 const OrderParams = z.object({ order_id: Id });
 const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
@@ -46,7 +48,7 @@ export const orderRoutes = [
 		responses: { 200: { description: "A page of orders; pass next_cursor as ?cursor= for the next", schema: OrderPage } },
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, query }) =>
-			reply(page(await listOrders(env.DB, { userId: user.id }, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
+			reply(page(await listOrders(customerDb(env, user.id).db, { userId: user.id }, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
 	}),
 	route({
 		method: "get",
@@ -58,10 +60,12 @@ export const orderRoutes = [
 		responses: { 200: { description: "The order", schema: OrderWithHistory } },
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, user, params }) => {
-			const order = await getOrder(env.DB, params.order_id);
+			// The id names the order's shard; one naming a shard this Worker lacks is no order of ours.
+			const db = orderDb(env, params.order_id);
+			const order = db ? await getOrder(db, params.order_id) : null;
 			// Admins may read any order; customers only their own, and others' ids do not leak.
-			if (!order || (order.user_id !== user.id && !user.admin)) fail("NOT_FOUND", "Order not found.");
-			return reply({ ...orderView(order), history: await getHistory(env.DB, order.order_id) });
+			if (!db || !order || (order.user_id !== user.id && !user.admin)) fail("NOT_FOUND", "Order not found.");
+			return reply({ ...orderView(order), history: await getHistory(db, order.order_id) });
 		},
 	}),
 	route({
@@ -96,7 +100,7 @@ export const orderRoutes = [
 		responses: { 200: { description: "A page of orders", schema: OrderPage } },
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, query }) =>
-			reply(page(await listOrders(env.DB, { status: query.status }, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
+			reply(page(await listAllOrders(env, { status: query.status }, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
 	}),
 	route({
 		method: "post",

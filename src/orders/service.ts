@@ -12,6 +12,7 @@ import { issueRefunds } from "../payments/issue";
 import { applyChange, type AppliedChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";
 import { transition, type OrderEvent } from "./stateMachine";
+import { orderDb } from "./shards";
 import { stillQueued, unfulfillableStmts } from "./unfulfillable";
 
 export type ChangeResult =
@@ -36,7 +37,8 @@ export async function undoStock(env: Env, order: OrderRecord, actor: string): Pr
 			log.warn("[stock-restore]", "deferred", { order_id: order.order_id, warehouse_id, error: String(r.reason) });
 		}
 	});
-	await deleteOutbox(env.DB, order.order_id, done, "cancel").catch(() => {});
+	const db = orderDb(env, order.order_id);
+	if (db) await deleteOutbox(db, order.order_id, done, "cancel").catch(() => {});
 }
 
 /** The event to apply, or one decided on the order as read on each attempt (null: leave it unchanged). */
@@ -54,9 +56,12 @@ export interface ChangeOptions {
 }
 
 export async function changeOrder(env: Env, orderId: string, eventFor: EventFor, meta: ChangeMeta, opts: ChangeOptions = {}): Promise<ChangeResult> {
+	// The order's shard, named by its id: an id naming a shard this Worker lacks is no order of ours.
+	const db = orderDb(env, orderId);
+	if (!db) return { ok: false, reason: "not_found" };
 	let read = opts.read;
 	for (let attempt = 0; attempt < MAX_RACES; attempt++) {
-		const order = read ?? (await getOrder(env.DB, orderId));
+		const order = read ?? (await getOrder(db, orderId));
 		read = undefined;
 		if (!order || (opts.ownerId !== undefined && order.user_id !== opts.ownerId)) return { ok: false, reason: "not_found" };
 		if (opts.idempotentCancel && order.status === "cancelled") return { ok: true, order, changed: false };
@@ -65,7 +70,7 @@ export async function changeOrder(env: Env, orderId: string, eventFor: EventFor,
 		if (!event) return { ok: true, order, changed: false };
 		const t = transition(order, event);
 		if (!t.ok) return { ok: false, reason: "invalid_transition", from: order.status, event: event.type === "set_status" ? event.to : event.type };
-		const applied = await applyChange(env.DB, order, { ...t.next, refund: t.refund, restock: t.restock }, meta, new Date());
+		const applied = await applyChange(db, order, { ...t.next, refund: t.refund, restock: t.restock }, meta, new Date());
 		if (!applied.won) {
 			log.warn("[orders]", "race_lost", { order_id: orderId, event: event.type, attempt });
 			continue;
@@ -81,7 +86,7 @@ export async function changeOrder(env: Env, orderId: string, eventFor: EventFor,
 		return { ok: true, order: applied.order, changed: true };
 	}
 	// Three lost races in a row: report the state as it is now.
-	const order = await getOrder(env.DB, orderId);
+	const order = await getOrder(db, orderId);
 	if (!order) return { ok: false, reason: "not_found" };
 	return { ok: false, reason: "invalid_transition", from: order.status, event: typeof eventFor === "function" ? "refunds_settled" : eventFor.type };
 }
@@ -109,7 +114,7 @@ export async function cancelUnfulfillable(env: Env, order: OrderRecord, reason: 
 			idempotentCancel: true,
 			// Only the events still in the outbox go out: a never-announced order's were withdrawn with it.
 			afterWin: async (applied) => {
-				const queued = await stillQueued(env.DB, applied.events.map((e) => e.event_id));
+				const queued = await stillQueued(orderDb(env, order.order_id)!, applied.events.map((e) => e.event_id));
 				await publish(env, applied.events.filter((e) => queued.has(e.event_id)));
 				await issueRefunds(env, applied.refunds);
 			},

@@ -15,6 +15,8 @@
 import Stripe from "stripe";
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
+import { onEveryShard } from "../orders/fanout";
+import { orderDb } from "../orders/shards";
 import { log } from "../shared/log";
 import { dueRefunds, getRefund, refundRequestedEvent, retryDelayMs, unsyncedOrders, type RefundPlan, type RefundRow } from "./refunds";
 import { recordVerdict, settleOrder } from "./settle";
@@ -30,8 +32,16 @@ function iso(ms: number): string {
 	return new Date(ms).toISOString();
 }
 
+/** A refund's rows live with its order, in the shard its order id names. */
+function shardOfRefund(env: Env, row: Pick<RefundRow, "order_id" | "refund_id">): D1Database {
+	const db = orderDb(env, row.order_id);
+	if (!db) throw new Error(`refund ${row.refund_id}: order ${row.order_id} names no shard of this Worker`);
+	return db;
+}
+
 async function defer(env: Env, row: RefundRow, error: string, nowMs: number, uncertain: boolean): Promise<IssueOutcome> {
-	await env.DB.prepare(`UPDATE refunds SET next_attempt_at = ?, last_error = ?, uncertain = ? WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`)
+	await shardOfRefund(env, row)
+		.prepare(`UPDATE refunds SET next_attempt_at = ?, last_error = ?, uncertain = ? WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`)
 		.bind(iso(nowMs + retryDelayMs(row.attempts)), error, uncertain ? 1 : 0, row.refund_id, row.tries)
 		.run();
 	log.warn("[payments]", "refund_deferred", { refund_id: row.refund_id, order_id: row.order_id, attempts: row.attempts + 1, error });
@@ -60,9 +70,10 @@ async function settleAnswer(env: Env, row: RefundRow, refund: Stripe.Refund, now
 		await recordVerdict(env, row, { verdict, by: "stripe", providerRefundId: refund.id, error: verdict === "failed" ? `refund_${refund.status}` : null }, nowMs);
 		return verdict === "succeeded" ? "confirmed" : "failed";
 	}
-	await env.DB.prepare(
-		`UPDATE refunds SET state = 'submitted', provider_refund_id = ?, next_attempt_at = NULL, last_error = NULL, uncertain = 0 WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`,
-	)
+	await shardOfRefund(env, row)
+		.prepare(
+			`UPDATE refunds SET state = 'submitted', provider_refund_id = ?, next_attempt_at = NULL, last_error = NULL, uncertain = 0 WHERE refund_id = ? AND state IN ('requested', 'failed') AND tries = ?`,
+		)
 		.bind(refund.id, row.refund_id, row.tries)
 		.run();
 	return "submitted";
@@ -77,7 +88,8 @@ async function findAtStripe(client: Stripe, row: RefundRow): Promise<Stripe.Refu
 /** One call to Stripe for a due refund (see the module comment). */
 export async function issueStripeRefund(env: Env, row: RefundRow, nowMs: number): Promise<IssueOutcome> {
 	const now = iso(nowMs);
-	const claimed = await env.DB.prepare(
+	const db = shardOfRefund(env, row);
+	const claimed = await db.prepare(
 		`UPDATE refunds SET next_attempt_at = ?, attempts = attempts + 1
 		 WHERE refund_id = ? AND provider = 'stripe' AND state IN ('requested', 'failed') AND tries = ? AND key_seq = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?`,
 	)
@@ -95,7 +107,7 @@ export async function issueStripeRefund(env: Env, row: RefundRow, nowMs: number)
 			if (found) return await settleAnswer(env, row, found, nowMs);
 			// Not made: a new key, so Stripe runs the request instead of replaying the stored error.
 			keySeq++;
-			await env.DB.prepare(`UPDATE refunds SET key_seq = ?, uncertain = 0 WHERE refund_id = ? AND key_seq = ?`).bind(keySeq, row.refund_id, row.key_seq).run();
+			await db.prepare(`UPDATE refunds SET key_seq = ?, uncertain = 0 WHERE refund_id = ? AND key_seq = ?`).bind(keySeq, row.refund_id, row.key_seq).run();
 		}
 		const refund = await client.refunds.create(
 			{
@@ -122,7 +134,7 @@ export async function issueRefunds(env: Env, plans: RefundPlan[]): Promise<void>
 	for (const plan of plans) {
 		if (plan.provider !== "stripe") continue;
 		try {
-			const row = await getRefund(env.DB, plan.refund_id);
+			const row = await getRefund(shardOfRefund(env, plan), plan.refund_id);
 			if (row) await issueStripeRefund(env, row, Date.now());
 		} catch (err) {
 			log.warn("[payments]", "refund_deferred", { refund_id: plan.refund_id, order_id: plan.order_id, error: String(err) });
@@ -133,10 +145,11 @@ export async function issueRefunds(env: Env, plans: RefundPlan[]): Promise<void>
 /** A generic refund the shop's system reported failed: asked again, with the next try's event. */
 async function askAgain(env: Env, row: RefundRow, nowMs: number): Promise<boolean> {
 	const event = refundRequestedEvent(row, row.tries, iso(nowMs));
-	const [moved] = await env.DB.batch([
-		env.DB.prepare(`UPDATE refunds SET state = 'requested', next_attempt_at = NULL WHERE refund_id = ? AND provider = 'generic' AND state = 'failed' AND tries = ?`).bind(row.refund_id, row.tries),
+	const db = shardOfRefund(env, row);
+	const [moved] = await db.batch([
+		db.prepare(`UPDATE refunds SET state = 'requested', next_attempt_at = NULL WHERE refund_id = ? AND provider = 'generic' AND state = 'failed' AND tries = ?`).bind(row.refund_id, row.tries),
 		// Only with the move above (the id is per try, so a racing copy inserts nothing either).
-		env.DB.prepare(
+		db.prepare(
 			`INSERT INTO event_outbox (event_id, payload, created_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM refunds WHERE refund_id = ? AND state = 'requested' AND tries = ?) ON CONFLICT DO NOTHING`,
 		).bind(event.event_id, JSON.stringify(event), event.occurred_at, row.refund_id, row.tries),
 	]);
@@ -153,10 +166,24 @@ export interface RefundReport {
 	failures: number;
 }
 
-/** The reconciler's refund step: due calls and re-requests, then orders whose payment_status lags. */
+/**
+ * The reconciler's refund step, on every shard in parallel: due calls and
+ * re-requests, then orders whose payment_status lags; at most BATCH of each
+ * per shard per run, and a shard that fails is counted while the others go on.
+ */
 export async function retryRefunds(env: Env, nowMs: number, graceMs: number): Promise<RefundReport> {
 	const report: RefundReport = { issued: 0, asked_again: 0, settled: 0, failures: 0 };
-	for (const row of await dueRefunds(env.DB, iso(nowMs), BATCH)) {
+	const outcomes = await onEveryShard(env, (db) => retryRefundsIn(env, db, nowMs, graceMs, report));
+	for (const o of outcomes) {
+		if (o.ok) continue;
+		report.failures++;
+		log.warn("[reconciler]", "refunds_shard_failed", { shard: o.shard, error: String(o.error) });
+	}
+	return report;
+}
+
+async function retryRefundsIn(env: Env, db: D1Database, nowMs: number, graceMs: number, report: RefundReport): Promise<void> {
+	for (const row of await dueRefunds(db, iso(nowMs), BATCH)) {
 		try {
 			if (row.provider === "stripe") {
 				const outcome = await issueStripeRefund(env, row, nowMs);
@@ -170,10 +197,9 @@ export async function retryRefunds(env: Env, nowMs: number, graceMs: number): Pr
 			log.warn("[reconciler]", "refund_failed", { refund_id: row.refund_id, order_id: row.order_id, error: String(err) });
 		}
 	}
-	for (const orderId of await unsyncedOrders(env.DB, iso(nowMs - graceMs), BATCH)) {
+	for (const orderId of await unsyncedOrders(db, iso(nowMs - graceMs), BATCH)) {
 		const r = await settleOrder(env, orderId, { by: "reconciler", reason: "refunds settled" }).catch(() => null);
 		if (r?.ok) report.settled++;
 		else report.failures++;
 	}
-	return report;
 }

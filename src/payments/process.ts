@@ -1,7 +1,7 @@
 /**
  * What a provider's event does to an order, for both providers. Each event id
  * is processed once (a replay answers 200 with duplicate: true and changes
- * nothing); the amount and currency must match (422 AMOUNT_MISMATCH).
+ * nothing; its record is in the order's shard, with the order); the amount and currency must match (422 AMOUNT_MISMATCH).
  *
  * Payments: a success moves pending -> paid; a failure records failed. A
  * success for an order whose money was already taken is a double charge: it
@@ -19,6 +19,7 @@ import { log } from "../shared/log";
 import { reply, type Reply } from "../http/route";
 import type { Env } from "../env";
 import { getOrder, type OrderRecord } from "../orders/queries";
+import { orderDb } from "../orders/shards";
 import { changeOrder } from "../orders/service";
 import { moneyTaken } from "../orders/stateMachine";
 import type { Charge, Provider, RefundRow } from "./refunds";
@@ -68,19 +69,27 @@ function chargeOf(e: ProviderEvent): Charge {
 	return { payment_event_id: e.event_id, provider: e.provider, provider_ref: e.provider_ref, amount: e.amount, currency: e.currency };
 }
 
+/** The shard of an order already read from it (its id names a shard this Worker has). */
+function shardOf(env: Env, orderId: string): D1Database {
+	const db = orderDb(env, orderId);
+	if (!db) throw new Error(`order ${orderId} names no shard of this Worker`);
+	return db;
+}
+
 /** A second charge for an order whose money was already taken: recorded and refunded with the change that says so. */
 async function doubleCharge(env: Env, e: ProviderEvent, orderId: string): Promise<Reply> {
+	const db = shardOf(env, orderId);
 	let replay = false;
 	const result = await changeOrder(
 		env,
 		orderId,
 		// Re-checked on every attempt: a copy of this event that won a race meanwhile leaves nothing to do.
-		async () => ((replay = await seen(env.DB, e.event_id)) ? null : { type: "double_charge" }),
+		async () => ((replay = await seen(db, e.event_id)) ? null : { type: "double_charge" }),
 		{ by: e.by, reason: "double charge", charge: chargeOf(e), extra: (db, changeId) => [eventRecordStmt(db, e, orderId, changeId)] },
 	);
 	if (!result.ok) {
-		const now = await getOrder(env.DB, orderId);
-		if (now && (await seen(env.DB, e.event_id))) return answer(now, true);
+		const now = await getOrder(db, orderId);
+		if (now && (await seen(db, e.event_id))) return answer(now, true);
 		raise(result);
 	}
 	if (replay) return answer(result.order, true);
@@ -89,7 +98,8 @@ async function doubleCharge(env: Env, e: ProviderEvent, orderId: string): Promis
 }
 
 export async function processPayment(env: Env, order: OrderRecord, e: ProviderEvent & { type: "payment.succeeded" | "payment.failed" }): Promise<Reply> {
-	if (await seen(env.DB, e.event_id)) return answer(order, true);
+	const db = shardOf(env, order.order_id);
+	if (await seen(db, e.event_id)) return answer(order, true);
 	checkAmount(e, { amount: order.total, currency: order.currency }, order.order_id);
 	const succeeded = e.type === "payment.succeeded";
 	if (succeeded && moneyTaken(order.payment_status)) return doubleCharge(env, e, order.order_id);
@@ -105,9 +115,9 @@ export async function processPayment(env: Env, order: OrderRecord, e: ProviderEv
 		},
 	);
 	if (!result.ok) {
-		const now = (await getOrder(env.DB, order.order_id)) ?? order;
+		const now = (await getOrder(db, order.order_id)) ?? order;
 		// The same event racing itself: the loser finds it recorded.
-		if (await seen(env.DB, e.event_id)) return answer(now, true);
+		if (await seen(db, e.event_id)) return answer(now, true);
 		// Another successful payment paid the order while this one was deciding: this one is
 		// the double charge, decided on the order as it is now, not as it was first read.
 		if (succeeded && moneyTaken(now.payment_status)) return doubleCharge(env, e, now.order_id);
@@ -123,12 +133,13 @@ export async function processPayment(env: Env, order: OrderRecord, e: ProviderEv
  * charge.refund.updated) is recorded and changes nothing.
  */
 export async function processRefundVerdict(env: Env, row: RefundRow, e: ProviderEvent & { type: "refund.succeeded" | "refund.failed" }, providerRefundId: string | null, checkAmounts = true): Promise<Reply> {
-	const order = await getOrder(env.DB, row.order_id);
-	if (!order) fail("NOT_FOUND", "Order not found.");
-	if (await seen(env.DB, e.event_id)) return answer(order, true);
+	const db = orderDb(env, row.order_id);
+	const order = db ? await getOrder(db, row.order_id) : null;
+	if (!db || !order) fail("NOT_FOUND", "Order not found.");
+	if (await seen(db, e.event_id)) return answer(order, true);
 	if (checkAmounts) checkAmount(e, { amount: row.amount, currency: row.currency }, order.order_id);
 	const verdict = e.type === "refund.succeeded" ? "succeeded" : "failed";
-	const record = eventRecordStmt(env.DB, e, order.order_id);
+	const record = eventRecordStmt(db, e, order.order_id);
 	if (row.state === verdict) {
 		await record.run();
 		return answer(order, false);
@@ -138,5 +149,5 @@ export async function processRefundVerdict(env: Env, row: RefundRow, e: Provider
 		// Another verdict on this refund landed between the read and the write: this event is still recorded once.
 		await record.run();
 	}
-	return answer((await getOrder(env.DB, order.order_id)) ?? order, false);
+	return answer((await getOrder(db, order.order_id)) ?? order, false);
 }

@@ -13,6 +13,7 @@ import { reply, route } from "../http/route";
 import { validate } from "../http/validate";
 import type { Env } from "../env";
 import { getOrder } from "../orders/queries";
+import { orderDb, orderShards } from "../orders/shards";
 import { toCents } from "../shared/money";
 import { eventRecordStmt, processPayment, processRefundVerdict, seen } from "./process";
 import { getRefund, refundsOfIntent, refundsOfOrder, type RefundRow } from "./refunds";
@@ -28,14 +29,23 @@ function generic(rows: RefundRow[], body: WebhookBody): RefundRow | undefined {
 	return candidates.find((r) => r.state === "requested" || r.state === "submitted") ?? candidates.find((r) => r.state === "succeeded") ?? candidates.find((r) => r.state === "failed");
 }
 
-/** Which of stockgate's refunds a Stripe refund event is about: by our id in its metadata, then Stripe's refund id, then the PaymentIntent. */
-async function stripeRefund(db: D1Database, intent: StripeIntent & { kind: "refund" }): Promise<RefundRow | null> {
+/**
+ * Which of stockgate's refunds a Stripe refund event is about: by our id in its
+ * metadata, then Stripe's refund id, then the PaymentIntent. The metadata's
+ * order id names the shard to look in; without it (a charge.refunded that does
+ * not list the refund), every shard is asked.
+ */
+async function stripeRefund(env: Env, intent: StripeIntent & { kind: "refund" }): Promise<RefundRow | null> {
+	const named = intent.order_id === null ? undefined : orderDb(env, intent.order_id);
+	const dbs = named ? [named] : orderShards(env);
 	if (intent.refund_id) {
-		const row = await getRefund(db, intent.refund_id);
+		const id = intent.refund_id;
+		const row = (await Promise.all(dbs.map((db) => getRefund(db, id)))).find((r) => r !== null);
 		if (row) return row;
 	}
 	if (!intent.payment_intent) return null;
-	const rows = await refundsOfIntent(db, intent.payment_intent);
+	const pi = intent.payment_intent;
+	const rows = (await Promise.all(dbs.map((db) => refundsOfIntent(db, pi)))).flat();
 	return rows.find((r) => intent.provider_refund_id !== null && r.provider_refund_id === intent.provider_refund_id) ?? rows.find((r) => r.state !== "succeeded") ?? rows[0] ?? null;
 }
 
@@ -45,11 +55,12 @@ async function handleStripe(env: Env, intent: StripeIntent) {
 		return reply({ received: true, duplicate: false, ignored: intent.why });
 	}
 	if (intent.kind === "payment") {
-		const order = await getOrder(env.DB, intent.order_id);
+		const db = orderDb(env, intent.order_id);
+		const order = db ? await getOrder(db, intent.order_id) : null;
 		if (!order) fail("NOT_FOUND", "Order not found.");
 		return processPayment(env, order, { ...intent, provider: "stripe", provider_ref: intent.payment_intent, by: "stripe" });
 	}
-	const row = await stripeRefund(env.DB, intent);
+	const row = await stripeRefund(env, intent);
 	if (!row) {
 		// A refund made by hand in the dashboard, say: the order is not changed behind the shop's back.
 		log.warn("[payments]", "stripe_refund_unknown", { event_id: intent.event_id, payment_intent: intent.payment_intent, stripe_refund: intent.provider_refund_id });
@@ -66,12 +77,14 @@ async function handleStripe(env: Env, intent: StripeIntent) {
 	};
 	if (intent.verdict === "pending") {
 		// Stripe has it and will tell: no call is due any more. The event is recorded, so a retry of it is a duplicate.
-		await env.DB.batch([
-			env.DB.prepare(`UPDATE refunds SET state = 'submitted', provider_refund_id = COALESCE(?, provider_refund_id), next_attempt_at = NULL WHERE refund_id = ? AND state = 'requested'`).bind(
+		const db = orderDb(env, row.order_id)!;
+		if (await seen(db, intent.event_id)) return reply({ received: true, duplicate: true, order_id: row.order_id });
+		await db.batch([
+			db.prepare(`UPDATE refunds SET state = 'submitted', provider_refund_id = COALESCE(?, provider_refund_id), next_attempt_at = NULL WHERE refund_id = ? AND state = 'requested'`).bind(
 				intent.provider_refund_id,
 				row.refund_id,
 			),
-			eventRecordStmt(env.DB, { ...e, type: "refund.pending" }, row.order_id),
+			eventRecordStmt(db, { ...e, type: "refund.pending" }, row.order_id),
 		]);
 		return reply({ received: true, duplicate: false, order_id: row.order_id });
 	}
@@ -99,11 +112,13 @@ export const paymentRoutes = [
 			}
 			// The provider adds fields to its events over time: unknown ones are ignored, not refused.
 			const body = validate(WebhookBody, unchecked ?? {}, "body");
-			const order = await getOrder(env.DB, body.order_id);
-			if (!order) fail("NOT_FOUND", "Order not found.");
+			// The order id names its shard, where its refunds and payment events are too.
+			const db = orderDb(env, body.order_id);
+			const order = db ? await getOrder(db, body.order_id) : null;
+			if (!db || !order) fail("NOT_FOUND", "Order not found.");
 			const e = { event_id: body.id, provider: "generic" as const, provider_ref: null, amount: toCents(body.amount)!, currency: body.currency.toUpperCase(), by: "payment-webhook" };
 			if (body.type === "payment.succeeded" || body.type === "payment.failed") return processPayment(env, order, { ...e, type: body.type });
-			const row = generic(await refundsOfOrder(env.DB, order.order_id), body);
+			const row = generic(await refundsOfOrder(db, order.order_id), body);
 			if (!row) fail("INVALID_TRANSITION", "No refund of this order awaits this event.");
 			return processRefundVerdict(env, row, { ...e, type: body.type }, null);
 		},
@@ -128,8 +143,11 @@ export const paymentRoutes = [
 			}
 			const parsed = readStripeEvent(verified.event);
 			if (!parsed.ok) fail("VALIDATION_ERROR", `Invalid Stripe event: ${parsed.message}.`, [{ field: parsed.field, message: parsed.message }]);
-			if (await seen(env.DB, parsed.intent.event_id)) {
-				const order = parsed.intent.kind === "payment" ? await getOrder(env.DB, parsed.intent.order_id) : null;
+			// A payment's event is recorded in its order's shard; a refund's, once its row is found (./process.ts).
+			const intent = parsed.intent;
+			const db = intent.kind === "payment" ? orderDb(env, intent.order_id) : undefined;
+			if (db && intent.kind === "payment" && (await seen(db, intent.event_id))) {
+				const order = await getOrder(db, intent.order_id);
 				return reply({ received: true, duplicate: true, ...(order ? { order_id: order.order_id, status: order.status, payment_status: order.payment_status } : {}) });
 			}
 			return handleStripe(env, parsed.intent);

@@ -11,15 +11,18 @@ import type { Env } from "../env";
 import { log } from "../shared/log";
 import type { ChangeResult } from "../orders/service";
 import { changeOrder } from "../orders/service";
+import { orderDb } from "../orders/shards";
 import { markSynced, refundsOfOrder, retryDelayMs, verdictStmt, type RefundRow } from "./refunds";
 
 export async function settleOrder(env: Env, orderId: string, meta: { by: string; reason: string }): Promise<ChangeResult> {
+	const db = orderDb(env, orderId);
+	if (!db) return { ok: false, reason: "not_found" };
 	let seen: RefundRow[] = [];
 	const result = await changeOrder(
 		env,
 		orderId,
 		async (order) => {
-			seen = await refundsOfOrder(env.DB, orderId);
+			seen = await refundsOfOrder(db, orderId);
 			if (order.payment_status !== "refund_pending" && order.payment_status !== "refunded") return null;
 			const outstanding = seen.filter((r) => r.state !== "succeeded").length;
 			const want = outstanding > 0 ? "refund_pending" : "refunded";
@@ -27,7 +30,7 @@ export async function settleOrder(env: Env, orderId: string, meta: { by: string;
 		},
 		meta,
 	);
-	if (result.ok) await markSynced(env.DB, seen.filter((r) => r.synced === 0));
+	if (result.ok) await markSynced(db, seen.filter((r) => r.synced === 0));
 	return result;
 }
 
@@ -44,7 +47,10 @@ export interface Verdict {
 export async function recordVerdict(env: Env, row: RefundRow, v: Verdict, nowMs: number): Promise<boolean> {
 	const at = new Date(nowMs).toISOString();
 	const retryAt = new Date(nowMs + retryDelayMs(row.tries)).toISOString();
-	const [landed] = await env.DB.batch([verdictStmt(env.DB, row, v.verdict, at, retryAt, v.providerRefundId ?? null, v.error ?? null), ...(v.record ? [v.record] : [])]);
+	// The refund, its order and the provider's event record share the order's shard.
+	const db = orderDb(env, row.order_id);
+	if (!db) return false;
+	const [landed] = await db.batch([verdictStmt(db, row, v.verdict, at, retryAt, v.providerRefundId ?? null, v.error ?? null), ...(v.record ? [v.record] : [])]);
 	const news = (landed?.meta.changes ?? 0) === 1;
 	if (!news) return false;
 	log.info("[payments]", v.verdict === "succeeded" ? "refund_confirmed" : "refund_failed", { refund_id: row.refund_id, order_id: row.order_id, provider: row.provider, by: v.by, retry_at: v.verdict === "failed" ? retryAt : undefined });

@@ -17,6 +17,8 @@ export type StripeIntent =
 			payment_intent: string | null;
 			/** stockgate's refund id, from the refund's metadata (set by refunds.create). */
 			refund_id: string | null;
+			/** Its order, from the same metadata: names the order shard that holds the refund. */
+			order_id: string | null;
 			provider_refund_id: string | null;
 			/** What was refunded, minor units; null when the event does not say for this refund alone. */
 			amount: number | null;
@@ -39,6 +41,7 @@ function refundIntent(eventId: string, r: StripeRefund): StripeIntent {
 		event_id: eventId,
 		payment_intent: r.payment_intent ?? null,
 		refund_id: r.metadata?.refund_id ?? null,
+		order_id: r.metadata?.order_id ?? null,
 		provider_refund_id: r.id,
 		amount: r.amount,
 		currency: r.currency.toUpperCase(),
@@ -94,6 +97,7 @@ export function readStripeEvent(raw: unknown): Parsed {
 					event_id: id,
 					payment_intent: charge.data.payment_intent ?? null,
 					refund_id: null,
+					order_id: null,
 					provider_refund_id: null,
 					amount: charge.data.amount_refunded,
 					currency: charge.data.currency.toUpperCase(),

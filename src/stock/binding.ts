@@ -1,6 +1,6 @@
 /**
  * The Warehouse Durable Object as wrangler binds it (class_name "Warehouse"):
- * the object (./object/Warehouse.ts), asking D1 about orders and reading the
+ * the object (./object/Warehouse.ts), asking the order shards about orders and reading the
  * system clock.
  */
 import type { Env } from "../env";
@@ -10,6 +10,6 @@ import { systemClock } from "./object/ports";
 
 export class Warehouse extends WarehouseObject {
 	constructor(ctx: DurableObjectState, env: Env) {
-		super(ctx, env, { orders: d1OrderLookup(env.DB), clock: systemClock });
+		super(ctx, env, { orders: d1OrderLookup(env), clock: systemClock });
 	}
 }

@@ -13,6 +13,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
+import { lineLimits } from "../../src/limits/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
 import { placeOrder } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
@@ -26,6 +27,7 @@ import { admin, call } from "../helpers/http";
 import { eventOutboxOf, recordEvents } from "../helpers/orders";
 import { customer, makeShop, onHand } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
+import { dbOfCustomer, dbOfOrder } from "../helpers/shards";
 
 const SHORT_TTL = 400;
 const PAST_TTL = SHORT_TTL + 250;
@@ -38,7 +40,7 @@ describe("a late commit on a cancelled order", () => {
 	it("the hold expires, the decision lands, the order is cancelled, then phase 2 commits: refused, nothing taken", async () => {
 		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const clock = await clockOf(shop.warehouses);
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			// Stalls past the ttl before the decision: the alarm finds no order and expires the hold.
 			async beforeDecide(orderId) {
 				await lapse(clock, PAST_TTL, [A]);
@@ -73,7 +75,7 @@ describe("holds at a warehouse that went inactive", () => {
 	it("a lost alarm at a warehouse deactivated with an open hold: the reconciler still resolves it, then stops asking", async () => {
 		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const port = faultyWarehouses(warehousePort(env));
-		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store: faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE), ttlMs: 5_000 }));
+		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store: faultyStore(orderStore(env), DIE_AFTER_RESERVE), ttlMs: 5_000 }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
 		const [ref] = port.refs("reserve");
 		await runInDurableObject(env.WAREHOUSE.getByName(A), (_, state) => state.storage.deleteAlarm());
@@ -103,7 +105,7 @@ describe("building the order or its stored answer throws after phase 1", () => {
 			},
 		};
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB));
+		const store = faultyStore(orderStore(env));
 		const deps = checkoutDeps({ warehouses: port, store });
 		const result = await placeOrder(input, deps).catch((err: unknown) => ({ threw: String(err) }));
 
@@ -113,7 +115,7 @@ describe("building the order or its stored answer throws after phase 1", () => {
 		expect(await onHand(A, p, "M")).toEqual({ on_hand: 3, reserved: 0 });
 		expect(store.decided).toEqual([]);
 		expect(await orderRow(ref!)).toBeNull();
-		expect((await findActiveCart(env.DB, buyer.sub))?.cart_id).toBe(input.cartId);
+		expect((await findActiveCart(dbOfCustomer(buyer.sub), buyer.sub))?.cart_id).toBe(input.cartId);
 		await settle(shop);
 	});
 });
@@ -122,7 +124,7 @@ describe("restocks of a cancel made during a reconciler run", () => {
 	it("an order the reconciler cancels as unfulfillable has the rest of its holds undone in the same run", async () => {
 		// X wants 3: A ships 2, B ships 1. A's hold lapses and Y buys A's units; X's request dies after its decision.
 		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
 				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
@@ -133,7 +135,7 @@ describe("restocks of a cancel made during a reconciler run", () => {
 		expect(await holdState(B, id!)).toBe("held");
 		// The commit rows are old enough for the reconciler; the run happens now (not a minute ahead).
 		const old = new Date(Date.now() - 5 * 60_000).toISOString();
-		await env.DB.prepare(`UPDATE outbox SET created_at = ?, next_attempt_at = ? WHERE order_id = ?`).bind(old, old, id).run();
+		await dbOfOrder(id!).prepare(`UPDATE outbox SET created_at = ?, next_attempt_at = ? WHERE order_id = ?`).bind(old, old, id).run();
 
 		const report = await reconcile(env, Date.now());
 		expect(report.cancelled_orders).toBe(1);
@@ -165,9 +167,9 @@ describe("the cart changes while its checkout runs", () => {
 			]);
 			const input = await checkoutInput(buyer.sub);
 			const line = change(p);
-			const store = faultyStore(orderStore(env.DB), {
+			const store = faultyStore(orderStore(env), {
 				async beforeDecide() {
-					expect(await setLine(env.DB, input.cartId, line, MAX_CART_LINES, new Date().toISOString())).toBeNull();
+					expect(await setLine(dbOfCustomer(buyer.sub), input.cartId, line, MAX_CART_LINES, new Date().toISOString(), await lineLimits(env.DB, line.product_id))).toBeNull();
 				},
 			});
 			const port = faultyWarehouses(warehousePort(env));
@@ -182,7 +184,7 @@ describe("the cart changes while its checkout runs", () => {
 			expect(await onHand(A, p, "L")).toEqual({ on_hand: 5, reserved: 0 });
 			expect(store.decided).toEqual([]);
 			expect(await orderRow(ref!)).toBeNull();
-			expect((await findActiveCart(env.DB, buyer.sub))?.cart_id).toBe(input.cartId);
+			expect((await findActiveCart(dbOfCustomer(buyer.sub), buyer.sub))?.cart_id).toBe(input.cartId);
 
 			// The retry reads the cart as it is now and orders exactly that.
 			const retry = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps());
@@ -208,7 +210,7 @@ describe("an order cancelled as unfulfillable", () => {
 	async function lapsedOrder(opts: { store?: StoreFaults; afterDecide?: (x: { sub: string; auth: string }, productId: string) => Promise<void> } = {}) {
 		const { shop, A, B, clock, p, x, y } = await lapsedAndSold({ "0/L": 5 });
 		const input = await checkoutInput(x.sub);
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			...opts.store,
 			async beforeDecide(orderId) {
 				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
@@ -227,8 +229,8 @@ describe("an order cancelled as unfulfillable", () => {
 	}
 
 	async function cartLinesOf(userId: string) {
-		const cart = await findActiveCart(env.DB, userId);
-		return { cart_id: cart?.cart_id, lines: cart ? (await cartLines(env.DB, cart.cart_id)).map((l) => [l.size, l.quantity]) : [] };
+		const cart = await findActiveCart(dbOfCustomer(userId), userId);
+		return { cart_id: cart?.cart_id, lines: cart ? (await cartLines(dbOfCustomer(userId), cart.cart_id)).map((l) => [l.size, l.quantity]) : [] };
 	}
 
 	function statusEventsOf(orderId: string) {

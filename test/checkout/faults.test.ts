@@ -38,6 +38,7 @@ import {
 } from "../helpers/faults";
 import { customer, makeShop, onHand } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
+import { dbOfCustomer, dbOfOrder } from "../helpers/shards";
 
 /** Short enough to wait out, long enough that a hold is still open when the test looks right after placeOrder. */
 const SHORT_TTL = 400;
@@ -62,7 +63,7 @@ async function splitShop() {
 }
 
 async function expectCartActive(userId: string, cartId: string) {
-	expect((await findActiveCart(env.DB, userId))?.cart_id).toBe(cartId);
+	expect((await findActiveCart(dbOfCustomer(userId), userId))?.cart_id).toBe(cartId);
 }
 
 describe("checkout under faults", () => {
@@ -148,7 +149,7 @@ describe("checkout under faults", () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const input = await checkoutInput(buyer.sub);
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB), { decide: "throw" });
+		const store = faultyStore(orderStore(env), { decide: "throw" });
 		const result = await placeOrder(input, checkoutDeps({ warehouses: port, store }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -166,7 +167,7 @@ describe("checkout under faults", () => {
 	it("decide throws but the batch landed: the order proceeds to commit, ok, nothing released", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB), { decide: "land-then-throw" });
+		const store = faultyStore(orderStore(env), { decide: "land-then-throw" });
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store }));
 
 		if (!result.ok) throw new Error(JSON.stringify(result));
@@ -214,7 +215,7 @@ describe("checkout under faults", () => {
 		const clock = await clockOf(shop.warehouses);
 		const input = await checkoutInput(buyer.sub);
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
+		const store = faultyStore(orderStore(env), DIE_AFTER_RESERVE);
 		const result = await placeOrder(input, checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -238,7 +239,7 @@ describe("checkout under faults", () => {
 		const { shop, buyer, A, B, p } = await splitShop();
 		const clock = await clockOf(shop.warehouses);
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
+		const store = faultyStore(orderStore(env), DIE_AFTER_DECIDE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: SHORT_TTL }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -262,7 +263,7 @@ describe("checkout under faults", () => {
 
 	it("the request dies after the decision: the reconciler commits the holds from the outbox before any ttl", async () => {
 		const { shop, buyer, A, B, p } = await splitShop();
-		const store = faultyStore(orderStore(env.DB), DIE_AFTER_DECIDE);
+		const store = faultyStore(orderStore(env), DIE_AFTER_DECIDE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ store }));
 
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -285,7 +286,7 @@ describe("checkout under faults", () => {
 	it("the hold expired before its commit, units still there: the late commit takes them, order stays pending", async () => {
 		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const clock = await clockOf(shop.warehouses);
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			// The request stalls past the ttl before its decision; the alarm, finding no order, releases the hold.
 			async beforeDecide(orderId) {
 				await lapse(clock, PAST_TTL, [A]);
@@ -311,7 +312,7 @@ describe("checkout under faults", () => {
 		// X wants 3: A (tier_1) ships 2, B ships 1. A's hold lapses, Y buys A's 2 units, then X's decision lands.
 		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
 		let yOrder: string | undefined;
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			async beforeDecide(orderId) {
 				const other = await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
 				expect(other.products[0]!.allocations).toEqual([{ warehouse_id: A, quantity: 2 }]);
@@ -326,7 +327,7 @@ describe("checkout under faults", () => {
 		if (result.ok) return;
 		expect(toApiError(result).status).toBe(409);
 		expect((await orderRow(id!))?.status).toBe("cancelled");
-		const history = await getHistory(env.DB, id!);
+		const history = await getHistory(dbOfOrder(id!), id!);
 		expect(history.map((h) => [h.old_status, h.new_status, h.reason])).toEqual([
 			[null, "pending", "order placed"],
 			["pending", "cancelled", "reservation expired"],
@@ -343,7 +344,7 @@ describe("checkout under faults", () => {
 
 	it("the hold lapsed and was sold, then the request died after its decision: the reconciler cancels the order, undoes the rest, and the idempotent answer becomes 409", async () => {
 		const { shop, A, B, clock, p, x, y } = await lapsedAndSold();
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			...DIE_AFTER_DECIDE,
 			async beforeDecide(orderId) {
 				await lapseOneAndSell({ clock, pastTtlMs: PAST_TTL, lapsed: A, kept: B, orderId, buyer: y.sub });
@@ -351,7 +352,7 @@ describe("checkout under faults", () => {
 		});
 		// X's request carries an Idempotency-Key (claimed the way the route claims it).
 		const scope = { userId: x.sub, key: `key-${crypto.randomUUID()}` };
-		expect((await claim(env.DB, scope, "request-hash", new Date())).kind).toBe("new");
+		expect((await claim(dbOfCustomer(x.sub), scope, "request-hash", new Date())).kind).toBe("new");
 		const input = { ...(await checkoutInput(x.sub)), answers: recordAnswers(scope) };
 		const result = await placeOrder(input, checkoutDeps({ store, ttlMs: SHORT_TTL }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
@@ -359,17 +360,17 @@ describe("checkout under faults", () => {
 		expect((await orderRow(id!))?.status).toBe("pending");
 		expect((await outboxOf(id!)).map((r) => [r.warehouse_id, r.action]).sort()).toEqual([[A, "commit"], [B, "commit"]].sort());
 		// The decision stored 201 for the key: a retry now would replay it.
-		expect(await claim(env.DB, scope, "request-hash", new Date())).toMatchObject({ kind: "replay", status: 201 });
+		expect(await claim(dbOfCustomer(x.sub), scope, "request-hash", new Date())).toMatchObject({ kind: "replay", status: 201 });
 
 		const report = await reconcile(env, Date.now() + 60_000);
 		expect(report.cancelled_orders).toBe(1);
 		expect((await orderRow(id!))?.status).toBe("cancelled");
-		expect((await getHistory(env.DB, id!)).map((h) => h.reason)).toEqual(["order placed", "reservation expired"]);
+		expect((await getHistory(dbOfOrder(id!), id!)).map((h) => h.reason)).toEqual(["order placed", "reservation expired"]);
 		expect(await outboxOf(id!)).toEqual([]);
 		expect(await onHand(B, p, "M")).toEqual({ on_hand: 1, reserved: 0 });
 		expect(await onHand(A, p, "M")).toEqual({ on_hand: 0, reserved: 0 });
 		// Once cancelled, a retry with the same key gets 409 OUT_OF_STOCK, never the 201 of a cancelled order.
-		expect(await claim(env.DB, scope, "request-hash", new Date())).toMatchObject({
+		expect(await claim(dbOfCustomer(x.sub), scope, "request-hash", new Date())).toMatchObject({
 			kind: "replay",
 			status: 409,
 			body: { code: "OUT_OF_STOCK", details: [{ product_id: p, size: "M", requested: 2, available: 0 }] },
@@ -380,7 +381,7 @@ describe("checkout under faults", () => {
 	it("a lost alarm: the hold of an undecided order is resolved by the reconciler", async () => {
 		const { shop, A, p, buyer } = await buyerOfTwoAtOne();
 		const port = faultyWarehouses(warehousePort(env));
-		const store = faultyStore(orderStore(env.DB), DIE_AFTER_RESERVE);
+		const store = faultyStore(orderStore(env), DIE_AFTER_RESERVE);
 		const result = await placeOrder(await checkoutInput(buyer.sub), checkoutDeps({ warehouses: port, store, ttlMs: 5_000 }));
 		expect(result).toEqual({ ok: false, reason: "unavailable", step: "decide" });
 		const [ref] = port.refs("reserve");

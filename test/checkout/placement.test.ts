@@ -5,22 +5,28 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { setLine } from "../../src/cart/queries";
+import { lineLimits } from "../../src/limits/queries";
+import { customerDb, newOrderId } from "../../src/orders/shards";
 import { MAX_CART_LINES } from "../../src/cart/schema";
 import { buildOrder } from "../../src/checkout/decide";
 import { orderStore } from "../../src/checkout/ports";
 import { config } from "../../src/config";
 import { checkoutInput, quickCustomer } from "../helpers/faults";
+import { allShards, dbOfCustomer } from "../helpers/shards";
 import { makeShop } from "../helpers/shop";
 
-async function decisionFor(userId: string, orderId: string) {
+/** A decision for the user's cart, its order id in the user's shard (as checkout makes it). */
+async function decisionFor(userId: string, limits?: Map<string, number>) {
 	const input = await checkoutInput(userId);
+	const orderId = newOrderId(customerDb(env, userId).index);
 	const allocations = input.lines.map((l) => ({ product_id: l.product_id, size: l.size, quantity: l.quantity, warehouse_id: "wh-placement", tier: "tier_1" as const }));
 	const order = buildOrder(input, config(env), { orderId, allocations, tier: "tier_1" }, new Date());
-	return { input, placement: { order, cartVersion: input.cartVersion, warehouseIds: ["wh-placement"] } };
+	return { input, placement: { order, cartVersion: input.cartVersion, warehouseIds: ["wh-placement"], limits: limits ?? input.limits } };
 }
 
 async function rowsOf(orderId: string, userId: string) {
-	const count = async (sql: string, ...binds: unknown[]) => Number((await env.DB.prepare(sql).bind(...binds).first<{ n: number }>())?.n);
+	const db = dbOfCustomer(userId);
+	const count = async (sql: string, ...binds: unknown[]) => Number((await db.prepare(sql).bind(...binds).first<{ n: number }>())?.n);
 	return {
 		orders: await count(`SELECT COUNT(*) AS n FROM orders WHERE order_id = ?`, orderId),
 		history: await count(`SELECT COUNT(*) AS n FROM order_status_history WHERE order_id = ?`, orderId),
@@ -31,11 +37,13 @@ async function rowsOf(orderId: string, userId: string) {
 }
 
 describe("the schema after the migrations", () => {
-	it("has no view, no trigger on orders, and no trigger but the cart version bookkeeping and the warehouse sweep mark", async () => {
-		const { results } = await env.DB.prepare(`SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name`).all<{ type: string; name: string; tbl_name: string }>();
-		expect(results.filter((r) => r.type === "view")).toEqual([]);
-		expect(results.filter((r) => r.tbl_name === "orders")).toEqual([]);
-		expect(results.map((r) => r.name)).toEqual(["cart_items_deleted", "cart_items_inserted", "cart_items_updated", "carts_address_changed", "warehouses_deactivated"]);
+	it("has, in DB and in every order shard, no view, no trigger on orders, and no trigger but the cart version bookkeeping and the warehouse sweep mark", async () => {
+		for (const db of [env.DB, ...allShards()]) {
+			const { results } = await db.prepare(`SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name`).all<{ type: string; name: string; tbl_name: string }>();
+			expect(results.filter((r) => r.type === "view")).toEqual([]);
+			expect(results.filter((r) => r.tbl_name === "orders")).toEqual([]);
+			expect(results.map((r) => r.name)).toEqual(["cart_items_deleted", "cart_items_inserted", "cart_items_updated", "carts_address_changed", "warehouses_deactivated"]);
+		}
 	});
 });
 
@@ -43,44 +51,41 @@ describe("the decision batch", () => {
 	it("writes the order with its history row, counters, commit outbox row and placed event, and completes the cart", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 2 }]);
-		const { input, placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
-		expect(await orderStore(env.DB).decide(placement)).toBe("ok");
+		const { input, placement } = await decisionFor(user);
+		expect(await orderStore(env).decide(placement)).toBe("ok");
 		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 1, history: 1, outbox: 1, events: 1, units: 2 });
-		const cart = await env.DB.prepare(`SELECT status, checkout_refusal FROM carts WHERE cart_id = ?`).bind(input.cartId).first();
+		const cart = await dbOfCustomer(user).prepare(`SELECT status, checkout_refusal FROM carts WHERE cart_id = ?`).bind(input.cartId).first();
 		expect(cart).toEqual({ status: "completed", checkout_refusal: null });
 	});
 
 	it("is refused whole when the cart's version moved since it was read (CART_CHANGED): nothing written, the cart still active", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 2 }]);
-		const { input, placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
-		expect(await setLine(env.DB, input.cartId, { product_id: shop.products[0]!, size: "M", quantity: 3 }, MAX_CART_LINES, new Date().toISOString())).toBeNull();
-		expect(await orderStore(env.DB).decide(placement)).toBe("cart_changed");
+		const { input, placement } = await decisionFor(user);
+		expect(await setLine(dbOfCustomer(user), input.cartId, { product_id: shop.products[0]!, size: "M", quantity: 3 }, MAX_CART_LINES, new Date().toISOString(), await lineLimits(env.DB, shop.products[0]!))).toBeNull();
+		expect(await orderStore(env).decide(placement)).toBe("cart_changed");
 		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 0 });
-		expect((await env.DB.prepare(`SELECT status FROM carts WHERE cart_id = ?`).bind(input.cartId).first())?.status).toBe("active");
+		expect((await dbOfCustomer(user).prepare(`SELECT status FROM carts WHERE cart_id = ?`).bind(input.cartId).first())?.status).toBe("active");
 	});
 
 	it("is refused whole for a cart already ordered (CART_TAKEN): the second order writes nothing", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
-		const first = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
-		const second = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
-		expect(await orderStore(env.DB).decide(first.placement)).toBe("ok");
-		expect(await orderStore(env.DB).decide(second.placement)).toBe("cart_taken");
+		const first = await decisionFor(user);
+		const second = await decisionFor(user);
+		expect(await orderStore(env).decide(first.placement)).toBe("ok");
+		expect(await orderStore(env).decide(second.placement)).toBe("cart_taken");
 		expect(await rowsOf(second.placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 1 });
 	});
 
-	it("is refused whole past a purchase limit, counted by the counters' CHECK", async () => {
+	it("is refused whole past a purchase limit, counted by the counters' CHECK with the limit of the catalog that priced the order", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const product = shop.products[0]!;
 		const user = await quickCustomer([{ product_id: product, size: "M", quantity: 2 }]);
-		const { placement } = await decisionFor(user, `ord_${crypto.randomUUID().replaceAll("-", "")}`);
-		// An order decided elsewhere already holds one unit, and the limit is 2.
-		await env.DB.batch([
-			env.DB.prepare(`UPDATE products SET max_per_customer = 2 WHERE product_id = ?`).bind(product),
-			env.DB.prepare(`INSERT INTO customer_product_units (user_id, product_id, units, cap) VALUES (?, ?, 1, 2)`).bind(user, product),
-		]);
-		expect(await orderStore(env.DB).decide(placement)).toBe("purchase_limit");
+		// The pricing catalog says the limit is 2, and an order decided elsewhere already holds one unit.
+		const { placement } = await decisionFor(user, new Map([[product, 2]]));
+		await dbOfCustomer(user).prepare(`INSERT INTO customer_product_units (user_id, product_id, units, cap) VALUES (?, ?, 1, 2)`).bind(user, product).run();
+		expect(await orderStore(env).decide(placement)).toBe("purchase_limit");
 		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, events: 0, units: 1 });
 	});
 });

@@ -20,6 +20,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartLines, findActiveCart, setLine } from "../../src/cart/queries";
+import { lineLimits } from "../../src/limits/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
 import { placeOrder, type PlaceOrderDeps, type PlaceOrderResult } from "../../src/checkout/placeOrder";
 import { orderStore, warehousePort } from "../../src/checkout/ports";
@@ -31,6 +32,7 @@ import { rng, seedFrom, type Rng } from "../helpers/random";
 import { expectInvariants, makeShop } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
 import { sleep } from "../helpers/time";
+import { allRows, dbOfCustomer } from "../helpers/shards";
 
 /** 7 draws every fault kind; whether a stalled order ends cancelled (ttl edge) depends on timing. */
 const DEFAULT_SEEDS = [7, 1_234, 20_261_130, 424_242, 987_654_321];
@@ -114,14 +116,15 @@ function faultDeps(fault: Fault, r: Rng, user: string): { warehouses: WarehouseF
 
 /** Sets the first line of the user's active cart to one unit more (at most 2: it stays within the stock's reach). */
 async function bumpFirstLine(user: string): Promise<void> {
-	const cart = (await findActiveCart(env.DB, user))!;
-	const [first] = await cartLines(env.DB, cart.cart_id);
+	const db = dbOfCustomer(user);
+	const cart = (await findActiveCart(db, user))!;
+	const [first] = await cartLines(db, cart.cart_id);
 	if (!first) return;
-	await setLine(env.DB, cart.cart_id, { ...first, quantity: first.quantity === 1 ? 2 : 1 }, MAX_CART_LINES, new Date().toISOString());
+	await setLine(db, cart.cart_id, { ...first, quantity: first.quantity === 1 ? 2 : 1 }, MAX_CART_LINES, new Date().toISOString(), await lineLimits(env.DB, first.product_id));
 }
 
 async function runAttempt(a: Omit<Attempt, "store">, deps: Partial<PlaceOrderDeps>, f: { warehouses: WarehouseFaults; store: StoreFaults }): Promise<Attempt> {
-	const store = faultyStore(orderStore(env.DB), f.store);
+	const store = faultyStore(orderStore(env), f.store);
 	const port = faultyWarehouses(warehousePort(env), f.warehouses);
 	const out: Attempt = { ...a, store };
 	try {
@@ -173,7 +176,7 @@ async function runSeed(SEED: number): Promise<void> {
 		});
 		const running = planned.flatMap(({ user, fault, f }) => {
 			const go = async () => {
-				const cartId = (await findActiveCart(env.DB, user))!.cart_id;
+				const cartId = (await findActiveCart(dbOfCustomer(user), user))!.cart_id;
 				return runAttempt({ user, cartId, fault }, {}, f);
 			};
 			if (fault.startsWith("slow-")) {
@@ -198,13 +201,10 @@ async function runSeed(SEED: number): Promise<void> {
 	for (const w of shop.warehouses) expect((await env.WAREHOUSE.getByName(w).snapshot()).holds.held, `${w} open holds`).toBe(0);
 
 	// ---- D1 holds exactly the decided orders
-	const { results: orders } = await env.DB.prepare(`SELECT order_id, user_id, cart_id, status, products FROM orders WHERE user_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(users)).all<{
-		order_id: string;
-		user_id: string;
-		cart_id: string;
-		status: string;
-		products: string;
-	}>();
+	const orders = await allRows<{ order_id: string; user_id: string; cart_id: string; status: string; products: string }>(
+		`SELECT order_id, user_id, cart_id, status, products FROM orders WHERE user_id IN (SELECT value FROM json_each(?))`,
+		JSON.stringify(users),
+	);
 	const byId = new Map(orders.map((o) => [o.order_id, o]));
 	const decided = attempts.flatMap((a) => a.store.decided);
 	expect(new Set(decided).size).toBe(decided.length);
@@ -235,9 +235,7 @@ async function runSeed(SEED: number): Promise<void> {
 	const livePerCart = new Map<string, number>();
 	for (const o of orders) if (o.status !== "cancelled") livePerCart.set(o.cart_id, (livePerCart.get(o.cart_id) ?? 0) + 1);
 	for (const n of livePerCart.values()) expect(n).toBe(1);
-	const { results: activeRows } = await env.DB.prepare(`SELECT user_id, cart_id FROM carts WHERE status = 'active' AND user_id IN (SELECT value FROM json_each(?))`)
-		.bind(JSON.stringify(users))
-		.all<{ user_id: string; cart_id: string }>();
+	const activeRows = await allRows<{ user_id: string; cart_id: string }>(`SELECT user_id, cart_id FROM carts WHERE status = 'active' AND user_id IN (SELECT value FROM json_each(?))`, JSON.stringify(users));
 	const activeOf = new Map(activeRows.map((c) => [c.user_id, c.cart_id]));
 	for (const a of attempts) {
 		if (livePerCart.has(a.cartId)) expect(activeOf.get(a.user) ?? null).not.toBe(a.cartId);

@@ -7,8 +7,8 @@
  * of hanging. With COMMIT_AFTER_ANSWER=false they return at once (or after the
  * rows' clean-up, gathered too).
  */
-import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { allRows, dbOfOrder } from "./shards";
 import { eventually } from "./time";
 
 /** A gathered window is 250 ms; this leaves room for a slow, shared machine. */
@@ -21,12 +21,10 @@ export interface OutboxEntry {
 	action: string;
 }
 
-/** The outbox rows of one order (of every order when none is given), oldest first. */
+/** The outbox rows of one order (of every order, shard by shard, when none is given), oldest first. */
 export async function outboxOf(orderId?: string): Promise<OutboxEntry[]> {
-	const q = orderId
-		? env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId)
-		: env.DB.prepare(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
-	return (await q.all<OutboxEntry>()).results;
+	if (!orderId) return allRows<OutboxEntry>(`SELECT order_id, warehouse_id, action FROM outbox ORDER BY outbox_id`);
+	return (await dbOfOrder(orderId).prepare(`SELECT order_id, warehouse_id, action FROM outbox WHERE order_id = ? ORDER BY outbox_id`).bind(orderId).all<OutboxEntry>()).results;
 }
 
 async function commitRows(orderIds: string[] | null): Promise<OutboxEntry[]> {

@@ -11,10 +11,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { loadActiveCart } from "../../src/cart/load";
+import { loadCheckoutContext } from "../../src/cart/load";
 import { activeCart, setAddress, setLine } from "../../src/cart/queries";
 import { MAX_CART_LINES } from "../../src/cart/schema";
-import { listWarehouses } from "../../src/catalog/queries";
+import { listWarehouses, loadCatalog } from "../../src/catalog/queries";
+import { toCatalog } from "../../src/catalog/snapshot";
+import { lineLimits } from "../../src/limits/queries";
 import { checkoutDeps as realDeps } from "../../src/checkout/deps";
 import { placeOrder, type PlaceOrderDeps, type PlaceOrderInput } from "../../src/checkout/placeOrder";
 import type { OrderStore, WarehousePort } from "../../src/checkout/ports";
@@ -24,6 +26,7 @@ import type { OrderRecord } from "../../src/orders/queries";
 import type { Level } from "../../src/stock/types";
 import { outboxOf } from "./commits";
 import { ADDRESS, customer, expectInvariants, makeShop, type Shop } from "./shop";
+import { dbOfCustomer, dbOfOrder } from "./shards";
 import { useClock, type TestClock } from "./stock";
 
 /** The error every wrapper throws: recognisable in results and logs. */
@@ -162,7 +165,7 @@ export function faultyStore(real: OrderStore, f: StoreFaults = {}): RecordingSto
 			return real.orderExists(orderId);
 		},
 		commitsDone: (orderId, ids) => real.commitsDone(orderId, ids),
-		allowances: (userId, productIds) => real.allowances(userId, productIds),
+		allowances: (userId, productIds, limits) => real.allowances(userId, productIds, limits),
 		cancelsDone: (orderId, ids) => real.cancelsDone(orderId, ids),
 	};
 }
@@ -172,12 +175,14 @@ export const DIE_AFTER_RESERVE: StoreFaults = { decide: "throw", orderExists: "t
 /** The request dies right after the decision landed: no phase 2, no answer. */
 export const DIE_AFTER_DECIDE: StoreFaults = { decide: "land-then-throw", orderExists: "throw" };
 
-/** placeOrder's input for a user's active cart, built the way the place-order route builds it. */
+/** placeOrder's input for a user's active cart, built the way the place-order route builds it (a catalog read now, from DB). */
 export async function checkoutInput(userId: string, mode: DeliveryMode = "standard"): Promise<PlaceOrderInput> {
-	const { cart, lines } = await loadActiveCart(env.DB, userId);
-	if (!cart.address) throw new Error(`checkoutInput: ${userId} has no address`);
-	const warehouses = (await listWarehouses(env.DB, true)).map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
-	return { userId, cartId: cart.cart_id, cartVersion: cart.version, address: cart.address, lines, mode, warehouses };
+	const now = await loadCatalog(env.DB);
+	const catalog = toCatalog({ at: Date.now(), ...now });
+	const { cart, lines, warehouses, limits } = await loadCheckoutContext(dbOfCustomer(userId), env.DB, userId, catalog);
+	if (!cart?.address) throw new Error(`checkoutInput: ${userId} has no cart with an address`);
+	const places = warehouses.map(({ warehouse_id, postal_code, region, country }) => ({ warehouse_id, postal_code, region, country }));
+	return { userId, cartId: cart.cart_id, cartVersion: cart.version, address: cart.address, lines, limits, mode, warehouses: places };
 }
 
 /** placeOrder's deps as the route builds them (real adapters), with overrides. */
@@ -193,12 +198,13 @@ export function checkoutDeps(over: Partial<PlaceOrderDeps> = {}): PlaceOrderDeps
 export async function quickCustomer(items: Array<{ product_id: string; size: string; quantity: number }>, address = ADDRESS): Promise<string> {
 	const userId = `user-${crypto.randomUUID().slice(0, 12)}`;
 	const now = new Date().toISOString();
-	const cart = await activeCart(env.DB, userId, now);
+	const db = dbOfCustomer(userId);
+	const cart = await activeCart(db, userId, now);
 	for (const item of items) {
-		const refused = await setLine(env.DB, cart.cart_id, item, MAX_CART_LINES, now);
-		if (refused) throw new Error(`quickCustomer: line ${item.product_id}/${item.size} refused (${refused})`);
+		const refused = await setLine(db, cart.cart_id, item, MAX_CART_LINES, now, await lineLimits(env.DB, item.product_id));
+		if (refused) throw new Error(`quickCustomer: line ${item.product_id}/${item.size} refused (${JSON.stringify(refused)})`);
 	}
-	await setAddress(env.DB, cart.cart_id, address, now);
+	await setAddress(db, cart.cart_id, address, now);
 	return userId;
 }
 
@@ -208,11 +214,11 @@ export async function allWarehouseIds(): Promise<string[]> {
 }
 
 export async function orderRow(orderId: string): Promise<{ order_id: string; status: string } | null> {
-	return env.DB.prepare(`SELECT order_id, status FROM orders WHERE order_id = ?`).bind(orderId).first<{ order_id: string; status: string }>();
+	return dbOfOrder(orderId).prepare(`SELECT order_id, status FROM orders WHERE order_id = ?`).bind(orderId).first<{ order_id: string; status: string }>();
 }
 
 export async function ordersOfUser(userId: string): Promise<Array<{ order_id: string; status: string }>> {
-	return (await env.DB.prepare(`SELECT order_id, status FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string; status: string }>()).results;
+	return (await dbOfCustomer(userId).prepare(`SELECT order_id, status FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string; status: string }>()).results;
 }
 
 /** One TestClock for these warehouses' objects: a test moves it past a hold's ttl instead of waiting. */

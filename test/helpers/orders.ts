@@ -13,6 +13,7 @@ import { signPayload } from "../../src/payments/signature";
 import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
 import { ADDRESS, expectInvariants } from "./shop";
+import { dbOfOrder } from "./shards";
 import { eventually } from "./time";
 
 export type Item = { product_id: string; size: string; quantity: number };
@@ -72,7 +73,7 @@ export async function advance(orderId: string, target: "paid" | "processing" | "
 }
 
 export async function historyOf(orderId: string): Promise<HistoryRow[]> {
-	const { results } = await env.DB.prepare(
+	const { results } = await dbOfOrder(orderId).prepare(
 		`SELECT old_status, new_status, changed_by, reason, created_at FROM order_status_history WHERE order_id = ? ORDER BY history_id`,
 	)
 		.bind(orderId)
@@ -81,7 +82,7 @@ export async function historyOf(orderId: string): Promise<HistoryRow[]> {
 }
 
 export async function orderState(orderId: string): Promise<{ status: string; payment_status: string; tracking_number: string | null }> {
-	const row = await env.DB.prepare(`SELECT status, payment_status, tracking_number FROM orders WHERE order_id = ?`)
+	const row = await dbOfOrder(orderId).prepare(`SELECT status, payment_status, tracking_number FROM orders WHERE order_id = ?`)
 		.bind(orderId)
 		.first<{ status: string; payment_status: string; tracking_number: string | null }>();
 	if (!row) throw new Error(`no order ${orderId}`);
@@ -153,7 +154,7 @@ export function refundEvent(order: { order_id: string; total: number; currency: 
 
 /** The order's refund rows, oldest first. */
 export async function refundRows(orderId: string) {
-	const { results } = await env.DB.prepare(
+	const { results } = await dbOfOrder(orderId).prepare(
 		`SELECT refund_id, payment_event_id, provider, amount, currency, reason, state, tries, provider_refund_id FROM refunds WHERE order_id = ? ORDER BY created_at, refund_id`,
 	)
 		.bind(orderId)
@@ -215,7 +216,7 @@ export function recordEvents(): EventRecorder {
 
 /** The ids of the events of `orderId` still in the gateway's event outbox (not yet handed to the queue), oldest first. */
 export async function eventOutboxOf(orderId: string): Promise<string[]> {
-	const { results } = await env.DB.prepare(`SELECT event_id FROM event_outbox WHERE order_id = ? ORDER BY created_at, event_id`).bind(orderId).all<{ event_id: string }>();
+	const { results } = await dbOfOrder(orderId).prepare(`SELECT event_id FROM event_outbox WHERE order_id = ? ORDER BY created_at, event_id`).bind(orderId).all<{ event_id: string }>();
 	return results.map((r) => r.event_id);
 }
 

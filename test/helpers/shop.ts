@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { token } from "./auth";
 import { commitsSettled, committedIfPlaced } from "./commits";
 import { admin, call, uid } from "./http";
+import { allRows } from "./shards";
 import { ledgerOf } from "./stock";
 
 export interface ShopWarehouse {
@@ -95,7 +96,7 @@ export async function placeOrder(auth: string, body: Record<string, unknown> = {
 export async function expectInvariants(warehouseIds: string[], opts: { settled?: boolean } = {}) {
 	// Settled includes the commits gathered after the answers.
 	if (opts.settled) await commitsSettled();
-	const { results: orders } = await env.DB.prepare(`SELECT order_id, status, products FROM orders`).all<{ order_id: string; status: string; products: string }>();
+	const orders = await allRows<{ order_id: string; status: string; products: string }>(`SELECT order_id, status, products FROM orders`);
 	const mine = new Set(warehouseIds);
 	const expected = new Map<string, number>(); // order|warehouse|product|size -> units
 	for (const o of orders) {

@@ -1,9 +1,10 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
 import { advance, customerWithOrder, expectHistoryChain, expectSettled, historyOf, orderAgain, orderState, setStatus, type Item } from "../helpers/orders";
 import { makeShop, onHand, type Shop } from "../helpers/shop";
+import { allRows } from "../helpers/shards";
+import { newerFirst } from "../../src/orders/merge";
 
 let shop: Shop;
 let items: Item[];
@@ -183,8 +184,7 @@ describe("GET /admin/orders", () => {
 		const auth = await admin();
 		for (let i = 0; i < 5; i++) await customerWithOrder(items);
 		// What was pending when paging started, in the contract's order (newest first, ties by id).
-		const { results } = await env.DB.prepare(`SELECT order_id FROM orders WHERE status = 'pending' ORDER BY created_at DESC, order_id DESC`).all<{ order_id: string }>();
-		const expected = results.map((r) => r.order_id);
+		const expected = (await allRows<{ order_id: string; created_at: string }>(`SELECT order_id, created_at FROM orders WHERE status = 'pending'`)).sort(newerFirst).map((r) => r.order_id);
 		expect(expected.length).toBeGreaterThanOrEqual(5);
 
 		const seen: string[] = [];
@@ -215,8 +215,7 @@ describe("GET /admin/orders", () => {
 		const auth = await admin();
 		// Concurrent checkouts: created_at values may coincide.
 		await Promise.all(Array.from({ length: 6 }, () => customerWithOrder(items)));
-		const { results } = await env.DB.prepare(`SELECT order_id FROM orders ORDER BY created_at DESC, order_id DESC`).all<{ order_id: string }>();
-		const expected = results.map((r) => r.order_id);
+		const expected = (await allRows<{ order_id: string; created_at: string }>(`SELECT order_id, created_at FROM orders`)).sort(newerFirst).map((r) => r.order_id);
 		const seen: string[] = [];
 		let cursor: string | null = null;
 		for (let n = 0; n < expected.length + 1; n++) {

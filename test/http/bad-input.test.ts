@@ -11,6 +11,7 @@ import { admin, call, uid, type Call } from "../helpers/http";
 import { customerWithOrder, eventsFlushed } from "../helpers/orders";
 import { ADDRESS, makeShop } from "../helpers/shop";
 import { sleep } from "../helpers/time";
+import { allShards } from "../helpers/shards";
 
 type Who = "none" | "customer" | "admin";
 interface Case {
@@ -219,11 +220,13 @@ const cases: Case[] = [
 	{ name: "status: unknown order", method: "POST", path: () => `/admin/orders/${uid("ord")}/status`, who: "admin", body: { status: "paid" }, ...NOT_FOUND },
 ];
 
-/** Everything the catalogue must leave alone: every warehouse's levels, holds and ledger, and the row count of every D1 table. */
+/** Everything the catalogue must leave alone: every warehouse's levels, holds and ledger, and the row count of every table of DB and of each order shard. */
 async function snapshot() {
-	const { results: tables } = await env.DB.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name`).all<{ name: string }>();
 	const counts: Record<string, number> = {};
-	for (const { name } of tables) counts[name] = (await env.DB.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).first<{ n: number }>())!.n;
+	for (const [i, db] of [env.DB, ...allShards()].entries()) {
+		const { results: tables } = await db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name`).all<{ name: string }>();
+		for (const { name } of tables) counts[`${i === 0 ? "DB" : `ORDERS_${i - 1}`}.${name}`] = (await db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).first<{ n: number }>())!.n;
+	}
 	const { results: warehouses } = await env.DB.prepare(`SELECT warehouse_id FROM warehouses ORDER BY warehouse_id`).all<{ warehouse_id: string }>();
 	const stock: Record<string, unknown> = {};
 	for (const { warehouse_id } of warehouses) {
@@ -257,7 +260,11 @@ beforeAll(async () => {
 	expect((await call("PUT", "/cart/address", { auth: customerAuth, body: ADDRESS })).status).toBe(200);
 	// Let the order's after-answer work (commit, events) finish so only the catalogue could change anything.
 	await eventsFlushed(order.order_id);
-	const count = async (table: string) => (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+	// Summed over DB and every order shard, wherever the rows live.
+	const count = async (table: string) => {
+		const each = await Promise.all([env.DB, ...allShards()].map((db) => db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>()));
+		return each.reduce((sum, r) => sum + r!.n, 0);
+	};
 	await vi.waitFor(async () => expect(await count("outbox")).toBe(0), { timeout: 10_000, interval: 50 });
 	// The queue consumer records the events it handled (order.placed, stock.changed gathered per second...):
 	// wait until the set-up's after-answer work is over, i.e. nothing moves for 2 s.

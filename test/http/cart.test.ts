@@ -1,12 +1,15 @@
 // The cart endpoints through the Worker's real fetch handler: an empty cart on
 // first use, adding and setting lines, validation, the address, auth and
 // per-user isolation.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
+import { dbOfCustomer } from "../helpers/shards";
 import { ADDRESS, makeShop } from "../helpers/shop";
 import { activeCart, addToLine, cartLines, setLine } from "../../src/cart/queries";
+
+/** These products have no purchase limit: the lines count against nothing. */
+const NO_LIMITS = { caps: [], weights: [] };
 
 async function newUser() {
 	return token(uid("user"));
@@ -45,7 +48,7 @@ describe("GET /cart", () => {
 		const answers = await Promise.all(Array.from({ length: 5 }, () => call("GET", "/cart", { auth })));
 		for (const r of answers) expect(r.status).toBe(200);
 		expect(new Set(answers.map((r) => r.body.cart_id)).size).toBe(1);
-		const { results } = await env.DB.prepare(`SELECT cart_id FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub).all();
+		const { results } = await dbOfCustomer(sub).prepare(`SELECT cart_id FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub).all();
 		expect(results).toHaveLength(1);
 	});
 
@@ -194,33 +197,37 @@ describe("POST /cart/items", () => {
 		const sizes = Array.from({ length: 50 }, (_, i) => `s${i}`);
 		const shop = await makeShop({ products: 2, sizes, price: 1, warehouses: [] });
 		const [p0, p1] = shop.products as [string, string];
-		const cart = await activeCart(env.DB, uid("user"), new Date().toISOString());
+		const user = uid("user");
+		const db = dbOfCustomer(user);
+		const cart = await activeCart(db, user, new Date().toISOString());
 		const now = new Date().toISOString();
-		for (const size of sizes.slice(0, 49)) expect(await setLine(env.DB, cart.cart_id, { product_id: p0, size, quantity: 1 }, 50, now)).toBeNull();
+		for (const size of sizes.slice(0, 49)) expect(await setLine(db, cart.cart_id, { product_id: p0, size, quantity: 1 }, 50, now, NO_LIMITS)).toBeNull();
 		// No route pre-check here: every write relies on the statement's own count.
 		const outcomes = await Promise.all(
 			sizes.slice(0, 5).map((size, i) =>
 				i % 2 === 0
-					? addToLine(env.DB, cart.cart_id, { product_id: p1, size, quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)
-					: setLine(env.DB, cart.cart_id, { product_id: p1, size, quantity: 1 }, 50, now),
+					? addToLine(db, cart.cart_id, { product_id: p1, size, quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now, NO_LIMITS)
+					: setLine(db, cart.cart_id, { product_id: p1, size, quantity: 1 }, 50, now, NO_LIMITS),
 			),
 		);
 		expect(outcomes.filter((o) => o === null)).toHaveLength(1);
 		expect(outcomes.filter((o) => o === "cart_full")).toHaveLength(4);
-		expect(await cartLines(env.DB, cart.cart_id)).toHaveLength(50);
+		expect(await cartLines(db, cart.cart_id)).toHaveLength(50);
 		// An existing line still grows on a full cart; its unit cap still holds.
-		expect(await addToLine(env.DB, cart.cart_id, { product_id: p0, size: "s3", quantity: 99 }, { maxQuantity: 100, maxLines: 50 }, now)).toBeNull();
-		expect(await addToLine(env.DB, cart.cart_id, { product_id: p0, size: "s3", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)).toBe("line_full");
+		expect(await addToLine(db, cart.cart_id, { product_id: p0, size: "s3", quantity: 99 }, { maxQuantity: 100, maxLines: 50 }, now, NO_LIMITS)).toBeNull();
+		expect(await addToLine(db, cart.cart_id, { product_id: p0, size: "s3", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now, NO_LIMITS)).toBe("line_full");
 	});
 
 	it("a line change that reaches a cart after its checkout writes nothing and says why", async () => {
 		const product_id = await oneProduct();
-		const cart = await activeCart(env.DB, uid("user"), new Date().toISOString());
-		await env.DB.prepare(`UPDATE carts SET status = 'completed' WHERE cart_id = ?`).bind(cart.cart_id).run();
+		const user = uid("user");
+		const db = dbOfCustomer(user);
+		const cart = await activeCart(db, user, new Date().toISOString());
+		await db.prepare(`UPDATE carts SET status = 'completed' WHERE cart_id = ?`).bind(cart.cart_id).run();
 		const now = new Date().toISOString();
-		expect(await addToLine(env.DB, cart.cart_id, { product_id, size: "M", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now)).toBe("cart_closed");
-		expect(await setLine(env.DB, cart.cart_id, { product_id, size: "M", quantity: 2 }, 50, now)).toBe("cart_closed");
-		expect(await cartLines(env.DB, cart.cart_id)).toEqual([]);
+		expect(await addToLine(db, cart.cart_id, { product_id, size: "M", quantity: 1 }, { maxQuantity: 100, maxLines: 50 }, now, NO_LIMITS)).toBe("cart_closed");
+		expect(await setLine(db, cart.cart_id, { product_id, size: "M", quantity: 2 }, 50, now, NO_LIMITS)).toBe("cart_closed");
+		expect(await cartLines(db, cart.cart_id)).toEqual([]);
 	});
 
 	it("is 400 for a body that is not an object of the right shape", async () => {

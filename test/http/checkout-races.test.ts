@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "../helpers/http";
 import { customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { allRows } from "../helpers/shards";
 
 /** expectInvariants over every warehouse in D1 (storage is shared by the tests of one file). */
 async function expectSettled(own: string[]) {
@@ -13,10 +14,10 @@ async function expectSettled(own: string[]) {
 }
 
 async function ordersOf(userIds: string[]) {
-	const { results } = await env.DB.prepare(`SELECT order_id, user_id, status, products FROM orders WHERE user_id IN (SELECT value FROM json_each(?))`)
-		.bind(JSON.stringify(userIds))
-		.all<{ order_id: string; user_id: string; status: string; products: string }>();
-	return results;
+	return allRows<{ order_id: string; user_id: string; status: string; products: string }>(
+		`SELECT order_id, user_id, status, products FROM orders WHERE user_id IN (SELECT value FROM json_each(?))`,
+		JSON.stringify(userIds),
+	);
 }
 
 function expectNo5xx(answers: Array<{ status: number; body: unknown }>) {

@@ -8,6 +8,7 @@ import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
 import { ADDRESS, CA, customer, expectInvariants, makeShop, NY, nyAndCaShop, onHand, placeOrder } from "../helpers/shop";
 import { eventually } from "../helpers/time";
+import { dbOfCustomer, dbOfOrder } from "../helpers/shards";
 
 /**
  * expectInvariants compares every order in D1 with the ledgers of the warehouses
@@ -27,12 +28,12 @@ function expectError(r: { status: number; body: any }, status: number, code: str
 }
 
 async function orderRows(userId: string) {
-	const { results } = await env.DB.prepare(`SELECT * FROM orders WHERE user_id = ?`).bind(userId).all<Record<string, any>>();
+	const { results } = await dbOfCustomer(userId).prepare(`SELECT * FROM orders WHERE user_id = ?`).bind(userId).all<Record<string, any>>();
 	return results;
 }
 
-async function cartRow(cartId: string) {
-	return env.DB.prepare(`SELECT * FROM carts WHERE cart_id = ?`).bind(cartId).first<Record<string, any>>();
+async function cartRow(userId: string, cartId: string) {
+	return dbOfCustomer(userId).prepare(`SELECT * FROM carts WHERE cart_id = ?`).bind(cartId).first<Record<string, any>>();
 }
 
 /** An independent reading of "n business days after the day of `from` (UTC), weekends skipped". */
@@ -77,7 +78,7 @@ describe("placing an order: stock taken, cart completed, order row written, the 
 		expect(rows).toHaveLength(1);
 		expect(rows[0]!.order_id).toBe(r.body.order_id);
 		// The decision's history row, and no outbox work left behind.
-		const history = await env.DB.prepare(`SELECT old_status, new_status, reason FROM order_status_history WHERE order_id = ?`).bind(r.body.order_id).all();
+		const history = await dbOfOrder(r.body.order_id).prepare(`SELECT old_status, new_status, reason FROM order_status_history WHERE order_id = ?`).bind(r.body.order_id).all();
 		expect(history.results).toEqual([{ old_status: null, new_status: "pending", reason: "order placed" }]);
 		// Confirmed commits' outbox rows are cleared after the answer (gathered with other requests' for a moment).
 		await eventually(async () => expect(await outboxOf(r.body.order_id)).toEqual([]), { timeoutMs: 5_000 });
@@ -126,19 +127,19 @@ describe("placing an order: stock taken, cart completed, order row written, the 
 		const r = await placeOrder(auth);
 		expect(r.status, JSON.stringify(r.body)).toBe(201);
 		// The completed cart is kept in D1, with its lines.
-		const row = await cartRow(before.body.cart_id);
+		const row = await cartRow(sub, before.body.cart_id);
 		expect(row).toEqual(expect.objectContaining({ cart_id: before.body.cart_id, user_id: sub, status: "completed" }));
 		expect(row!.completed_at).toEqual(expect.any(String));
-		const items = await env.DB.prepare(`SELECT product_id, size, quantity FROM cart_items WHERE cart_id = ?`).bind(before.body.cart_id).all();
+		const items = await dbOfCustomer(sub).prepare(`SELECT product_id, size, quantity FROM cart_items WHERE cart_id = ?`).bind(before.body.cart_id).all();
 		expect(items.results).toEqual([{ product_id: p, size: "M", quantity: 1 }]);
-		const order = await env.DB.prepare(`SELECT cart_id FROM orders WHERE order_id = ?`).bind(r.body.order_id).first<{ cart_id: string }>();
+		const order = await dbOfOrder(r.body.order_id).prepare(`SELECT cart_id FROM orders WHERE order_id = ?`).bind(r.body.order_id).first<{ cart_id: string }>();
 		expect(order!.cart_id).toBe(before.body.cart_id);
 		// The next GET /cart is a new, empty, active cart.
 		const next = await call("GET", "/cart", { auth });
 		expect(next.status).toBe(200);
 		expect(next.body).toEqual({ cart_id: expect.any(String), status: "active", items: [], address: null, subtotal: 0, currency: "USD" });
 		expect(next.body.cart_id).not.toBe(before.body.cart_id);
-		const carts = await env.DB.prepare(`SELECT status FROM carts WHERE user_id = ? ORDER BY created_at`).bind(sub).all<{ status: string }>();
+		const carts = await dbOfCustomer(sub).prepare(`SELECT status FROM carts WHERE user_id = ? ORDER BY created_at`).bind(sub).all<{ status: string }>();
 		expect(carts.results.map((c) => c.status).sort()).toEqual(["active", "completed"]);
 		// Ordering again with the new (empty) cart is CART_EMPTY, not a second order.
 		expectError(await placeOrder(auth), 400, "CART_EMPTY");

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, call, uid } from "../helpers/http";
 import { customer, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
+import { dbOfCustomer } from "../helpers/shards";
 
 /** expectInvariants over every warehouse in D1 (storage is shared by the tests of one file). */
 async function expectSettled(own: string[]) {
@@ -13,7 +14,7 @@ async function expectSettled(own: string[]) {
 }
 
 async function orderCount(userId: string): Promise<number> {
-	const r = await env.DB.prepare(`SELECT COUNT(*) AS n FROM orders WHERE user_id = ?`).bind(userId).first<{ n: number }>();
+	const r = await dbOfCustomer(userId).prepare(`SELECT COUNT(*) AS n FROM orders WHERE user_id = ?`).bind(userId).first<{ n: number }>();
 	return Number(r!.n);
 }
 

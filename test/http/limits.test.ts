@@ -15,6 +15,7 @@ import { orderAgain, tokenWithEmail } from "../helpers/orders";
 import { customer, expectInvariants, makeShop, onHand } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
 import { uid } from "../helpers/http";
+import { dbOfCustomer } from "../helpers/shards";
 
 /** One product in sizes S and M, `stock` of each at one warehouse, limited to `limit` per customer. */
 async function limitedShop(limit: number | null, stock = 20) {
@@ -30,7 +31,7 @@ async function setLimit(product: string, limit: number | null) {
 }
 
 async function counter(userId: string, product: string): Promise<number | null> {
-	const row = await env.DB.prepare(`SELECT units FROM customer_product_units WHERE user_id = ? AND product_id = ?`).bind(userId, product).first<{ units: number }>();
+	const row = await dbOfCustomer(userId).prepare(`SELECT units FROM customer_product_units WHERE user_id = ? AND product_id = ?`).bind(userId, product).first<{ units: number }>();
 	return row ? row.units : null;
 }
 
@@ -180,7 +181,7 @@ describe("place-order and purchase limits", () => {
 
 		expect(await counter(userId, s.product)).toBe(2);
 		expect(await onHand(s.warehouse, s.product, "M")).toEqual({ on_hand: 18, reserved: 0 });
-		const { results: orders } = await env.DB.prepare(`SELECT order_id FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string }>();
+		const { results: orders } = await dbOfCustomer(userId).prepare(`SELECT order_id FROM orders WHERE user_id = ?`).bind(userId).all<{ order_id: string }>();
 		expect(orders).toHaveLength(1);
 		await expectInvariants(s.all, { settled: true });
 	});
@@ -191,7 +192,7 @@ describe("place-order and purchase limits", () => {
 		const input = await checkoutInput(userId);
 		let second: Promise<unknown> | undefined;
 		// The first checkout has passed its pre-check and holds its units; before it decides, a second order of 2 is placed.
-		const store = faultyStore(orderStore(env.DB), {
+		const store = faultyStore(orderStore(env), {
 			beforeDecide: async () => {
 				second ??= placeOrder({ ...input, cartId: `cart_${crypto.randomUUID()}` }, checkoutDeps());
 				expect(await second).toMatchObject({ ok: true });

@@ -18,6 +18,7 @@ import {
 	expectHistoryChain,
 	expectSettled,
 	historyOf,
+	orderAgain,
 	orderState,
 	paymentEvent,
 	recordEvents,
@@ -27,6 +28,7 @@ import {
 import { makeShop, onHand } from "../helpers/shop";
 import { ledgerOf } from "../helpers/stock";
 import { sleep } from "../helpers/time";
+import { dbOfCustomer, dbOfOrder } from "../helpers/shards";
 
 const WINDOW_MS = 1_800_000;
 const events = recordEvents();
@@ -52,7 +54,7 @@ async function restocks(orderId: string) {
 }
 
 async function counter(userId: string): Promise<number> {
-	const row = await env.DB.prepare(`SELECT units FROM customer_product_units WHERE user_id = ? AND product_id = ?`).bind(userId, product).first<{ units: number }>();
+	const row = await dbOfCustomer(userId).prepare(`SELECT units FROM customer_product_units WHERE user_id = ? AND product_id = ?`).bind(userId, product).first<{ units: number }>();
 	return row?.units ?? 0;
 }
 
@@ -118,19 +120,24 @@ describe("payment window", () => {
 		expect(await restocks(c.order.order_id)).toEqual([2]);
 	});
 
-	it("sweeps in bounded pages, oldest first, and the query uses an index", async () => {
+	it("sweeps each shard in bounded pages, oldest first, and the query uses an index", async () => {
+		// Two orders of one customer: both in that customer's shard.
 		const a = await customerWithOrder(items);
-		const b = await customerWithOrder(items);
+		const again = await orderAgain(a.auth, items);
+		expect(again.status, JSON.stringify(again.body)).toBe(201);
+		const b = { order: again.body as { order_id: string } };
+		const db = dbOfOrder(a.order.order_id);
+		expect(dbOfOrder(b.order.order_id)).toBe(db);
 		const cutoff = new Date(Date.now() + 1).toISOString();
-		const first = await overdueOrders(env.DB, cutoff, 1, null);
+		const first = await overdueOrders(db, cutoff, 1, null);
 		expect(first).toHaveLength(1);
-		const rest = await overdueOrders(env.DB, cutoff, 100, first[0]!);
+		const rest = await overdueOrders(db, cutoff, 100, first[0]!);
 		const ids = [...first, ...rest].map((o) => o.order_id);
 		expect(ids).toContain(a.order.order_id);
 		expect(ids).toContain(b.order.order_id);
 		expect(ids.indexOf(a.order.order_id)).toBeLessThan(ids.indexOf(b.order.order_id));
 		expect(new Set(ids).size).toBe(ids.length);
-		const { results: plan } = await env.DB.prepare(
+		const { results: plan } = await db.prepare(
 			`EXPLAIN QUERY PLAN SELECT order_id, created_at FROM orders
 			 WHERE status = 'pending' AND payment_status IN ('pending', 'failed') AND created_at < ?1
 			   AND (?2 IS NULL OR (created_at, order_id) > (?2, ?3))
@@ -153,7 +160,7 @@ describe("payment window", () => {
 		const r = await webhook(pay);
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
 		expect(r.body).toMatchObject({ received: true, order_id: id, status: "cancelled", payment_status: "refund_pending" });
-		const recorded = await env.DB.prepare(`SELECT type FROM payment_events WHERE event_id = ?`).bind(pay.id).first<{ type: string }>();
+		const recorded = await dbOfOrder(id).prepare(`SELECT type FROM payment_events WHERE event_id = ?`).bind(pay.id).first<{ type: string }>();
 		expect(recorded).toEqual({ type: "payment.succeeded" });
 		await eventsFlushed(id);
 		const refunds = events.forOrder(id).filter((e) => e.type === "payment.refund_requested");

@@ -22,6 +22,7 @@ import {
 } from "../helpers/orders";
 import { makeShop, onHand, type Shop } from "../helpers/shop";
 import { eventually, sleep } from "../helpers/time";
+import { dbOfOrder } from "../helpers/shards";
 
 let shop: Shop;
 let items: Item[];
@@ -54,7 +55,7 @@ async function changesPublished(orderId: string): Promise<void> {
 }
 
 async function paymentRows(orderId: string) {
-	return (await env.DB.prepare(`SELECT event_id, type, amount, currency FROM payment_events WHERE order_id = ?`).bind(orderId).all()).results;
+	return (await dbOfOrder(orderId).prepare(`SELECT event_id, type, amount, currency FROM payment_events WHERE order_id = ?`).bind(orderId).all()).results;
 }
 
 /** Everything a rejected webhook must leave alone. */

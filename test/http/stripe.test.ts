@@ -15,6 +15,7 @@ import { reconcile } from "../../src/ops/reconcile";
 import { admin, call, uid, type Call } from "../helpers/http";
 import { customerWithOrder, historyOf, orderState, refundRows, setStatus, type Item } from "../helpers/orders";
 import { makeShop, type Shop } from "../helpers/shop";
+import { dbOfOrder } from "../helpers/shards";
 
 const fake = inject("fakeStripe");
 const WEBHOOK_SECRET = `whsec_test_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -119,7 +120,7 @@ describe("POST /payments/stripe", () => {
 		expect(r.status, JSON.stringify(r.body)).toBe(200);
 		expect(r.body).toEqual({ received: true, duplicate: false, order_id: c.order.order_id, status: "paid", payment_status: "paid" });
 		expect((await historyOf(c.order.order_id)).at(-1)).toMatchObject({ old_status: "pending", new_status: "paid", changed_by: "stripe", reason: "payment succeeded" });
-		const row = await env.DB.prepare(`SELECT provider, provider_ref, amount, currency FROM payment_events WHERE order_id = ?`).bind(c.order.order_id).first();
+		const row = await dbOfOrder(c.order.order_id).prepare(`SELECT provider, provider_ref, amount, currency FROM payment_events WHERE order_id = ?`).bind(c.order.order_id).first();
 		expect(row).toEqual({ provider: "stripe", provider_ref: pi.id, amount: pi.amount, currency: "USD" });
 		// Stripe retrying the same event (re-signed): nothing changes.
 		const replay = await postStripe({ raw: evt.raw, header: await signer.webhooks.generateTestHeaderStringAsync({ payload: evt.raw, secret: WEBHOOK_SECRET, cryptoProvider: subtle }) });

@@ -306,7 +306,7 @@ describe("the alarm", () => {
 describe("the alarm during a D1 outage", () => {
 	/** Makes the object's read of the decisions fail (D1 down) or work again, through its order port. */
 	async function d1Down(stub: WarehouseStub, down: boolean) {
-		await useOrders(stub, down ? { decided: async () => Promise.reject(new Error("D1_ERROR: injected outage")) } : d1OrderLookup(env.DB));
+		await useOrders(stub, down ? { decided: async () => Promise.reject(new Error("D1_ERROR: injected outage")) } : d1OrderLookup(env));
 	}
 
 	it("catches the failed read and re-arms itself with a growing, capped backoff; the hold is resolved once D1 is back", async () => {

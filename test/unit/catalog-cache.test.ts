@@ -58,7 +58,7 @@ async function names(cache: CatalogCache): Promise<string[]> {
 
 describe("CatalogCache", () => {
 	it("200 concurrent misses share one D1 read; reads within the ttl make none; the first read at the ttl makes one", async () => {
-		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"] });
+		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"], warehouses: [] });
 		const gate = deferred();
 		d1.state.gate = gate.promise;
 		const c = clock();
@@ -71,7 +71,7 @@ describe("CatalogCache", () => {
 		expect(answers.every((a) => a.ok && a.catalog.byId.get("p1")?.name === "Product p1" && !a.stale)).toBe(true);
 		expect(d1.state.loads).toBe(1);
 
-		d1.state.data = { products: [product("p1", { name: "Renamed" })], warehouse_ids: ["w1"] };
+		d1.state.data = { products: [product("p1", { name: "Renamed" })], warehouse_ids: ["w1"], warehouses: [] };
 		c.t += 1999;
 		expect(await names(cache)).toEqual(["Product p1"]);
 		expect(d1.state.loads).toBe(1);
@@ -82,7 +82,7 @@ describe("CatalogCache", () => {
 	});
 
 	it("the ttl counts from when the D1 read was sent, not when it answered", async () => {
-		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: [] });
+		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: [], warehouses: [] });
 		const c = clock();
 		const gate = deferred();
 		d1.state.gate = gate.promise;
@@ -99,10 +99,10 @@ describe("CatalogCache", () => {
 	});
 
 	it("takes a young entry from the shared layer instead of D1, ignores one past the ttl, and shares what D1 answered", async () => {
-		const d1 = fakeD1({ products: [product("p1", { name: "From D1" })], warehouse_ids: ["w1"] });
+		const d1 = fakeD1({ products: [product("p1", { name: "From D1" })], warehouse_ids: ["w1"], warehouses: [] });
 		const shared = fakeShared();
 		const c = clock();
-		shared.entry = { at: c.t - 500, products: [product("p1", { name: "Shared" })], warehouse_ids: ["w1"] };
+		shared.entry = { at: c.t - 500, products: [product("p1", { name: "Shared" })], warehouse_ids: ["w1"], warehouses: [] };
 		const cache = new CatalogCache({ load: d1.load, shared, now: c.now, ttlMs: 2000 });
 		expect(await names(cache)).toEqual(["Shared"]);
 		expect(d1.state.loads).toBe(0);
@@ -110,7 +110,7 @@ describe("CatalogCache", () => {
 		c.t += 1500;
 		expect(await names(cache)).toEqual(["From D1"]);
 		expect(d1.state.loads).toBe(1);
-		expect(shared.entry).toEqual({ at: c.t, products: [product("p1", { name: "From D1" })], warehouse_ids: ["w1"] });
+		expect(shared.entry).toEqual({ at: c.t, products: [product("p1", { name: "From D1" })], warehouse_ids: ["w1"], warehouses: [] });
 
 		const other = new CatalogCache({ load: d1.load, shared, now: c.now, ttlMs: 2000 });
 		shared.entry = { ...shared.entry!, at: c.t - 2000 };
@@ -119,23 +119,23 @@ describe("CatalogCache", () => {
 	});
 
 	it("an admin write is seen by the next read at once: memo and shared entry dropped, older copies refused", async () => {
-		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"] });
+		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"], warehouses: [] });
 		const shared = fakeShared();
 		const c = clock();
 		const cache = new CatalogCache({ load: d1.load, shared, now: c.now, ttlMs: 2000 });
 		expect(await names(cache)).toEqual(["Product p1"]);
 		c.t += 10;
-		d1.state.data = { products: [product("p1", { name: "Written" })], warehouse_ids: ["w1"] };
+		d1.state.data = { products: [product("p1", { name: "Written" })], warehouse_ids: ["w1"], warehouses: [] };
 		await cache.invalidate();
 		expect(shared.entry).toBeUndefined();
 		// Another isolate of the location puts back a copy it read before the write: this isolate does not take it.
-		shared.entry = { at: c.t - 5, products: [product("p1")], warehouse_ids: ["w1"] };
+		shared.entry = { at: c.t - 5, products: [product("p1")], warehouse_ids: ["w1"], warehouses: [] };
 		expect(await names(cache)).toEqual(["Written"]);
 		expect(d1.state.loads).toBe(2);
 	});
 
 	it("a load in flight when a write lands is not kept, and readers after the write do not join it", async () => {
-		const d1 = fakeD1({ products: [product("p1", { name: "Before" })], warehouse_ids: [] });
+		const d1 = fakeD1({ products: [product("p1", { name: "Before" })], warehouse_ids: [], warehouses: [] });
 		const c = clock();
 		const cache = new CatalogCache({ load: d1.load, now: c.now, ttlMs: 2000 });
 		const gate = deferred();
@@ -144,7 +144,7 @@ describe("CatalogCache", () => {
 		await until(() => d1.state.loads === 1);
 		await cache.invalidate();
 		d1.state.gate = null;
-		d1.state.data = { products: [product("p1", { name: "After" })], warehouse_ids: [] };
+		d1.state.data = { products: [product("p1", { name: "After" })], warehouse_ids: [], warehouses: [] };
 		const late = cache.read();
 		gate.open();
 		const [e, l] = await Promise.all([early, late]);
@@ -155,7 +155,7 @@ describe("CatalogCache", () => {
 	});
 
 	it("D1 failing with a copy younger than staleIfErrorMs: serves it flagged stale and asks D1 at most once per ttl", async () => {
-		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"] });
+		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: ["w1"], warehouses: [] });
 		const c = clock();
 		const staleAges: number[] = [];
 		const cache = new CatalogCache({ load: d1.load, now: c.now, ttlMs: 2000, staleIfErrorMs: 30_000, onStale: (age) => staleAges.push(age) });
@@ -180,7 +180,7 @@ describe("CatalogCache", () => {
 	});
 
 	it("D1 failing with no copy, or one older than staleIfErrorMs: the read fails (the route answers 503)", async () => {
-		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: [] });
+		const d1 = fakeD1({ products: [product("p1")], warehouse_ids: [], warehouses: [] });
 		const c = clock();
 		const cold = new CatalogCache({ load: d1.load, now: c.now, ttlMs: 2000, staleIfErrorMs: 30_000 });
 		d1.state.fail = new Error("D1_ERROR: unavailable");

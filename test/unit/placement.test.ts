@@ -50,7 +50,7 @@ const ORDER: OrderRecord = {
 };
 
 describe("the decision's statements", () => {
-	const stmts = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: ["wh-a", "wh-b"] }) as unknown as Recorded[];
+	const stmts = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: ["wh-a", "wh-b"], limits: new Map([["tee", 4]]) }) as unknown as Recorded[];
 
 	it("are six, one per table, the cart guard first and the caller's own last", () => {
 		expect(stmts.map((s) => s.sql.match(/^(UPDATE|INSERT INTO) (\w+)/)!.slice(1).join(" "))).toEqual([
@@ -62,7 +62,7 @@ describe("the decision's statements", () => {
 			"INSERT INTO event_outbox",
 		]);
 		const extra = { sql: "extra", binds: [] };
-		const withExtra = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: [] }, [extra as unknown as D1PreparedStatement]);
+		const withExtra = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: [], limits: new Map() }, [extra as unknown as D1PreparedStatement]);
 		expect(withExtra).toHaveLength(7);
 		expect(withExtra[6]).toBe(extra);
 	});
@@ -80,11 +80,11 @@ describe("the decision's statements", () => {
 		expect(event).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending" });
 	});
 
-	it("counts a kit line as the kit and as its components, and promises a commit at every warehouse", () => {
+	it("counts a kit line as the kit and as its components, each capped by the pricing catalog's limit, and promises a commit at every warehouse", () => {
 		expect(JSON.parse(String(stmts[3]!.binds[1]))).toEqual([
-			["tee", 3],
-			["kit", 1],
-			["cap", 2],
+			["tee", 3, 4],
+			["kit", 1, null],
+			["cap", 2, null],
 		]);
 		expect(JSON.parse(String(stmts[4]!.binds[4]))).toEqual(["wh-a", "wh-b"]);
 		expect(stmts[4]!.binds[1]).toBe("commit");
