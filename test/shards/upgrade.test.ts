@@ -3,9 +3,10 @@
  * shop runs on one database (no order shard bound), is upgraded (its database
  * bound as ORDERS_0, new shards as ORDERS_1.., ORDER_SHARDS_MOVING_FROM=1),
  * and its customers carry on: orders placed before resolve by id (ids of the
- * old form `ord_<32 hex>` too), purchase limits count what was bought before,
- * carts and idempotency keys survive, and customers who never come back are
- * moved by the cron.
+ * old form `ord_<32 hex>` too), purchase limits count what was bought before
+ * (and no longer count an order from before once it is cancelled), carts and
+ * idempotency keys survive, and customers who never come back are moved by
+ * the cron.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -69,6 +70,13 @@ it("a shop upgraded from one database keeps its orders, limits, carts and keys",
 	expect(bobOrder.status).toBe(201);
 	expect((await add(single, bob, q, 1)).status).toBe(200);
 
+	// Dan (shard 1) bought the limit.
+	const dan = await token(subInShard("dan", 1, N));
+	expect((await add(single, dan, p, 3)).status).toBe(200);
+	expect((await callWith(single, "PUT", "/cart/address", { auth: dan, body: ADDRESS })).status).toBe(200);
+	const danOrder = await callWith(single, "POST", "/cart/place-order", { auth: dan, body: {} });
+	expect(danOrder.status).toBe(201);
+
 	// Carol (shard 3) only filled a cart, and never comes back.
 	const carolSub = subInShard("carol", 3, N);
 	const carol = await token(carolSub);
@@ -106,6 +114,13 @@ it("a shop upgraded from one database keeps its orders, limits, carts and keys",
 
 	// Bob stays in shard 0 with his cart.
 	expect(await cartOf(upgraded, bob)).toEqual([[q, 1]]);
+
+	// Dan's limit holds after the upgrade; cancelling his order from before gives its units back in his shard.
+	expect((await add(upgraded, dan, p, 1)).body.code).toBe("PURCHASE_LIMIT");
+	const cancelled = await callWith(upgraded, "POST", `/orders/${danOrder.body.order_id}/cancel`, { auth: dan, body: {} });
+	expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+	expect((await add(upgraded, dan, p, 3)).status).toBe(200);
+	expect((await add(upgraded, dan, p, 1)).body.code).toBe("PURCHASE_LIMIT");
 
 	// The cron moves Carol, who never came back.
 	const ctx = createExecutionContext();
