@@ -50,3 +50,55 @@ export function subInShard(prefix: string, index: number, n: number): string {
 		if (shardIndexOf(sub, n) === index) return sub;
 	}
 }
+
+/** D1 statements run per binding (a batch counts each of its statements). */
+export type StatementCounts = Map<string, number>;
+
+/**
+ * The same bindings with every D1 database counting the statements run through
+ * it, per binding name. Statements of a counted database go back to it raw (a
+ * batch takes the runtime's own objects).
+ */
+export function countingStatements(workerEnv: Env): { env: Env; counts: StatementCounts } {
+	const counts: StatementCounts = new Map();
+	const out: Record<string, unknown> = { ...(workerEnv as unknown as Record<string, unknown>) };
+	for (const [name, value] of Object.entries(out)) {
+		if (name !== "DB" && !/^ORDERS_\d+$/.test(name)) continue;
+		const db = value as D1Database;
+		const count = (n: number) => counts.set(name, (counts.get(name) ?? 0) + n);
+		const raw = new WeakMap<object, D1PreparedStatement>();
+		const wrap = (stmt: D1PreparedStatement): D1PreparedStatement => {
+			const proxy = new Proxy(stmt, {
+				get(target, prop) {
+					const v = Reflect.get(target, prop);
+					if (typeof v !== "function") return v;
+					if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+					if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+						return (...args: unknown[]) => {
+							count(1);
+							return Reflect.apply(v, target, args);
+						};
+					}
+					return v.bind(target);
+				},
+			});
+			raw.set(proxy, stmt);
+			return proxy;
+		};
+		out[name] = new Proxy(db, {
+			get(target, prop) {
+				const v = Reflect.get(target, prop);
+				if (typeof v !== "function") return v;
+				if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql));
+				if (prop === "batch") {
+					return (stmts: D1PreparedStatement[]) => {
+						count(stmts.length);
+						return target.batch(stmts.map((s) => raw.get(s) ?? s));
+					};
+				}
+				return v.bind(target);
+			},
+		});
+	}
+	return { env: out as unknown as Env, counts };
+}
