@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { applyMigrationsToAll } from "../../scripts/lib/migrations.mjs";
+import { applyMigrationsToAll, databasesOf } from "../../scripts/lib/migrations.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const WORKER = "stockgate";
@@ -22,6 +22,14 @@ export const SECRETS = {
 	JWT_SECRET: "load-test-jwt-secret-not-for-production",
 	PAYMENT_WEBHOOK_SECRET: "load-test-webhook-secret",
 };
+
+/**
+ * The Worker's own placement of a customer (src/orders/shards.ts), loaded at run
+ * time: that file is typed for the Workers runtime, which Node's type check of
+ * this harness does not load.
+ */
+const SHARDS_MODULE = "../../src/orders/shards.ts";
+type ShardIndexOf = (sub: string, n: number) => number;
 
 export interface WorkerLogs {
 	/** Lines per level ("error", "warn", "info", ...). */
@@ -67,11 +75,17 @@ export class Stockgate {
 	/** RESERVATION_TTL_SECONDS as configured, in ms. */
 	readonly ttlMs: number;
 
-	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number) {
+	/** The D1 bindings of wrangler.toml: one per database (DB first), and the order shards ORDERS_0.. in order. */
+	private readonly bindings: { databases: string[]; shards: string[] };
+	private readonly shardIndexOf: ShardIndexOf;
+
+	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number, bindings: { databases: string[]; shards: string[] }, shardIndexOf: ShardIndexOf) {
 		this.mf = mf;
 		this.url = url;
 		this.logs = logs;
 		this.ttlMs = ttlMs;
+		this.bindings = bindings;
+		this.shardIndexOf = shardIndexOf;
 	}
 
 	static async start(opts: StartOptions): Promise<Stockgate> {
@@ -105,22 +119,43 @@ export class Stockgate {
 				],
 			}),
 		);
+		const d1 = unstable_readConfig({ config: join(ROOT, "wrangler.toml") }, { hideWarnings: true }).d1_databases;
+		const shards = d1
+			.map((b: { binding: string }) => b.binding)
+			.filter((b: string) => /^ORDERS_\d+$/.test(b))
+			.sort((a: string, b: string) => Number(a.slice(7)) - Number(b.slice(7)));
+		const bindings = { databases: databasesOf(d1).map((db) => db.bindings[0]!), shards: shards.length > 0 ? shards : ["DB"] };
 		let url: URL;
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
 				// Every database: the catalog DB and each order shard ORDERS_i.
-				await applyMigrationsToAll((binding) => mf.getD1Database(binding), unstable_readConfig({ config: join(ROOT, "wrangler.toml") }, { hideWarnings: true }).d1_databases, ROOT);
+				await applyMigrationsToAll((binding) => mf.getD1Database(binding), d1, ROOT);
 			}
 		} catch (err) {
 			await mf.dispose().catch(() => {});
 			throw err;
 		}
-		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000);
+		const { shardIndexOf } = (await import(SHARDS_MODULE)) as { shardIndexOf: ShardIndexOf };
+		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000, bindings, shardIndexOf);
 	}
 
+	/** The catalog database (products, warehouses, ...). */
 	db() {
 		return this.mf.getD1Database("DB");
+	}
+
+	/** The order shard holding a customer's carts and orders (the Worker's own placement, src/orders/shards.ts). */
+	customerDb(sub: string) {
+		return this.mf.getD1Database(this.bindings.shards[this.shardIndexOf(sub, this.bindings.shards.length)]!);
+	}
+
+	/** One query's rows from every database (DB, then each order shard), concatenated: per-customer rows wherever they live. */
+	async rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+		const pages = await Promise.all(
+			this.bindings.databases.map(async (b) => (await (await this.mf.getD1Database(b)).prepare(sql).bind(...params).all<T>()).results),
+		);
+		return pages.flat();
 	}
 
 	/**

@@ -116,9 +116,15 @@ export async function makeBuyers(sg: Stockgate, api: Api, prefix: string, n: num
 	// Lines and addresses drawn in buyer order (a seeded run replays), tokens after.
 	const drawn = Array.from({ length: n }, (_, i) => ({ sub: `${prefix}-buyer-${i}`, lines: linesOf(i), address: addressOf(i) }));
 	const buyers = await Promise.all(drawn.map(async (b): Promise<Buyer> => ({ ...b, token: await tokenFor(b.sub) })));
-	const db = await sg.db();
-	for (let from = 0; from < n; from += 500) {
-		const chunk = buyers.slice(from, from + 500);
+	// Each buyer's cart in their own order shard.
+	const byDb = new Map<Awaited<ReturnType<Stockgate["db"]>>, Buyer[]>();
+	for (const b of buyers) {
+		const db = await sg.customerDb(b.sub);
+		(byDb.get(db) ?? byDb.set(db, []).get(db)!).push(b);
+	}
+	for (const [db, ofDb] of byDb)
+	for (let from = 0; from < ofDb.length; from += 500) {
+		const chunk = ofDb.slice(from, from + 500);
 		const carts = chunk.map((b) => ({ cart_id: `cart_${b.sub}`, user_id: b.sub, address: JSON.stringify(b.address) }));
 		const items = chunk.flatMap((b) => b.lines.map((l) => ({ cart_id: `cart_${b.sub}`, ...l })));
 		await db.batch([

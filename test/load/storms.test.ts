@@ -193,14 +193,9 @@ describe(`load storms (seed ${SEED})`, () => {
 		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 
-		const db = await sg.db();
-		const orders = new Map(
-			(await db.prepare(`SELECT order_id, status, payment_status FROM orders`).all<{ order_id: string; status: string; payment_status: string }>()).results.map((o) => [o.order_id, o]),
-		);
-		const reached = new Set(
-			(await db.prepare(`SELECT order_id || '>' || new_status AS k FROM order_status_history`).all<{ k: string }>()).results.map((h) => h.k),
-		);
-		const paid = new Set((await db.prepare(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`).all<{ order_id: string }>()).results.map((p) => p.order_id));
+		const orders = new Map((await sg.rows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`)).map((o) => [o.order_id, o]));
+		const reached = new Set((await sg.rows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_status_history`)).map((h) => h.k));
+		const paid = new Set((await sg.rows<{ order_id: string }>(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`)).map((p) => p.order_id));
 		const wrong: string[] = [];
 		for (const [id, o] of outcome) {
 			const row = orders.get(id)!;
