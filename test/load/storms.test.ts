@@ -252,17 +252,15 @@ describe(`load storms (seed ${SEED})`, () => {
 		clock.lap("storm_ms");
 		const check = await checkInvariants(sg, api, admin, book);
 		const history = await checkStorm(api, admin, recorder);
-		const db = await sg.db();
 		const refunds = await refundEvents(sg, n * (DISTINCT - 1));
 		clock.lap("check_ms");
 
-		const orders = (await db.prepare(`SELECT order_id, status, payment_status FROM orders`).all<{ order_id: string; status: string; payment_status: string }>()).results;
+		// Per order, all in its own database: the rows of every database, concatenated.
+		const orders = await sg.rows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`);
 		const paidRows = new Map(
-			(await db.prepare(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`).all<{ order_id: string; n: number }>()).results.map((h) => [h.order_id, h.n]),
+			(await sg.rows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
 		);
-		const events = new Map(
-			(await db.prepare(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`).all<{ order_id: string; n: number }>()).results.map((p) => [p.order_id, p.n]),
-		);
+		const events = new Map((await sg.rows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`)).map((p) => [p.order_id, p.n]));
 		const wrong: string[] = [];
 		for (const o of orders) {
 			// Two extra charges per order: each refund is requested and not yet confirmed.
@@ -435,17 +433,14 @@ function shuffled<T>(r: ReturnType<typeof rng>, items: T[]): T[] {
  * count to reach `expected`, since an event is briefly only on the queue.
  */
 async function refundEvents(sg: Stockgate, expected: number): Promise<number> {
-	const db = await sg.db();
 	const deadline = Date.now() + timeoutMs(10_000);
 	for (;;) {
-		const row = await db
-			.prepare(
-				`SELECT COUNT(*) AS n FROM (
-				   SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
-				   UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested')`,
-			)
-			.first<{ n: number }>();
-		const n = Number(row?.n ?? 0);
+		// Distinct over every database: an event's outbox row and its processed mark may be in different ones.
+		const ids = await sg.rows<{ event_id: string }>(
+			`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
+			 UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested'`,
+		);
+		const n = new Set(ids.map((r) => r.event_id)).size;
 		if (n >= expected || Date.now() > deadline) return n;
 		await new Promise((res) => setTimeout(res, 200));
 	}
