@@ -4,14 +4,14 @@
 // its own workerd, listening on 127.0.0.1, with a fresh persist directory, and
 // gets its D1 migrations applied to every database it binds. Messages from the parent, by Worker `name`:
 //   { cmd: "start", name, ... }        -> see start() for the fields
-//   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 database
+//   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 databases (every one it binds, concatenated)
 //   { cmd: "logs", name }              -> its log lines since the last call, by tag
 //   { cmd: "writes", name, ids }       -> each Warehouse object's write counts (stockgate's writeCounts RPC)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { unstable_readConfig, unstable_startWorker } from "wrangler";
-import { applyMigrationsToAll } from "../../scripts/lib/migrations.mjs";
+import { applyMigrationsToAll, databasesOf } from "../../scripts/lib/migrations.mjs";
 import { freePort } from "../../scripts/lib/ports.mjs";
 import { pidListeningOn, workerdChildren } from "./proc.mjs";
 
@@ -146,12 +146,15 @@ function pids() {
 	return { runtime, others: children.filter((p) => !used.has(p)) };
 }
 
+/** One query on every database the Worker binds (stockgate's catalog DB and each order shard), rows concatenated. */
 async function sql({ name, sql: text, params = [] }) {
 	const { worker, configPath } = workers.get(name);
 	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-	const d1 = await worker.raw.runtimes[0].mf.getD1Database(config.d1_databases[0].binding);
-	const { results } = await d1.prepare(text).bind(...params).all();
-	return results;
+	const mf = worker.raw.runtimes[0].mf;
+	const pages = await Promise.all(
+		databasesOf(config.d1_databases).map(async (db) => (await (await mf.getD1Database(db.bindings[0])).prepare(text).bind(...params).all()).results),
+	);
+	return pages.flat();
 }
 
 /** Each named Warehouse object's write-transaction counts, asked straight from the runtime (no HTTP route exists for them). */
