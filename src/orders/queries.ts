@@ -235,16 +235,3 @@ export async function ordersAfter(
 	const { results } = await db.prepare(sql).bind(...binds, take).all<Row>();
 	return results.map(toRecord);
 }
-
-/** One database's page of `limit` orders (a customer's own, all in their shard). */
-export async function listOrders(
-	db: D1Database,
-	filter: { userId?: string; status?: string },
-	cursor: { created_at: string; order_id: string } | null,
-	limit: number,
-): Promise<Page> {
-	const results = await ordersAfter(db, filter, cursor, limit + 1);
-	const orders = results.slice(0, limit);
-	const last = orders[orders.length - 1];
-	return { orders, next: results.length > limit && last ? { created_at: last.created_at, order_id: last.order_id } : null };
-}

@@ -8,12 +8,12 @@ import { fail } from "../http/errors";
 import { raise } from "../http/failures";
 import { reply, route } from "../http/route";
 import { Id, Limit } from "../shared/schema";
-import { listAllOrders } from "./adminList";
+import { listAllOrders, listCustomerOrders } from "./lists";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { getHistory, getOrder, listOrders, orderView } from "./queries";
+import { getHistory, getOrder, orderView, type Page } from "./queries";
 import { ORDER_STATUSES, Order, OrderWithHistory } from "./schema";
 import { changeOrder } from "./service";
-import { customerDb, orderDb } from "./shards";
+import { orderDb } from "./shards";
 
 const OrderParams = z.object({ order_id: Id });
 const Cursor = z.string().min(1).max(512).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page");
@@ -33,7 +33,7 @@ const StatusBody = z
 	})
 	.refine((b) => b.status !== "shipped" || b.tracking_number !== undefined, { message: "is required to mark an order shipped", path: ["tracking_number"] });
 
-function page(p: Awaited<ReturnType<typeof listOrders>>) {
+function page(p: Page) {
 	return { orders: p.orders.map(orderView), next_cursor: p.next ? encodeCursor(p.next) : null };
 }
 
@@ -48,7 +48,7 @@ export const orderRoutes = [
 		responses: { 200: { description: "A page of orders; pass next_cursor as ?cursor= for the next", schema: OrderPage } },
 		errors: ["VALIDATION_ERROR"],
 		handler: async ({ env, user, query }) =>
-			reply(page(await listOrders(customerDb(env, user.id).db, { userId: user.id }, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
+			reply(page(await listCustomerOrders(env, user.id, query.cursor ? decodeCursor(query.cursor) : null, query.limit))),
 	}),
 	route({
 		method: "get",

@@ -195,8 +195,7 @@ export function checkoutDeps(over: Partial<PlaceOrderDeps> = {}): PlaceOrderDeps
  * with the cart module's own queries (no HTTP round trips): for runs with
  * hundreds of buyers. Answers the user id.
  */
-export async function quickCustomer(items: Array<{ product_id: string; size: string; quantity: number }>, address = ADDRESS): Promise<string> {
-	const userId = `user-${crypto.randomUUID().slice(0, 12)}`;
+export async function quickCustomer(items: Array<{ product_id: string; size: string; quantity: number }>, address = ADDRESS, userId = `user-${crypto.randomUUID().slice(0, 12)}`): Promise<string> {
 	const now = new Date().toISOString();
 	const db = dbOfCustomer(userId);
 	const cart = await activeCart(db, userId, now);

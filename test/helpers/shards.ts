@@ -1,6 +1,6 @@
 /** The order shards as tests reach them: by order id, by customer, or all of them. */
 import { env } from "cloudflare:workers";
-import { customerDb, orderDb, orderShards } from "../../src/orders/shards";
+import { customerDb, orderDb, orderShards, shardIndexOf } from "../../src/orders/shards";
 
 /** The database holding an order (throws for an id naming no shard: a test bug). */
 export function dbOfOrder(orderId: string): D1Database {
@@ -23,4 +23,14 @@ export function allShards(): D1Database[] {
 export async function allRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
 	const pages = await Promise.all(allShards().map((db) => db.prepare(sql).bind(...params).all<T>()));
 	return pages.flatMap((p) => p.results);
+}
+
+/** A new customer id whose carts and orders live in shard `index` (found by trying fresh ids). */
+export function subOnShard(index: number, prefix = "user"): string {
+	const n = allShards().length;
+	if (index >= n) throw new Error(`no shard ${index} (N = ${n})`);
+	for (;;) {
+		const sub = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+		if (shardIndexOf(sub, n) === index) return sub;
+	}
 }

@@ -12,24 +12,25 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { applyMigrationsToAll, databasesOf } from "../../scripts/lib/migrations.mjs";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { applyMigrations } from "../../scripts/lib/migrations.mjs";
 
 const ROOT = join(import.meta.dirname, "..", "..");
+
+/** The ORDERS_i binding names among a worker's D1 databases, in index order. */
+function orderShardBindings(options: object): string[] {
+	const d1 = (options as { d1Databases?: unknown }).d1Databases;
+	const names = Array.isArray(d1) ? d1.map(String) : Object.keys((d1 as Record<string, unknown> | undefined) ?? {});
+	return names
+		.filter((n) => /^ORDERS_\d+$/.test(n))
+		.sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)));
+}
 const WORKER = "stockgate";
 
 export const SECRETS = {
 	JWT_SECRET: "load-test-jwt-secret-not-for-production",
 	PAYMENT_WEBHOOK_SECRET: "load-test-webhook-secret",
 };
-
-/**
- * The Worker's own placement of a customer (src/orders/shards.ts), loaded at run
- * time: that file is typed for the Workers runtime, which Node's type check of
- * this harness does not load.
- */
-const SHARDS_MODULE = "../../src/orders/shards.ts";
-type ShardIndexOf = (sub: string, n: number) => number;
 
 export interface WorkerLogs {
 	/** Lines per level ("error", "warn", "info", ...). */
@@ -75,17 +76,11 @@ export class Stockgate {
 	/** RESERVATION_TTL_SECONDS as configured, in ms. */
 	readonly ttlMs: number;
 
-	/** The D1 bindings of wrangler.toml: one per database (DB first), and the order shards ORDERS_0.. in order. */
-	private readonly bindings: { databases: string[]; shards: string[] };
-	private readonly shardIndexOf: ShardIndexOf;
-
-	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number, bindings: { databases: string[]; shards: string[] }, shardIndexOf: ShardIndexOf) {
+	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number) {
 		this.mf = mf;
 		this.url = url;
 		this.logs = logs;
 		this.ttlMs = ttlMs;
-		this.bindings = bindings;
-		this.shardIndexOf = shardIndexOf;
 	}
 
 	static async start(opts: StartOptions): Promise<Stockgate> {
@@ -119,43 +114,34 @@ export class Stockgate {
 				],
 			}),
 		);
-		const d1 = unstable_readConfig({ config: join(ROOT, "wrangler.toml") }, { hideWarnings: true }).d1_databases;
-		const shards = d1
-			.map((b: { binding: string }) => b.binding)
-			.filter((b: string) => /^ORDERS_\d+$/.test(b))
-			.sort((a: string, b: string) => Number(a.slice(7)) - Number(b.slice(7)));
-		const bindings = { databases: databasesOf(d1).map((db) => db.bindings[0]!), shards: shards.length > 0 ? shards : ["DB"] };
 		let url: URL;
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
-				// Every database: the catalog DB and each order shard ORDERS_i.
-				await applyMigrationsToAll((binding) => mf.getD1Database(binding), d1, ROOT);
+				// Every database gets every migration: DB and each order shard.
+				for (const name of ["DB", ...orderShardBindings(config)]) await applyMigrations(await mf.getD1Database(name), join(ROOT, "migrations"));
 			}
 		} catch (err) {
 			await mf.dispose().catch(() => {});
 			throw err;
 		}
-		const { shardIndexOf } = (await import(SHARDS_MODULE)) as { shardIndexOf: ShardIndexOf };
-		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000, bindings, shardIndexOf);
+		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000);
 	}
 
-	/** The catalog database (products, warehouses, ...). */
 	db() {
 		return this.mf.getD1Database("DB");
 	}
 
-	/** The order shard holding a customer's carts and orders (the Worker's own placement, src/orders/shards.ts). */
-	customerDb(sub: string) {
-		return this.mf.getD1Database(this.bindings.shards[this.shardIndexOf(sub, this.bindings.shards.length)]!);
+	/** The order shards (ORDERS_0 …, as wrangler.toml binds them): where carts, orders, outboxes and refunds live. */
+	async orderShards() {
+		const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+		return Promise.all(orderShardBindings(workerOptions).map((name) => this.mf.getD1Database(name)));
 	}
 
-	/** One query's rows from every database (DB, then each order shard), concatenated: per-customer rows wherever they live. */
-	async rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-		const pages = await Promise.all(
-			this.bindings.databases.map(async (b) => (await (await this.mf.getD1Database(b)).prepare(sql).bind(...params).all<T>()).results),
-		);
-		return pages.flat();
+	/** One query on every order shard, the rows concatenated (shard order, then the query's). */
+	async orderRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+		const pages = await Promise.all((await this.orderShards()).map((db) => db.prepare(sql).bind(...params).all<T>()));
+		return pages.flatMap((p) => p.results);
 	}
 
 	/**

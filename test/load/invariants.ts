@@ -76,9 +76,9 @@ export interface CheckResult {
 	figures: Figures;
 }
 
-/** A COUNT(*) AS n summed over every database (the outboxes live in the order shards). */
+/** A COUNT(*) summed over every order shard. */
 async function count(sg: Stockgate, sql: string): Promise<number> {
-	const rows = await sg.rows<{ n: number }>(sql);
+	const rows = await sg.orderRows<{ n: number }>(sql);
 	return rows.reduce((sum, r) => sum + Number(r.n ?? 0), 0);
 }
 
@@ -123,7 +123,7 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 	const problems: string[] = [];
 
 	// D1: the orders and what they allocated.
-	const orders = await sg.rows<OrderRow>(`SELECT order_id, user_id, status, payment_status, products FROM orders`);
+	const orders = await sg.orderRows<OrderRow>(`SELECT order_id, user_id, status, payment_status, products FROM orders`);
 	const orderById = new Map(orders.map((o) => [o.order_id, o]));
 	const expected = new Map<string, number>(); // order|warehouse|product|size -> units a live order took
 	const liveUnits = new Map<string, number>(); // warehouse|product|size -> units of live orders
@@ -231,7 +231,7 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 	for (const u of book.unanswered) if ((perUser.get(u) ?? 0) > 1) problems.push(`${u}: ${perUser.get(u)} orders from one unanswered checkout`);
 	if (book.refused.size > 0) {
 		const users = JSON.stringify([...book.refused.keys()]);
-		const active = await sg.rows<{ user_id: string; lines: number }>(
+		const active = await sg.orderRows<{ user_id: string; lines: number }>(
 			`SELECT c.user_id AS user_id, COUNT(i.product_id) AS lines FROM carts c LEFT JOIN cart_items i ON i.cart_id = c.cart_id
 			 WHERE c.status = 'active' AND c.user_id IN (SELECT value FROM json_each(?)) GROUP BY c.user_id`,
 			users,
@@ -241,8 +241,8 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 	}
 
 	// Histories: one unbroken chain from null to the order's status.
-	// An order's history is in its own database, in history_id order there.
-	const history = await sg.rows<{ order_id: string; old_status: string | null; new_status: string }>(`SELECT order_id, old_status, new_status FROM order_status_history ORDER BY history_id`);
+	// Each order's rows are all in its shard: a shard's order is the order's.
+	const history = await sg.orderRows<{ order_id: string; old_status: string | null; new_status: string }>(`SELECT order_id, old_status, new_status FROM order_status_history ORDER BY history_id`);
 	const chains = new Map<string, Array<{ old_status: string | null; new_status: string }>>();
 	for (const h of history) (chains.get(h.order_id) ?? chains.set(h.order_id, []).get(h.order_id)!).push(h);
 	for (const o of orders) {

@@ -93,7 +93,7 @@ it(`restart mid-storm loses nothing answered 201 (seed ${SEED})`, { timeout: tim
 	const check = await checkInvariants(second, api, admin, book);
 	const history = await checkStorm(api, admin, recorder);
 	clock.lap("check_ms");
-	const statuses = new Map((await second.rows<{ order_id: string; status: string }>(`SELECT order_id, status FROM orders`)).map((o) => [o.order_id, o.status]));
+	const statuses = new Map((await second.orderRows<{ order_id: string; status: string }>(`SELECT order_id, status FROM orders`)).map((o) => [o.order_id, o.status]));
 	const lost = [...book.placed.keys()].filter((id) => statuses.get(id) !== "pending");
 	const placedBeforeCut = book.placed.size;
 	const unansweredWithOrder = [...statuses.keys()].filter((id) => !book.placed.has(id)).length;

@@ -5,6 +5,7 @@
  * answered 201, checkouts refused or never answered), which the invariant
  * check compares with what the Worker stored.
  */
+import { fileURLToPath } from "node:url";
 import { openShop as setUpShop } from "../../scripts/lib/shop.mjs";
 import { Api, pool, tokenFor, type Answer } from "./client.ts";
 import type { Stockgate } from "./harness.ts";
@@ -103,12 +104,14 @@ export async function openShop(api: Api, admin: string, spec: ShopSpec, book: Bo
 	for (const w of spec.warehouses) for (const s of w.stock) book.loaded.set(unitKey(w.id, s.product_id, s.size), s.on_hand);
 }
 
+const SHARDS_MODULE = fileURLToPath(new URL("../../src/orders/shards.ts", import.meta.url));
+
 /**
  * `n` buyers, each with a token, an active cart holding `linesOf(i)` and an
- * address. The carts are written straight into D1 in a few statements: the
+ * address. The carts are written straight into their order shards in a few statements: the
  * storms are about checkout, and building hundreds of carts through the API
  * (two requests a buyer) would take most of the run on this machine. The
- * first buyer's cart is read back through `GET /cart`, so a change to how
+ * first buyer's cart of each shard is read back through `GET /cart`, so a change to how
  * carts are stored fails here, loudly, rather than in a storm.
  */
 export async function makeBuyers(sg: Stockgate, api: Api, prefix: string, n: number, linesOf: (i: number) => Line[], addressOf: (i: number) => Address): Promise<Buyer[]> {
@@ -116,15 +119,15 @@ export async function makeBuyers(sg: Stockgate, api: Api, prefix: string, n: num
 	// Lines and addresses drawn in buyer order (a seeded run replays), tokens after.
 	const drawn = Array.from({ length: n }, (_, i) => ({ sub: `${prefix}-buyer-${i}`, lines: linesOf(i), address: addressOf(i) }));
 	const buyers = await Promise.all(drawn.map(async (b): Promise<Buyer> => ({ ...b, token: await tokenFor(b.sub) })));
-	// Each buyer's cart in their own order shard.
-	const byDb = new Map<Awaited<ReturnType<Stockgate["db"]>>, Buyer[]>();
-	for (const b of buyers) {
-		const db = await sg.customerDb(b.sub);
-		(byDb.get(db) ?? byDb.set(db, []).get(db)!).push(b);
-	}
-	for (const [db, ofDb] of byDb)
-	for (let from = 0; from < ofDb.length; from += 500) {
-		const chunk = ofDb.slice(from, from + 500);
+	// Each cart goes to its buyer's order shard, placed by the Worker's own hash (src/orders/shards.ts: no imports
+	// but types, so Node runs it; imported by path, as this project's tsconfig has no Workers types to check it with).
+	const { shardIndexOf } = (await import(SHARDS_MODULE)) as { shardIndexOf: (sub: string, n: number) => number };
+	const shards = await sg.orderShards();
+	const chunks = shards.flatMap((db, i) => {
+		const mine = buyers.filter((b) => shardIndexOf(b.sub, shards.length) === i);
+		return Array.from({ length: Math.ceil(mine.length / 500) }, (_, k) => ({ db, chunk: mine.slice(k * 500, (k + 1) * 500) }));
+	});
+	for (const { db, chunk } of chunks) {
 		const carts = chunk.map((b) => ({ cart_id: `cart_${b.sub}`, user_id: b.sub, address: JSON.stringify(b.address) }));
 		const items = chunk.flatMap((b) => b.lines.map((l) => ({ cart_id: `cart_${b.sub}`, ...l })));
 		await db.batch([
@@ -142,12 +145,15 @@ export async function makeBuyers(sg: Stockgate, api: Api, prefix: string, n: num
 				.bind(JSON.stringify(items), now),
 		]);
 	}
-	const first = buyers[0]!;
-	const cart = await api.must("GET", "/cart", { token: first.token });
-	const seen = (cart.items as Line[]).map((l) => `${l.product_id}/${l.size}x${l.quantity}`).sort();
-	const want = first.lines.map((l) => `${l.product_id}/${l.size}x${l.quantity}`).sort();
-	if (cart.cart_id !== `cart_${first.sub}` || JSON.stringify(seen) !== JSON.stringify(want) || JSON.stringify(cart.address) !== JSON.stringify(first.address)) {
-		throw new Error(`seeded cart reads back differently through the API: ${JSON.stringify(cart)}`);
+	// The first buyer of each shard reads back through the API: a cart in the wrong shard would read back empty.
+	for (const { chunk } of chunks.filter((c, i) => chunks.findIndex((d) => d.db === c.db) === i)) {
+		const first = chunk[0]!;
+		const cart = await api.must("GET", "/cart", { token: first.token });
+		const seen = (cart.items as Line[]).map((l) => `${l.product_id}/${l.size}x${l.quantity}`).sort();
+		const want = first.lines.map((l) => `${l.product_id}/${l.size}x${l.quantity}`).sort();
+		if (cart.cart_id !== `cart_${first.sub}` || JSON.stringify(seen) !== JSON.stringify(want) || JSON.stringify(cart.address) !== JSON.stringify(first.address)) {
+			throw new Error(`seeded cart reads back differently through the API: ${JSON.stringify(cart)}`);
+		}
 	}
 	return buyers;
 }

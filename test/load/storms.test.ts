@@ -193,9 +193,11 @@ describe(`load storms (seed ${SEED})`, () => {
 		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 
-		const orders = new Map((await sg.rows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`)).map((o) => [o.order_id, o]));
-		const reached = new Set((await sg.rows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_status_history`)).map((h) => h.k));
-		const paid = new Set((await sg.rows<{ order_id: string }>(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`)).map((p) => p.order_id));
+		const orders = new Map((await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`)).map((o) => [o.order_id, o]));
+		const reached = new Set(
+			(await sg.orderRows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_status_history`)).map((h) => h.k),
+		);
+		const paid = new Set((await sg.orderRows<{ order_id: string }>(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`)).map((p) => p.order_id));
 		const wrong: string[] = [];
 		for (const [id, o] of outcome) {
 			const row = orders.get(id)!;
@@ -255,12 +257,13 @@ describe(`load storms (seed ${SEED})`, () => {
 		const refunds = await refundEvents(sg, n * (DISTINCT - 1));
 		clock.lap("check_ms");
 
-		// Per order, all in its own database: the rows of every database, concatenated.
-		const orders = await sg.rows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`);
+		const orders = await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`);
 		const paidRows = new Map(
-			(await sg.rows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
+			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
 		);
-		const events = new Map((await sg.rows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`)).map((p) => [p.order_id, p.n]));
+		const events = new Map(
+			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`)).map((p) => [p.order_id, p.n]),
+		);
 		const wrong: string[] = [];
 		for (const o of orders) {
 			// Two extra charges per order: each refund is requested and not yet confirmed.
@@ -433,14 +436,21 @@ function shuffled<T>(r: ReturnType<typeof rng>, items: T[]): T[] {
  * count to reach `expected`, since an event is briefly only on the queue.
  */
 async function refundEvents(sg: Stockgate, expected: number): Promise<number> {
+	// An event is in some database's outbox or processed table: counted once wherever it is.
+	const dbs = [await sg.db(), ...(await sg.orderShards())];
 	const deadline = Date.now() + timeoutMs(10_000);
 	for (;;) {
-		// Distinct over every database: an event's outbox row and its processed mark may be in different ones.
-		const ids = await sg.rows<{ event_id: string }>(
-			`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
-			 UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested'`,
+		const pages = await Promise.all(
+			dbs.map((db) =>
+				db
+					.prepare(
+						`SELECT event_id FROM event_outbox WHERE json_extract(payload, '$.type') = 'payment.refund_requested'
+						 UNION SELECT event_id FROM processed_events WHERE type = 'payment.refund_requested'`,
+					)
+					.all<{ event_id: string }>(),
+			),
 		);
-		const n = new Set(ids.map((r) => r.event_id)).size;
+		const n = new Set(pages.flatMap((p) => p.results.map((r) => r.event_id))).size;
 		if (n >= expected || Date.now() > deadline) return n;
 		await new Promise((res) => setTimeout(res, 200));
 	}

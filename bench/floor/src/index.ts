@@ -195,7 +195,7 @@ const ops: Record<string, Op> = {
 		const order = floorOrder(id, at);
 		return db.batch([
 			db.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(order.cart_id, order.user_id, at, at),
-			...placementStmts(db, { order, cartVersion: 0, warehouseIds: ["wh-floor"] }),
+			...placementStmts(db, { order, cartVersion: 0, warehouseIds: ["wh-floor"], limits: new Map() }),
 		]);
 	},
 };
