@@ -112,6 +112,11 @@ it("a shop upgraded from one database keeps its orders, limits, carts and keys",
 	expect(again.body.code).toBe("PURCHASE_LIMIT");
 	expect(again.body.details).toEqual([expect.objectContaining({ product_id: p, limit: 3, already: 3 })]);
 
+	// Her own list has both, newest first.
+	const list = await callWith(upgraded, "GET", "/orders", { auth: ann });
+	expect(list.status).toBe(200);
+	expect(list.body.orders.map((o: { order_id: string }) => o.order_id)).toEqual([next.body.order_id, annOld]);
+
 	// Bob stays in shard 0 with his cart.
 	expect(await cartOf(upgraded, bob)).toEqual([[q, 1]]);
 
