@@ -12,3 +12,9 @@ CREATE TABLE IF NOT EXISTS rehome_progress (
   done_at TEXT,
   updated_at TEXT NOT NULL
 );
+
+-- Which database this is. An upgraded shop binds its one database twice, as DB
+-- and as ORDERS_0: code that goes over DB and every shard visits each database
+-- once by this id (src/ops/databases.ts), not once per binding.
+CREATE TABLE IF NOT EXISTS database_identity (id TEXT PRIMARY KEY);
+INSERT INTO database_identity (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM database_identity);
