@@ -55,7 +55,7 @@ export default defineConfig(async () => {
 					// default: the holds are committed after the answer, gathered per warehouse (src/checkout/commitLater.ts).
 					// A test that reads committed stock waits for the gathered commit (test/helpers/commits.ts).
 					plugins: [workersRuntime(process.env.STOCKGATE_COMMIT_AFTER_ANSWER ?? "true")],
-					test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/load/**", "test/browser/**", "test/sim/**"], ...workersTest },
+					test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/load/**", "test/browser/**", "test/sim/**", "test/scripts/**"], ...workersTest },
 				},
 				{
 					// The same runtime with checkout committing before the answer (COMMIT_AFTER_ANSWER=false), for the
@@ -63,6 +63,10 @@ export default defineConfig(async () => {
 					// event published by the request, and the HTTP answers that go with them.
 					plugins: [workersRuntime("false")],
 					test: { name: "workers-commit-first", include: COMMIT_FIRST_FILES, ...workersTest },
+				},
+				{
+					// The Node-side scripts' pure parts (scripts/lib/): wrangler.toml rewriting, the shard creation plan with wrangler mocked.
+					test: { name: "scripts", include: ["test/scripts/**/*.test.ts"], environment: "node" },
 				},
 				{
 					// The capacity simulation (bench/sim/), plain TypeScript in Node: calibration and the scale-out claim.

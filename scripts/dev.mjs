@@ -1,7 +1,8 @@
 // npm start: the whole system locally, in one command.
 //  1. creates .dev.vars with random local secrets if it is missing
 //  2. builds the pages (Vite, into dist/: the Worker's static assets)
-//  3. applies the D1 migrations to the local database (.wrangler/state)
+//  3. applies the D1 migrations to every local database, the catalog DB and
+//     each order shard ORDERS_i (.wrangler/state), one line per database
 //  4. starts `wrangler dev`, waits for /health
 //  5. loads the demo data (idempotent) and prints the URLs and demo tokens last
 // Each step prints one line; a tool's own output is shown only when its step
@@ -14,7 +15,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import net from "node:net";
 import { join, relative } from "node:path";
-import { migrateLocal } from "./lib/d1.mjs";
+import { migrateOrExit } from "./lib/d1.mjs";
 import { loadDemo } from "./lib/demo.mjs";
 import { ensureDevVars, root } from "./lib/devvars.mjs";
 import { failWith, runCaptured } from "./lib/quiet.mjs";
@@ -47,7 +48,7 @@ const build = runCaptured([vite, "build", "--logLevel", "warn"], { cwd: root, en
 if (!build.ok) failWith("Building the pages (vite build) failed:", build);
 console.log("Pages built into dist/.");
 
-for (const line of migrateLocal({ root, wrangler, env })) console.log(line);
+for (const line of migrateOrExit({ root, wrangler, env, where: "local" })) console.log(line);
 
 // The deployed configuration trusts no browser origin (wrangler.toml); locally the Worker's own
 // origins are trusted, plus any the caller lists in CORS_ORIGINS.

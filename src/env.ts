@@ -39,6 +39,8 @@ export interface Env {
 	WEBHOOK_ALLOW_HTTP_LOCALHOST?: string;
 	/** Days finished webhook messages and their attempts are kept (default 7). */
 	WEBHOOK_RETENTION_DAYS?: string;
+	/** The shard count customers are being moved from after N grew (1: an upgrade from one database); unset once they all have (src/ops/rehome.ts). */
+	ORDER_SHARDS_MOVING_FROM?: string;
 }
 
 type StockgateEnv = Env;

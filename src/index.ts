@@ -1,12 +1,15 @@
 /**
  * stockgate's entry: the HTTP app built from the route list, the cron-driven
- * reconciler, the `order-events` queue consumer, and the Warehouse Durable Object class.
+ * reconciler (and the move of customers between order shards after N grew),
+ * the `order-events` queue consumer, and the Warehouse Durable Object class.
  */
 import type { Env } from "./env";
 import { consume } from "./events/consumer";
 import type { StockgateEvent } from "./events/types";
 import { createApp } from "./http/app";
 import { reconcile } from "./ops/reconcile";
+import { rehomePass } from "./ops/rehome";
+import { log } from "./shared/log";
 import { routes } from "./routes";
 
 export { Warehouse } from "./stock/binding";
@@ -17,6 +20,8 @@ export default {
 	fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 	scheduled: (controller, env, ctx) => {
 		ctx.waitUntil(reconcile(env, controller.scheduledTime));
+		// Customers still to move between order shards after N grew (nothing to do otherwise).
+		ctx.waitUntil(rehomePass(env, controller.scheduledTime).catch((err) => log.warn("[rehome]", "run_failed", { error: String(err) })));
 	},
 	queue: (batch, env) => consume(batch as MessageBatch<StockgateEvent>, env),
 } satisfies ExportedHandler<Env>;

@@ -2,16 +2,16 @@
 // so wrangler and the Workers' log handling never share a process with the load
 // generator). Each Worker is started with wrangler's `unstable_startWorker` on
 // its own workerd, listening on 127.0.0.1, with a fresh persist directory, and
-// gets its D1 migrations applied. Messages from the parent, by Worker `name`:
+// gets its D1 migrations applied to every database it binds. Messages from the parent, by Worker `name`:
 //   { cmd: "start", name, ... }        -> see start() for the fields
-//   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 database
+//   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 databases (every one it binds, concatenated)
 //   { cmd: "logs", name }              -> its log lines since the last call, by tag
 //   { cmd: "writes", name, ids }       -> each Warehouse object's write and request counts (stockgate's writeCounts, requestCounts)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { unstable_readConfig, unstable_startWorker } from "wrangler";
-import { applyMigrations } from "../../scripts/lib/migrations.mjs";
+import { applyMigrationsToAll, databasesOf } from "../../scripts/lib/migrations.mjs";
 import { freePort } from "../../scripts/lib/ports.mjs";
 import { pidListeningOn, workerdChildren } from "./proc.mjs";
 
@@ -49,14 +49,13 @@ function logSink() {
 	return { logs, handler };
 }
 
-/** The Worker's D1 migrations, applied straight to its runtime; resolves with how many files there were. */
+/** The Worker's D1 migrations, applied straight to its runtime, to every database it binds (DB and each order shard); resolves with how many files there were. */
 async function migrate(mf, configPath) {
 	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-	const db = config.d1_databases?.[0];
-	if (!db) return 0;
-	const dir = resolve(dirname(configPath), db.migrations_dir ?? "migrations");
-	if (!existsSync(dir)) return 0;
-	return applyMigrations(await mf.getD1Database(db.binding), dir);
+	const base = dirname(configPath);
+	const dbs = (config.d1_databases ?? []).filter((db) => existsSync(resolve(base, db.migrations_dir ?? "migrations")));
+	if (dbs.length === 0) return 0;
+	return applyMigrationsToAll((binding) => mf.getD1Database(binding), dbs, base);
 }
 
 async function waitForHealth(url, deadline) {
@@ -147,12 +146,15 @@ function pids() {
 	return { runtime, others: children.filter((p) => !used.has(p)) };
 }
 
+/** One query on every database the Worker binds (stockgate's catalog DB and each order shard), rows concatenated. */
 async function sql({ name, sql: text, params = [] }) {
 	const { worker, configPath } = workers.get(name);
 	const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-	const d1 = await worker.raw.runtimes[0].mf.getD1Database(config.d1_databases[0].binding);
-	const { results } = await d1.prepare(text).bind(...params).all();
-	return results;
+	const mf = worker.raw.runtimes[0].mf;
+	const pages = await Promise.all(
+		databasesOf(config.d1_databases).map(async (db) => (await (await mf.getD1Database(db.bindings[0])).prepare(text).bind(...params).all()).results),
+	);
+	return pages.flat();
 }
 
 /**

@@ -357,7 +357,9 @@ async function reconcileUntilPaidUp(sys, sc, agent) {
 	for (let n = 0; n < 5; n++) {
 		const res = await send(sys.url, agent, { method: "GET", path: `/cdn-cgi/local/scheduled?time=${Date.now()}&format=json` });
 		runs.push(res.status);
-		const [{ unpaid }] = await sys.call("sql", { sql: `SELECT COUNT(*) AS unpaid FROM orders WHERE user_id LIKE ? AND status = 'pending' AND payment_status IN ('pending', 'failed')`, params: [`${sc.prefix}%`] });
+		// One count per database (stockgate's order shards): summed.
+		const counts = await sys.call("sql", { sql: `SELECT COUNT(*) AS unpaid FROM orders WHERE user_id LIKE ? AND status = 'pending' AND payment_status IN ('pending', 'failed')`, params: [`${sc.prefix}%`] });
+		const unpaid = counts.reduce((sum, r) => sum + r.unpaid, 0);
 		if (res.status !== 200) throw new Error(`${sys.name}: the scheduled handler answered ${res.status}`);
 		if (unpaid === 0) break;
 	}

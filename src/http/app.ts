@@ -11,6 +11,7 @@ import { ApiError, fail, toErrorResponse } from "./errors";
 import { log, requestCounters, withRequestContext } from "../shared/log";
 import type { Reply, RouteDef } from "./route";
 import { readJsonBody, validate } from "./validate";
+import { homeCustomer, rehomeFrom } from "../ops/rehome";
 
 type Args = [Env, ExecutionContext];
 
@@ -43,6 +44,8 @@ function handlerFor(def: RouteDef) {
 		if (def.access !== "public") {
 			user = await authenticate(request as unknown as Request, env);
 			if (def.access === "admin" && !user.admin) fail("FORBIDDEN", "This endpoint needs the admin role.");
+			// While customers move between order shards, a customer's rows are moved before anything is done for them.
+			if (def.access === "user" && rehomeFrom(env) !== undefined) await homeCustomer(env, user.id, Date.now());
 		}
 		const params = def.params ? validate(def.params, decodeParams(request.params), "path") : undefined;
 		const query = def.query ? validate(def.query, { ...request.query }, "query") : undefined;

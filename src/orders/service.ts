@@ -12,7 +12,8 @@ import { issueRefunds } from "../payments/issue";
 import { applyChange, type AppliedChange, type ChangeMeta } from "./changes";
 import { deleteOutbox, getOrder, linesByWarehouse, type OrderRecord } from "./queries";
 import { transition, type OrderEvent } from "./stateMachine";
-import { orderDb } from "./shards";
+import { customerDb, orderDb, shardOfOrderId } from "./shards";
+import { recountCustomer } from "../ops/rehome";
 import { stillQueued, unfulfillableStmts } from "./unfulfillable";
 
 export type ChangeResult =
@@ -76,6 +77,10 @@ export async function changeOrder(env: Env, orderId: string, eventFor: EventFor,
 			continue;
 		}
 		log.info("[orders]", "status_changed", { order_id: orderId, from: order.status, to: applied.order.status, payment_status: applied.order.payment_status, by: meta.by });
+		// An order placed before its customer moved shards gave its units back here, where their counters no longer are.
+		if (applied.order.status === "cancelled" && order.status !== "cancelled" && shardOfOrderId(orderId) !== customerDb(env, order.user_id).index) {
+			await recountCustomer(env, order.user_id).catch((err) => log.warn("[rehome]", "recount_failed", { user_id: order.user_id, error: String(err) }));
+		}
 		if (opts.afterWin) await opts.afterWin(applied);
 		else {
 			await publish(env, applied.events);

@@ -17,6 +17,7 @@ export type LogTag =
 	| "[warehouse]"
 	| "[transfer]"
 	| "[reconciler]"
+	| "[rehome]"
 	| "[orders]"
 	| "[payments]"
 	| "[auth]"

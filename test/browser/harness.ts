@@ -6,12 +6,12 @@
  * package) driven by playwright-core. Every page gets a request guard: a
  * request for another host is aborted and recorded, and the test fails on it.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
+import { migrateAll } from "../../scripts/lib/d1.mjs";
 import { loadDemo } from "../../scripts/lib/demo.mjs";
 import { mintToken } from "../../scripts/lib/tokens.mjs";
 
@@ -41,8 +41,8 @@ export async function startShop(): Promise<Shop> {
 	process.env.WRANGLER_LOG ??= "error";
 	const persist = mkdtempSync(join(tmpdir(), "stockgate-browser-"));
 	const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-	const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "orders-db", "--local", "--persist-to", persist], { cwd: root, env, encoding: "utf8" });
-	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+	// Every database: the catalog DB and each order shard.
+	migrateAll({ root, wrangler, env, where: "local", persistTo: persist });
 
 	const worker = await unstable_startWorker({
 		config: join(root, "wrangler.toml"),

@@ -8,7 +8,9 @@ export interface Call {
 	body: any;
 }
 
-export async function call(method: string, path: string, opts: { body?: unknown; auth?: string; headers?: Record<string, string>; raw?: string } = {}): Promise<Call> {
+export type CallOptions = { body?: unknown; auth?: string; headers?: Record<string, string>; raw?: string };
+
+export function requestOf(method: string, path: string, opts: CallOptions): Request {
 	const headers = new Headers(opts.headers);
 	if (opts.auth) headers.set("authorization", `Bearer ${opts.auth}`);
 	let body: string | undefined = opts.raw;
@@ -16,7 +18,10 @@ export async function call(method: string, path: string, opts: { body?: unknown;
 		body = JSON.stringify(opts.body);
 		if (!headers.has("content-type")) headers.set("content-type", "application/json");
 	}
-	const res = await exports.default.fetch(new Request(`https://stockgate.test${path}`, { method, headers, body }));
+	return new Request(`https://stockgate.test${path}`, { method, headers, body });
+}
+
+export async function answerOf(res: Response): Promise<Call> {
 	const text = await res.text();
 	let parsed: unknown = text;
 	try {
@@ -25,6 +30,10 @@ export async function call(method: string, path: string, opts: { body?: unknown;
 		/* not JSON */
 	}
 	return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export async function call(method: string, path: string, opts: CallOptions = {}): Promise<Call> {
+	return answerOf(await exports.default.fetch(requestOf(method, path, opts)));
 }
 
 let adminToken: string | undefined;

@@ -1,0 +1,174 @@
+/**
+ * Moving customers out of shard 0 after an upgrade from the single-database
+ * layout, row by row: the data is made by the Worker on one database, then
+ * moved with the upgraded bindings (ORDERS_0 is DB's database).
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { orderShards } from "../../src/orders/shards";
+import { homeCustomer, MOVES_PER_RUN, recountCustomer, rehomePass } from "../../src/ops/rehome";
+import { token } from "../helpers/auth";
+import { admin } from "../helpers/http";
+import { callWith, singleDatabaseEnv, subInShard, upgradedEnv } from "../helpers/layouts";
+import { ADDRESS, makeShop, NY } from "../helpers/shop";
+
+const single = singleDatabaseEnv();
+const upgraded = upgradedEnv();
+const N = orderShards(upgraded).length;
+
+async function limitedShop() {
+	const shop = await makeShop({ products: 2, warehouses: [{ ...NY, stock: { "0/M": 50, "1/M": 50 } }] });
+	const [p, q] = shop.products as [string, string];
+	const r = await callWith(single, "PUT", `/admin/products/${p}`, { auth: await admin(), body: { name: "Limited", price: 10, sizes: ["S", "M", "L"], max_per_customer: 5 } });
+	expect(r.status).toBe(200);
+	return { p, q };
+}
+
+/** A customer of the single-database shop: one order of `ordered` units of p (with an idempotency key), then a cart of `inCart` lines. */
+async function legacyCustomer(sub: string, p: string, q: string, ordered: number) {
+	const auth = await token(sub);
+	expect((await callWith(single, "POST", "/cart/items", { auth, body: { product_id: p, size: "M", quantity: ordered } })).status).toBe(200);
+	expect((await callWith(single, "PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
+	const placed = await callWith(single, "POST", "/cart/place-order", { auth, body: {}, headers: { "Idempotency-Key": `key-${sub}` } });
+	expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+	expect((await callWith(single, "POST", "/cart/items", { auth, body: { product_id: p, size: "M", quantity: 1 } })).status).toBe(200);
+	expect((await callWith(single, "POST", "/cart/items", { auth, body: { product_id: q, size: "M", quantity: 2 } })).status).toBe(200);
+	return { auth, orderId: placed.body.order_id as string };
+}
+
+async function rowsOf(db: D1Database, sub: string) {
+	const [carts, items, keys, counters, orders] = await db.batch<Record<string, unknown>>([
+		db.prepare(`SELECT cart_id, status FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub),
+		db.prepare(`SELECT i.product_id, i.size, i.quantity FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id WHERE c.user_id = ? AND c.status = 'active' ORDER BY i.product_id`).bind(sub),
+		db.prepare(`SELECT idem_key, order_id FROM idempotency_keys WHERE user_id = ?`).bind(sub),
+		db.prepare(`SELECT product_id, units FROM customer_product_units WHERE user_id = ? ORDER BY product_id`).bind(sub),
+		db.prepare(`SELECT order_id FROM orders WHERE user_id = ?`).bind(sub),
+	]);
+	return { carts: carts!.results, items: items!.results, keys: keys!.results, counters: counters!.results, orders: orders!.results };
+}
+
+describe("moving a customer out of shard 0", () => {
+	it("moves the active cart, the recent idempotency keys and the purchase counters once, and leaves the orders in shard 0", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("mover", 2, N);
+		const { orderId } = await legacyCustomer(sub, p, q, 2);
+		const before = await rowsOf(env.DB, sub);
+		expect(before.carts).toHaveLength(1);
+
+		const out = await homeCustomer(upgraded, sub, Date.now());
+		expect(out).toEqual({ kind: "moved", cart: true, keys: 1, counters: 1, to: 2 });
+
+		const left = await rowsOf(env.DB, sub);
+		expect({ carts: left.carts, items: left.items, keys: left.keys, counters: left.counters }).toEqual({ carts: [], items: [], keys: [], counters: [] });
+		expect(left.orders).toEqual([{ order_id: orderId }]);
+		const moved = await rowsOf(orderShards(upgraded)[2]!, sub);
+		expect(moved.carts).toEqual(before.carts);
+		expect(moved.items).toEqual(before.items);
+		expect(moved.keys).toEqual([{ idem_key: `key-${sub}`, order_id: orderId }]);
+		expect(moved.counters).toEqual([{ product_id: p, units: 2 }]);
+		expect(moved.orders).toEqual([]);
+
+		// Once: a second move finds nothing, and counts nothing twice.
+		expect(await homeCustomer(upgraded, sub, Date.now())).toEqual({ kind: "nothing_left" });
+		expect((await rowsOf(orderShards(upgraded)[2]!, sub)).counters).toEqual([{ product_id: p, units: 2 }]);
+
+		// A cart written in shard 0 later (by the previous version, during a deploy) is merged into hers; the
+		// counters, recounted when they moved, stay as they are.
+		await env.DB.batch([
+			env.DB.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(`late-${sub}`, sub, "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"),
+			env.DB.prepare(`INSERT INTO cart_items (cart_id, product_id, size, quantity, added_at) VALUES (?, ?, 'L', 1, ?)`).bind(`late-${sub}`, q, "2026-01-01T00:00:00.000Z"),
+		]);
+		expect(await homeCustomer(upgraded, sub, Date.now())).toMatchObject({ kind: "moved", cart: true, counters: 0 });
+		const merged = await rowsOf(orderShards(upgraded)[2]!, sub);
+		expect(merged.carts).toEqual(before.carts);
+		expect(merged.items).toHaveLength(before.items.length + 1);
+		expect(merged.counters).toEqual([{ product_id: p, units: 2 }]);
+		expect((await rowsOf(env.DB, sub)).carts).toEqual([]);
+	});
+
+	it("a customer shard 0 keeps stays, rows and all", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("stayer", 0, N);
+		await legacyCustomer(sub, p, q, 1);
+		const before = await rowsOf(env.DB, sub);
+		expect(await homeCustomer(upgraded, sub, Date.now())).toEqual({ kind: "stays" });
+		expect(await rowsOf(env.DB, sub)).toEqual(before);
+	});
+
+	it("counts the units of orders in both shards when the customer already ordered in the new one", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("both", 1, N);
+		const { orderId } = await legacyCustomer(sub, p, q, 2);
+		// An order of 3 more already in shard 1 (as a rollout's new version would have placed it), with its counter.
+		const target = orderShards(upgraded)[1]!;
+		const row = await env.DB.prepare(`SELECT * FROM orders WHERE order_id = ?`).bind(orderId).first<Record<string, unknown>>();
+		const products = (JSON.parse(String(row!.products)) as Array<Record<string, unknown>>).map((l) => ({ ...l, quantity: 3 }));
+		const copy = { ...row!, order_id: `ord_1_${"a".repeat(32)}`, cart_id: `cart-${sub}-new`, products: JSON.stringify(products) };
+		const cols = Object.keys(copy);
+		await target.batch([
+			target.prepare(`INSERT INTO orders (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...cols.map((c) => (copy as Record<string, unknown>)[c] ?? null)),
+			target.prepare(`INSERT INTO customer_product_units (user_id, product_id, units, cap) VALUES (?, ?, 3, 5)`).bind(sub, p),
+		]);
+
+		await homeCustomer(upgraded, sub, Date.now());
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 5 }]);
+		// A cancelled order in either shard counts for nothing.
+		await env.DB.prepare(`UPDATE orders SET status = 'cancelled' WHERE order_id = ?`).bind(orderId).run();
+		await legacyCounter(sub, p);
+		await homeCustomer(upgraded, sub, Date.now());
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 3 }]);
+	});
+
+	it("recounts a moved customer whose order from before the move is cancelled: its units no longer count", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("undo", 3, N);
+		const { orderId } = await legacyCustomer(sub, p, q, 2);
+		await homeCustomer(upgraded, sub, Date.now());
+		const target = orderShards(upgraded)[3]!;
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 2 }]);
+		// Cancelled in shard 0, where its counters no longer are.
+		await env.DB.prepare(`UPDATE orders SET status = 'cancelled' WHERE order_id = ?`).bind(orderId).run();
+		await recountCustomer(upgraded, sub);
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
+		await recountCustomer(upgraded, sub);
+		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
+	});
+});
+
+/** A counter row left in shard 0 (what a request of the previous version, still serving during a deploy, would write). */
+async function legacyCounter(sub: string, p: string) {
+	await env.DB.prepare(`INSERT INTO customer_product_units (user_id, product_id, units) VALUES (?, ?, 1)`).bind(sub, p).run();
+}
+
+describe("the reconciler's pass", () => {
+	it("moves the customers who do not come back, at most MOVES_PER_RUN a run, and marks shard 0 done after a round that found none", async () => {
+		const { p, q } = await limitedShop();
+		const movers = [1, 2, 3].map((i) => subInShard(`away${i}`, i, N));
+		const stayer = subInShard("home", 0, N);
+		for (const sub of [...movers, stayer]) await legacyCustomer(sub, p, q, 1);
+
+		let done = false;
+		for (let run = 0; run < 50 && !done; run++) {
+			const report = await rehomePass(upgraded, Date.now());
+			expect(report!.moved).toBeLessThanOrEqual(MOVES_PER_RUN);
+			expect(report!.failures).toBe(0);
+			done = report!.shards_done === 1;
+		}
+		expect(done).toBe(true);
+		for (const [i, sub] of movers.entries()) {
+			expect((await rowsOf(env.DB, sub)).carts).toEqual([]);
+			expect((await rowsOf(orderShards(upgraded)[i + 1]!, sub)).carts).toHaveLength(1);
+		}
+		expect((await rowsOf(env.DB, stayer)).carts).toHaveLength(1);
+		const progress = await env.DB.prepare(`SELECT done_at, moved_total FROM rehome_progress WHERE shards = ?`).bind(N).first<{ done_at: string | null; moved_total: number }>();
+		expect(progress!.done_at).not.toBeNull();
+		expect(progress!.moved_total).toBeGreaterThanOrEqual(3);
+		// Done: later runs look at nothing.
+		expect(await rehomePass(upgraded, Date.now())).toMatchObject({ moved: 0, shards_done: 1 });
+	});
+
+	it("does nothing when no move is under way", async () => {
+		expect(await rehomePass(env, Date.now())).toBeUndefined();
+		expect(await rehomePass(single, Date.now())).toBeUndefined();
+	});
+});
