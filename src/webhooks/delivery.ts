@@ -232,6 +232,18 @@ function streaksOf(attempts: Array<{ webhook_id: string; ok: boolean }>) {
 }
 
 /**
+ * Pure: whether a run's outcome at an endpoint may change its row, given its
+ * failing streak as last read (undefined: not known). A healthy endpoint that
+ * stays healthy, or a failing one that fails again short of the cut-off,
+ * costs DB no write; a copy seconds old at worst delays a change to a later run.
+ */
+export function streakMayChange(s: { last_ok: boolean; any_ok: boolean }, failingSince: string | null | undefined, cutoff: string): boolean {
+	if (failingSince === undefined) return true;
+	if (s.last_ok) return failingSince !== null;
+	return failingSince === null || s.any_ok || failingSince <= cutoff;
+}
+
+/**
  * Records a run's attempts: one batch per database holding their messages,
  * then the endpoints' streaks in one batch on DB. An endpoint this disables
  * has its pending messages given up in every database. An attempt whose
@@ -253,8 +265,12 @@ async function recordRun(env: Env, done: Array<{ job: Job; row: AttemptRow }>, n
 			}
 		}),
 	);
-	const streaks = streaksOf(recorded.flat().map((d) => ({ webhook_id: d.job.webhook_id, ok: d.row.state === "delivered" })));
-	const { disabled, changed } = await updateStreaks(env.DB, streaks, iso(now), iso(disableCutoff(now)));
+	const cutoff = iso(disableCutoff(now));
+	const known = new Map((await activeEndpoints(env)).map((e) => [e.webhook_id, e.failing_since]));
+	const streaks = streaksOf(recorded.flat().map((d) => ({ webhook_id: d.job.webhook_id, ok: d.row.state === "delivered" }))).filter((s) =>
+		streakMayChange(s, known.has(s.webhook_id) ? (known.get(s.webhook_id) ?? null) : undefined, cutoff),
+	);
+	const { disabled, changed } = await updateStreaks(env.DB, streaks, iso(now), cutoff);
 	if (changed) forgetEndpoints();
 	if (disabled.length === 0) return;
 	await Promise.all(eventDatabases(env).map((db) => giveUpPending(db, disabled)));

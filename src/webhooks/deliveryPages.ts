@@ -22,30 +22,34 @@ export function encodeCursor(positions: number[]): string {
 	return btoa(`d${positions.join(".")}`).replaceAll("=", "");
 }
 
+/** The numbers a cursor holds, or null when it is not one (a lone number, the single-database form, is at least 1). */
+function numbersOf(cursor: string): number[] | null {
+	let text: string;
+	try {
+		text = atob(cursor);
+	} catch {
+		return null;
+	}
+	if (!/^d(0|[1-9][0-9]{0,15})(\.(0|[1-9][0-9]{0,15}))*$/.test(text)) return null;
+	const nums = text.slice(1).split(".").map(Number);
+	return nums.length === 1 && nums[0] === 0 ? null : nums;
+}
+
+/** Whether `cursor` is shaped like one (how many databases it names is checked where it is used). */
+export function isCursorShaped(cursor: string): boolean {
+	return numbersOf(cursor) !== null;
+}
+
 /**
  * The positions of a cursor for `databases` databases, or null when it is not
  * one. A cursor of the single-database layout (one number) is DB's position;
  * the shards, which hold only attempts recorded since, are past their end.
  */
 export function decodeCursor(cursor: string, databases: number): Positions | null {
-	if (countOf(cursor) === 0) return null;
-	const nums = atob(cursor).slice(1).split(".").map(Number);
+	const nums = numbersOf(cursor);
+	if (!nums) return null;
 	if (nums.length === 1) return [nums[0]!, ...Array<number>(databases - 1).fill(0)];
 	return nums.length === databases ? nums : null;
-}
-
-/** Whether `cursor` is shaped like one (how many databases it names is checked where it is used). */
-export function isCursorShaped(cursor: string): boolean {
-	return countOf(cursor) > 0;
-}
-
-function countOf(cursor: string): number {
-	try {
-		const text = atob(cursor);
-		return /^d(0|[1-9][0-9]{0,15})(\.(0|[1-9][0-9]{0,15}))*$/.test(text) ? text.split(".").length : 0;
-	} catch {
-		return 0;
-	}
 }
 
 /**

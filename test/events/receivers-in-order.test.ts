@@ -11,6 +11,7 @@ import type { Env } from "../../src/env";
 import { LAST_ATTEMPT } from "../../src/events/consumer";
 import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
 import worker from "../../src/index";
+import { newOrderId } from "../../src/orders/shards";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { uid } from "../helpers/http";
@@ -33,9 +34,9 @@ function withMailer(fail: (subject: string) => boolean = () => false) {
 	return { sent, env: { ...env, MAILER: mailer } as unknown as Env };
 }
 
-/** An order's status events, numbered as the gateway numbers them: placed (1), then each change. */
-function orderEvents(path: string[]): OrderStatusChanged[] {
-	const order_id = uid("ord");
+/** An order's status events, numbered as the gateway numbers them: placed (1), then each change; the order is on `shard`. */
+function orderEvents(path: string[], shard = 1): OrderStatusChanged[] {
+	const order_id = newOrderId(shard);
 	let previous: string | null = null;
 	return ["pending", ...path].map((status, i) => {
 		const e: OrderStatusChanged = {
