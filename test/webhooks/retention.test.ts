@@ -142,3 +142,51 @@ describe("the cron reconciler", () => {
 		expect(await counts(tag)).toEqual({ processed: 0, messages: 0, deliveries: 0 });
 	});
 });
+
+describe("order event cursors", () => {
+	/** An order row in `db` with its status, event count and last change. */
+	async function order(db: D1Database, orderId: string, status: string, eventSeq: number, updatedAt: number) {
+		await db
+			.prepare(
+				`INSERT INTO orders (order_id, user_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, status, payment_status, created_at, updated_at, event_seq)
+				 VALUES (?, 'user-cur', '[]', '{}', 'delivery', 'standard', 0, 0, 0, 0, ?, 'paid', ?, ?, ?)`,
+			)
+			.bind(orderId, status, iso(updatedAt - DAY), iso(updatedAt), eventSeq)
+			.run();
+	}
+
+	async function cursor(db: D1Database, orderId: string, deliveredSeq: number) {
+		await db.prepare(`INSERT INTO order_event_cursor (order_id, delivered_seq) VALUES (?, ?)`).bind(orderId, deliveredSeq).run();
+	}
+
+	it("of finished orders whose every event was delivered go a day after their last change, from each order's shard; live, recent or undelivered ones stay", async () => {
+		const now = Date.UTC(2034, 0, 10);
+		const shards = allShards();
+		const cases = shards.flatMap((db, shard) => {
+			const id = (name: string) => `ord_${shard}_${name}${"0".repeat(32 - name.length)}`;
+			return [
+				{ db, id: id("a1"), status: "delivered", seq: 5, delivered: 5, at: now - 2 * DAY, gone: true },
+				{ db, id: id("b2"), status: "cancelled", seq: 2, delivered: 2, at: now - 2 * DAY, gone: true },
+				{ db, id: id("c3"), status: "cancelled", seq: 3, delivered: 2, at: now - 2 * DAY, gone: false },
+				{ db, id: id("d4"), status: "delivered", seq: 5, delivered: 5, at: now - DAY / 2, gone: false },
+				{ db, id: id("e5"), status: "shipped", seq: 4, delivered: 4, at: now - 9 * DAY, gone: false },
+			];
+		});
+		for (const c of cases) {
+			await order(c.db, c.id, c.status, c.seq, c.at);
+			await cursor(c.db, c.id, c.delivered);
+		}
+		// An early copy of a finished order's event, parked: it goes with the cursor.
+		await shards[1]!.prepare(`INSERT INTO order_event_parked (order_id, sequence, payload, parked_at) VALUES (?, 9, '{}', ?)`).bind(cases.find((c) => c.db === shards[1] && c.status === "delivered")!.id, iso(now - 2 * DAY)).run();
+
+		const report = await prune(env, now);
+		expect(report.order_event_cursors).toBe(2 * shards.length);
+		for (const c of cases) {
+			const left = await c.db.prepare(`SELECT COUNT(*) AS c FROM order_event_cursor WHERE order_id = ?`).bind(c.id).first<{ c: number }>();
+			expect(left!.c, `${c.id} ${c.status}`).toBe(c.gone ? 0 : 1);
+		}
+		expect((await shards[1]!.prepare(`SELECT COUNT(*) AS c FROM order_event_parked WHERE sequence = 9`).first<{ c: number }>())!.c).toBe(0);
+		// Nothing more is due: the next run deletes none.
+		expect((await prune(env, now + 60_000)).order_event_cursors).toBe(0);
+	});
+});
