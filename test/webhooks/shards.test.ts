@@ -15,7 +15,7 @@ import { newOrderId } from "../../src/orders/shards";
 import { countedD1, d1Queries } from "../../src/shared/d1Count";
 import { DUE_CAPS, deliverDue } from "../../src/webhooks/delivery";
 import { activeEndpoints, ENDPOINT_CACHE_MS, forgetEndpoints } from "../../src/webhooks/endpoints";
-import { uid } from "../helpers/http";
+import { admin, call, uid } from "../helpers/http";
 import { allShards, dbOfOrder } from "../helpers/shards";
 import { messagesOf, register, scriptedReceiver, transferEvent } from "../helpers/webhooks";
 
@@ -259,5 +259,56 @@ describe("the endpoints' copy", () => {
 		// Registered through this isolate's API: in the copy at once.
 		const ep = await register(`https://erp.shop.example/${uid("h")}`, ["stock.low"]);
 		expect((await activeEndpoints(env, t0 + 2 * ENDPOINT_CACHE_MS + 1)).map((e) => e.webhook_id)).toContain(ep.webhook_id);
+	});
+});
+
+describe("an endpoint's deliveries, listed over every database", () => {
+	it("come newest first in exact pages behind the cursor: each attempt once, while attempts are recorded in between", async () => {
+		const ep = await register(`https://erp.shop.example/${uid("h")}`, ["order.paid", "transfer.updated"]);
+		const dbs = [env.DB, ...allShards()];
+		const t0 = Date.UTC(2035, 0, 1);
+		/** One attempt row at `db`, `at` ms after t0. */
+		const attempt = async (db: D1Database, at: number, tag: string) => {
+			await db
+				.prepare(
+					`INSERT INTO webhook_deliveries (webhook_id, message_id, event_id, event_type, attempt, status_code, error, at, next_attempt_at)
+					 VALUES (?, ?, ?, 'order.paid', 1, 200, NULL, ?, NULL)`,
+				)
+				.bind(ep.webhook_id, `msg_${tag}`, `evt_${tag}`, iso(t0 + at))
+				.run();
+			return `evt_${tag}`;
+		};
+		// 23 attempts spread over the databases, each database's in time order (as recorded), interleaved across them.
+		const existing: Array<{ id: string; at: number }> = [];
+		for (let i = 0; i < 23; i++) {
+			const at = i * 1000;
+			existing.push({ id: await attempt(dbs[(i * 3) % dbs.length]!, at, `pg${i}`), at });
+		}
+		const newestFirst = existing.sort((a, b) => b.at - a.at).map((e) => e.id);
+
+		const seen: string[] = [];
+		let cursor: string | null = null;
+		for (let page = 0; page < 10; page++) {
+			const r = await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries?limit=5${cursor ? `&cursor=${cursor}` : ""}`, { auth: await admin() });
+			expect(r.status, JSON.stringify(r.body)).toBe(200);
+			seen.push(...r.body.deliveries.map((d: { event_id: string }) => d.event_id));
+			cursor = r.body.next_cursor;
+			if (page === 1) {
+				// Recorded while the listing is paged: a new attempt in every database, newer than anything listed.
+				for (const [i, db] of dbs.entries()) await attempt(db, 100_000 + i, `late${i}`);
+			}
+			if (!cursor) break;
+		}
+		expect(seen).toEqual(newestFirst);
+		// A fresh listing starts with the attempts recorded since.
+		const fresh = await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries?limit=5`, { auth: await admin() });
+		expect(fresh.body.deliveries.map((d: { event_id: string }) => d.event_id)).toEqual(["evt_late4", "evt_late3", "evt_late2", "evt_late1", "evt_late0"]);
+	});
+
+	it("a cursor for another number of databases is a 400", async () => {
+		const ep = await register(`https://erp.shop.example/${uid("h")}`, ["order.paid"]);
+		const r = await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries?cursor=${btoa("d5.4").replaceAll("=", "")}`, { auth: await admin() });
+		expect(r.status).toBe(400);
+		expect(r.body.code).toBe("VALIDATION_ERROR");
 	});
 });
