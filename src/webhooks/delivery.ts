@@ -297,11 +297,18 @@ export async function attemptAll(env: Env, jobs: Job[], now: number, opts: Deliv
 	const done: Array<{ job: Job; row: AttemptRow }> = [];
 	const one = async (job: Job): Promise<boolean> => {
 		report.attempted++;
-		const { outcome, row } = await attempt(env, job, now, opts);
-		done.push({ job, row });
-		if (outcome === "delivered") report.delivered++;
-		else report.failed++;
-		return outcome === "delivered";
+		try {
+			const { outcome, row } = await attempt(env, job, now, opts);
+			done.push({ job, row });
+			if (outcome === "delivered") report.delivered++;
+			else report.failed++;
+			return outcome === "delivered";
+		} catch (err) {
+			// Not even signed (a bug, or a stored secret that does not decode): it stays leased and is tried again later.
+			report.failed++;
+			log.warn("[webhooks]", "attempt_not_recorded", { message_id: job.message_id, error: String(err) });
+			return false;
+		}
 	};
 	try {
 		await forEachLimit(
