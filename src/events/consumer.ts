@@ -22,7 +22,7 @@ import type { Job } from "../webhooks/queries";
 import { advanceDelivered, deliveredSeqs, park, takeNext } from "./delivered";
 import { emailFor } from "./email";
 import { isSequenced, planOrder, type SequencedEvent } from "./sequence";
-import { eventDb, orderIdOf } from "./stores";
+import { eventDb, namesItsShard, orderIdOf } from "./stores";
 import type { StockgateEvent } from "./types";
 
 /** Which of these event ids were delivered before: one read for the whole batch. */
@@ -158,6 +158,9 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 
 	// An order's events are delivered in sequence: one ahead of a missing earlier one is parked until that one was delivered.
 	const cursors = await deliveredSeqs(db, [...byOrder.keys()]);
+	// An order from the single-database layout may have its cursor in DB still: read there (DB is not written) until its shard has one.
+	const legacy = [...byOrder.keys()].filter((id) => !cursors.has(id) && !namesItsShard(id));
+	if (legacy.length > 0 && db !== env.DB) for (const [id, seq] of await deliveredSeqs(env.DB, legacy)) cursors.set(id, seq);
 	const ordered: Item[] = [];
 	const parked: Array<{ msg: Message<StockgateEvent>; event: SequencedEvent }> = [];
 	for (const [orderId, arrived] of byOrder) {

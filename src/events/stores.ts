@@ -11,7 +11,7 @@
  * number (the single-database layout) resolves to shard 0 like its order.
  */
 import type { Env } from "../env";
-import { orderDb, orderShards } from "../orders/shards";
+import { orderDb, orderShards, shardOfOrderId } from "../orders/shards";
 import type { StockgateEvent } from "./types";
 
 /** The order an event belongs to, or null for a shop-wide event. */
@@ -23,6 +23,11 @@ export function orderIdOf(e: StockgateEvent): string | null {
 export function eventDb(env: Env, e: StockgateEvent): D1Database | undefined {
 	const orderId = orderIdOf(e);
 	return orderId === null ? env.DB : orderDb(env, orderId);
+}
+
+/** Whether an order id names its shard; one that does not is from the single-database layout (and resolves to shard 0). */
+export function namesItsShard(orderId: string): boolean {
+	return orderId.startsWith(`ord_${shardOfOrderId(orderId)}_`);
 }
 
 /** Every database that holds event records: DB, then each shard (DB once when it is the only one). */
