@@ -11,6 +11,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { Env } from "../../src/env";
 import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
 import worker from "../../src/index";
+import { prune } from "../../src/ops/prune";
 import { newOrderId } from "../../src/orders/shards";
 import { countedD1, d1Queries } from "../../src/shared/d1Count";
 import { DUE_CAPS, deliverDue } from "../../src/webhooks/delivery";
@@ -310,5 +311,40 @@ describe("an endpoint's deliveries, listed over every database", () => {
 		const r = await call("GET", `/admin/webhooks/${ep.webhook_id}/deliveries?cursor=${btoa("d5.4").replaceAll("=", "")}`, { auth: await admin() });
 		expect(r.status).toBe(400);
 		expect(r.body.code).toBe("VALIDATION_ERROR");
+	});
+});
+
+describe("an endpoint deleted", () => {
+	it("takes its messages and attempts in every database with it; ones stored after by an isolate's older copy are pruned once old", async () => {
+		const ep = await register(`https://erp.shop.example/${uid("h")}`, ["order.paid", "transfer.updated"]);
+		const dbs = [env.DB, ...allShards()];
+		const put = async (db: D1Database, tag: string, createdAt: number) => {
+			await db.batch([
+				db
+					.prepare(
+						`INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at)
+						 VALUES (?, ?, ?, 'order.paid', '{}', 'pending', 1, ?, ?)`,
+					)
+					.bind(`msg_${tag}`, ep.webhook_id, `evt_${tag}`, iso(createdAt), iso(createdAt + 60_000)),
+				db
+					.prepare(`INSERT INTO webhook_deliveries (webhook_id, message_id, event_id, event_type, attempt, status_code, error, at, next_attempt_at) VALUES (?, ?, ?, 'order.paid', 1, 503, 'http_503', ?, ?)`)
+					.bind(ep.webhook_id, `msg_${tag}`, `evt_${tag}`, iso(createdAt), iso(createdAt + 60_000)),
+			]);
+		};
+		const t0 = Date.now();
+		for (const [i, db] of dbs.entries()) await put(db, `${ep.webhook_id}_${i}`, t0);
+		expect(await messagesOf(ep.webhook_id)).toHaveLength(dbs.length);
+
+		const r = await call("DELETE", `/admin/webhooks/${ep.webhook_id}`, { auth: await admin() });
+		expect(r.status).toBe(204);
+		expect(await messagesOf(ep.webhook_id)).toEqual([]);
+		for (const db of dbs) expect(await count(db, `SELECT COUNT(*) AS c FROM webhook_deliveries WHERE webhook_id = ?`, ep.webhook_id)).toBe(0);
+
+		// Another isolate's copy still had it and stored a message in a shard: no claim takes it (the endpoint is not active), the prune removes it once old.
+		await put(allShards()[3]!, `${ep.webhook_id}_late`, t0 + 1000);
+		await prune(env, t0 + 2000);
+		expect(await messagesOf(ep.webhook_id)).toHaveLength(1);
+		await prune(env, t0 + 8 * 86_400_000);
+		expect(await messagesOf(ep.webhook_id)).toEqual([]);
 	});
 });
