@@ -207,6 +207,39 @@ describe("the reconciler's claim, per database", () => {
 	});
 });
 
+describe("an endpoint disabled for failing", () => {
+	const receiver = scriptedReceiver();
+
+	it("has its pending messages given up in every shard", async () => {
+		const now = Date.now() + 5 * 86_400_000;
+		const url = `https://hooks.shop.example/${uid("in")}`;
+		const ep = await register(url, ["order.paid"]);
+		receiver.listen(url, ep.secret, ["fail"]);
+		await env.DB.prepare(`UPDATE webhook_endpoints SET failing_since = ? WHERE webhook_id = ?`).bind(iso(now - 25 * 3600_000), ep.webhook_id).run();
+		forgetEndpoints();
+		// Due now in shards 1 and 2; in shard 3, waiting for a retry hours away.
+		const orders: Array<[string, number]> = [
+			[newOrderId(1), now - 1000],
+			[newOrderId(2), now - 1000],
+			[newOrderId(3), now + 3 * 3600_000],
+		];
+		for (const [orderId, dueAt] of orders) {
+			await dbOfOrder(orderId)
+				.prepare(
+					`INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at, order_id, sequence)
+					 VALUES (?, ?, ?, 'order.paid', '{"id":"e","type":"order.paid","occurred_at":"","data":{}}', 'pending', 3, ?, ?, ?, 2)`,
+				)
+				.bind(`msg_${orderId}`, ep.webhook_id, `evt_${orderId}`, iso(now - 3600_000), iso(dueAt), orderId)
+				.run();
+		}
+		await deliverDue(env, now, { send: receiver.send });
+		// One probe per database failed past 24 hours of failures: the endpoint is off and nothing of it waits anywhere.
+		expect(receiver.seen(url).length).toBeGreaterThanOrEqual(1);
+		expect((await messagesOf(ep.webhook_id)).map((m) => m.state)).toEqual(["failed", "failed", "failed"]);
+		expect((await activeEndpoints(env)).map((e) => e.webhook_id)).not.toContain(ep.webhook_id);
+	});
+});
+
 describe("shop-wide writes per event", () => {
 	it("250 shop-wide events cost DB a fixed number of statements per queue batch (100 events), not one per event; 250 order events cost DB nothing but the endpoints' read", async () => {
 		const { ep, received } = await inbox(["transfer.updated", "order.placed"]);
