@@ -5,6 +5,9 @@
  * `send_email` binding when it is configured, and are logged otherwise.
  * The batch's new events are first stored for the webhooks (one message per
  * subscribed endpoint, idempotently); their first attempts run after the mails.
+ * Every record of an event (processed_events, the order's cursor and parked
+ * events, its webhook messages) is in the database of its event: the order's
+ * shard, or DB for the shop's own events (./stores.ts).
  *
  * An order's events are delivered in their sequence (./sequence.ts): one that
  * arrives before an earlier one of its order (the queue does not keep order;
@@ -19,6 +22,7 @@ import type { Job } from "../webhooks/queries";
 import { advanceDelivered, deliveredSeqs, park, takeNext } from "./delivered";
 import { emailFor } from "./email";
 import { isSequenced, planOrder, type SequencedEvent } from "./sequence";
+import { eventDb, namesItsShard, orderIdOf } from "./stores";
 import type { StockgateEvent } from "./types";
 
 /** Which of these event ids were delivered before: one read for the whole batch. */
@@ -89,18 +93,25 @@ interface Item {
 	msg?: Message<StockgateEvent>;
 }
 
+/** What a batch did, summed over its databases, for the batch's log line. */
+interface Tally {
+	delivered: number;
+	duplicates: number;
+	parked: number;
+	retried: number;
+	outcomes: Record<string, number>;
+}
+
+/**
+ * Consumes a batch: its events are grouped by the database holding their
+ * records (an order's shard, or DB for the shop's own events: ./stores.ts),
+ * and each group is de-duplicated, sequenced and delivered against its own
+ * database, so an order's events touch no shop-wide table and a shop-wide
+ * event costs DB one statement per step for the whole batch.
+ */
 export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Promise<void> {
-	const valid = batch.messages.filter((m) => m.body && typeof m.body.event_id === "string");
-	const done = await processedAmong(
-		env.DB,
-		valid.map((m) => m.body.event_id),
-	);
-	const seenHere = new Set<string>();
-	const outcomes: Record<string, number> = {};
-	let duplicates = 0;
-	let retried = 0;
-	const plain: Item[] = [];
-	const byOrder = new Map<string, Array<{ sequence: number; msg: Message<StockgateEvent>; event: SequencedEvent }>>();
+	const tally: Tally = { delivered: 0, duplicates: 0, parked: 0, retried: 0, outcomes: {} };
+	const groups = new Map<D1Database, Array<Message<StockgateEvent>>>();
 	for (const msg of batch.messages) {
 		const e = msg.body;
 		if (!e || typeof e.event_id !== "string") {
@@ -108,8 +119,35 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 			msg.ack();
 			continue;
 		}
+		const db = eventDb(env, e);
+		if (!db) {
+			// Its order names a shard this Worker is not bound to: nothing here can record or deliver it.
+			log.error("event_without_database", { event_id: e.event_id, order_id: orderIdOf(e) }, "[events]");
+			msg.ack();
+			continue;
+		}
+		groups.set(db, [...(groups.get(db) ?? []), msg]);
+	}
+	const jobs = (await Promise.all([...groups].map(([db, msgs]) => consumeIn(env, db, msgs, tally)))).flat();
+	// First attempts last, so a slow receiver does not hold up the mails; each attempt is bounded and recorded.
+	const webhooks = await attemptAll(env, jobs, Date.now());
+	// One line per batch: what each event led to, and which were duplicates of earlier deliveries.
+	log.info("[events]", "batch_consumed", { messages: batch.messages.length, ...tally, webhooks });
+}
+
+/** Delivers one database's events of the batch; returns their webhook messages' first attempts. */
+async function consumeIn(env: Env, db: D1Database, messages: Array<Message<StockgateEvent>>, tally: Tally): Promise<Job[]> {
+	const done = await processedAmong(
+		db,
+		messages.map((m) => m.body.event_id),
+	);
+	const seenHere = new Set<string>();
+	const plain: Item[] = [];
+	const byOrder = new Map<string, Array<{ sequence: number; msg: Message<StockgateEvent>; event: SequencedEvent }>>();
+	for (const msg of messages) {
+		const e = msg.body;
 		if (done.has(e.event_id) || seenHere.has(e.event_id)) {
-			duplicates++;
+			tally.duplicates++;
 			msg.ack();
 			continue;
 		}
@@ -119,21 +157,25 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 	}
 
 	// An order's events are delivered in sequence: one ahead of a missing earlier one is parked until that one was delivered.
-	const cursors = await deliveredSeqs(env.DB, [...byOrder.keys()]);
+	const cursors = await deliveredSeqs(db, [...byOrder.keys()]);
+	// An order from the single-database layout may have its cursor in DB still: read there (DB is not written) until its shard has one.
+	const legacy = [...byOrder.keys()].filter((id) => !cursors.has(id) && !namesItsShard(id));
+	if (legacy.length > 0 && db !== env.DB) for (const [id, seq] of await deliveredSeqs(env.DB, legacy)) cursors.set(id, seq);
 	const ordered: Item[] = [];
 	const parked: Array<{ msg: Message<StockgateEvent>; event: SequencedEvent }> = [];
 	for (const [orderId, arrived] of byOrder) {
 		const plan = planOrder(cursors.get(orderId) ?? 0, arrived);
 		for (const d of plan.duplicate) {
-			duplicates++;
+			tally.duplicates++;
 			d.msg.ack();
 		}
 		parked.push(...plan.park);
 		ordered.push(...plan.deliver);
 	}
 	// Stored before anything is delivered: if this throws, the queue retries the batch.
-	await park(env.DB, parked.map((p) => p.event), new Date().toISOString());
+	await park(db, parked.map((p) => p.event), new Date().toISOString());
 	for (const p of parked) p.msg.ack();
+	tally.parked += parked.length;
 
 	const delivered: StockgateEvent[] = [];
 	const webhookJobs: Job[] = [];
@@ -159,7 +201,7 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 			}
 			try {
 				const outcome = await deliver(env, e);
-				outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+				tally.outcomes[outcome] = (tally.outcomes[outcome] ?? 0) + 1;
 				delivered.push(e);
 				item.msg?.ack();
 				if (isSequenced(e)) {
@@ -174,24 +216,22 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 					check.add(e.order_id);
 					continue;
 				}
-				retried++;
+				tally.retried++;
 				log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: item.msg?.attempts ?? null });
 				if (isSequenced(e)) blocked.add(e.order_id);
 				giveBack(item.msg?.attempts ?? 1);
 			}
 		}
-		await advanceDelivered(env.DB, upTo);
+		await advanceDelivered(db, upTo);
 		for (const id of blocked) check.delete(id);
-		round = (await takeNext(env.DB, [...check])).map((event) => ({ event }));
+		round = (await takeNext(db, [...check])).map((event) => ({ event }));
 		check = new Set();
 	}
-	await park(env.DB, reparked, new Date().toISOString());
+	await park(db, reparked, new Date().toISOString());
 	if (delivered.length > 0) {
 		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
-		await markProcessed(env.DB, delivered, new Date().toISOString());
+		await markProcessed(db, delivered, new Date().toISOString());
 	}
-	// First attempts last, so a slow receiver does not hold up the mails; each attempt is bounded and recorded.
-	const webhooks = await attemptAll(env, webhookJobs, Date.now());
-	// One line per batch: what each event led to, and which were duplicates of earlier deliveries.
-	log.info("[events]", "batch_consumed", { messages: batch.messages.length, delivered: delivered.length, duplicates, parked: parked.length, retried, outcomes, webhooks });
+	tally.delivered += delivered.length;
+	return webhookJobs;
 }

@@ -59,3 +59,20 @@ export async function takeNext(db: D1Database, orderIds: string[]): Promise<Sequ
 		.all<{ payload: string }>();
 	return results.map((r) => JSON.parse(r.payload) as SequencedEvent);
 }
+
+/**
+ * Deletes up to `limit` cursors of finished orders (delivered or cancelled:
+ * no status change, so no event, can follow) whose every event was delivered
+ * and whose last change is older than `before` (no copy of their events can
+ * still arrive), with any parked copies; returns how many cursors went. An
+ * order's cursor is in its own shard, next to the order.
+ */
+export async function pruneFinishedCursors(db: D1Database, before: string, limit: number): Promise<number> {
+	const finished = `SELECT c.order_id FROM order_event_cursor c JOIN orders o ON o.order_id = c.order_id
+	  WHERE o.status IN ('delivered', 'cancelled') AND o.updated_at < ? AND c.delivered_seq >= o.event_seq LIMIT ?`;
+	const [, cursors] = await db.batch([
+		db.prepare(`DELETE FROM order_event_parked WHERE order_id IN (${finished})`).bind(before, limit),
+		db.prepare(`DELETE FROM order_event_cursor WHERE order_id IN (${finished})`).bind(before, limit),
+	]);
+	return cursors?.meta.changes ?? 0;
+}

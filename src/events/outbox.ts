@@ -1,9 +1,11 @@
 /**
  * The gateway's event outbox: events are inserted into D1 in the same batch as
  * the change they describe (so a crash cannot lose them), sent to the queue
- * right after, and deleted once sent. The reconciler re-sends leftovers.
- * The checkout hot path sends through `publishSoon`, which gathers the events
- * of concurrent orders into one queue send and one D1 delete.
+ * right after, and deleted once sent. The reconciler re-sends leftovers. An
+ * order's events are in its shard's `event_outbox`, the shop's own in DB's
+ * (./stores.ts). The checkout hot path sends through `publishSoon`, which
+ * gathers the events of concurrent orders into one queue send and one delete
+ * per database.
  *
  * An order's events (those with a `sequence`) leave in sequence: whoever
  * publishes one sends, from the outbox, every event of that order that may go
@@ -17,6 +19,7 @@ import { log } from "../shared/log";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import { UNGATED, type Gate } from "../shared/gate";
 import { isSequenced, releasable, type OutboxEntry } from "./sequence";
+import { byDatabase, eventDatabases, eventDb, orderIdOf } from "./stores";
 import type { StockgateEvent } from "./types";
 
 /** How long an event waits for others before the batch goes out (the queue's own batching adds its timeout on top). */
@@ -31,26 +34,42 @@ export function eventStmt(db: D1Database, event: StockgateEvent, gate: Gate = UN
 		.bind(event.event_id, JSON.stringify(event), event.occurred_at, ...gate.binds);
 }
 
-/** Sends events to the queue, in order, and clears them from the outbox; failures stay for the reconciler. */
-async function sendNow(env: Env, events: StockgateEvent[]): Promise<void> {
+/** An event to hand to the queue, with the database whose outbox holds it. */
+interface Outgoing {
+	db: D1Database;
+	event: StockgateEvent;
+}
+
+/** Sends events to the queue, in order, and clears them from their outboxes; failures stay for the reconciler. */
+async function sendNow(env: Env, out: Outgoing[]): Promise<void> {
 	// A later chunk only after the earlier one was taken: an order's events may span two.
-	for (let i = 0; i < events.length; i += PUBLISH_MAX) {
-		if (!(await sendChunk(env, events.slice(i, i + PUBLISH_MAX)))) return;
+	for (let i = 0; i < out.length; i += PUBLISH_MAX) {
+		if (!(await sendChunk(env, out.slice(i, i + PUBLISH_MAX)))) return;
 	}
 }
 
+/** Deletes sent events from each outbox that held them: one statement per database. */
+async function clearSent(out: Outgoing[]): Promise<void> {
+	await Promise.all(
+		[...byDatabase(out, (o) => o.db)].map(([db, sent]) =>
+			db.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(sent.map((o) => o.event.event_id))).run(),
+		),
+	);
+}
+
 /** True when the queue took the chunk. */
-async function sendChunk(env: Env, events: StockgateEvent[]): Promise<boolean> {
-	if (events.length === 0) return true;
+async function sendChunk(env: Env, out: Outgoing[]): Promise<boolean> {
+	if (out.length === 0) return true;
+	const events = out.map((o) => o.event);
 	if (!env.EVENTS) {
 		// Without a queue the log line is the delivery: clear the rows so they are not logged again every minute.
 		log.info("[events]", "no_queue_binding", { events });
-		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
+		await clearSent(out);
 		return true;
 	}
 	try {
 		await env.EVENTS.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
-		await env.DB.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(events.map((e) => e.event_id))).run();
+		await clearSent(out);
 		log.info("[events]", "published", { events: events.map((e) => ({ id: e.event_id, type: e.type, ...(isSequenced(e) ? { sequence: e.sequence } : {}) })) });
 		return true;
 	} catch (err) {
@@ -67,7 +86,7 @@ async function sendChunk(env: Env, events: StockgateEvent[]): Promise<boolean> {
  * `confirmed` are not held: their publisher saw the commits confirmed (the
  * outbox rows saying so may still be waiting to be cleared).
  */
-async function releasedOf(db: D1Database, orderIds: string[], confirmed: ReadonlySet<string> = new Set()): Promise<StockgateEvent[]> {
+async function releasedOf(db: D1Database, orderIds: string[], confirmed: ReadonlySet<string> = new Set()): Promise<Outgoing[]> {
 	if (orderIds.length === 0) return [];
 	const { results } = await db
 		.prepare(
@@ -82,20 +101,35 @@ async function releasedOf(db: D1Database, orderIds: string[], confirmed: Readonl
 		const held = Number(r.held) === 1 && !confirmed.has((JSON.parse(payload) as StockgateEvent).event_id);
 		return { order_id: r.order_id, sequence: Number(r.sequence), held, payload };
 	});
-	return releasable(entries).map((e) => JSON.parse(e.payload) as StockgateEvent);
+	return releasable(entries).map((e) => ({ db, event: JSON.parse(e.payload) as StockgateEvent }));
+}
+
+/** Each event with the database whose outbox holds it; one naming a shard this Worker lacks is logged and left. */
+function located(env: Env, events: StockgateEvent[]): Outgoing[] {
+	return events.flatMap((event) => {
+		const db = eventDb(env, event);
+		if (db) return [{ db, event }];
+		log.error("event_without_database", { event_id: event.event_id, order_id: orderIdOf(event) }, "[events]");
+		return [];
+	});
 }
 
 /**
  * Sends `events`: the others as they are, each order event with whatever of
- * its order may go now, in sequence. A "placed" event handed to `publish` is
- * one whose commits its publisher saw confirmed.
+ * its order may go now, in sequence, read from its order's shard. A "placed"
+ * event handed to `publish` is one whose commits its publisher saw confirmed.
  */
 async function sendInOrder(env: Env, events: StockgateEvent[]): Promise<void> {
-	const plain = events.filter((e) => !isSequenced(e));
-	const sequenced = events.filter(isSequenced);
-	const orderIds = [...new Set(sequenced.map((e) => e.order_id))];
-	const confirmed = new Set(sequenced.filter((e) => e.sequence === 1).map((e) => e.event_id));
-	await sendNow(env, [...plain, ...(await releasedOf(env.DB, orderIds, confirmed))]);
+	const plain = located(
+		env,
+		events.filter((e) => !isSequenced(e)),
+	);
+	const sequenced = located(env, events.filter(isSequenced));
+	const confirmed = new Set(sequenced.filter((o) => isSequenced(o.event) && o.event.sequence === 1).map((o) => o.event.event_id));
+	const released = await Promise.all(
+		[...byDatabase(sequenced, (o) => o.db)].map(([db, out]) => releasedOf(db, [...new Set(out.map((o) => orderIdOf(o.event)!))], confirmed)),
+	);
+	await sendNow(env, [...plain, ...released.flat()]);
 }
 
 const publisherOf = coalescerPer(
@@ -131,28 +165,33 @@ export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitU
 }
 
 /**
- * Re-sends events left in the outbox (older than `olderThan`, so in-flight
- * requests finish their own); an order's events in sequence, as `publish`
- * does. An order's "placed" event waits while the order still has a commit to
- * confirm (and an event written before sequences existed, with the id
- * evt_placed_<order>, likewise).
+ * Re-sends events left in the outboxes of DB and of every shard, in parallel,
+ * at most `limit` per database (older than `olderThan`, so in-flight requests
+ * finish their own); an order's events in sequence, as `publish` does. An
+ * order's "placed" event waits while the order still has a commit to confirm
+ * (and an event written before sequences existed, with the id
+ * evt_placed_<order>, likewise). Returns how many rows were read.
  */
 export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
-	const { results } = await env.DB.prepare(
-		`SELECT payload FROM event_outbox e WHERE created_at <= ?
-		   AND NOT (e.sequence IS NULL AND substr(e.event_id, 1, 11) = 'evt_placed_'
-		            AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
-		 ORDER BY created_at LIMIT ?`,
-	)
+	const counts = await Promise.all(eventDatabases(env).map((db) => flushOne(env, db, olderThan, limit)));
+	return counts.reduce((a, b) => a + b, 0);
+}
+
+async function flushOne(env: Env, db: D1Database, olderThan: string, limit: number): Promise<number> {
+	const { results } = await db
+		.prepare(
+			`SELECT payload FROM event_outbox e WHERE created_at <= ?
+			   AND NOT (e.sequence IS NULL AND substr(e.event_id, 1, 11) = 'evt_placed_'
+			            AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
+			 ORDER BY created_at LIMIT ?`,
+		)
 		.bind(olderThan, limit)
 		.all<{ payload: string }>();
 	const events = results.map((r) => JSON.parse(r.payload) as StockgateEvent);
-	await publish(
-		env,
-		events.filter((e) => !isSequenced(e)),
-	);
-	// Not through `publish`: nothing here vouches for an order's commits.
+	// The rows are cleared from the database they were read from, whatever the event names.
+	const plain = events.filter((e) => !isSequenced(e)).map((event) => ({ db, event }));
+	// Not as `publish` does: nothing here vouches for an order's commits.
 	const orderIds = [...new Set(events.filter(isSequenced).map((e) => e.order_id))];
-	await sendNow(env, await releasedOf(env.DB, orderIds));
+	await sendNow(env, [...plain, ...(await releasedOf(db, orderIds))]);
 	return events.length;
 }

@@ -8,29 +8,18 @@ import { fail } from "../http/errors";
 import { reply, route } from "../http/route";
 import { log } from "../shared/log";
 import { Limit } from "../shared/schema";
-import { deleteEndpoint, endpointView, getEndpoint, insertEndpoint, listDeliveries, listEndpoints } from "./queries";
+import { eventDatabases } from "../events/stores";
+import { decodeCursor, deliveryPage, isCursorShaped } from "./deliveryPages";
+import { forgetEndpoints } from "./endpoints";
+import { deleteEndpoint, deleteEndpointRecords, endpointView, getEndpoint, insertEndpoint, listEndpoints } from "./queries";
 import { CreateEndpointBody, DeliveryPage, Endpoint, EndpointList, EndpointParams } from "./schema";
 import { syncStockListeners } from "./listeners";
 import { newSecret, newWebhookId } from "./signing";
 import { allowsHttpLocalhost, urlProblem } from "./url";
 
-/** Cursors are the last delivery_id of a page, base64url-encoded. */
-function encodeCursor(deliveryId: number): string {
-	return btoa(`d${deliveryId}`).replaceAll("=", "");
-}
-
-function decodeCursor(cursor: string): number | null {
-	try {
-		const m = /^d([1-9][0-9]{0,15})$/.exec(atob(cursor));
-		return m ? Number(m[1]) : null;
-	} catch {
-		return null;
-	}
-}
-
 const DeliveriesQuery = z.object({
 	limit: Limit(100, 20),
-	cursor: z.string().min(1).max(64).refine((c) => decodeCursor(c) !== null, "is not a cursor from a previous page").optional(),
+	cursor: z.string().min(1).max(8192).refine(isCursorShaped, "is not a cursor from a previous page").optional(),
 });
 
 async function requireEndpoint(db: D1Database, webhookId: string) {
@@ -64,6 +53,7 @@ export const webhookRoutes = [
 				disabled_at: null,
 			};
 			await insertEndpoint(env.DB, endpoint);
+			forgetEndpoints();
 			// The endpoint is stored either way; a warehouse not told now is told by the next reconciler run.
 			if (endpoint.events.includes("stock.changed")) await syncStockListeners(env).catch((err) => log.warn("[webhooks]", "stock_changed_listening_failed", { error: String(err) }));
 			return reply(endpointView(endpoint), 201);
@@ -89,6 +79,9 @@ export const webhookRoutes = [
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params }) => {
 			if (!(await deleteEndpoint(env.DB, params.webhook_id))) fail("NOT_FOUND", `Webhook ${params.webhook_id} not found.`);
+			forgetEndpoints();
+			// Its messages and attempts, wherever their events live; any another isolate stores in the next seconds are pruned.
+			await Promise.all(eventDatabases(env).map((db) => deleteEndpointRecords(db, params.webhook_id)));
 			await syncStockListeners(env).catch((err) => log.warn("[webhooks]", "stock_changed_listening_failed", { error: String(err) }));
 			return reply(null, 204);
 		},
@@ -104,9 +97,11 @@ export const webhookRoutes = [
 		responses: { 200: { description: "A page of attempts; pass next_cursor as ?cursor= for the next", schema: DeliveryPage } },
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, query }) => {
+			const positions = query.cursor ? decodeCursor(query.cursor, eventDatabases(env).length) : null;
+			// Shaped like a cursor but naming another number of databases: not one of this deployment's pages.
+			if (query.cursor && !positions) fail("VALIDATION_ERROR", "Invalid request query: check query.cursor.", [{ field: "query.cursor", message: "is not a cursor from a previous page" }]);
 			await requireEndpoint(env.DB, params.webhook_id);
-			const page = await listDeliveries(env.DB, params.webhook_id, query.cursor ? decodeCursor(query.cursor) : null, query.limit);
-			return reply({ deliveries: page.deliveries, next_cursor: page.next === null ? null : encodeCursor(page.next) });
+			return reply(await deliveryPage(env, params.webhook_id, positions, query.limit));
 		},
 	}),
 ];

@@ -11,9 +11,11 @@ import type { Env } from "../../src/env";
 import { LAST_ATTEMPT } from "../../src/events/consumer";
 import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
 import worker from "../../src/index";
+import { newOrderId } from "../../src/orders/shards";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { uid } from "../helpers/http";
+import { dbOfOrder } from "../helpers/shards";
 import { messagesOf, register, scriptedReceiver } from "../helpers/webhooks";
 
 interface Sent {
@@ -33,9 +35,9 @@ function withMailer(fail: (subject: string) => boolean = () => false) {
 	return { sent, env: { ...env, MAILER: mailer } as unknown as Env };
 }
 
-/** An order's status events, numbered as the gateway numbers them: placed (1), then each change. */
-function orderEvents(path: string[]): OrderStatusChanged[] {
-	const order_id = uid("ord");
+/** An order's status events, numbered as the gateway numbers them: placed (1), then each change; the order is on `shard`. */
+function orderEvents(path: string[], shard = 1): OrderStatusChanged[] {
+	const order_id = newOrderId(shard);
 	let previous: string | null = null;
 	return ["pending", ...path].map((status, i) => {
 		const e: OrderStatusChanged = {
@@ -111,6 +113,24 @@ describe("the queue consumer delivers an order's events in sequence", () => {
 		expect(last.result.explicitAcks).toEqual(last.ids);
 		expect(last.result.retryMessages).toEqual([]);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} cancelled`]);
+	});
+});
+
+describe("an order from the single-database layout", () => {
+	it("goes on from the cursor DB kept for it: its next event is delivered, not parked, and its cursor continues in its shard", async () => {
+		const m = withMailer();
+		const [, paid, processing, shipped] = orderEvents(["paid", "processing", "shipped"]);
+		const legacyId = uid("ord").replaceAll("-", "");
+		const legacy = [paid!, processing!, shipped!].map((e) => ({ ...e, order_id: legacyId }));
+		await env.DB.prepare(`INSERT INTO order_event_cursor (order_id, delivered_seq) VALUES (?, 2)`).bind(legacyId).run();
+		await consume([legacy[2]!, legacy[1]!], m.env);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${legacyId} has shipped`]);
+		// Its shard (0, as for every id without a shard number) keeps its cursor from now on.
+		const cursor = await dbOfOrder(legacyId).prepare(`SELECT delivered_seq FROM order_event_cursor WHERE order_id = ?`).bind(legacyId).first<{ delivered_seq: number }>();
+		expect(cursor!.delivered_seq).toBe(4);
+		// A redelivered earlier event is a duplicate.
+		await consume([legacy[0]!], m.env, 2);
+		expect(m.sent).toHaveLength(1);
 	});
 });
 

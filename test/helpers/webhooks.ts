@@ -8,6 +8,7 @@ import { expect } from "vitest";
 import type { TransferUpdated } from "../../src/events/types";
 import type { Send } from "../../src/webhooks/delivery";
 import { admin, call, uid } from "./http";
+import { allShards } from "./shards";
 
 function fromBase64(s: string): Uint8Array<ArrayBuffer> {
 	const bin = atob(s);
@@ -106,11 +107,35 @@ export async function deliveriesOf(webhookId: string, limit = 100): Promise<any[
 	return r.body.deliveries;
 }
 
-export async function messagesOf(webhookId: string): Promise<Array<{ message_id: string; event_id: string; state: string; attempts: number; next_attempt_at: string | null }>> {
-	const { results } = await env.DB.prepare(`SELECT message_id, event_id, state, attempts, next_attempt_at FROM webhook_messages WHERE webhook_id = ? ORDER BY created_at`)
-		.bind(webhookId)
-		.all<{ message_id: string; event_id: string; state: string; attempts: number; next_attempt_at: string | null }>();
-	return results;
+/** DB and every shard: where webhook messages and attempts live (an order event's in its order's shard). */
+export function eventDatabases(): D1Database[] {
+	return [...new Set([env.DB, ...allShards()])];
+}
+
+export interface MessageRow {
+	message_id: string;
+	event_id: string;
+	state: string;
+	attempts: number;
+	next_attempt_at: string | null;
+	order_id: string | null;
+	sequence: number | null;
+}
+
+/** An endpoint's messages in every database, oldest first. */
+export async function messagesOf(webhookId: string): Promise<MessageRow[]> {
+	const pages = await Promise.all(
+		eventDatabases().map((db) =>
+			db
+				.prepare(`SELECT message_id, event_id, state, attempts, next_attempt_at, order_id, sequence, created_at FROM webhook_messages WHERE webhook_id = ?`)
+				.bind(webhookId)
+				.all<MessageRow & { created_at: string }>(),
+		),
+	);
+	return pages
+		.flatMap((p) => p.results)
+		.sort((a, b) => a.created_at.localeCompare(b.created_at) || (a.sequence ?? 0) - (b.sequence ?? 0))
+		.map(({ created_at: _, ...m }) => m);
 }
 
 /**

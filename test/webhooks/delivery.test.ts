@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { TransferUpdated } from "../../src/events/types";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
+import { forgetEndpoints } from "../../src/webhooks/endpoints";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { admin, call, uid } from "../helpers/http";
 import { deliveriesOf, messagesOf, register, scriptedReceiver, transferEvent, type Step } from "../helpers/webhooks";
@@ -164,6 +165,7 @@ describe("inward targets at delivery time", () => {
 		await env.DB.prepare(`INSERT INTO webhook_endpoints (webhook_id, url, events, description, secret, active, created_at) VALUES (?, ?, '["transfer.updated"]', NULL, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 1, ?)`)
 			.bind(webhookId, url, new Date().toISOString())
 			.run();
+		forgetEndpoints();
 		let sent = 0;
 		const counting: typeof send = (u, init) => {
 			if (u === url) sent++;

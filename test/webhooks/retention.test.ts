@@ -2,8 +2,9 @@
  * Tables that stop growing: finished webhook messages and their attempts are
  * deleted WEBHOOK_RETENTION_DAYS after they were created, and the queue
  * consumer's processed_events once no copy of an event can still arrive.
- * Rows are written straight into D1 in bulk; the prune runs with an injected
- * `now`, a bounded amount per run.
+ * Rows are written straight into an order shard in bulk (order events' records
+ * live there); the prune runs with an injected `now`, a bounded amount per
+ * run and per database.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -12,9 +13,12 @@ import { PRUNE_LIMITS, prune, retentionCutoffs } from "../../src/ops/prune";
 import { reconcile } from "../../src/ops/reconcile";
 import { TOLERANCE_S } from "../../src/payments/signature";
 import { uid } from "../helpers/http";
-import { register } from "../helpers/webhooks";
+import { allShards } from "../helpers/shards";
+import { eventDatabases, messagesOf, register } from "../helpers/webhooks";
 
 const DAY = 86_400_000;
+/** Order events' records live in their order's shard: the traffic is written to one. */
+const orderShard = allShards()[1]!;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -25,13 +29,14 @@ async function traffic(webhookId: string, tag: string, count: number, from: numb
 	const step = (to - from) / count;
 	const n = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1)`;
 	const at = `strftime('%Y-%m-%dT%H:%M:%fZ', (? + i * ?) / 1000.0, 'unixepoch')`;
-	await env.DB.batch([
-		env.DB.prepare(`${n} INSERT INTO processed_events (event_id, type, processed_at) SELECT 'evt_' || ? || '_' || i, 'order.status_changed', ${at} FROM n`).bind(count, tag, from, step),
-		env.DB.prepare(
+	const db = orderShard;
+	await db.batch([
+		db.prepare(`${n} INSERT INTO processed_events (event_id, type, processed_at) SELECT 'evt_' || ? || '_' || i, 'order.status_changed', ${at} FROM n`).bind(count, tag, from, step),
+		db.prepare(
 			`${n} INSERT INTO webhook_messages (message_id, webhook_id, event_id, event_type, payload, state, attempts, created_at, next_attempt_at)
 			 SELECT 'msg_' || ? || '_' || i, ?, 'evt_' || ? || '_' || i, 'order.placed', '{}', ?, 2, ${at}, CASE WHEN ? = 'pending' THEN ${at} END FROM n`,
 		).bind(count, tag, webhookId, tag, state, from, step, state, from, step),
-		env.DB.prepare(
+		db.prepare(
 			`${n}, a(k) AS (SELECT 1 UNION ALL SELECT 2)
 			 INSERT INTO webhook_deliveries (webhook_id, message_id, event_id, event_type, attempt, status_code, error, at, next_attempt_at)
 			 SELECT ?, 'msg_' || ? || '_' || i, 'evt_' || ? || '_' || i, 'order.placed', k, CASE k WHEN 1 THEN 503 ELSE 200 END, CASE k WHEN 1 THEN 'http_503' END, ${at}, NULL FROM n, a`,
@@ -40,7 +45,10 @@ async function traffic(webhookId: string, tag: string, count: number, from: numb
 }
 
 async function counts(tag: string) {
-	const one = async (sql: string) => (await env.DB.prepare(sql).bind(`%\\_${tag}%`).first<{ c: number }>())!.c;
+	const one = async (sql: string) => {
+		const each = await Promise.all(eventDatabases().map(async (db) => (await db.prepare(sql).bind(`%\\_${tag}%`).first<{ c: number }>())!.c));
+		return each.reduce((a, b) => a + b, 0);
+	};
 	return {
 		processed: await one(`SELECT COUNT(*) AS c FROM processed_events WHERE event_id LIKE ? ESCAPE '\\'`),
 		messages: await one(`SELECT COUNT(*) AS c FROM webhook_messages WHERE message_id LIKE ? ESCAPE '\\'`),
@@ -52,8 +60,9 @@ async function counts(tag: string) {
 async function pruneAll(now: number) {
 	for (let run = 0; run < 100; run++) {
 		const r = await prune(env, now);
-		expect(r.webhook_messages).toBeLessThanOrEqual(PRUNE_LIMITS.webhookMessages);
-		expect(r.processed_events).toBeLessThanOrEqual(PRUNE_LIMITS.processedEvents);
+		// The limits hold per database.
+		expect(r.webhook_messages).toBeLessThanOrEqual(PRUNE_LIMITS.webhookMessages * eventDatabases().length);
+		expect(r.processed_events).toBeLessThanOrEqual(PRUNE_LIMITS.processedEvents * eventDatabases().length);
 		if (r.webhook_messages === 0 && r.processed_events === 0) return run;
 	}
 	throw new Error("pruning did not finish in 100 runs");
@@ -62,7 +71,7 @@ async function pruneAll(now: number) {
 describe("retention cut-offs", () => {
 	it("keep finished webhook messages WEBHOOK_RETENTION_DAYS (default 7), and processed events a day: past the 300 s signature tolerance with a wide margin", () => {
 		const now = Date.UTC(2030, 0, 10, 12);
-		expect(retentionCutoffs(now, 7 * DAY)).toEqual({ webhookMessagesBefore: iso(now - 7 * DAY), processedEventsBefore: iso(now - DAY) });
+		expect(retentionCutoffs(now, 7 * DAY)).toEqual({ webhookMessagesBefore: iso(now - 7 * DAY), processedEventsBefore: iso(now - DAY), orderCursorsBefore: iso(now - DAY) });
 		expect(retentionCutoffs(now, 1 * DAY).webhookMessagesBefore).toBe(iso(now - DAY));
 		expect(PROCESSED_EVENTS_KEEP_MS).toBe(DAY);
 		expect(PROCESSED_EVENTS_KEEP_MS).toBeGreaterThan(TOLERANCE_S * 1000 * 100);
@@ -90,8 +99,9 @@ describe("10,000 events over 20 days", () => {
 		const end = start + 20 * DAY;
 		expect(await counts(tag)).toEqual({ processed: perDay, messages: 7 * perDay, deliveries: 7 * perDay * 2 });
 		// What is left is the newest.
-		const oldest = await env.DB.prepare(`SELECT MIN(created_at) AS m FROM webhook_messages WHERE webhook_id = ?`).bind(ep.webhook_id).first<{ m: string }>();
-		expect(Date.parse(oldest!.m)).toBeGreaterThanOrEqual(end - 7 * DAY);
+		const oldest = (await messagesOf(ep.webhook_id))[0]!;
+		const created = await orderShard.prepare(`SELECT created_at FROM webhook_messages WHERE message_id = ?`).bind(oldest.message_id).first<{ created_at: string }>();
+		expect(Date.parse(created!.created_at)).toBeGreaterThanOrEqual(end - 7 * DAY);
 	});
 
 	it("given-up messages go too; pending ones stay, however old, until they finish", async () => {
@@ -130,5 +140,53 @@ describe("the cron reconciler", () => {
 		let runs = 1;
 		while ((await reconcile(env, now + runs * 60_000)).pruned_webhook_messages > 0) expect(++runs).toBeLessThan(20);
 		expect(await counts(tag)).toEqual({ processed: 0, messages: 0, deliveries: 0 });
+	});
+});
+
+describe("order event cursors", () => {
+	/** An order row in `db` with its status, event count and last change. */
+	async function order(db: D1Database, orderId: string, status: string, eventSeq: number, updatedAt: number) {
+		await db
+			.prepare(
+				`INSERT INTO orders (order_id, user_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, status, payment_status, created_at, updated_at, event_seq)
+				 VALUES (?, 'user-cur', '[]', '{}', 'delivery', 'standard', 0, 0, 0, 0, ?, 'paid', ?, ?, ?)`,
+			)
+			.bind(orderId, status, iso(updatedAt - DAY), iso(updatedAt), eventSeq)
+			.run();
+	}
+
+	async function cursor(db: D1Database, orderId: string, deliveredSeq: number) {
+		await db.prepare(`INSERT INTO order_event_cursor (order_id, delivered_seq) VALUES (?, ?)`).bind(orderId, deliveredSeq).run();
+	}
+
+	it("of finished orders whose every event was delivered go a day after their last change, from each order's shard; live, recent or undelivered ones stay", async () => {
+		const now = Date.UTC(2034, 0, 10);
+		const shards = allShards();
+		const cases = shards.flatMap((db, shard) => {
+			const id = (name: string) => `ord_${shard}_${name}${"0".repeat(32 - name.length)}`;
+			return [
+				{ db, id: id("a1"), status: "delivered", seq: 5, delivered: 5, at: now - 2 * DAY, gone: true },
+				{ db, id: id("b2"), status: "cancelled", seq: 2, delivered: 2, at: now - 2 * DAY, gone: true },
+				{ db, id: id("c3"), status: "cancelled", seq: 3, delivered: 2, at: now - 2 * DAY, gone: false },
+				{ db, id: id("d4"), status: "delivered", seq: 5, delivered: 5, at: now - DAY / 2, gone: false },
+				{ db, id: id("e5"), status: "shipped", seq: 4, delivered: 4, at: now - 9 * DAY, gone: false },
+			];
+		});
+		for (const c of cases) {
+			await order(c.db, c.id, c.status, c.seq, c.at);
+			await cursor(c.db, c.id, c.delivered);
+		}
+		// An early copy of a finished order's event, parked: it goes with the cursor.
+		await shards[1]!.prepare(`INSERT INTO order_event_parked (order_id, sequence, payload, parked_at) VALUES (?, 9, '{}', ?)`).bind(cases.find((c) => c.db === shards[1] && c.status === "delivered")!.id, iso(now - 2 * DAY)).run();
+
+		const report = await prune(env, now);
+		expect(report.order_event_cursors).toBe(2 * shards.length);
+		for (const c of cases) {
+			const left = await c.db.prepare(`SELECT COUNT(*) AS c FROM order_event_cursor WHERE order_id = ?`).bind(c.id).first<{ c: number }>();
+			expect(left!.c, `${c.id} ${c.status}`).toBe(c.gone ? 0 : 1);
+		}
+		expect((await shards[1]!.prepare(`SELECT COUNT(*) AS c FROM order_event_parked WHERE sequence = 9`).first<{ c: number }>())!.c).toBe(0);
+		// Nothing more is due: the next run deletes none.
+		expect((await prune(env, now + 60_000)).order_event_cursors).toBe(0);
 	});
 });
