@@ -173,7 +173,7 @@ export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitU
  * evt_placed_<order>, likewise). Returns how many rows were read.
  */
 export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
-	const counts = await Promise.all(eventDatabases(env).map((db) => flushOne(env, db, olderThan, limit)));
+	const counts = await Promise.all((await eventDatabases(env)).map((db) => flushOne(env, db, olderThan, limit)));
 	return counts.reduce((a, b) => a + b, 0);
 }
 

@@ -11,7 +11,8 @@
  * number (the single-database layout) resolves to shard 0 like its order.
  */
 import type { Env } from "../env";
-import { orderDb, orderShards, shardOfOrderId } from "../orders/shards";
+import { distinctDatabases } from "../ops/databases";
+import { orderDb, shardOfOrderId } from "../orders/shards";
 import type { StockgateEvent } from "./types";
 
 /** The order an event belongs to, or null for a shop-wide event. */
@@ -30,9 +31,12 @@ export function namesItsShard(orderId: string): boolean {
 	return orderId.startsWith(`ord_${shardOfOrderId(orderId)}_`);
 }
 
-/** Every database that holds event records: DB, then each shard (DB once when it is the only one). */
-export function eventDatabases(env: Env): D1Database[] {
-	return [...new Set([env.DB, ...orderShards(env)])];
+/**
+ * Every database that holds event records, each once: DB, then each shard
+ * (an upgraded shop binds one database as both DB and ORDERS_0).
+ */
+export function eventDatabases(env: Env): Promise<D1Database[]> {
+	return distinctDatabases(env);
 }
 
 /** Groups items by database, keeping their order within each. */

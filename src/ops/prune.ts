@@ -56,7 +56,7 @@ export async function prune(env: Env, now: number): Promise<PruneReport> {
 	const cut = retentionCutoffs(now, config(env).webhookRetentionMs);
 	// Read fresh (not the isolate's copy): a message is only pruned as an orphan if its endpoint is gone from DB.
 	const endpointIds = (await listEndpoints(env.DB)).map((e) => e.webhook_id);
-	const reports = await Promise.all(eventDatabases(env).map((db) => pruneOne(db, cut, endpointIds)));
+	const reports = await Promise.all((await eventDatabases(env)).map((db) => pruneOne(db, cut, endpointIds)));
 	return reports.reduce((a, b) => ({
 		webhook_messages: a.webhook_messages + b.webhook_messages,
 		webhook_deliveries: a.webhook_deliveries + b.webhook_deliveries,

@@ -273,7 +273,7 @@ async function recordRun(env: Env, done: Array<{ job: Job; row: AttemptRow }>, n
 	const { disabled, changed } = await updateStreaks(env.DB, streaks, iso(now), cutoff);
 	if (changed) forgetEndpoints();
 	if (disabled.length === 0) return;
-	await Promise.all(eventDatabases(env).map((db) => giveUpPending(db, disabled)));
+	await Promise.all((await eventDatabases(env)).map((db) => giveUpPending(db, disabled)));
 	for (const webhookId of disabled) {
 		const url = done.find((d) => d.job.webhook_id === webhookId)?.job.url;
 		log.error("endpoint_disabled", { webhook_id: webhookId, url, reason: "every delivery failed for 24 hours", at: iso(now) }, "[webhooks]");
@@ -344,7 +344,7 @@ export async function deliverDue(env: Env, now: number, opts: DeliveryOptions = 
 	const byId = new Map(endpoints.map((e) => [e.webhook_id, e]));
 	const targets = endpoints.map((e) => ({ webhook_id: e.webhook_id, failing: e.failing_since !== null }));
 	const claims = await Promise.allSettled(
-		eventDatabases(env).map(async (db) => (await claimDue(db, targets, iso(now), iso(now + LEASE_MS), DUE_CAPS)).map((m) => jobOf(db, m, byId.get(m.webhook_id)!))),
+		(await eventDatabases(env)).map(async (db) => (await claimDue(db, targets, iso(now), iso(now + LEASE_MS), DUE_CAPS)).map((m) => jobOf(db, m, byId.get(m.webhook_id)!))),
 	);
 	const jobs: Job[] = [];
 	for (const c of claims) {

@@ -84,7 +84,7 @@ export function mergePage(lists: Delivery[][], positions: Positions, limit: numb
 
 /** A page of an endpoint's attempts over every database; `cursor` as returned by the previous page. */
 export async function deliveryPage(env: Env, webhookId: string, positions: Positions | null, limit: number): Promise<{ deliveries: Delivery[]; next_cursor: string | null }> {
-	const dbs = eventDatabases(env);
+	const dbs = await eventDatabases(env);
 	const at = positions ?? dbs.map(() => null);
 	const lists = await Promise.all(dbs.map((db, i) => (at[i] === 0 ? Promise.resolve([]) : listDeliveries(db, webhookId, at[i] ?? null, limit + 1))));
 	const { deliveries, next } = mergePage(lists, at, limit);

@@ -81,7 +81,7 @@ export const webhookRoutes = [
 			if (!(await deleteEndpoint(env.DB, params.webhook_id))) fail("NOT_FOUND", `Webhook ${params.webhook_id} not found.`);
 			forgetEndpoints();
 			// Its messages and attempts, wherever their events live; any another isolate stores in the next seconds are pruned.
-			await Promise.all(eventDatabases(env).map((db) => deleteEndpointRecords(db, params.webhook_id)));
+			await Promise.all((await eventDatabases(env)).map((db) => deleteEndpointRecords(db, params.webhook_id)));
 			await syncStockListeners(env).catch((err) => log.warn("[webhooks]", "stock_changed_listening_failed", { error: String(err) }));
 			return reply(null, 204);
 		},
@@ -97,7 +97,7 @@ export const webhookRoutes = [
 		responses: { 200: { description: "A page of attempts; pass next_cursor as ?cursor= for the next", schema: DeliveryPage } },
 		errors: ["NOT_FOUND", "VALIDATION_ERROR"],
 		handler: async ({ env, params, query }) => {
-			const positions = query.cursor ? decodeCursor(query.cursor, eventDatabases(env).length) : null;
+			const positions = query.cursor ? decodeCursor(query.cursor, (await eventDatabases(env)).length) : null;
 			// Shaped like a cursor but naming another number of databases: not one of this deployment's pages.
 			if (query.cursor && !positions) fail("VALIDATION_ERROR", "Invalid request query: check query.cursor.", [{ field: "query.cursor", message: "is not a cursor from a previous page" }]);
 			await requireEndpoint(env.DB, params.webhook_id);
