@@ -90,17 +90,19 @@ async function releasedOf(db: D1Database, orderIds: string[], confirmed: Readonl
 	if (orderIds.length === 0) return [];
 	const { results } = await db
 		.prepare(
-			`SELECT e.payload, e.order_id, e.sequence,
+			`SELECT e.event_id, e.payload, e.order_id, e.sequence,
 			        (e.sequence = 1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = e.order_id AND o.action = 'commit')) AS held
 			 FROM event_outbox e WHERE e.order_id IN (SELECT value FROM json_each(?)) AND e.sequence IS NOT NULL`,
 		)
 		.bind(JSON.stringify(orderIds))
-		.all<{ payload: string; order_id: string; sequence: number; held: number }>();
-	const entries = results.map((r): OutboxEntry & { payload: string } => {
-		const payload = r.payload;
-		const held = Number(r.held) === 1 && !confirmed.has((JSON.parse(payload) as StockgateEvent).event_id);
-		return { order_id: r.order_id, sequence: Number(r.sequence), held, payload };
-	});
+		.all<{ event_id: string; payload: string; order_id: string; sequence: number; held: number }>();
+	// The row's own event_id tells a confirmed event: each payload is parsed once, and only if it goes.
+	const entries = results.map((r): OutboxEntry & { payload: string } => ({
+		order_id: r.order_id,
+		sequence: Number(r.sequence),
+		held: Number(r.held) === 1 && !confirmed.has(r.event_id),
+		payload: r.payload,
+	}));
 	return releasable(entries).map((e) => ({ db, event: JSON.parse(e.payload) as StockgateEvent }));
 }
 

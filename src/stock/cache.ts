@@ -155,7 +155,8 @@ export class AvailabilityCache {
 		if (entry) applyHeld(entry.byUnit, lines);
 	}
 
-	private generation(warehouseId: string): number {
+	/** Bumped by every invalidation of the warehouse: what is derived from a snapshot is stale once it moves. */
+	generation(warehouseId: string): number {
 		return this.generations.get(warehouseId) ?? 0;
 	}
 

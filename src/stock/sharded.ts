@@ -5,11 +5,14 @@
  * unit's new holds go to the shard its reference hashes to; a commit, release
  * or cancel goes to the warehouse's object and to every shard that may hold
  * the reference (one per shard count the unit has had), and their answers are
- * merged. The shard counts come from the availability snapshot (the read cache);
- * a commit that finds its hold nowhere asks again with a fresh snapshot.
+ * merged. The shard counts come from the availability snapshot (the read cache),
+ * read once per ROUTING_TTL_MS per warehouse, or at once after a write through
+ * this isolate invalidated it; a commit that finds its hold nowhere asks again
+ * with a fresh snapshot.
  */
 import type { Env } from "../env";
-import { cacheOf, warehouseStub, type WarehouseStub } from "./client";
+import { isFresh, type AvailabilityCache } from "./cache";
+import { availabilityClock, cacheOf, warehouseStub, type WarehouseStub } from "./client";
 import { sumDemand } from "./demand";
 import { shardName, shardOf, shardsHolding } from "./shardNames";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Shortage, Unit } from "./types";
@@ -26,9 +29,50 @@ function shardedOf(levels: Level[]): ShardedUnit[] {
 		.map((l) => ({ product_id: l.product_id, size: l.size, shards: l.shards ?? 1, generations: l.shard_generations ?? [1] }));
 }
 
-/** The warehouse's sharded units, from the read cache (or fresh). */
+/**
+ * How long this isolate routes by the shard counts it read. Counts out of date
+ * are never wrong, only slower (see reserve), and change only when an admin
+ * reshards: checkout should not refresh a snapshot every AVAILABILITY_TTL_MS
+ * per warehouse only to learn that no unit is sharded. A reshard through this
+ * isolate invalidates the snapshot, and with it the routing, at once.
+ */
+export const ROUTING_TTL_MS = 10_000;
+
+interface Routing {
+	/** When it was read (availabilityClock), and the cache's generation of the warehouse then. */
+	at: number;
+	generation: number;
+	/** Shard count per unit key, only for units with more than one shard: empty for most warehouses. */
+	shards: Map<string, number>;
+	sharded: ShardedUnit[];
+}
+
+const routings = new WeakMap<AvailabilityCache, Map<string, Routing>>();
+
+/** The warehouse's shard routing: derived once per snapshot read, kept ROUTING_TTL_MS or until the warehouse is invalidated. */
+async function routingOf(env: Env, warehouseId: string, fresh = false): Promise<Routing> {
+	const cache = cacheOf(env);
+	let byWarehouse = routings.get(cache);
+	if (!byWarehouse) routings.set(cache, (byWarehouse = new Map()));
+	const kept = byWarehouse.get(warehouseId);
+	const generation = cache.generation(warehouseId);
+	const now = availabilityClock.now();
+	if (!fresh && kept && kept.generation === generation && isFresh(kept.at, now, ROUTING_TTL_MS)) return kept;
+	const levels = await cache.all(warehouseId, { fresh });
+	const routing: Routing = {
+		at: now,
+		generation,
+		shards: new Map(levels.filter((l) => (l.shards ?? 1) > 1).map((l) => [unitKey(l), l.shards!])),
+		sharded: shardedOf(levels),
+	};
+	// An invalidation during the read leaves its answer unkept: the next caller reads again.
+	if (cache.generation(warehouseId) === generation) byWarehouse.set(warehouseId, routing);
+	return routing;
+}
+
+/** The warehouse's sharded units, from the routing (or fresh). */
 export async function shardedUnits(env: Env, warehouseId: string, fresh = false): Promise<ShardedUnit[]> {
-	return shardedOf(await cacheOf(env).all(warehouseId, { fresh }));
+	return (await routingOf(env, warehouseId, fresh)).sharded;
 }
 
 /** The warehouse's object and every shard object that may hold `ref`. */
@@ -40,11 +84,10 @@ function holders(env: Env, warehouseId: string, ref: string, sharded: ShardedUni
 
 export async function reserve(env: Env, warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult> {
 	const demand = sumDemand(lines);
-	// The shard counts from the read cache (usually this isolate's memo, which planning just filled). A count
-	// out of date is never wrong, only slower: the warehouse's object sells a sharded unit from its pool and gathers
-	// from its shards before refusing, and a shard of any count the unit has had sells exactly what it holds.
-	const levels = await cacheOf(env).levels(warehouseId, demand);
-	const shardsOf = new Map(levels.filter((l) => (l.shards ?? 1) > 1).map((l) => [unitKey(l), l.shards!]));
+	// The shard counts from the routing (ROUTING_TTL_MS). A count out of date is never wrong, only slower: the
+	// warehouse's object sells a sharded unit from its pool and gathers from its shards before refusing, and a
+	// shard of any count the unit has had sells exactly what it holds.
+	const shardsOf = (await routingOf(env, warehouseId)).shards;
 	const main = warehouseStub(env, warehouseId);
 	if (shardsOf.size === 0) return main.reserve(ref, demand, ttlMs, { actor: "checkout" });
 	const own = demand.filter((l) => !shardsOf.has(unitKey(l)));

@@ -5,8 +5,11 @@
  * cancelled order's units are sold again; folding back to one shard loses nothing.
  */
 import { describe, expect, it } from "vitest";
+import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
+import { availabilityClock, warehouseRpcs } from "../../src/stock/client";
+import { ROUTING_TTL_MS } from "../../src/stock/sharded";
 import { admin, call } from "../helpers/http";
-import { customer, makeShop, placeOrder } from "../helpers/shop";
+import { ADDRESS, customer, makeShop, placeOrder } from "../helpers/shop";
 import { eventually } from "../helpers/time";
 
 interface Row {
@@ -148,5 +151,32 @@ describe("a sharded unit through the API", () => {
 		expect((await until(auth, east, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
 		expect((await until(auth, west, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
 		expect((await buy(p, 1)).res.status).toBe(409);
+	});
+});
+
+describe("shard routing", () => {
+	/** Snapshot RPCs sent while one order is placed and committed (the Worker runs in this isolate). */
+	async function snapshotsToBuy(productId: string): Promise<number> {
+		const before = warehouseRpcs().byMethod.snapshot ?? 0;
+		const c = await customer([{ product_id: productId, size: "M", quantity: 1 }], { ...ADDRESS, city: "Portland", region: "OR", postal_code: "97201" });
+		expect((await placeOrder(c.auth)).status).toBe(201);
+		return (warehouseRpcs().byMethod.snapshot ?? 0) - before;
+	}
+
+	it("checkout reads a warehouse's shard counts once per ROUTING_TTL_MS, not once per availability ttl", async () => {
+		// The only warehouse in its area: checkout reserves there directly and plans from no snapshot.
+		const shop = await makeShop({ warehouses: [{ postal_code: "97201", region: "OR", stock: { "0/M": 10 } }] });
+		const [p] = shop.products as [string];
+		const start = Date.now();
+		availabilityClock.now = () => start;
+		try {
+			expect(await snapshotsToBuy(p)).toBe(1);
+			availabilityClock.now = () => start + AVAILABILITY_TTL_MS;
+			expect(await snapshotsToBuy(p)).toBe(0);
+			availabilityClock.now = () => start + ROUTING_TTL_MS;
+			expect(await snapshotsToBuy(p)).toBe(1);
+		} finally {
+			availabilityClock.now = () => Date.now();
+		}
 	});
 });
