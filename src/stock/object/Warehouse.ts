@@ -283,12 +283,9 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	/** At the warehouse: give-backs from a shard join the pool once each; answers their ids (all known applied). */
-	async receiveGiveBacks(shard: number, gives: store.GiveBack[]): Promise<{ applied: string[] }> {
+	async receiveGiveBacks(shard: number, gives: store.GiveBack[], report?: store.ShardReport): Promise<{ applied: string[] }> {
 		this.assertWarehouse("receiveGiveBacks");
-		await this.mutate("giveIn", (tx) => {
-			for (const g of gives) pool.applyGiveBack(tx, shard, g);
-		});
-		return { applied: gives.map((g) => g.give_id) };
+		return { applied: await this.link.receive(shard, gives, report) };
 	}
 
 	/** Each sharded unit's shard count and the counts it has had. */

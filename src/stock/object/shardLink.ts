@@ -156,6 +156,15 @@ export class ShardLink {
 		});
 	}
 
+	/** At the warehouse: give-backs a shard delivered join the pool once each, with the shard's levels when it sent them. */
+	async receive(shard: number, gives: store.GiveBack[], report: store.ShardReport | undefined): Promise<string[]> {
+		await this.host.mutate("giveIn", (tx) => {
+			for (const g of gives) pool.applyGiveBack(tx, shard, g);
+			if (report && gives.length > 0) pool.recordReport(tx, gives[0]!, shard, report);
+		});
+		return gives.map((g) => g.give_id);
+	}
+
 	/** At the warehouse: every shard of the unit gives its free units back to the pool. */
 	async gather(unit: Unit): Promise<void> {
 		const slots = pool.width(store.shardConfig(this.host.sql, unit));
@@ -186,7 +195,8 @@ export class ShardLink {
 			if (role.kind === "shard") {
 				const gives = store.pendingGiveBacks(sql, 100);
 				if (gives.length === 0) return;
-				const { applied } = await this.host.object(role.warehouseId).receiveGiveBacks(role.shard, gives);
+				// With the shard's levels after them, so the pool's bound on the shard drops as its pool rises.
+				const { applied } = await this.host.object(role.warehouseId).receiveGiveBacks(role.shard, gives, quota.report(sql, role.unit));
 				this.host.transactionSync(() => store.markGiveBacksDelivered(sql, applied));
 				return;
 			}
