@@ -209,6 +209,45 @@ describe("shards of a unit", () => {
 		await audited([s.main, s.shard(0)]);
 	});
 
+	it("a late commitMany at a shard whose expired units went back to the pool takes them again through a grant, as a single commit does", async () => {
+		const s = await sharded(3, 2);
+		const late = ref("o");
+		const held = ref("o");
+		expect((await s.shard(0).reserve(late, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect((await freeEverywhere(s, 2)).shards[0]).toBe(0);
+		expect((await s.shard(0).reserve(held, [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect(await s.shard(0).commitMany([held, late])).toEqual({ [held]: { ok: true, replayed: false, late: false }, [late]: { ok: true, replayed: false, late: true } });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(0);
+		await audited([s.main, s.shard(0)]);
+	});
+
+	it("a late commitMany at the warehouse's object for a sharded unit gathers the shards' free units before refusing", async () => {
+		const s = await sharded(6, 2);
+		const late = ref("o");
+		expect((await s.main.reserve(late, [line(s.u, 4)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.main);
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.main)).toBe(true);
+		// A buyer at a shard takes a grant: the pool alone no longer covers the late commit, the pool and the shard do.
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		const f = await freeEverywhere(s, 2);
+		expect(f.pool).toBeLessThan(4);
+		expect(f.pool + f.shards[1]!).toBe(5);
+		expect(await s.main.commitMany([late])).toEqual({ [late]: { ok: true, replayed: false, late: true } });
+		// One unit left and held at shard 1: a second late commit is refused, nothing moved.
+		const short = ref("o");
+		expect((await s.main.reserve(short, [line(s.u, 1)], TTL)).ok).toBe(true);
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.main)).toBe(true);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect(await s.main.commitMany([short])).toMatchObject({ [short]: { ok: false, reason: "insufficient_stock" } });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(2);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
 	it("the reconciler's resolveDue at the warehouse resolves its shards' due holds too, and their units reach the pool", async () => {
 		const s = await sharded(5, 3);
 		const r = ref("o");

@@ -169,7 +169,10 @@ export class WarehouseObject extends DurableObject<Env> {
 	 */
 	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
 		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
-		return this.mutate("commitMany", (tx) => holds.commitMany(tx, [...new Set(refs)], opts.actor ?? "checkout"));
+		const results = await this.mutate("commitMany", (tx) => holds.commitMany(tx, [...new Set(refs)], opts.actor ?? "checkout"));
+		// A late commit short of units here takes them as `commit` does: a grant at a shard, the shards' free units at the warehouse.
+		for (const [ref, r] of Object.entries(results)) if (!r.ok && r.reason === "insufficient_stock") results[ref] = await this.commit(ref, opts);
+		return results;
 	}
 
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
