@@ -57,7 +57,7 @@ export function recordReport(tx: Tx, unit: Unit, shard: number, r: store.ShardRe
  */
 export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport, wanted = 0): AskStep {
 	const c = store.shardConfig(tx.sql, unit);
-	recordReport(tx, unit, shard, r);
+	hearing(tx, unit, () => recordReport(tx, unit, shard, r));
 	const upper = upperBounds(tx.sql, unit, Math.max(width(c), shard + 1));
 	const cfg = escrowConfig(c);
 	const free = upper[shard]!;
@@ -81,6 +81,24 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 		case "refuse":
 			return { kind: "refuse" };
 	}
+}
+
+/** The unit's on hand as the pool knows it: its own row plus what the shards hold (last reports and grants on their way). */
+export function totalOnHand(sql: SqlStorage, unit: Unit): number {
+	return store.getLevel(sql, unit).on_hand + atShards(sql, unit).on_hand;
+}
+
+/**
+ * Runs one step of hearing from a shard (its report, give-backs landing) and
+ * queues stock.low if the unit's total fell across its threshold over the
+ * whole step: sales at a shard reach the total when the shard reports them.
+ */
+export function hearing<T>(tx: Tx, unit: Unit, step: () => T): T {
+	const before = totalOnHand(tx.sql, unit);
+	const result = step();
+	const after = totalOnHand(tx.sql, unit);
+	if (after < before) tx.totalFell(unit, before, after);
+	return result;
 }
 
 /** Units a shard gave back join the pool, once per give-back id. */

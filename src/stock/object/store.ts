@@ -500,6 +500,12 @@ export function heldTotals(sql: SqlStorage): Array<Unit & { quantity: number }> 
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.q) }));
 }
 
+/** The unit's low-stock threshold here (null: none set, or no row). */
+export function thresholdOf(sql: SqlStorage, unit: Unit): number | null {
+	const r = sql.exec(`SELECT low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return r && r.t !== null ? Number(r.t) : null;
+}
+
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {
 	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, unit.product_id, unit.size);
 	sql.exec(`UPDATE stock SET low_stock_threshold = ? WHERE product_id = ? AND size = ?`, threshold, unit.product_id, unit.size);
