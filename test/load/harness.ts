@@ -67,10 +67,14 @@ export class Stockgate {
 	/** RESERVATION_TTL_SECONDS as configured, in ms. */
 	readonly ttlMs: number;
 
-	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number) {
+	/** The Worker's handle for its scheduled handler, taken before any storm. */
+	private readonly worker: Awaited<ReturnType<Miniflare["getWorker"]>>;
+
+	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number, worker: Awaited<ReturnType<Miniflare["getWorker"]>>) {
 		this.mf = mf;
 		this.url = url;
 		this.logs = logs;
+		this.worker = worker;
 		this.ttlMs = ttlMs;
 	}
 
@@ -106,16 +110,20 @@ export class Stockgate {
 			}),
 		);
 		let url: URL;
+		let worker: Awaited<ReturnType<Miniflare["getWorker"]>>;
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
 				await applyMigrations(await mf.getD1Database("DB"), join(ROOT, "migrations"));
 			}
+			// Taken now, while nothing else is in flight: asked for the first time in the middle of a storm,
+			// `getWorker()` never settled (the reconciler run by a storm then waited for ever).
+			worker = await mf.getWorker();
 		} catch (err) {
 			await mf.dispose().catch(() => {});
 			throw err;
 		}
-		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000);
+		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000, worker);
 	}
 
 	db() {
@@ -127,8 +135,7 @@ export class Stockgate {
 	 * `atMs`, and waits for it, its waitUntil work included.
 	 */
 	async scheduled(atMs: number = Date.now()): Promise<void> {
-		const worker = await this.mf.getWorker();
-		const result = await worker.scheduled({ scheduledTime: new Date(atMs), cron: "* * * * *" });
+		const result = await this.worker.scheduled({ scheduledTime: new Date(atMs), cron: "* * * * *" });
 		if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}\n${this.logs.errors.join("\n")}`);
 	}
 
