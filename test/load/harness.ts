@@ -67,14 +67,10 @@ export class Stockgate {
 	/** RESERVATION_TTL_SECONDS as configured, in ms. */
 	readonly ttlMs: number;
 
-	/** The Worker's handle for its scheduled handler, taken before any storm. */
-	private readonly worker: Awaited<ReturnType<Miniflare["getWorker"]>>;
-
-	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number, worker: Awaited<ReturnType<Miniflare["getWorker"]>>) {
+	private constructor(mf: Miniflare, url: URL, logs: WorkerLogs, ttlMs: number) {
 		this.mf = mf;
 		this.url = url;
 		this.logs = logs;
-		this.worker = worker;
 		this.ttlMs = ttlMs;
 	}
 
@@ -93,6 +89,8 @@ export class Stockgate {
 				resourcePersistencePath: opts.persistDir,
 				// openHolds() reads each warehouse's SQLite from Node.
 				unsafeInspectDurableObjects: true,
+				// scheduled() runs the cron handler through Miniflare's trigger route (below).
+				unsafeTriggerHandlers: true,
 				handleStructuredLogs: ({ level, message }) => {
 					logs.levels[level] = (logs.levels[level] ?? 0) + 1;
 					if (level === "error" && logs.errors.length < 20) logs.errors.push(message.slice(0, 600));
@@ -110,20 +108,16 @@ export class Stockgate {
 			}),
 		);
 		let url: URL;
-		let worker: Awaited<ReturnType<Miniflare["getWorker"]>>;
 		try {
 			url = await mf.ready;
 			if (opts.migrate) {
 				await applyMigrations(await mf.getD1Database("DB"), join(ROOT, "migrations"));
 			}
-			// Taken now, while nothing else is in flight: asked for the first time in the middle of a storm,
-			// `getWorker()` never settled (the reconciler run by a storm then waited for ever).
-			worker = await mf.getWorker();
 		} catch (err) {
 			await mf.dispose().catch(() => {});
 			throw err;
 		}
-		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000, worker);
+		return new Stockgate(mf, url, logs, Number(vars.RESERVATION_TTL_SECONDS ?? "120") * 1000);
 	}
 
 	db() {
@@ -135,7 +129,10 @@ export class Stockgate {
 	 * `atMs`, and waits for it, its waitUntil work included.
 	 */
 	async scheduled(atMs: number = Date.now()): Promise<void> {
-		const result = await this.worker.scheduled({ scheduledTime: new Date(atMs), cron: "* * * * *" });
+		// Through an HTTP trigger rather than getWorker(): getWorker() first asked while a storm's requests
+		// were in flight (or on an instance restarted on the same directory) could stall, the storm with it.
+		const res = await fetch(new URL(`/cdn-cgi/local/scheduled?time=${Math.round(atMs)}&cron=${encodeURIComponent("* * * * *")}&format=json`, this.url));
+		const result = (await res.json()) as { outcome: string };
 		if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}\n${this.logs.errors.join("\n")}`);
 	}
 
