@@ -164,7 +164,8 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 					if (a.status === 200) cancels++;
 				}
 			}),
-			CLIENTS,
+			// Few buyers in flight at once, so buyers are still coming when the cancelled units return.
+			32,
 		);
 		storming = false;
 		await cron;
@@ -213,6 +214,8 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 				s.tally.add("restock", a.status, a.body);
 				if (a.status === 200) s.book.adjusted.set(reference, { key: unitKey(s.warehouse, PRODUCT, SIZE), delta: restock });
 			},
+			// Few buyers in flight at once, so the sale is still on when the restock lands.
+			32,
 		);
 		s.clock.lap("storm_ms");
 		const lastCallUnits = await lastCall(s.sg, s.api, s.admin, s.warehouse, spare, s.book, s.tally);
