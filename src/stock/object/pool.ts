@@ -11,6 +11,7 @@
 import { DEFAULT_ESCROW, decideAsk, grantSize, type EscrowConfig } from "../escrow";
 import { MAX_SHARDS } from "../shardNames";
 import type { BelowReservedFailure, Level, Unit } from "../types";
+import { unitKey } from "../types";
 import type { MoveBy } from "./moves";
 import * as store from "./store";
 import type { Tx } from "./tx";
@@ -161,4 +162,24 @@ export function setSharded(tx: Tx, ref: string, item: ShardedItem, by: MoveBy): 
 export function summedLevel(sql: SqlStorage, pool: Level): Level {
 	const s = atShards(sql, pool);
 	return { ...pool, on_hand: pool.on_hand + s.on_hand, reserved: pool.reserved + s.reserved, available: pool.available + s.free };
+}
+
+/** An answer's levels with each sharded unit summed over its pool and shards (as the stock view shows it). */
+export function summed(sql: SqlStorage, levels: Level[]): Level[] {
+	const sharded = new Set(store.shardConfigs(sql).map(unitKey));
+	return sharded.size === 0 ? levels : levels.map((l) => (sharded.has(unitKey(l)) ? summedLevel(sql, l) : l));
+}
+
+export function summedIn<R extends { ok: boolean; levels?: Level[] }>(sql: SqlStorage, r: R): R {
+	return r.ok && r.levels ? { ...r, levels: summed(sql, r.levels) } : r;
+}
+
+/** Levels as reads show them: a sharded unit's is its pool plus what its shards hold at most, with its shard counts (how the gateway routes it). */
+export function withShards(sql: SqlStorage, levels: Level[]): Level[] {
+	const configs = new Map(store.shardConfigs(sql).map((c) => [unitKey(c), c]));
+	if (configs.size === 0) return levels;
+	return levels.map((l) => {
+		const c = configs.get(unitKey(l));
+		return c ? { ...summedLevel(sql, l), shards: c.shards, shard_generations: c.generations } : l;
+	});
 }
