@@ -91,11 +91,15 @@ export async function reserve(env: Env, warehouseId: string, ref: string, lines:
 	const main = warehouseStub(env, warehouseId);
 	if (shardsOf.size === 0) return main.reserve(ref, demand, ttlMs, { actor: "checkout" });
 	const own = demand.filter((l) => !shardsOf.has(unitKey(l)));
-	const parts = demand
-		.filter((l) => shardsOf.has(unitKey(l)))
-		.map((l) => warehouseStub(env, shardName(warehouseId, l, shardOf(ref, shardsOf.get(unitKey(l))!))).reserve(ref, [l], ttlMs, { actor: "checkout" }));
+	const sharded = demand.filter((l) => shardsOf.has(unitKey(l)));
+	const shardStubs = sharded.map((l) => warehouseStub(env, shardName(warehouseId, l, shardOf(ref, shardsOf.get(unitKey(l))!))));
+	const parts = sharded.map((l, i) => shardStubs[i]!.reserve(ref, [l], ttlMs, { actor: "checkout" }));
+	const objects = [...(own.length > 0 ? [main] : []), ...shardStubs];
 	const results = await Promise.all(own.length > 0 ? [main.reserve(ref, own, ttlMs, { actor: "checkout" }), ...parts] : parts);
-	return mergeReserves(results);
+	const merged = mergeReserves(results);
+	// All or nothing, as one object's reserve is: the callers take a refusal to hold nothing, so the parts held go back now.
+	if (!merged.ok) await Promise.all(objects.filter((_, i) => results[i]!.ok).map((o) => o.release(ref, { actor: "checkout" })));
+	return merged;
 }
 
 /** One answer for the warehouse: held when every object held its part (the caller releases the warehouse otherwise). */

@@ -184,7 +184,7 @@ describe("grant once", () => {
 
 	it("fails when a give-back arrives that was never sent", () => {
 		const h = broken((h) => {
-			h.ledger.push({ object: { warehouse_id: "a", shard: "pool" }, seq: 91, at: 990, ...HOODIE, on_hand_delta: 3, reserved_delta: 0, reason: "giveback_in", ref: "gb-ghost" });
+			h.ledger.push({ object: { warehouse_id: "a", shard: "pool" }, seq: 91, at: 990, ...HOODIE, on_hand_delta: 3, reserved_delta: 0, reason: "give_in", ref: "gb-ghost" });
 			restock(h);
 		});
 		expect(of(h, "grant-once")).toEqual([expect.objectContaining({ subject: "give-back gb-ghost", message: "received, never sent" })]);

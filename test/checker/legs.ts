@@ -9,7 +9,8 @@ import { groupBy, objectKey, unitKey, type History, type LedgerRow, type ObjectR
 import { GIVEBACK, GRANT, TRANSFER, type Leg } from "./reasons.js";
 import type { Violation } from "./violation.js";
 
-const isPool = (o: ObjectRef) => o.shard === "pool";
+/** The pool of a sharded unit is kept by the warehouse's own object (no shard), or named "pool". */
+const isPool = (o: ObjectRef) => o.shard === "pool" || o.shard === undefined;
 const isShard = (o: ObjectRef) => typeof o.shard === "number";
 
 /** Units in transit per unit key (grants, give-backs and transfers sent, not yet arrived): minus the sum of their rows' deltas. */

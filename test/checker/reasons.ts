@@ -1,8 +1,8 @@
 /**
  * Ledger reasons by what they do to a unit. The grant and give-back reasons
- * are those of a sharded unit: the coordinator writes `grant_out` and
- * `giveback_in` in the pool, a shard `grant_in` and `giveback_out`, each with
- * the grant's or give-back's id as ref.
+ * are those of a sharded unit: the pool (the warehouse's own object) writes
+ * `grant_out` and `give_in`, a shard `grant_in` and `give_back`, each with the
+ * grant's or give-back's id as ref.
  */
 
 export const ADJUST = new Set(["receive", "return", "correction", "cycle_count", "damage", "shrinkage"]);
@@ -22,7 +22,7 @@ export interface Leg {
 }
 
 export const GRANT: Leg = { out: "grant_out", in: "grant_in" };
-export const GIVEBACK: Leg = { out: "giveback_out", in: "giveback_in" };
+export const GIVEBACK: Leg = { out: "give_back", in: "give_in" };
 export const TRANSFER: Leg = { out: "transfer_out", in: "transfer_in", back: "transfer_cancel" };
 
 export const KNOWN = new Set([

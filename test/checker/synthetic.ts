@@ -122,7 +122,7 @@ export function cleanHistory(): History {
 	b.row(shard0, HOODIE, 460, "restock", "o4", 2);
 
 	// Shard 1 gives 2 hoodies back to the pool; an admin receives 5 caps at b.
-	b.row(shard1, HOODIE, 500, "giveback_out", "gb1", -2).row(pool, HOODIE, 505, "giveback_in", "gb1", 2);
+	b.row(shard1, HOODIE, 500, "give_back", "gb1", -2).row(pool, HOODIE, 505, "give_in", "gb1", 2);
 	b.op("admin", "POST", "/admin/warehouses/b/stock/adjust", { invoke: 600, complete: 610 }, { status: 200, body: {}, headers: {} }, { body: { ...CAP, delta: 5, reason: "receive", reference: "adj-1" } });
 	b.row("b", CAP, 605, "receive", "adj-1", 5);
 	return b.stockFromLedger().build();

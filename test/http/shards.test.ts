@@ -2,15 +2,21 @@
  * A sharded unit through the API: the stock PUT sets `shards`, GET shows one
  * row summed over the pool and every shard, the ledger names each entry's
  * shard; checkout sells every unit and refuses only when none is left; a
- * cancelled order's units are sold again; folding back to one shard loses nothing.
+ * cancelled order's units are sold again; folding back to one shard loses
+ * nothing; a kit with a sharded component sells, cancels and sells again;
+ * stock.low is judged on the unit's total.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import type { StockLow } from "../../src/events/types";
 import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { availabilityClock, warehouseRpcs } from "../../src/stock/client";
 import { ROUTING_TTL_MS } from "../../src/stock/sharded";
-import { admin, call } from "../helpers/http";
+import { admin, call, uid } from "../helpers/http";
+import { recordEvents } from "../helpers/orders";
 import { ADDRESS, customer, makeShop, placeOrder } from "../helpers/shop";
 import { eventually } from "../helpers/time";
+
+const events = recordEvents();
 
 interface Row {
 	product_id: string;
@@ -23,9 +29,13 @@ interface Row {
 }
 
 async function rowOf(auth: string, warehouseId: string, productId: string): Promise<Row> {
+	return rowOfUnit(auth, warehouseId, productId, "M");
+}
+
+async function rowOfUnit(auth: string, warehouseId: string, productId: string, size: string): Promise<Row> {
 	const r = await call("GET", `/admin/warehouses/${warehouseId}/stock`, { auth });
 	expect(r.status).toBe(200);
-	return (r.body as { items: Row[] }).items.find((i) => i.product_id === productId && i.size === "M")!;
+	return (r.body as { items: Row[] }).items.find((i) => i.product_id === productId && i.size === size)!;
 }
 
 /** Reads the row until it satisfies `ok` (bounded), failing with the last row seen. */
@@ -151,6 +161,66 @@ describe("a sharded unit through the API", () => {
 		expect((await until(auth, east, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
 		expect((await until(auth, west, p, (r) => r.on_hand === 0)).on_hand).toBe(0);
 		expect((await buy(p, 1)).res.status).toBe(409);
+	});
+
+	it("a kit whose component is sharded: reserved, committed and cancelled like any kit, its units sold again", async () => {
+		const auth = await admin();
+		const tee = uid("tee");
+		const cap = uid("cap");
+		const kit = uid("kit");
+		expect((await call("PUT", `/admin/products/${tee}`, { auth, body: { name: "Tee", price: 10, sizes: ["M"] } })).status).toBe(200);
+		expect((await call("PUT", `/admin/products/${cap}`, { auth, body: { name: "Cap", price: 5, sizes: ["OS"] } })).status).toBe(200);
+		const k = await call("PUT", `/admin/products/${kit}`, { auth, body: { name: "Kit", price: 22, sizes: ["ONE"], components: [{ product_id: tee, size: "M", quantity: 2 }, { product_id: cap, size: "OS", quantity: 1 }] } });
+		expect(k.status, JSON.stringify(k.body)).toBe(200);
+		const wh = uid("wh");
+		expect((await call("PUT", `/admin/warehouses/${wh}`, { auth, body: { name: wh, postal_code: "10001", region: "NY", country: "US" } })).status).toBe(200);
+		const put = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: tee, size: "M", on_hand: 6, shards: 4 }, { product_id: cap, size: "OS", on_hand: 4 }] } });
+		expect(put.status, JSON.stringify(put.body)).toBe(200);
+		const teeRow = () => rowOfUnit(auth, wh, tee, "M");
+
+		const kits = await Promise.all(Array.from({ length: 4 }, () => customer([{ product_id: kit, size: "ONE", quantity: 1 }])));
+		const answers = await Promise.all(kits.map((c) => placeOrder(c.auth)));
+		expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 201, 409]);
+		expect(answers.find((a) => a.status === 409)!.body).toMatchObject({ code: "OUT_OF_STOCK" });
+		await eventually(async () => expect(await teeRow()).toMatchObject({ on_hand: 0, reserved: 0, shards: 4 }));
+		await eventually(async () => expect(await rowOfUnit(auth, wh, cap, "OS")).toMatchObject({ on_hand: 1, reserved: 0 }));
+
+		// A cancelled kit gives its tees back (at the shard that sold them, then to the pool) and its cap.
+		const placed = answers.findIndex((a) => a.status === 201);
+		const orderId = (answers[placed]!.body as { order_id: string }).order_id;
+		const cancelled = await call("POST", `/orders/${orderId}/cancel`, { auth: kits[placed]!.auth, body: {} });
+		expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+		await eventually(async () => expect(await teeRow()).toMatchObject({ on_hand: 2, reserved: 0, available: 2 }));
+		// Sold again, as a kit, wherever the next order hashes.
+		const again = await customer([{ product_id: kit, size: "ONE", quantity: 1 }]);
+		expect((await placeOrder(again.auth)).status).toBe(201);
+		await eventually(async () => expect(await teeRow()).toMatchObject({ on_hand: 0, reserved: 0 }));
+		const one = await customer([{ product_id: tee, size: "M", quantity: 1 }]);
+		expect((await placeOrder(one.auth)).status).toBe(409);
+	});
+
+	it("stock.low for a sharded unit is judged on its total (pool and shards), once when it falls below the threshold", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [p] = shop.products as [string];
+		const put = await call("PUT", `/admin/warehouses/${wh}/stock`, { auth, body: { items: [{ product_id: p, size: "M", on_hand: 10, shards: 2, low_stock_threshold: 8 }] } });
+		expect(put.status, JSON.stringify(put.body)).toBe(200);
+		const lows = () => events.all().filter((e): e is StockLow => e.type === "stock.low" && e.warehouse_id === wh && e.product_id === p);
+		// Three units sold at the shards: the pool's own row is not what falls.
+		for (let i = 0; i < 3; i++) expect((await buy(p)).res.status).toBe(201);
+		await until(auth, wh, p, (r) => r.on_hand === 7 && r.reserved === 0);
+		// An adjustment gathers the shards' units (their reports say what they sold): the total crossed 8 at 7.
+		const adj = await call("POST", `/admin/warehouses/${wh}/stock/adjust`, { auth, body: { product_id: p, size: "M", delta: -1, reason: "damage", reference: uid("adj") } });
+		expect(adj.status, JSON.stringify(adj.body)).toBe(200);
+		await vi.waitFor(() => expect(lows()).toHaveLength(1), { timeout: 10_000, interval: 20 });
+		expect(lows()[0]).toMatchObject({ on_hand: 7, threshold: 8, size: "M" });
+		// Further falls below it send no more.
+		expect((await buy(p)).res.status).toBe(201);
+		await until(auth, wh, p, (r) => r.on_hand === 5 && r.reserved === 0);
+		const again = await call("POST", `/admin/warehouses/${wh}/stock/adjust`, { auth, body: { product_id: p, size: "M", delta: -1, reason: "damage", reference: uid("adj") } });
+		expect(again.status).toBe(200);
+		expect(lows()).toHaveLength(1);
 	});
 });
 

@@ -98,6 +98,8 @@ export class Stockgate {
 				resourcePersistencePath: opts.persistDir,
 				// openHolds() reads each warehouse's SQLite from Node.
 				unsafeInspectDurableObjects: true,
+				// scheduled() runs the cron handler through Miniflare's trigger route (below).
+				unsafeTriggerHandlers: true,
 				handleStructuredLogs: ({ level, message }) => {
 					logs.levels[level] = (logs.levels[level] ?? 0) + 1;
 					if (level === "error" && logs.errors.length < 20) logs.errors.push(message.slice(0, 600));
@@ -149,8 +151,10 @@ export class Stockgate {
 	 * `atMs`, and waits for it, its waitUntil work included.
 	 */
 	async scheduled(atMs: number = Date.now()): Promise<void> {
-		const worker = await this.mf.getWorker();
-		const result = await worker.scheduled({ scheduledTime: new Date(atMs), cron: "* * * * *" });
+		// Through an HTTP trigger rather than getWorker(): getWorker() first asked while a storm's requests
+		// were in flight (or on an instance restarted on the same directory) could stall, the storm with it.
+		const res = await fetch(new URL(`/cdn-cgi/local/scheduled?time=${Math.round(atMs)}&cron=${encodeURIComponent("* * * * *")}&format=json`, this.url));
+		const result = (await res.json()) as { outcome: string };
 		if (result.outcome !== "ok") throw new Error(`scheduled handler: ${result.outcome}\n${this.logs.errors.join("\n")}`);
 	}
 

@@ -30,7 +30,7 @@ export interface WarehouseSpec {
 	postal_code: string;
 	region: string;
 	/** Levels loaded before the storm. */
-	stock: Array<{ product_id: string; size: string; on_hand: number }>;
+	stock: Array<{ product_id: string; size: string; on_hand: number; shards?: number }>;
 }
 
 export interface ShopSpec {

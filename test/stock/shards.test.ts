@@ -70,7 +70,7 @@ describe("shards of a unit", () => {
 	it("a grant whose answer was lost reaches the shard by the pool's alarm, after a restart, exactly once", async () => {
 		const s = await sharded(10, 2);
 		// The shard asked, the pool granted, and the answer never came back.
-		const answer = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
+		const answer = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0 });
 		expect(answer.kind).toBe("grant");
 		const grant = (answer as { grants: Array<{ grant_id: string; units: number }> }).grants[0]!;
 		const main = await restartWarehouse(s.name);
@@ -209,6 +209,45 @@ describe("shards of a unit", () => {
 		await audited([s.main, s.shard(0)]);
 	});
 
+	it("a late commitMany at a shard whose expired units went back to the pool takes them again through a grant, as a single commit does", async () => {
+		const s = await sharded(3, 2);
+		const late = ref("o");
+		const held = ref("o");
+		expect((await s.shard(0).reserve(late, [line(s.u, 2)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.shard(0));
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+		expect((await freeEverywhere(s, 2)).shards[0]).toBe(0);
+		expect((await s.shard(0).reserve(held, [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect(await s.shard(0).commitMany([held, late])).toEqual({ [held]: { ok: true, replayed: false, late: false }, [late]: { ok: true, replayed: false, late: true } });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(0);
+		await audited([s.main, s.shard(0)]);
+	});
+
+	it("a late commitMany at the warehouse's object for a sharded unit gathers the shards' free units before refusing", async () => {
+		const s = await sharded(6, 2);
+		const late = ref("o");
+		expect((await s.main.reserve(late, [line(s.u, 4)], TTL)).ok).toBe(true);
+		const clock = await useClock(s.main);
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.main)).toBe(true);
+		// A buyer at a shard takes a grant: the pool alone no longer covers the late commit, the pool and the shard do.
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		const f = await freeEverywhere(s, 2);
+		expect(f.pool).toBeLessThan(4);
+		expect(f.pool + f.shards[1]!).toBe(5);
+		expect(await s.main.commitMany([late])).toEqual({ [late]: { ok: true, replayed: false, late: true } });
+		// One unit left and held at shard 1: a second late commit is refused, nothing moved.
+		const short = ref("o");
+		expect((await s.main.reserve(short, [line(s.u, 1)], TTL)).ok).toBe(true);
+		clock.advance(TTL + 1_000);
+		expect(await runDurableObjectAlarm(s.main)).toBe(true);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect(await s.main.commitMany([short])).toMatchObject({ [short]: { ok: false, reason: "insufficient_stock" } });
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(2);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
 	it("the reconciler's resolveDue at the warehouse resolves its shards' due holds too, and their units reach the pool", async () => {
 		const s = await sharded(5, 3);
 		const r = ref("o");
@@ -237,7 +276,7 @@ describe("shards of a unit", () => {
 
 	it("a grant whose answer was lost is handed again with the shard's next ask and applied once", async () => {
 		const s = await sharded(10, 2);
-		const lost = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 });
+		const lost = await s.main.ask(1, s.u, 2, { free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0 });
 		expect(lost.kind).toBe("grant");
 		const [grant] = (lost as { grants: Array<{ grant_id: string; units: number }> }).grants;
 		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
@@ -287,6 +326,47 @@ describe("shards of a unit", () => {
 		const f = await freeEverywhere(s, 2);
 		expect(f.pool).toBe(5);
 		expect(f.on_hand).toBe(7);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("a shard's report older than the one the pool keeps (an ask answered after a reclaim) changes nothing: no false sold-out", async () => {
+		const s = await sharded(8, 2);
+		// What shard 0 would report before its first grant, sent late, as an ask still in flight would arrive.
+		const stale = (await s.shard(0).reclaim(ref("look"), s.u, 0)).report;
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		const pool = (await freeEverywhere(s, 2)).pool;
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, pool)], TTL)).ok).toBe(true);
+		// Shard 0 holds every free unit left; the pool hears its levels, then the older report.
+		const fresh = (await s.shard(0).reclaim(ref("look"), s.u, 0)).report;
+		expect(fresh.free).toBeGreaterThan(0);
+		expect(fresh.version).toBeGreaterThan(stale.version);
+		expect(await s.main.ask(0, s.u, 1, fresh)).toEqual({ kind: "grant", grants: [] });
+		await s.main.ask(0, s.u, 1, stale);
+		// Shard 1 is dry and the pool empty: the units shard 0 holds are reclaimed for its buyer.
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, fresh.free)], TTL)).ok).toBe(true);
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(8);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("a level set while late reports of a shard arrive sets the unit's total exactly", async () => {
+		const s = await sharded(20, 2);
+		const stale = (await s.shard(0).reclaim(ref("look"), s.u, 0)).report;
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// Shard 0's report from before its grant keeps arriving (asks in flight) while the level is set.
+		let setting = true;
+		const late = (async () => {
+			while (setting) await s.main.ask(0, s.u, 1, stale);
+		})();
+		const set = await s.main.setSharded(ref("set"), { ...s.u, on_hand: 30, shards: 2 });
+		setting = false;
+		await late;
+		expect(set.ok).toBe(true);
+		// Grants those asks got reach shard 0 by the pool's alarm; then every unit is at an object.
+		const clock = await useClock(s.main);
+		clock.advance(5_000);
+		await runDurableObjectAlarm(s.main);
+		expect((await freeEverywhere(s, 2)).on_hand).toBe(30);
 		await audited([s.main, s.shard(0), s.shard(1)]);
 	});
 

@@ -46,7 +46,6 @@ import type {
 	TransferOutResult,
 	Unit,
 } from "../types";
-import { unitKey } from "../types";
 import { AlarmSlot } from "./alarm";
 import { audit, type Audit } from "./audit";
 import { alarmRetryDelayMs } from "./backoff";
@@ -123,7 +122,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			() => this.outbox.flush(this.changes),
 			this.sql,
 			() => this.clock.now(),
-			(unit) => this.levelsWithShards([store.getLevel(this.sql, unit)])[0]!,
+			(unit) => pool.withShards(this.sql, [store.getLevel(this.sql, unit)])[0]!,
 		);
 		void ctx.blockConcurrencyWhile(async () => {
 			store.migrate(this.sql);
@@ -170,7 +169,10 @@ export class WarehouseObject extends DurableObject<Env> {
 	 */
 	async commitMany(refs: string[], opts: OpOptions = {}): Promise<Record<string, CommitResult>> {
 		if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) throw new TypeError("commitMany: refs must be strings");
-		return this.mutate("commitMany", (tx) => holds.commitMany(tx, [...new Set(refs)], opts.actor ?? "checkout"));
+		const results = await this.mutate("commitMany", (tx) => holds.commitMany(tx, [...new Set(refs)], opts.actor ?? "checkout"));
+		// A late commit short of units here takes them as `commit` does: a grant at a shard, the shards' free units at the warehouse.
+		for (const [ref, r] of Object.entries(results)) if (!r.ok && r.reason === "insufficient_stock") results[ref] = await this.commit(ref, opts);
+		return results;
 	}
 
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
@@ -192,12 +194,12 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restore");
-		return this.summedIn(await this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
+		return pool.summedIn(this.sql, await this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
 	}
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
 		assertLines(lines, "deduct");
-		return this.summedIn(await this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts))));
+		return pool.summedIn(this.sql, await this.link.gathered("deduct", (tx) => moves.deduct(tx, ref, lines, by(opts))));
 	}
 
 	/** Sets absolute on-hand levels; all-or-nothing, never below what is reserved. */
@@ -214,17 +216,7 @@ export class WarehouseObject extends DurableObject<Env> {
 		// Units taken from a sharded unit come from its pool: its shards' free units are gathered there first.
 		if (delta < 0 && this.role.kind === "warehouse" && !store.applied(this.sql, "adjust", ref)) await this.link.gather(unit);
 		const r = await this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
-		return r.ok ? { ...r, level: this.summed([r.level])[0]! } : r;
-	}
-
-	/** An answer's levels with each sharded unit summed over its pool and shards (as the stock view shows it). */
-	private summedIn<R extends { ok: boolean; levels?: Level[] }>(r: R): R {
-		return r.ok && r.levels ? { ...r, levels: this.summed(r.levels) } : r;
-	}
-
-	private summed(levels: Level[]): Level[] {
-		const sharded = new Set(store.shardConfigs(this.sql).map(unitKey));
-		return sharded.size === 0 ? levels : levels.map((l) => (sharded.has(unitKey(l)) ? pool.summedLevel(this.sql, l) : l));
+		return r.ok ? { ...r, level: pool.summed(this.sql, [r.level])[0]! } : r;
 	}
 
 	// ---- transfers between warehouses (the saga's steps; the D1 record decides) ------------------
@@ -284,12 +276,9 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	/** At the warehouse: give-backs from a shard join the pool once each; answers their ids (all known applied). */
-	async receiveGiveBacks(shard: number, gives: store.GiveBack[]): Promise<{ applied: string[] }> {
+	async receiveGiveBacks(shard: number, gives: store.GiveBack[], report?: store.ShardReport): Promise<{ applied: string[] }> {
 		this.assertWarehouse("receiveGiveBacks");
-		await this.mutate("giveIn", (tx) => {
-			for (const g of gives) pool.applyGiveBack(tx, shard, g);
-		});
-		return { applied: gives.map((g) => g.give_id) };
+		return { applied: await this.link.receive(shard, gives, report) };
 	}
 
 	/** Each sharded unit's shard count and the counts it has had. */
@@ -325,17 +314,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	// ---- reads -------------------------------------------------------------------------------
 
 	async availability(units: Unit[]): Promise<Level[]> {
-		return this.levelsWithShards(store.getLevels(this.sql, units));
-	}
-
-	/** A sharded unit's level is its pool plus what its shards hold at most, with its shard counts (how the gateway routes it). */
-	private levelsWithShards(levels: Level[]): Level[] {
-		const configs = new Map(store.shardConfigs(this.sql).map((c) => [unitKey(c), c]));
-		if (configs.size === 0) return levels;
-		return levels.map((l) => {
-			const c = configs.get(unitKey(l));
-			return c ? { ...pool.summedLevel(this.sql, l), shards: c.shards, shard_generations: c.generations } : l;
-		});
+		return pool.withShards(this.sql, store.getLevels(this.sql, units));
 	}
 
 	/** The admin view: every unit with safety stock, incoming units and low-stock threshold, plus open holds. */
@@ -344,7 +323,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	async snapshot(): Promise<Snapshot> {
-		return { items: this.levelsWithShards(store.allLevels(this.sql)), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
+		return { items: pool.withShards(this.sql, store.allLevels(this.sql)), holds: { held: store.countHeld(this.sql), next_expiry: store.nextExpiry(this.sql) } };
 	}
 
 	/**

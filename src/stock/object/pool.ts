@@ -11,6 +11,7 @@
 import { DEFAULT_ESCROW, decideAsk, grantSize, type EscrowConfig } from "../escrow";
 import { MAX_SHARDS } from "../shardNames";
 import type { BelowReservedFailure, Level, Unit } from "../types";
+import { unitKey } from "../types";
 import type { MoveBy } from "./moves";
 import * as store from "./store";
 import type { Tx } from "./tx";
@@ -57,7 +58,7 @@ export function recordReport(tx: Tx, unit: Unit, shard: number, r: store.ShardRe
  */
 export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport, wanted = 0): AskStep {
 	const c = store.shardConfig(tx.sql, unit);
-	recordReport(tx, unit, shard, r);
+	hearing(tx, unit, () => recordReport(tx, unit, shard, r));
 	const upper = upperBounds(tx.sql, unit, Math.max(width(c), shard + 1));
 	const cfg = escrowConfig(c);
 	const free = upper[shard]!;
@@ -81,6 +82,24 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 		case "refuse":
 			return { kind: "refuse" };
 	}
+}
+
+/** The unit's on hand as the pool knows it: its own row plus what the shards hold (last reports and grants on their way). */
+export function totalOnHand(sql: SqlStorage, unit: Unit): number {
+	return store.getLevel(sql, unit).on_hand + atShards(sql, unit).on_hand;
+}
+
+/**
+ * Runs one step of hearing from a shard (its report, give-backs landing) and
+ * queues stock.low if the unit's total fell across its threshold over the
+ * whole step: sales at a shard reach the total when the shard reports them.
+ */
+export function hearing<T>(tx: Tx, unit: Unit, step: () => T): T {
+	const before = totalOnHand(tx.sql, unit);
+	const result = step();
+	const after = totalOnHand(tx.sql, unit);
+	if (after < before) tx.totalFell(unit, before, after);
+	return result;
 }
 
 /** Units a shard gave back join the pool, once per give-back id. */
@@ -143,4 +162,24 @@ export function setSharded(tx: Tx, ref: string, item: ShardedItem, by: MoveBy): 
 export function summedLevel(sql: SqlStorage, pool: Level): Level {
 	const s = atShards(sql, pool);
 	return { ...pool, on_hand: pool.on_hand + s.on_hand, reserved: pool.reserved + s.reserved, available: pool.available + s.free };
+}
+
+/** An answer's levels with each sharded unit summed over its pool and shards (as the stock view shows it). */
+export function summed(sql: SqlStorage, levels: Level[]): Level[] {
+	const sharded = new Set(store.shardConfigs(sql).map(unitKey));
+	return sharded.size === 0 ? levels : levels.map((l) => (sharded.has(unitKey(l)) ? summedLevel(sql, l) : l));
+}
+
+export function summedIn<R extends { ok: boolean; levels?: Level[] }>(sql: SqlStorage, r: R): R {
+	return r.ok && r.levels ? { ...r, levels: summed(sql, r.levels) } : r;
+}
+
+/** Levels as reads show them: a sharded unit's is its pool plus what its shards hold at most, with its shard counts (how the gateway routes it). */
+export function withShards(sql: SqlStorage, levels: Level[]): Level[] {
+	const configs = new Map(store.shardConfigs(sql).map((c) => [unitKey(c), c]));
+	if (configs.size === 0) return levels;
+	return levels.map((l) => {
+		const c = configs.get(unitKey(l));
+		return c ? { ...summedLevel(sql, l), shards: c.shards, shard_generations: c.generations } : l;
+	});
 }

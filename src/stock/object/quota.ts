@@ -14,7 +14,7 @@ import type { Tx } from "./tx";
 /** The shard's levels for its coordinator. Safety stock stays at the pool: a shard's free stock is on_hand - reserved. */
 export function report(sql: SqlStorage, unit: Unit): store.ShardReport {
 	const l = store.getLevel(sql, unit);
-	return { free: l.on_hand - l.reserved, on_hand: l.on_hand, reserved: l.reserved, granted_in: store.quota(sql, unit).granted_in };
+	return { free: l.on_hand - l.reserved, on_hand: l.on_hand, reserved: l.reserved, granted_in: store.quota(sql, unit).granted_in, version: store.lastSeq(sql) };
 }
 
 /** A grant from the pool lands here, once per grant id. */

@@ -150,10 +150,24 @@ export class ShardLink {
 	/** At the warehouse: takes back up to `units` free units of the unit from one shard, applying what it gave (and any give-back it had pending). */
 	private async reclaimFrom(unit: Unit, from: number, reclaimId: string, units: number): Promise<void> {
 		const answer = await this.host.object(shardName(this.warehouseId, unit, from)).reclaim(reclaimId, unit, units);
+		await this.host.mutate("giveIn", (tx) =>
+			pool.hearing(tx, unit, () => {
+				for (const g of answer.gives) pool.applyGiveBack(tx, from, g);
+				pool.recordReport(tx, unit, from, answer.report);
+			}),
+		);
+	}
+
+	/** At the warehouse: give-backs a shard delivered join the pool once each, with the shard's levels when it sent them. */
+	async receive(shard: number, gives: store.GiveBack[], report: store.ShardReport | undefined): Promise<string[]> {
 		await this.host.mutate("giveIn", (tx) => {
-			for (const g of answer.gives) pool.applyGiveBack(tx, from, g);
-			pool.recordReport(tx, unit, from, answer.report);
+			if (gives.length === 0) return;
+			pool.hearing(tx, gives[0]!, () => {
+				for (const g of gives) pool.applyGiveBack(tx, shard, g);
+				if (report) pool.recordReport(tx, gives[0]!, shard, report);
+			});
 		});
+		return gives.map((g) => g.give_id);
 	}
 
 	/** At the warehouse: every shard of the unit gives its free units back to the pool. */
@@ -186,7 +200,8 @@ export class ShardLink {
 			if (role.kind === "shard") {
 				const gives = store.pendingGiveBacks(sql, 100);
 				if (gives.length === 0) return;
-				const { applied } = await this.host.object(role.warehouseId).receiveGiveBacks(role.shard, gives);
+				// With the shard's levels after them, so the pool's bound on the shard drops as its pool rises.
+				const { applied } = await this.host.object(role.warehouseId).receiveGiveBacks(role.shard, gives, quota.report(sql, role.unit));
 				this.host.transactionSync(() => store.markGiveBacksDelivered(sql, applied));
 				return;
 			}

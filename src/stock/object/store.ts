@@ -117,6 +117,7 @@ const SCHEMA = [
 /** Columns added after a table was first created (CREATE TABLE IF NOT EXISTS leaves an old table as it is). */
 const ADDED_COLUMNS: Array<{ table: string; column: string; ddl: string }> = [
 	{ table: "stock", column: "safety_stock", ddl: `ALTER TABLE stock ADD COLUMN safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0)` },
+	{ table: "shard_reports", column: "version", ddl: `ALTER TABLE shard_reports ADD COLUMN version INTEGER NOT NULL DEFAULT 0` },
 ];
 
 export function migrate(sql: SqlStorage): void {
@@ -499,6 +500,12 @@ export function heldTotals(sql: SqlStorage): Array<Unit & { quantity: number }> 
 		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), quantity: Number(r.q) }));
 }
 
+/** The unit's low-stock threshold here (null: none set, or no row). */
+export function thresholdOf(sql: SqlStorage, unit: Unit): number | null {
+	const r = sql.exec(`SELECT low_stock_threshold AS t FROM stock WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return r && r.t !== null ? Number(r.t) : null;
+}
+
 export function setThreshold(sql: SqlStorage, unit: Unit, threshold: number | null): void {
 	sql.exec(`INSERT OR IGNORE INTO stock (product_id, size, on_hand, reserved) VALUES (?, ?, 0, 0)`, unit.product_id, unit.size);
 	sql.exec(`UPDATE stock SET low_stock_threshold = ? WHERE product_id = ? AND size = ?`, threshold, unit.product_id, unit.size);
@@ -557,13 +564,22 @@ export interface ShardReport {
 	reserved: number;
 	/** Units of every grant the shard has applied, ever. */
 	granted_in: number;
+	/** The shard's last ledger row when it reported: a report older than the one kept is ignored. */
+	version: number;
 }
 
+/** The object's last ledger row (0 before any): every stock change writes one, so it orders a shard's reports. */
+export function lastSeq(sql: SqlStorage): number {
+	return Number(sql.exec(`SELECT COALESCE(MAX(seq), 0) AS n FROM ledger`).one().n);
+}
+
+/** Keeps a shard's report unless the one kept is newer (an ask and a reclaim may answer out of order). */
 export function setReport(sql: SqlStorage, unit: Unit, shard: number, r: ShardReport): void {
 	sql.exec(
-		`INSERT INTO shard_reports (product_id, size, shard, free, on_hand, reserved, granted_in) VALUES (?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO shard_reports (product_id, size, shard, free, on_hand, reserved, granted_in, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (product_id, size, shard) DO UPDATE SET free = excluded.free, on_hand = excluded.on_hand, reserved = excluded.reserved,
-		   granted_in = MAX(granted_in, excluded.granted_in)`,
+		   granted_in = excluded.granted_in, version = excluded.version
+		 WHERE excluded.version >= shard_reports.version`,
 		unit.product_id,
 		unit.size,
 		shard,
@@ -571,15 +587,16 @@ export function setReport(sql: SqlStorage, unit: Unit, shard: number, r: ShardRe
 		r.on_hand,
 		r.reserved,
 		r.granted_in,
+		r.version,
 	);
 }
 
 /** Per shard of the unit: its last report (zeros before the first) and the units granted to it, ever. */
 export function shardBooks(sql: SqlStorage, unit: Unit, count: number): Array<ShardReport & { granted_out: number }> {
-	const books = Array.from({ length: count }, () => ({ free: 0, on_hand: 0, reserved: 0, granted_in: 0, granted_out: 0 }));
-	for (const r of sql.exec(`SELECT shard, free, on_hand, reserved, granted_in FROM shard_reports WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()) {
+	const books = Array.from({ length: count }, () => ({ free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0, granted_out: 0 }));
+	for (const r of sql.exec(`SELECT shard, free, on_hand, reserved, granted_in, version FROM shard_reports WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()) {
 		const b = books[Number(r.shard)];
-		if (b) Object.assign(b, { free: Number(r.free), on_hand: Number(r.on_hand), reserved: Number(r.reserved), granted_in: Number(r.granted_in) });
+		if (b) Object.assign(b, { free: Number(r.free), on_hand: Number(r.on_hand), reserved: Number(r.reserved), granted_in: Number(r.granted_in), version: Number(r.version) });
 	}
 	for (const r of sql.exec(`SELECT shard, SUM(units) AS n FROM grants WHERE product_id = ? AND size = ? GROUP BY shard`, unit.product_id, unit.size).toArray()) {
 		const b = books[Number(r.shard)];

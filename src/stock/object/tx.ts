@@ -7,6 +7,7 @@
 import type { StockLow } from "../../events/types";
 import type { Unit } from "../types";
 import type { UnitChanges } from "./changes";
+import { atShards } from "./pool";
 import * as store from "./store";
 
 export interface Tx {
@@ -19,6 +20,8 @@ export interface Tx {
 	touch(unit: Unit): void;
 	/** A hold was opened: the alarm must not be later than `expiresAt`. */
 	holdOpened(expiresAt: number): void;
+	/** At a sharded unit's pool: its total on hand fell from `before` to `after` (a shard reported sales); stock.low if that crossed the threshold. */
+	totalFell(unit: Unit, before: number, after: number): void;
 }
 
 /** What a write left for after its transaction: the earliest new hold expiry, and whether events were queued. */
@@ -40,6 +43,10 @@ export function openTx(sql: SqlStorage, now: number, warehouseId: string, change
 		},
 		holdOpened(expiresAt) {
 			if (outcome.armBy === null || expiresAt < outcome.armBy) outcome.armBy = expiresAt;
+		},
+		totalFell(unit, before, after) {
+			const threshold = store.thresholdOf(sql, unit);
+			if (threshold !== null && queueLow(sql, warehouseId, unit, before, after, threshold, now)) outcome.eventsQueued = true;
 		},
 	};
 	return { tx, outcome };
@@ -67,20 +74,26 @@ function applyChanges(sql: SqlStorage, list: store.Change[], warehouseId: string
 		const row = after.get(k);
 		const threshold = row?.threshold ?? null;
 		if (delta >= 0 || !row || threshold === null) continue;
-		const before = row.on_hand - delta;
-		if (before < threshold || row.on_hand >= threshold) continue;
-		const event: StockLow = {
-			event_id: `evt_low_${crypto.randomUUID()}`,
-			type: "stock.low",
-			occurred_at: new Date(c.at).toISOString(),
-			warehouse_id: warehouseId,
-			product_id: c.unit.product_id,
-			size: c.unit.size,
-			on_hand: row.on_hand,
-			threshold,
-		};
-		store.queueEvent(sql, event.event_id, event, c.at);
-		queued = true;
+		// A sharded unit is judged on its total: the pool's row plus what its shards hold, as the pool knows it.
+		const total = row.on_hand + (store.shardConfig(sql, c.unit) ? atShards(sql, c.unit).on_hand : 0);
+		if (queueLow(sql, warehouseId, c.unit, total - delta, total, threshold, c.at)) queued = true;
 	}
 	return queued;
+}
+
+/** A stock.low when on hand fell from `before` to `after` across the threshold. */
+function queueLow(sql: SqlStorage, warehouseId: string, unit: Unit, before: number, after: number, threshold: number, at: number): boolean {
+	if (before < threshold || after >= threshold) return false;
+	const event: StockLow = {
+		event_id: `evt_low_${crypto.randomUUID()}`,
+		type: "stock.low",
+		occurred_at: new Date(at).toISOString(),
+		warehouse_id: warehouseId,
+		product_id: unit.product_id,
+		size: unit.size,
+		on_hand: after,
+		threshold,
+	};
+	store.queueEvent(sql, event.event_id, event, at);
+	return true;
 }
