@@ -7,6 +7,7 @@ import worker from "../../src/index";
 import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
 import { advance, customerWithOrder, eventsFlushed, expectSettled, orderAgain, recordEvents, setStatus, tokenWithEmail } from "../helpers/orders";
+import { allShards } from "../helpers/shards";
 import { ADDRESS, makeShop, onHand, type Shop } from "../helpers/shop";
 import { eventually } from "../helpers/time";
 
@@ -25,13 +26,17 @@ function kinds(orderId: string): Array<[string | null, string]> {
 	return statusEvents(orderId).map((e) => [e.old_status, e.new_status]);
 }
 
+/** The consumer's de-duplication rows: an order event's are in its order's shard, the shop's own events' in DB. */
+async function processedIn(sql: string, param: string): Promise<Array<{ event_id: string; type?: string }>> {
+	const pages = await Promise.all([env.DB, ...allShards()].map((db) => db.prepare(sql).bind(param).all<{ event_id: string; type?: string }>()));
+	return pages.flatMap((page) => page.results);
+}
+
 /** Waits until the queue consumer (the Worker's own `queue` handler, fed by the local queue) has processed these events. */
 async function consumed(eventIds: string[]): Promise<void> {
 	await vi.waitFor(
 		async () => {
-			const { results } = await env.DB.prepare(`SELECT event_id FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`)
-				.bind(JSON.stringify(eventIds))
-				.all<{ event_id: string }>();
+			const results = await processedIn(`SELECT event_id FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`, JSON.stringify(eventIds));
 			expect(results.map((r) => r.event_id).sort()).toEqual([...eventIds].sort());
 		},
 		{ timeout: 15_000, interval: 50 },
@@ -264,7 +269,7 @@ async function deliver(bodies: unknown[], e: Env, attempts = 1) {
 }
 
 async function processedRows(eventId: string) {
-	return (await env.DB.prepare(`SELECT event_id, type FROM processed_events WHERE event_id = ?`).bind(eventId).all()).results;
+	return processedIn(`SELECT event_id, type FROM processed_events WHERE event_id = ?`, eventId);
 }
 
 describe("the order-events consumer", () => {
