@@ -6,7 +6,7 @@
 //   { cmd: "start", name, ... }        -> see start() for the fields
 //   { cmd: "sql", name, sql, params }  -> rows from that Worker's D1 database
 //   { cmd: "logs", name }              -> its log lines since the last call, by tag
-//   { cmd: "writes", name, ids }       -> each Warehouse object's write counts (stockgate's writeCounts RPC)
+//   { cmd: "writes", name, ids }       -> each Warehouse object's write and request counts (stockgate's writeCounts, requestCounts)
 //   { cmd: "stop" }                    -> disposes every Worker and exits
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -155,12 +155,19 @@ async function sql({ name, sql: text, params = [] }) {
 	return results;
 }
 
-/** Each named Warehouse object's write-transaction counts, asked straight from the runtime (no HTTP route exists for them). */
+/**
+ * Each named Warehouse object's write-transaction counts, with its requests by
+ * method (`requests`), asked straight from the runtime (no HTTP route exists for
+ * them; neither read is counted as a request).
+ */
 async function writes({ name, ids }) {
 	const { worker } = workers.get(name);
 	const ns = await worker.raw.runtimes[0].mf.getDurableObjectNamespace("WAREHOUSE");
 	const out = {};
-	for (const id of ids) out[id] = await ns.get(ns.idFromName(id)).writeCounts();
+	for (const id of ids) {
+		const stub = ns.get(ns.idFromName(id));
+		out[id] = { ...(await stub.writeCounts()), requests: await stub.requestCounts() };
+	}
 	return out;
 }
 

@@ -165,9 +165,10 @@ function renderStampede(lines, entry) {
 		"",
 		"Units and p50/p99 browsing from the pass with page views (the commit-before-answer variant runs the quiet pass only); oversold, lost sales and 5xx over both passes; write transactions per order over the whole pass (buying, the reconciler's cancellations, the retry) divided by the orders placed in it.",
 	);
+	const passLabel = (pass) => (pass === "b" ? "browsing" : pass === "s" ? `quiet, ${entry.sharded?.sharded.shards ?? "S"} shards` : "quiet");
 	const passRows = [];
 	for (const [pass, bySystem] of Object.entries(entry.passes)) {
-		for (const [system, r] of Object.entries(bySystem)) passRows.push({ pass: pass === "b" ? "browsing" : "quiet", system, ...r });
+		for (const [system, r] of Object.entries(bySystem)) passRows.push({ pass: passLabel(pass), system, ...r });
 	}
 	lines.push(
 		"",
@@ -193,11 +194,43 @@ function renderStampede(lines, entry) {
 	);
 	for (const [pass, bySystem] of Object.entries(entry.passes)) {
 		for (const [system, r] of Object.entries(bySystem)) {
-			if (r.writes?.all) lines.push("", `${system}, ${pass === "b" ? "browsing" : "quiet"} pass, Warehouse write transactions by kind: ${Object.entries(r.writes.all.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")} (for ${r.orders_placed_first + r.orders_placed_retry} orders placed)`);
+			if (r.writes?.all) lines.push("", `${system}, ${passLabel(pass)} pass, Warehouse write transactions by kind: ${Object.entries(r.writes.all.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")} (for ${r.orders_placed_first + r.orders_placed_retry} orders placed)`);
 			else if (r.writes?.restarted) lines.push("", `${system}, pass ${pass}: a Warehouse object restarted during the pass, its write count was lost (n/a)`);
 		}
 	}
+	if (entry.sharded) renderSharded(lines, entry.sharded);
 	return [...lines, ""].join("\n");
+}
+
+/** The hot unit at S = 1 next to S = shards (stockgate's own instance, quiet passes). */
+function renderSharded(lines, sh) {
+	const rows = [sh.s1, sh.sharded];
+	lines.push(
+		"",
+		`Hot unit over shard objects (stockgate, quiet passes): at S=${sh.sharded.shards} against S=1, the busiest object's requests per order x${sh.busiest_requests_per_order_ratio}, the busiest selling object's (a shard) x${sh.busiest_seller_requests_per_order_ratio}`,
+		"",
+		table(
+			[
+				{ key: "shards", title: "S" },
+				{ key: "busiest_object", title: "busiest object", align: "left" },
+				{ key: (r) => fixed(3)(r.busiest_requests_per_order), title: "its requests per order" },
+				{ key: (r) => fixed(3)(r.busiest_requests_per_order_buying), title: "buying only" },
+				{ key: (r) => fixed(3)(r.busiest_requests_per_place_order), title: "per place-order sent" },
+				{ key: (r) => fixed(3)(r.busiest_seller_requests_per_order), title: "busiest seller's requests per order" },
+				{ key: (r) => fixed(3)(r.all_objects_requests_per_order), title: "all objects' requests per order" },
+				{ key: "grants", title: "grants" },
+				{ key: "grants_per_s_buying", title: "grants/s buying" },
+				{ key: "refusals_out_of_stock", title: "409 out of stock" },
+				{ key: "false_409", title: "false 409" },
+				{ key: (r) => `${r.units_sold} / ${r.units_in_stock}`, title: "units sold / stock" },
+				{ key: "buying_wall_s", title: "buying wall s" },
+				{ key: "p99_ms", title: "p99 ms" },
+			],
+			rows,
+		),
+		"",
+		...rows.map((r) => `S=${r.shards}, busiest object's requests by method: ${Object.entries(r.busiest_by_method ?? {}).map(([k, n]) => `${k} ${n}`).join(", ") || "n/a"}`),
+	);
 }
 
 /** stockgate's targets, checked against this run. */
@@ -251,6 +284,14 @@ export function targets(scenarios) {
 			target: "stampede: stockgate 0 oversold, 0 lost sales after the window, 0 5xx",
 			measured: `oversold ${st.oversold}, lost ${st.lost_sales_after_window}, 5xx ${st["5xx"]}`,
 			met: st.oversold === 0 && st.lost_sales_after_window === 0 && st["5xx"] === 0 ? "yes" : "no",
+		});
+	}
+	const sh = scenarios.stampede?.sharded;
+	if (sh) {
+		out.push({
+			target: `stampede: the hot unit at S=${sh.sharded.shards} sells every unit with 0 false 409s, its busiest object serving fewer requests per order than at S=1`,
+			measured: `false 409s ${sh.sharded.false_409}, sold ${sh.sharded.units_sold} of ${sh.sharded.units_in_stock}, busiest object x${sh.busiest_requests_per_order_ratio}`,
+			met: sh.sharded.false_409 === 0 && sh.sharded.units_sold === sh.sharded.units_in_stock && sh.busiest_requests_per_order_ratio !== null && sh.busiest_requests_per_order_ratio < 1 ? "yes" : "no",
 		});
 	}
 	const rd = scenarios.reads?.results?.stockgate;

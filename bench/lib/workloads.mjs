@@ -20,7 +20,7 @@ export const SIZES = {
 		fanOut: { ordersPerSplit: 200, pool: 25, concurrency: 10 },
 		floor: { requests: 300, loop: 200, warmup: 30 },
 		reads: { views: 6000, orders: 300, products: 50, sizes: 4, warehouses: 4, concurrency: 50 },
-		stampede: { buyers: 2000, stock: 500, warehouses: 2, hoarders: 0.1, limit: 2, views: 20_000, concurrency: 200, viewConcurrency: 50, windowSeconds: 5 },
+		stampede: { buyers: 2000, stock: 500, warehouses: 2, hoarders: 0.1, limit: 2, views: 20_000, concurrency: 200, viewConcurrency: 50, windowSeconds: 5, shards: 8 },
 		loadTimeLimitMs: 300_000,
 	},
 	quick: {
@@ -30,8 +30,8 @@ export const SIZES = {
 		fanOut: { ordersPerSplit: 6, pool: 3, concurrency: 3 },
 		floor: { requests: 20, loop: 20, warmup: 10 },
 		reads: { views: 400, orders: 20, products: 10, sizes: 2, warehouses: 4, concurrency: 20 },
-		// Not in --quick's default list (two more runtimes and two payment windows would not fit its minute); --quick --scenarios=stampede runs this.
-		stampede: { buyers: 80, stock: 20, warehouses: 2, hoarders: 0.1, limit: 2, views: 400, concurrency: 20, viewConcurrency: 10, windowSeconds: 3 },
+		// --quick runs the quiet pass and the sharded one (CI's check of a sharded unit), not the browsing pass.
+		stampede: { buyers: 80, stock: 20, warehouses: 2, hoarders: 0.1, limit: 2, views: 400, concurrency: 20, viewConcurrency: 10, windowSeconds: 3, shards: 8 },
 		loadTimeLimitMs: 10_000,
 	},
 };
@@ -216,9 +216,10 @@ export function reads(s) {
  * max_per_customer; the same quantity on the baseline, which has no limit) and
  * never pay, while product pages of the same item are read. `pass` names a
  * fresh copy of the data (its own ids), so the same buyers can run once without
- * the page views and once with them. Hoarders are a fixed, seeded tenth.
+ * the page views, once with them, and once with the unit split over `shards`
+ * objects at each warehouse. Hoarders are a fixed, seeded tenth.
  */
-export function stampede(s, pass) {
+export function stampede(s, pass, shards = 1) {
 	const prefix = `st${pass}-`;
 	const whs = Array.from({ length: s.warehouses }, (_, i) => warehouse(`${prefix}wh-${REGIONS[(i * 2) % REGIONS.length].region.toLowerCase()}`, i * 2));
 	const product = { id: `${prefix}drop`, name: "Stampede Drop", price: 90, sizes: ["M"], max_per_customer: s.limit };
@@ -230,14 +231,15 @@ export function stampede(s, pass) {
 		name: "stampede",
 		prefix,
 		pass,
-		description: `1 unit, ${per * s.warehouses} in stock over ${s.warehouses} warehouses, ${s.buyers} buyers at concurrency ${s.concurrency}, ${hoarders.size} of them hoarders (${s.limit} units each, never pay), ${s.views} product page views at concurrency ${s.viewConcurrency} during the buying (one run without them), payment window ${s.windowSeconds} s`,
+		description: `1 unit, ${per * s.warehouses} in stock over ${s.warehouses} warehouses, ${s.buyers} buyers at concurrency ${s.concurrency}, ${hoarders.size} of them hoarders (${s.limit} units each, never pay), ${s.views} product page views at concurrency ${s.viewConcurrency} during the buying (one run without them, one without them over ${s.shards} shard objects per warehouse), payment window ${s.windowSeconds} s`,
+		shards,
 		concurrency: s.concurrency,
 		viewConcurrency: s.viewConcurrency,
 		windowSeconds: s.windowSeconds,
 		limit: s.limit,
 		warehouses: whs,
 		products: [product],
-		stock: Object.fromEntries(whs.map((w) => [w.id, [{ product_id: product.id, size: "M", on_hand: per }]])),
+		stock: Object.fromEntries(whs.map((w) => [w.id, [{ product_id: product.id, size: "M", on_hand: per, ...(shards > 1 ? { shards } : {}) }]])),
 		buyers: Array.from({ length: s.buyers }, (_, i) => {
 			const hoarder = hoarders.has(i);
 			// Addresses alternate between the warehouses' regions, so each warehouse is the nearest for half the buyers.

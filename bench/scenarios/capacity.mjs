@@ -1,9 +1,11 @@
 // The capacity model's inputs and its ceilings (docs/SCALING.md), measured by the
 // floor probe Worker: how long one Warehouse object and one D1 database are busy
 // per operation (n operations issued at once queue at the one store: elapsed / n),
-// the gathered commit's cost per hold for k = 1, 10, 50, and, from those and the
-// platform's published limits, the orders-per-second ceiling of each case for
-// stockgate and the baseline. Update COUNTS when a place-order path changes.
+// the gathered commit's cost per hold for k = 1, 10, 50, a unit over shard objects'
+// operations (grant, give-back, a reserve at a shard, a reserve at a dry shard), and,
+// from those and the platform's published limits, the orders-per-second ceiling of
+// each case for stockgate and the baseline, and of a hot unit as a function of its
+// shard count S. Update COUNTS when a place-order path changes.
 import { api } from "../lib/systems.mjs";
 import { QUICK, log, elapsed } from "../lib/options.mjs";
 import { table } from "../lib/stats.mjs";
@@ -38,6 +40,21 @@ const BURSTS = {
 	"d1-order-batch": ["d1-order-batch", "wh-cap"],
 };
 
+/** A unit over the most shard objects (64): probe name -> [op, warehouse, callers one after another (0: all at once)]. */
+export const MAX_SHARDS = 64;
+const SHARDED = {
+	// at the pool: an ask answered with a grant; a give-back taken in
+	"rpc-grant": ["rpc-grant", "wh-cap-pool", 0],
+	"rpc-give-back": ["rpc-give-back", "wh-cap-pool", 0],
+	// at a shard holding units, and at a dry one (a caller per shard, so each reserve finds its shard dry)
+	"rpc-reserve-shard": ["rpc-reserve-shard", "wh-cap-shard", 0],
+	"rpc-reserve-dry": ["rpc-reserve-dry", "wh-cap-dry", MAX_SHARDS],
+};
+/** The units of a grant in the ceilings: the smallest (DEFAULT_ESCROW.minGrant); a shard asks for more only while more buyers wait there. */
+export const GRANT_UNITS = 8;
+/** Shard counts the hot unit's ceiling is given at. */
+export const SHARD_COUNTS = [1, 2, 4, 8, 16, 32, 64];
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const r3 = (v) => Math.round(v * 1000) / 1000;
 
@@ -45,16 +62,26 @@ const r3 = (v) => Math.round(v * 1000) / 1000;
 export async function probeCapacity(probe) {
 	await api(probe, "GET", "/floor/setup?w=wh-cap");
 	await api(probe, "GET", "/floor/setup?w=wh-cap-catalog&catalog=1");
+	await api(probe, "GET", `/floor/setup?w=wh-cap-pool&shards=${MAX_SHARDS}`);
+	await api(probe, "GET", `/floor/setup?w=wh-cap-shard&shards=${MAX_SHARDS}&stock=1`);
+	await api(probe, "GET", `/floor/setup?w=wh-cap-dry&shards=${MAX_SHARDS}`);
 	const busy_ms = {};
-	for (const [name, [op, wh]] of Object.entries(BURSTS)) {
-		await api(probe, "GET", `/floor/burst?op=${op}&n=${Math.min(50, SIZE.burst)}&w=${wh}`); // warm-up
+	const asks0 = (await api(probe, "GET", "/floor/requests?w=wh-cap-dry")).ask ?? 0;
+	let dryReserves = 0;
+	for (const [name, [op, wh, lanes = 0]] of [...Object.entries(BURSTS), ...Object.entries(SHARDED)]) {
+		const burst = (n) => api(probe, "GET", `/floor/burst?op=${op}&n=${n}&w=${wh}${lanes ? `&lanes=${lanes}` : ""}`);
+		// warm-up (with callers per shard: every shard once, so no shard object is started inside the measure)
+		const warm = await burst(Math.max(lanes, Math.min(50, SIZE.burst)));
 		const per = [];
 		for (let i = 0; i < SIZE.reps; i++) {
-			const res = await api(probe, "GET", `/floor/burst?op=${op}&n=${SIZE.burst}&w=${wh}`);
+			const res = await burst(SIZE.burst);
 			per.push(res.ms / res.n);
 		}
+		if (name === "rpc-reserve-dry") dryReserves = warm.n + SIZE.reps * SIZE.burst;
 		busy_ms[name] = r3(median(per));
 	}
+	// Each dry reserve should have cost the pool one ask (else the shard was not dry and the figure is a plain reserve's).
+	const asks = ((await api(probe, "GET", "/floor/requests?w=wh-cap-dry")).ask ?? 0) - asks0;
 	// Gathered commits: per call one after another (latency), and per hold with calls at once (the object's busy time).
 	const commit_many = {};
 	for (const [label, wh, catalog] of [["hot", "wh-cap", 0], ["catalog", "wh-cap-catalog", 1]]) {
@@ -67,11 +94,12 @@ export async function probeCapacity(probe) {
 	}
 	// A caller's latency per call, one after another (timed in the Worker): the baseline's read-then-set window is one d1-cas.
 	const latency_ms = {};
-	for (const [name, [op, wh]] of Object.entries(BURSTS)) {
+	for (const [name, [op, wh]] of [...Object.entries(BURSTS), ...Object.entries(SHARDED)]) {
 		const res = await api(probe, "GET", `/floor/loop?op=${op}&n=${SIZE.loop}&w=${wh}`);
 		latency_ms[name] = r3(res.ms / res.n);
 	}
-	return { burst: SIZE.burst, reps: SIZE.reps, busy_ms, commit_many, latency_ms };
+	const sharded = { shards: MAX_SHARDS, dry_reserves: dryReserves, pool_asks_per_dry_reserve: dryReserves ? r3(asks / dryReserves) : null };
+	return { burst: SIZE.burst, reps: SIZE.reps, busy_ms, commit_many, latency_ms, sharded };
 }
 
 /**
@@ -112,6 +140,7 @@ export function ceilings(cap) {
 			hot_unit_object: object(b["rpc-reserve"], "hot"),
 			catalog_object: object(b["rpc-reserve-catalog"], "catalog"),
 			d1_whole_shop: sgD1,
+			...(b["rpc-grant"] !== undefined ? { sharded_unit: shardedCeilings(cap) } : {}),
 		},
 		baseline: {
 			hot_unit: { contenders: CONTENDERS, read_then_set_ms: window, idle_d1: per(window), queued_window_ms: r3(queued), contended: per(queued), ceiling: Math.min(per(window), per(baseOrder)) },
@@ -119,6 +148,35 @@ export function ceilings(cap) {
 			d1_whole_shop: { busy_ms: r3(baseOrder), ceiling: per(baseOrder), with_browsing_busy_ms: r3(baseOrder + browsing), with_browsing: per(baseOrder + browsing) },
 		},
 	};
+}
+
+/**
+ * A hot unit over S shard objects (orders/s), at k = 1 and 10. While it sells,
+ * an order at S > 1 is a reserve and 1/k of a gathered commit at one shard, with
+ * 1 + 1/k requests against its soft limit (the shard's commit is taken at the
+ * warehouse object's measured cost), and 1/G of an ask at the pool, G the units
+ * of a grant; S shards carry S times one shard's orders, and the pool G times
+ * its asks: min(1000 / grant ms, the soft limit). At S = 1 the unit is the
+ * warehouse's object (its hot-unit ceiling). Sold out, a shard keeps no
+ * declaration: every refused buyer there costs the pool an ask, so refusals/s
+ * stop at the pool's ask rate whatever S.
+ */
+export function shardedCeilings(cap) {
+	const b = cap.busy_ms;
+	const per = (ms) => (ms > 0 ? Math.round(1000 / ms) : null);
+	const soft = (k) => Math.round(DO_SOFT_LIMIT_RPS / (1 + 1 / k));
+	const asksPerS = Math.min(per(b["rpc-grant"]), DO_SOFT_LIMIT_RPS);
+	const byK = (k) => {
+		const shardBusy = b["rpc-reserve-shard"] + cap.commit_many.hot[k].per_hold_ms;
+		const shard = Math.min(per(shardBusy), soft(k));
+		const pool = GRANT_UNITS * asksPerS;
+		const one = Math.min(per(b["rpc-reserve"] + cap.commit_many.hot[k].per_hold_ms), soft(k));
+		const byS = Object.fromEntries(
+			SHARD_COUNTS.map((S) => [S, S === 1 ? { ceiling: one, bound: "one object" } : { ceiling: Math.min(S * shard, pool), bound: S * shard <= pool ? "shards" : "pool" }]),
+		);
+		return { shard_busy_ms: r3(shardBusy), shard_ceiling: shard, pool_ceiling: pool, stops_scaling_at_s: Math.ceil(pool / shard), by_s: byS };
+	};
+	return { grant_units: GRANT_UNITS, pool_asks_per_s: asksPerS, sold_out_refusals_per_s: asksPerS, k: { 1: byK(1), 10: byK(10) } };
 }
 
 export function renderCapacity(cap) {
@@ -165,7 +223,22 @@ export function renderCapacity(cap) {
 		],
 		rows,
 	);
-	return ["Capacity model inputs (docs/SCALING.md)", "", busy, "", commits, "", "Ceilings on this machine (orders/s)", "", ceilingsTable].join("\n");
+	const sh = c.stockgate.sharded_unit;
+	const shardedTable = sh
+		? table(
+				[{ key: "S", title: "S" }, ...KS.filter((k) => sh.k[k]).map((k) => ({ key: (r) => `${sh.k[k].by_s[r.S].ceiling} (${sh.k[k].by_s[r.S].bound})`, title: `k=${k}: orders/s (bound)`, align: "left" }))],
+				SHARD_COUNTS.map((S) => ({ S })),
+			)
+		: null;
+	const shardedText = sh
+		? [
+				"",
+				`Hot unit over S shard objects (grants of ${sh.grant_units} units; the pool answers ${sh.pool_asks_per_s} asks/s, which also bounds refusals/s once sold out; ${cap.sharded?.pool_asks_per_dry_reserve ?? "n/a"} pool asks per dry reserve measured)`,
+				"",
+				shardedTable,
+			]
+		: [];
+	return ["Capacity model inputs (docs/SCALING.md)", "", busy, "", commits, "", "Ceilings on this machine (orders/s)", "", ceilingsTable, ...shardedText].join("\n");
 }
 
 /** Runs the probe and the model; never throws (the floor scenario's other figures stand without it). */

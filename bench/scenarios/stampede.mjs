@@ -12,25 +12,37 @@
 //   4. retry: every paying buyer who was turned away places the order again
 //      (and pays when it is placed), so units recovered from hoarders are sold.
 // Then the stock and the orders are read back and checked. stockgate's Warehouse
-// objects count their own write transactions (src/stock/object/writes.ts), read before
-// and after through the runtime, so commits made after the answer, alarms and
-// the reconciler's cancellations are all in the count.
+// objects count their own write transactions (src/stock/object/writes.ts) and the
+// requests they serve (src/stock/object/requests.ts), read before and after through
+// the runtime, so commits made after the answer, alarms, the reconciler's
+// cancellations and the objects' calls to each other are all in the count.
+//
+// stockgate's own instance runs a third pass ("s"): the same hot unit split over
+// SIZE.stampede.shards objects at each warehouse (the warehouse's object is the
+// pool), quiet. On every stockgate pass the hot unit's figures are: the busiest
+// object's requests per order, the pools' grants per second, the false 409s
+// judged by the history checker (test/checker/falseRefusals.ts) over the pass's
+// place-orders and every object's ledger, and the units sold against the stock.
 import { performance } from "node:perf_hooks";
 import { pool } from "../../scripts/lib/pool.mjs";
+import { busiestPerOrder, grantFigures, historyOf, ledgerRows, placeOp, requestsBetween } from "../lib/hot.mjs";
 import { paymentSignature } from "../../scripts/lib/tokens.mjs";
 import { agentFor, runLoad, send } from "../lib/load.mjs";
 import { settle } from "../lib/measure.mjs";
-import { elapsed, log, SIZE } from "../lib/options.mjs";
+import { elapsed, log, QUICK, SIZE } from "../lib/options.mjs";
 import { cpuSecondsOf } from "../lib/proc.mjs";
 import { stampede } from "../lib/workloads.mjs";
 import { ratio, latencySummary } from "../lib/stats.mjs";
 import { api, mintAll, prepare } from "../lib/systems.mjs";
+import { importTs } from "../lib/ts.mjs";
 
 const PAGE = "GET /products/:id";
 const PASSES = [
-	{ pass: "q", browsing: false },
-	{ pass: "b", browsing: true },
+	{ pass: "q", browsing: false, sharded: false },
+	{ pass: "b", browsing: true, sharded: false },
+	{ pass: "s", browsing: false, sharded: true },
 ];
+const passName = (pass, shards) => (pass === "b" ? "browsing" : pass === "s" ? `quiet, ${shards} shards` : "quiet");
 const round = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const isStockgate = (sys) => sys.name.startsWith("stockgate");
@@ -38,17 +50,19 @@ const failed = (r) => r && (r.status >= 500 || r.status === 0);
 
 export async function stampedeScenario(size, systems, everyRuntime, ctx) {
 	const passes = {};
-	for (const { pass, browsing } of PASSES) {
-		const sc = stampede(size, pass);
-		const here = systems.filter((s) => !(browsing && s.quietOnly));
+	// --quick (CI) leaves the browsing pass out.
+	for (const { pass, browsing, sharded } of PASSES.filter((p) => !(QUICK && p.browsing))) {
+		const sc = stampede(size, pass, sharded ? size.shards : 1);
+		const here = systems.filter((s) => (sharded ? s.shardedPass : !(browsing && s.quietOnly)));
 		const tokens = await mintAll(ctx.secret, sc.buyers.map((b) => b.sub));
 		await Promise.all(here.map((sys) => prepare(sys, sc, ctx.admin, tokens)));
 		passes[pass] = {};
 		for (const sys of here) {
 			const r = await runPass(sys, sc, tokens, browsing, everyRuntime, ctx);
 			passes[pass][sys.label ?? sys.name] = r;
+			const hot = r.hot ? `, busiest object ${r.hot.busiest?.object ?? "n/a"} ${r.hot.busiest?.per_order ?? "n/a"} requests/order, grants ${r.hot.grants.pass} (${r.hot.grants.per_s_buying ?? 0}/s buying), false 409s ${r.hot.false_409} of ${r.hot.refusals_out_of_stock}, units sold ${r.units_sold} of ${r.units_in_stock}` : "";
 			log(
-				`  ${(sys.label ?? sys.name).padEnd(32)} pass ${pass}${browsing ? " (browsing)" : " (quiet)   "}: placed ${r.orders_placed_first}+${r.orders_placed_retry} (paid ${r.orders_paid}), units to paying buyers ${r.units_sold_paying}, recovered from hoarders ${r.units_recovered_from_hoarders}, held by unpaid hoarders ${r.units_held_by_hoarders}, oversold ${r.oversold}, lost after window ${r.lost_sales_after_window}, 5xx ${r["5xx"]}, p50 ${r.place_order_ms.p50} ms, p99 ${r.place_order_ms.p99} ms${browsing ? `, ${r.page_views} views (${r.rpcs_per_page_view ?? "n/a"} RPCs, ${r.d1_queries_per_page_view ?? "n/a"} D1 queries each)` : ""}, write tx/order ${r.writes?.per_order ?? "n/a"}  [${elapsed()}]`,
+				`  ${(sys.label ?? sys.name).padEnd(32)} pass ${pass} (${passName(pass, sc.shards)}): placed ${r.orders_placed_first}+${r.orders_placed_retry} (paid ${r.orders_paid}), units to paying buyers ${r.units_sold_paying}, recovered from hoarders ${r.units_recovered_from_hoarders}, held by unpaid hoarders ${r.units_held_by_hoarders}, oversold ${r.oversold}, lost after window ${r.lost_sales_after_window}, 5xx ${r["5xx"]}, p50 ${r.place_order_ms.p50} ms, p99 ${r.place_order_ms.p99} ms${browsing ? `, ${r.page_views} views (${r.rpcs_per_page_view ?? "n/a"} RPCs, ${r.d1_queries_per_page_view ?? "n/a"} D1 queries each)` : ""}, write tx/order ${r.writes?.per_order ?? "n/a"}${hot}  [${elapsed()}]`,
 			);
 		}
 	}
@@ -57,14 +71,18 @@ export async function stampedeScenario(size, systems, everyRuntime, ctx) {
 		const q = passes.q[label];
 		const b = passes.b?.[label];
 		const main = b ?? q;
+		// The correctness figures over every pass of the system, the sharded one included.
+		const every = Object.values(passes).flatMap((p) => (p[label] ? [p[label]] : []));
 		summary[label] = {
 			units_in_stock: main.units_in_stock,
 			units_sold_paying: main.units_sold_paying,
 			units_recovered_from_hoarders: main.units_recovered_from_hoarders,
 			units_held_by_hoarders: main.units_held_by_hoarders,
-			oversold: Math.max(q.oversold, b?.oversold ?? 0),
-			lost_sales_after_window: Math.max(q.lost_sales_after_window, b?.lost_sales_after_window ?? 0),
-			"5xx": q["5xx"] + (b?.["5xx"] ?? 0),
+			oversold: Math.max(...every.map((r) => r.oversold)),
+			lost_sales_after_window: Math.max(...every.map((r) => r.lost_sales_after_window)),
+			"5xx": every.reduce((s, r) => s + r["5xx"], 0),
+			false_409: every.some((r) => r.hot) ? every.reduce((s, r) => s + (r.hot?.false_409 ?? 0), 0) : null,
+			units_sold_equals_stock: every.every((r) => r.units_sold === r.units_in_stock),
 			p50_quiet: q.place_order_ms.p50,
 			p99_quiet: q.place_order_ms.p99,
 			p50_browsing: b?.place_order_ms.p50 ?? null,
@@ -80,12 +98,58 @@ export async function stampedeScenario(size, systems, everyRuntime, ctx) {
 			from_pass: b ? "b" : "q",
 		};
 	}
-	return { passes, summary };
+	return { passes, summary, sharded: shardedFigures(passes, size.shards) };
+}
+
+/** The hot unit at S = 1 (the quiet pass) next to S = shards, on stockgate's own instance; null without the sharded pass. */
+function shardedFigures(passes, shards) {
+	const one = passes.q?.stockgate;
+	const many = passes.s?.stockgate;
+	if (!one?.hot || !many?.hot) return null;
+	const figures = (r, s) => ({
+		shards: s,
+		busiest_object: r.hot.busiest?.object ?? null,
+		busiest_requests: r.hot.busiest?.requests ?? null,
+		busiest_requests_per_order: r.hot.busiest?.per_order ?? null,
+		busiest_requests_per_order_buying: r.hot.busiest_buying?.per_order ?? null,
+		busiest_requests_per_place_order: r.hot.busiest?.per_place_order ?? null,
+		place_orders_sent: r.hot.place_orders_sent,
+		all_objects_requests_per_order: r.hot.busiest?.all_objects_per_order ?? null,
+		// The busiest object selling the unit itself: the warehouse's at S = 1, a shard beyond (the pool sells nothing).
+		busiest_seller_requests_per_order: sellerPerOrder(r),
+		busiest_by_method: r.hot.busiest?.by_method ?? null,
+		orders_placed: r.orders_placed_first + r.orders_placed_retry,
+		grants: r.hot.grants.pass,
+		grants_buying: r.hot.grants.buying,
+		grants_per_s_buying: r.hot.grants.per_s_buying,
+		refusals_out_of_stock: r.hot.refusals_out_of_stock,
+		false_409: r.hot.false_409,
+		units_sold: r.units_sold,
+		units_in_stock: r.units_in_stock,
+		buying_wall_s: r.buying_wall_s,
+		p50_ms: r.place_order_ms.p50,
+		p99_ms: r.place_order_ms.p99,
+	});
+	const a = figures(one, 1);
+	const b = figures(many, shards);
+	return {
+		s1: a,
+		sharded: b,
+		busiest_requests_per_order_ratio: ratio(b.busiest_requests_per_order, a.busiest_requests_per_order),
+		busiest_seller_requests_per_order_ratio: ratio(b.busiest_seller_requests_per_order, a.busiest_seller_requests_per_order),
+	};
+}
+
+function sellerPerOrder(r) {
+	const top = r.hot.requests_by_object?.find((o) => o.role !== "pool");
+	const placed = r.orders_placed_first + r.orders_placed_retry;
+	return top && placed > 0 ? Math.round((top.requests / placed) * 1000) / 1000 : null;
 }
 
 async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
-	const ids = sc.warehouses.map((w) => w.id);
 	const sg = isStockgate(sys);
+	const objects = sg ? await objectsOf(sc) : [];
+	const ids = objects.map((o) => o.name);
 	const agent = agentFor(32);
 	const limit = SIZE.loadTimeLimitMs;
 	await settle(everyRuntime);
@@ -94,7 +158,11 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 
 	// 1. buying, with the product page read at the same time in the browsing pass
 	const placeRequests = sc.buyers.map((b) => ({ method: "POST", path: sys.placePath, token: tokens.get(b.sub), body: { delivery_mode: "standard" } }));
-	const keepOrder = (res) => ({ status: res.status, ms: res.ms, code: res.body?.code ?? null, order_id: res.body?.order_id ?? null, total: res.body?.total ?? null, currency: res.body?.currency ?? null });
+	// invoke and complete on the host's clock, for the false-409 judgement (invoke a millisecond early: a wider window only makes a refusal look legal).
+	const keepOrder = (res) => {
+		const complete = Date.now();
+		return { status: res.status, ms: res.ms, code: res.body?.code ?? null, order_id: res.body?.order_id ?? null, total: res.body?.total ?? null, currency: res.body?.currency ?? null, invoke: Math.floor(complete - res.ms) - 1, complete };
+	};
 	const startedAt = Date.now();
 	const cpu0 = cpuSecondsOf(sys.pids.runtime);
 	const viewing = browsing
@@ -139,6 +207,18 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 	const final = await stockOf(sys, sc, ctx.admin);
 	const stored = await ordersOf(sys, sc);
 	agent.destroy();
+	const placedFirst = buying.results.filter((r) => r?.status === 201).length;
+	const placedAll = placedFirst + retry.results.filter((r) => r?.status === 201).length;
+	const hot = sg
+		? await hotUnit(sys, sc, ctx.admin, {
+				objects,
+				counts: [writes0, writes1, writes2],
+				placed: [placedFirst, placedAll],
+				sent: { buying: buying.results.filter(Boolean).length, all: buying.results.filter(Boolean).length + retry.results.filter(Boolean).length },
+				buying: { from: startedAt, to: startedAt + buying.wall_ms },
+				answers: [...buying.results.map((r, i) => ({ r, b: sc.buyers[i] })), ...retry.results.map((r, k) => ({ r, b: retriers[k].b }))],
+			})
+		: null;
 
 	// ---- the outcome --------------------------------------------------------------------------
 	const hoarder = new Map(sc.buyers.map((b) => [b.sub, b.hoarder]));
@@ -168,6 +248,7 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 		units_recovered_from_hoarders: sum(stored.filter((o) => o.status === "cancelled" && hoarder.get(o.user_id))),
 		hoarder_orders_cancelled_by_window: stored.filter((o) => o.status === "cancelled" && hoarder.get(o.user_id) && o.window_cancelled).length,
 		paying_orders_cancelled: stored.filter((o) => o.status === "cancelled" && !hoarder.get(o.user_id)).length,
+		units_sold: liveUnits,
 		oversold: Math.max(0, liveUnits - initial),
 		stock_drift: Math.abs(initial - liveUnits - final.on_hand),
 		held_after: final.reserved,
@@ -197,8 +278,64 @@ async function runPass(sys, sc, tokens, browsing, everyRuntime, ctx) {
 		place_order_rpcs_per_request: sg && place.requests ? round(place.warehouse_rpcs / place.requests) : null,
 		reconciler,
 		writes: sg ? writeFigures(writes0, writes1, writes2, buying.results.filter((r) => r?.status === 201).length, placed) : null,
+		hot,
 		timed_out: buying.timed_out || retry.timed_out || Boolean(views?.timed_out),
 	};
+}
+
+/** The hot unit's objects at each warehouse of the pass: the warehouse's own, and with shards its pool and each shard. */
+async function objectsOf(sc) {
+	const { shardName } = await importTs("/src/stock/shardNames.ts");
+	const unit = { product_id: sc.products[0].id, size: "M" };
+	return sc.warehouses.flatMap((w) =>
+		sc.shards > 1
+			? [{ name: w.id, label: `${w.id} (pool)`, role: "pool" }, ...Array.from({ length: sc.shards }, (_, k) => ({ name: shardName(w.id, unit, k), label: `${w.id} shard ${k}`, role: "shard" }))]
+			: [{ name: w.id, label: w.id, role: "warehouse" }],
+	);
+}
+
+/**
+ * The hot unit's figures of a stockgate pass: the busiest object's requests per
+ * order placed (whole pass, and buying alone per order placed while buying),
+ * the pools' grants, and the pass's 409 OUT_OF_STOCK answers judged by the
+ * history checker against every object's ledger (read now, after the pass).
+ */
+async function hotUnit(sys, sc, admin, { objects, counts: [c0, c1, c2], placed: [placedFirst, placedAll], sent, buying, answers }) {
+	const [{ checkFalseRefusals }, { DEFAULT_SLACK }, { formatViolation }] = await Promise.all([
+		importTs("/test/checker/falseRefusals.ts"),
+		importTs("/test/checker/timeline.ts"),
+		importTs("/test/checker/violation.ts"),
+	]);
+	const ledger = [];
+	for (const w of sc.warehouses) ledger.push(...ledgerRows(w.id, await ledgerEntries(sys, w.id, admin)));
+	const readAt = Date.now();
+	const ops = answers.filter(({ r }) => r).map(({ r, b }, i) => placeOp(i + 1, b.sub, b.lines, r));
+	const violations = checkFalseRefusals(historyOf({ ops, ledger, warehouseIds: sc.warehouses.map((w) => w.id), readAt }), DEFAULT_SLACK);
+	const restarted = Object.keys(c0).some((id) => c0[id].since !== c1[id].since || c1[id].since !== c2[id].since);
+	return {
+		objects: objects.length,
+		place_orders_sent: sent.all,
+		busiest: restarted ? null : busiestPerOrder(requestsBetween(objects, c0, c2), placedAll, sent.all),
+		busiest_buying: restarted ? null : busiestPerOrder(requestsBetween(objects, c0, c1), placedFirst, sent.buying),
+		requests_by_object: restarted ? null : requestsBetween(objects, c0, c2).map(({ object, role, requests }) => ({ object, role, requests })),
+		grants: grantFigures(ledger, buying.from, buying.to),
+		ledger_rows: ledger.length,
+		refusals_out_of_stock: ops.filter((op) => op.answer?.status === 409 && op.answer.body.code === "OUT_OF_STOCK").length,
+		false_409: violations.length,
+		false_409_samples: violations.slice(0, 3).map(formatViolation),
+	};
+}
+
+/** A warehouse's whole ledger through the admin API (every object's entries, merged, each naming its shard). */
+async function ledgerEntries(sys, warehouseId, admin) {
+	const out = [];
+	let after = 0;
+	for (;;) {
+		const page = await api(sys, "GET", `/admin/warehouses/${warehouseId}/ledger?after=${after}&limit=500`, undefined, admin);
+		out.push(...page.entries);
+		if (page.next_after === null) return out;
+		after = page.next_after;
+	}
 }
 
 /** Each paying buyer's 201 is paid through the signed webhook, 16 at a time. */

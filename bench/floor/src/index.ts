@@ -11,11 +11,22 @@
  * database) and answers the elapsed time, so ms/n is that store's time per
  * operation; `/floor/commit-many?k=...&n=...` holds n*k units untimed, then times
  * `commitMany` of k holds, one call after another and n calls at once.
+ *
+ * A unit over shard objects (`/floor/setup?shards=S`: the warehouse's object is
+ * the pool): `rpc-grant` is an ask the pool answers with a grant,
+ * `rpc-give-back` a give-back the pool takes in, `rpc-reserve-shard` a reserve
+ * at a shard that holds units, `rpc-reserve-dry` a reserve at a dry shard (it
+ * asks the pool, applies the grant and holds, all before answering). A burst
+ * with `lanes=k` runs k callers one after another instead of n at once, the
+ * caller i on shard i: a dry shard asks once for every request waiting there,
+ * so only one caller per shard keeps each reserve on the dry path.
+ * `/floor/requests?w=` answers an object's request counts.
  */
 import { jwtVerify } from "jose";
 import { placementStmts } from "../../../src/orders/placement";
 import type { OrderRecord } from "../../../src/orders/queries";
 import type { Warehouse as WarehouseClass } from "../../../src/stock/binding";
+import { MAX_SHARDS, shardName } from "../../../src/stock/shardNames";
 
 export { Warehouse } from "../../../src/index";
 
@@ -26,6 +37,21 @@ interface Env {
 }
 
 const UNIT = { product_id: "floor-p", size: "M" };
+/** Units loaded at each probe warehouse. */
+const LOADED = 10_000_000;
+/** A dry reserve's units: the smallest grant (DEFAULT_ESCROW.minGrant), so the grant it asks for leaves its shard dry again. */
+const DRY_UNITS = 8;
+/** Units granted to shard 0 of a stocked sharded warehouse at set-up, for `rpc-reserve-shard`. */
+const STOCKED_SHARD_UNITS = 100_000;
+/**
+ * The report an `rpc-grant` ask carries: every grant to the shard so far applied
+ * and sold (granted_in at least all the pool ever granted), so each ask needs a
+ * fresh grant and none is left waiting in the pool for the alarm to deliver.
+ */
+const SOLD_REPORT = { free: 0, on_hand: 0, reserved: 0, granted_in: LOADED };
+/** The shard an `rpc-grant` or `rpc-give-back` names, or a lane-less `rpc-reserve-dry` goes to: each call the next. */
+let nextSlot = 0;
+const slot = (): number => nextSlot++ % MAX_SHARDS;
 /** The catalog warehouse's units (wh-floor-catalog): a whole shop's worth in one object. */
 const CATALOG_UNITS = 1000;
 const catalogUnit = (i: number) => ({ product_id: `floor-c${String(i).padStart(4, "0")}`, size: "M" });
@@ -116,7 +142,7 @@ function floorOrder(id: string, at: string): OrderRecord {
 	};
 }
 
-type Op = (env: Env, w: string, token: string) => Promise<unknown>;
+type Op = (env: Env, w: string, token: string, lane?: number) => Promise<unknown>;
 
 const ops: Record<string, Op> = {
 	noop: async () => null,
@@ -140,6 +166,27 @@ const ops: Record<string, Op> = {
 	// A catalog order at the catalog warehouse: two distinct units out of CATALOG_UNITS.
 	"rpc-reserve-catalog": async (env, w) => {
 		const r = await env.WAREHOUSE.getByName(w).reserve(`floor-${crypto.randomUUID()}`, catalogLines(), 600_000, { actor: "floor" });
+		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
+		return r;
+	},
+	// A unit over shard objects (set up with shards=MAX_SHARDS): the pool answers an ask from a sold-out shard with a grant.
+	"rpc-grant": async (env, w) => {
+		const a = await env.WAREHOUSE.getByName(w).ask(slot(), UNIT, DRY_UNITS, SOLD_REPORT, DRY_UNITS);
+		if (a.kind !== "grant" || a.grants.length !== 1) throw new Error(`ask not granted: ${JSON.stringify(a)}`);
+		return a;
+	},
+	// The pool takes in one give-back (a unit a shard had back from a release, an expiry or a cancel), once by its id.
+	"rpc-give-back": async (env, w) => env.WAREHOUSE.getByName(w).receiveGiveBacks(slot(), [{ give_id: `floor-give-${crypto.randomUUID()}`, ...UNIT, units: 1 }]),
+	// A reserve at a shard holding units (shard 0 of a warehouse set up with stock=1).
+	"rpc-reserve-shard": async (env, w) => {
+		const r = await env.WAREHOUSE.getByName(shardName(w, UNIT, 0)).reserve(`floor-${crypto.randomUUID()}`, [{ ...UNIT, quantity: 1 }], 600_000, { actor: "floor" });
+		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
+		return r;
+	},
+	// A reserve at a dry shard: refused there, an ask, the grant applied with the hold (its lane's own shard, else the next).
+	"rpc-reserve-dry": async (env, w, _token, lane) => {
+		const shard = lane ?? slot();
+		const r = await env.WAREHOUSE.getByName(shardName(w, UNIT, shard % MAX_SHARDS)).reserve(`floor-${crypto.randomUUID()}`, [{ ...UNIT, quantity: DRY_UNITS }], 600_000, { actor: "floor" });
 		if (!r.ok) throw new Error(`reserve failed: ${JSON.stringify(r)}`);
 		return r;
 	},
@@ -242,6 +289,22 @@ async function commitManyProbe(env: Env, w: string, k: number, n: number, catalo
 	return { k, n, seq_ms: seqMs, burst_ms: burstMs };
 }
 
+/**
+ * The probe's unit at `w` over `shards` objects, all its units in the pool; with
+ * `stock`, shard 0 is granted STOCKED_SHARD_UNITS as a shard gets them: an ask
+ * answered with a grant, delivered to the shard (what the pool's alarm does).
+ */
+async function setUpSharded(env: Env, w: string, shards: number, stock: boolean): Promise<{ ok: boolean; shards: number; stocked: number }> {
+	const pool = env.WAREHOUSE.getByName(w);
+	const r = await pool.setSharded(`floor-setup-${crypto.randomUUID()}`, { ...UNIT, on_hand: LOADED, shards }, { actor: "floor" });
+	if (!r.ok || !stock) return { ok: r.ok, shards, stocked: 0 };
+	const a = await pool.ask(0, UNIT, STOCKED_SHARD_UNITS, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 }, STOCKED_SHARD_UNITS);
+	if (a.kind !== "grant") throw new Error(`set-up ask not granted: ${JSON.stringify(a)}`);
+	const shard = env.WAREHOUSE.getByName(shardName(w, UNIT, 0));
+	for (const g of a.grants) await shard.receiveGrant(g.grant_id, UNIT, g.units);
+	return { ok: true, shards, stocked: a.grants.reduce((s, g) => s + g.units, 0) };
+}
+
 export default {
 	async fetch(request, env): Promise<Response> {
 		const url = new URL(request.url);
@@ -252,15 +315,31 @@ export default {
 			if (url.pathname === "/floor/setup") {
 				await setupTables(env.DB);
 				const units = url.searchParams.get("catalog") === "1" ? Array.from({ length: CATALOG_UNITS }, (_, i) => catalogUnit(i)) : [UNIT];
-				const r = await env.WAREHOUSE.getByName(w).setLevels(`floor-setup-${crypto.randomUUID()}`, units.map((u) => ({ ...u, on_hand: 10_000_000 })), { actor: "floor" });
+				const shards = Number(url.searchParams.get("shards") ?? "1") || 1;
+				if (shards > 1) return json(await setUpSharded(env, w, shards, url.searchParams.get("stock") === "1"));
+				const r = await env.WAREHOUSE.getByName(w).setLevels(`floor-setup-${crypto.randomUUID()}`, units.map((u) => ({ ...u, on_hand: LOADED })), { actor: "floor" });
 				return json({ ok: r.ok, units: units.length });
 			}
+			if (url.pathname === "/floor/requests") return json(await env.WAREHOUSE.getByName(w).requestCounts());
 			if (url.pathname === "/floor/burst") {
 				const op = ops[url.searchParams.get("op") ?? ""];
 				const n = Math.max(1, Math.min(BURST_MAX, Number(url.searchParams.get("n") ?? "100") || 100));
 				if (!op) return json({ error: "unknown op", code: "NOT_FOUND" }, 404);
+				const lanes = Math.max(0, Math.min(MAX_SHARDS, Number(url.searchParams.get("lanes") ?? "0") || 0));
 				const started = Date.now();
-				await Promise.all(Array.from({ length: n }, () => op(env, w, token)));
+				if (lanes > 0) {
+					let left = n;
+					await Promise.all(
+						Array.from({ length: lanes }, async (_, lane) => {
+							while (left > 0) {
+								left--;
+								await op(env, w, token, lane);
+							}
+						}),
+					);
+				} else {
+					await Promise.all(Array.from({ length: n }, () => op(env, w, token)));
+				}
 				return json({ n, ms: Date.now() - started });
 			}
 			if (url.pathname === "/floor/commit-many") {

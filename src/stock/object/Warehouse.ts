@@ -64,6 +64,7 @@ import { DELIVERY_RETRY_MS, ShardLink, type AskAnswer } from "./shardLink";
 import { sumDemand } from "../demand";
 import { openTx, type Tx, type TxOutcome } from "./tx";
 import { WriteCounter, type WriteCounts } from "./writes";
+import { countRequests, requestsOf } from "./requests";
 
 export interface OpOptions {
 	/** Who asked: a user id, "checkout", "alarm", "reconciler"... recorded in the ledger. */
@@ -362,6 +363,11 @@ export class WarehouseObject extends DurableObject<Env> {
 		return this.writes.view();
 	}
 
+	/** The requests this instance served, by method (./requests.ts; read by `npm run bench`; changes nothing). */
+	async requestCounts(): Promise<Record<string, number>> {
+		return requestsOf(this);
+	}
+
 	async ledger(after: number, limit: number): Promise<LedgerPage> {
 		const rows = store.ledgerPage(this.sql, after, limit + 1);
 		const entries = rows.slice(0, limit);
@@ -469,6 +475,8 @@ export class WarehouseObject extends DurableObject<Env> {
 		if (exactAlarm) await this.alarmSlot.armAt(this.link.nextWake(this.clock.now()));
 	}
 }
+
+countRequests(WarehouseObject.prototype);
 
 /** Who asked, for the ledger: an admin unless the caller says otherwise. */
 function by(opts: OpOptions): moves.MoveBy {
