@@ -5,7 +5,9 @@
  * sharded unit from the pool only after its shards could not cover the write;
  * at a shard, asking the pool before a write is refused for want of units.
  * Both ends resend what the other may not have (grants, give-backs) until it
- * is known applied. The writes themselves are ./pool.ts and ./quota.ts.
+ * is known applied. A unit's sold-out declaration is revoked at the shards
+ * told of it before units come back to its pool. The writes themselves are
+ * ./pool.ts and ./quota.ts.
  */
 import { log } from "../../shared/log";
 import { DEFAULT_ESCROW, demandAt, observeDemand, type Demand } from "../escrow";
