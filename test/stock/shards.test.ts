@@ -520,4 +520,30 @@ describe("grants of a sharded unit", () => {
 		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 80)], TTL)).ok).toBe(true);
 		await audited([s.main, s.shard(0), s.shard(1)]);
 	});
+
+	it("a pool that kept every grant (before the running total) counts them once on upgrade and drops the applied ones", async () => {
+		const s = await sharded(100, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		const granted = -(await ledgerOf(s.main)).filter((e) => e.reason === "grant_out").reduce((a, e) => a + e.on_hand_delta, 0);
+		// The pool as it was stored before: no running total, every grant kept (this one applied, one more not yet).
+		await runInDurableObject(s.main, (_, state) =>
+			state.storage.transactionSync(() => {
+				const sql = state.storage.sql;
+				sql.exec(`ALTER TABLE shard_reports DROP COLUMN granted_out`);
+				sql.exec(`DELETE FROM grants`);
+				sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, delivered, at) VALUES ('old-applied', ?, ?, 0, ?, 1, 0)`, s.u.product_id, s.u.size, granted);
+				sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, delivered, at) VALUES ('old-pending', ?, ?, 1, 5, 0, 0)`, s.u.product_id, s.u.size);
+			}),
+		);
+		const main = await restartWarehouse(s.name);
+		const books = await runInDurableObject(main, (_, state) => ({
+			out: state.storage.sql.exec(`SELECT shard, granted_out FROM shard_reports WHERE product_id = ? ORDER BY shard`, s.u.product_id).toArray(),
+			kept: state.storage.sql.exec(`SELECT grant_id FROM grants`).toArray(),
+		}));
+		expect(books.out).toEqual([
+			{ shard: 0, granted_out: granted },
+			{ shard: 1, granted_out: 5 },
+		]);
+		expect(books.kept).toEqual([{ grant_id: "old-pending" }]);
+	});
 });
