@@ -91,6 +91,7 @@ async function secondLook(env: Env, warehouseId: string, ref: string, units: rea
 }
 
 const commitKnew = (r: CommitResult) => r.ok || r.reason !== "unknown_hold";
+const releaseKnew = (r: ReleaseResult) => !r.ok || !r.unknown;
 /** A cancel that found nothing new (a tombstone, or an expired hold closed) does not show where the order was held. */
 const cancelKnew = (r: CancelHoldResult) => r.outcome !== "nothing" || r.replayed;
 
@@ -188,16 +189,16 @@ export async function commitMany(
 	return out;
 }
 
-/**
- * A release cannot tell a hold it freed from a reference it never saw (both
- * leave a tombstone), so it has no second look: with the units, it goes where
- * the reserve that shares this snapshot went. A hold it misses expires, and the
- * alarm, finding no order, releases it.
- */
+/** Frees the order's holds at every object that may hold them, and at the warehouse's object when those had never seen it. */
 export async function release(env: Env, warehouseId: string, ref: string, actor = "checkout", units?: readonly Unit[]): Promise<ReleaseResult> {
-	const targets = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
-	const results = await Promise.all(targets.map((t) => warehouseStub(env, t.name).release(ref, { actor })));
-	return results.find((r) => !r.ok) ?? results.find((r) => r.ok && r.state === "released" && !r.replayed) ?? results[0]!;
+	const asked = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
+	const call = (t: Target) => warehouseStub(env, t.name).release(ref, { actor });
+	let results = await Promise.all(asked.map(call));
+	if (!asked.some((t) => t.name === warehouseId) && !accountedFor(warehouseId, asked, results.map(releaseKnew))) {
+		results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
+	}
+	const known = results.filter(releaseKnew);
+	return known.find((r) => !r.ok) ?? known.find((r) => r.ok && !r.replayed) ?? known[0] ?? results[0]!;
 }
 
 /** Undoes the order's holds at every object that may hold them, and at the warehouse's object when those did not know them; their lines together. */

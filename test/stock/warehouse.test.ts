@@ -311,7 +311,7 @@ describe("release", () => {
 		const { stub, u } = await stocked(5);
 		const r = ref("order");
 		const rows = await ledgerCount(stub);
-		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
+		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false, unknown: true });
 		expect(await stub.hold(r)).toMatchObject({ ref: r, state: "released", lines: [] });
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 0 });
 		expect(await ledgerCount(stub)).toBe(rows);
