@@ -5,7 +5,7 @@
  * makes the order unfulfillable: it is cancelled (the cart comes back) and the
  * rest of its holds are undone.
  */
-import type { OrderRecord } from "../orders/queries";
+import { linesByWarehouse, type OrderRecord } from "../orders/queries";
 import { log } from "../shared/log";
 import type { PlaceOrderDeps, PlaceOrderInput, PlaceOrderResult } from "./placeOrder";
 
@@ -18,7 +18,8 @@ export interface Trace {
 
 export async function commitNow(order: OrderRecord, warehouseIds: string[], input: Pick<PlaceOrderInput, "answers">, deps: PlaceOrderDeps, trace: Trace): Promise<PlaceOrderResult> {
 	const commitStarted = Date.now();
-	const commits = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.commit(w, order.order_id)));
+	const linesAt = linesByWarehouse(order);
+	const commits = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.commit(w, order.order_id, linesAt.get(w))));
 	const done = warehouseIds.filter((_, i) => {
 		const r = commits[i]!;
 		return r.status === "fulfilled" && r.value.ok;
@@ -38,7 +39,7 @@ export async function commitNow(order: OrderRecord, warehouseIds: string[], inpu
 			log.error("checkout_unfulfillable_not_cancelled", { order_id: order.order_id, lost }, "[place-order]");
 			return { ok: false, reason: "unavailable", step: "commit" };
 		}
-		const undone = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.cancelHold(w, order.order_id)));
+		const undone = await Promise.allSettled(warehouseIds.map((w) => deps.warehouses.cancelHold(w, order.order_id, linesAt.get(w))));
 		const undoneIds = warehouseIds.filter((_, i) => undone[i]!.status === "fulfilled");
 		await deps.store.cancelsDone(order.order_id, undoneIds).catch(() => {});
 		log.warn("[place-order]", "cancelled_reservation_expired", { order_id: order.order_id, lost, shortages });

@@ -17,9 +17,9 @@ import * as sharded from "../stock/sharded";
 import type { Env } from "../env";
 import { publish } from "../events/outbox";
 import { log } from "../shared/log";
-import { deleteOutboxRows, type OrderRecord } from "../orders/queries";
+import { deleteOutboxRows, linesByWarehouse, type OrderRecord } from "../orders/queries";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
-import type { CommitResult } from "../stock/types";
+import type { CommitResult, Unit } from "../stock/types";
 import { groupByOrderShard } from "../orders/fanout";
 import { placedEvent } from "../orders/placement";
 import { orderDb } from "../orders/shards";
@@ -74,6 +74,16 @@ export function sortCommits(decided: ReadonlyArray<{ order: OrderRecord; warehou
 	return out;
 }
 
+/** Each order's units at warehouse `w`, from its allocations. */
+function unitsAt(decided: readonly Decided[], w: string): Map<string, Unit[]> {
+	return new Map(
+		decided.flatMap((d) => {
+			const lines = linesByWarehouse(d.order).get(w);
+			return lines ? [[d.order.order_id, lines] as const] : [];
+		}),
+	);
+}
+
 class GatheredCommits {
 	private readonly window: Coalescer<Decided>;
 
@@ -100,7 +110,8 @@ class GatheredCommits {
 			}
 		}
 		const warehouseIds = [...refsAt.keys()];
-		const settled = await Promise.allSettled(warehouseIds.map((w) => sharded.commitMany(this.env, w, refsAt.get(w)!, "checkout")));
+		// With each order's units there: a window of orders only on a sharded unit goes to its shards, not its pool.
+		const settled = await Promise.allSettled(warehouseIds.map((w) => sharded.commitMany(this.env, w, refsAt.get(w)!, "checkout", unitsAt(decided, w))));
 		const answers = new Map<string, WarehouseAnswer>(
 			warehouseIds.map((w, i) => {
 				const s = settled[i]!;

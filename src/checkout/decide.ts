@@ -13,7 +13,7 @@ import type { StoredAnswer } from "./idempotency";
 import type { PlaceOrderDeps, PlaceOrderInput } from "./placeOrder";
 import { deliveryQuote, totals } from "./pricing";
 import { REFUSALS, type Refused } from "./refusals";
-import { releaseAll, type Reserved } from "./reserve";
+import { byWarehouse, releaseAll, type Reserved } from "./reserve";
 
 export type Decided = { ok: true; order: OrderRecord } | Refused | { ok: false; reason: "unavailable"; step: "build" | "decide" };
 
@@ -80,6 +80,7 @@ export async function limitExcesses(input: Pick<PlaceOrderInput, "lines" | "user
 
 export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reserved: Reserved): Promise<Decided> {
 	const { orderId, warehouseIds } = reserved;
+	const linesAt = byWarehouse(reserved.allocations);
 	let order: OrderRecord;
 	let answer: StoredAnswer | undefined;
 	try {
@@ -87,7 +88,7 @@ export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reser
 		answer = input.answers?.({ ok: true, order });
 	} catch (err) {
 		// A bug, but the holds are ours and nothing was decided: give them back now, not at their ttl.
-		await releaseAll(deps.warehouses, orderId, warehouseIds, "build_failed");
+		await releaseAll(deps.warehouses, orderId, warehouseIds, "build_failed", linesAt);
 		log.error("checkout_build_failed", { order_id: orderId, error: String(err), stack: err instanceof Error ? err.stack : undefined }, "[place-order]");
 		return { ok: false, reason: "unavailable", step: "build" };
 	}
@@ -103,7 +104,7 @@ export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reser
 			return { ok: false, reason: "unavailable", step: "decide" };
 		}
 		if (!exists) {
-			await releaseAll(deps.warehouses, orderId, warehouseIds, "decision_failed");
+			await releaseAll(deps.warehouses, orderId, warehouseIds, "decision_failed", linesAt);
 			log.error("checkout_decision_failed", { order_id: orderId, error: String(err) }, "[place-order]");
 			return { ok: false, reason: "unavailable", step: "decide" };
 		}
@@ -111,7 +112,7 @@ export async function decide(input: PlaceOrderInput, deps: PlaceOrderDeps, reser
 	}
 	if (decided === "ok") return { ok: true, order };
 	const refusal = REFUSALS[decided];
-	await releaseAll(deps.warehouses, orderId, warehouseIds, refusal.why);
+	await releaseAll(deps.warehouses, orderId, warehouseIds, refusal.why, linesAt);
 	log.warn("[place-order]", "race_lost", { order_id: orderId, why: refusal.why });
 	const over = refusal.readsLimits ? await limitExcesses(input, deps, true).catch(() => [] as LimitExcess[]) : [];
 	return refusal.result(over);

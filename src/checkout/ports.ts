@@ -19,9 +19,10 @@ export interface WarehousePort {
 	/** Levels from the availability cache (at most AVAILABILITY_TTL_MS old), or from the object with `fresh`. */
 	availability(warehouseId: string, units: Unit[], opts?: ReadOptions): Promise<Level[]>;
 	reserve(warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult>;
-	commit(warehouseId: string, ref: string): Promise<CommitResult>;
-	release(warehouseId: string, ref: string): Promise<ReleaseResult>;
-	cancelHold(warehouseId: string, ref: string): Promise<CancelHoldResult>;
+	/** `units`: what the order holds at the warehouse, so a sharded unit's order skips objects that cannot hold it. */
+	commit(warehouseId: string, ref: string, units?: readonly Unit[]): Promise<CommitResult>;
+	release(warehouseId: string, ref: string, units?: readonly Unit[]): Promise<ReleaseResult>;
+	cancelHold(warehouseId: string, ref: string, units?: readonly Unit[]): Promise<CancelHoldResult>;
 }
 
 /** The checkout's D1: each method one query or one batch, on one order shard. */
@@ -46,9 +47,9 @@ export function warehousePort(env: Env): WarehousePort {
 	return {
 		availability: (id, units, opts) => cacheOf(env).levels(id, units, opts),
 		reserve: (id, ref, lines, ttlMs) => sharded.reserve(env, id, ref, lines, ttlMs),
-		commit: (id, ref) => sharded.commit(env, id, ref),
-		release: (id, ref) => sharded.release(env, id, ref),
-		cancelHold: (id, ref) => sharded.cancelHold(env, id, ref, "checkout"),
+		commit: (id, ref, units) => sharded.commit(env, id, ref, "checkout", units),
+		release: (id, ref, units) => sharded.release(env, id, ref, "checkout", units),
+		cancelHold: (id, ref, units) => sharded.cancelHold(env, id, ref, "checkout", undefined, units),
 	};
 }
 

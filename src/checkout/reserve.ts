@@ -58,8 +58,9 @@ export function byWarehouse(allocations: AllocationLine[]): Map<string, Line[]> 
 	return out;
 }
 
-export async function releaseAll(port: WarehousePort, orderId: string, warehouseIds: string[], why: string): Promise<void> {
-	const results = await Promise.allSettled(warehouseIds.map((w) => port.release(w, orderId)));
+/** `linesAt`: what was asked of each warehouse, so a sharded unit's release goes only where it can be held. */
+export async function releaseAll(port: WarehousePort, orderId: string, warehouseIds: string[], why: string, linesAt?: ReadonlyMap<string, Line[]>): Promise<void> {
+	const results = await Promise.allSettled(warehouseIds.map((w) => port.release(w, orderId, linesAt?.get(w))));
 	const failed = warehouseIds.filter((_, i) => results[i]!.status === "rejected");
 	// A release that failed is not a leak: the hold expires and the alarm, finding no order, releases it.
 	log.warn("[place-order]", "rollback", { order_id: orderId, why, warehouses: warehouseIds, release_failed: failed });
@@ -74,7 +75,7 @@ async function reserveAtNearest(deps: ReserveDeps, warehouses: WarehousePlace[],
 	try {
 		held = await deps.warehouses.reserve(nearest.warehouse_id, orderId, demand, deps.ttlMs);
 	} catch (err) {
-		await releaseAll(deps.warehouses, orderId, [nearest.warehouse_id], "reserve_failed");
+		await releaseAll(deps.warehouses, orderId, [nearest.warehouse_id], "reserve_failed", new Map([[nearest.warehouse_id, demand]]));
 		log.error("checkout_reserve_failed", { order_id: orderId, errors: [{ warehouse_id: nearest.warehouse_id, error: String(err) }] }, "[place-order]");
 		return { ok: false, reason: "unavailable", step: "reserve" };
 	}
@@ -127,7 +128,7 @@ async function planThenReserve(
 			const r = reserves[i]!;
 			return r.status === "rejected" || r.value.ok;
 		});
-		await releaseAll(deps.warehouses, orderId, heldOrUnknown, crashed ? "reserve_failed" : "reserve_short");
+		await releaseAll(deps.warehouses, orderId, heldOrUnknown, crashed ? "reserve_failed" : "reserve_short", perWarehouse);
 		if (crashed) {
 			const errors = reserves.flatMap((r, i) => (r.status === "rejected" ? [{ warehouse_id: warehouseIds[i], error: String(r.reason) }] : []));
 			log.error("checkout_reserve_failed", { order_id: orderId, errors }, "[place-order]");

@@ -25,8 +25,9 @@ const MAX_RACES = 3;
 
 /** Releases or restocks what a cancelled order holds at each of its warehouses. */
 export async function undoStock(env: Env, order: OrderRecord, actor: string): Promise<void> {
-	const warehouses = [...linesByWarehouse(order).keys()];
-	const results = await Promise.allSettled(warehouses.map((w) => sharded.cancelHold(env, w, order.order_id, actor)));
+	const linesAt = linesByWarehouse(order);
+	const warehouses = [...linesAt.keys()];
+	const results = await Promise.allSettled(warehouses.map((w) => sharded.cancelHold(env, w, order.order_id, actor, undefined, linesAt.get(w))));
 	const done: string[] = [];
 	results.forEach((r, i) => {
 		const warehouse_id = warehouses[i]!;

@@ -91,6 +91,29 @@ export function grantSize(ratePerS: number, cfg: EscrowConfig): number {
 	return Math.min(cfg.maxGrant, Math.max(cfg.minGrant, wanted));
 }
 
+/** A shard's recent demand: units asked per second, decaying with the grant horizon. */
+export interface Demand {
+	ratePerS: number;
+	/** When it was last observed (ms). */
+	at: number;
+}
+
+/**
+ * Demand after `units` more were asked at `now`: an exponentially decaying
+ * average with the grant horizon as its time constant, so a steady stream of
+ * r units a second reads r, and a shard gone quiet decays towards zero.
+ */
+export function observeDemand(d: Demand | null, units: number, now: number, cfg: Pick<EscrowConfig, "horizonMs">): Demand {
+	const elapsed = d ? Math.max(0, now - d.at) : 0;
+	const decayed = d ? d.ratePerS * Math.exp(-elapsed / cfg.horizonMs) : 0;
+	return { ratePerS: decayed + (Math.max(0, units) * 1000) / cfg.horizonMs, at: d ? Math.max(d.at, now) : now };
+}
+
+/** Demand as it reads at `now`, with nothing asked since it was observed. */
+export function demandAt(d: Demand | null, now: number, cfg: Pick<EscrowConfig, "horizonMs">): number {
+	return d ? d.ratePerS * Math.exp(-Math.max(0, now - d.at) / cfg.horizonMs) : 0;
+}
+
 /** Stock at the start: each shard gets a slice (half the total over the shards at most, capped at maxGrant), the rest is the pool. */
 export function initialSplit(total: number, cfg: EscrowConfig): { shards: number[]; pool: number } {
 	const each = Math.min(cfg.maxGrant, Math.floor(total / (2 * cfg.shards)));

@@ -2,17 +2,22 @@
  * The gateway's side of units split over shard objects: which objects a
  * warehouse's checkout operation goes to. A unit with one shard (the usual
  * case) lives in the warehouse's own object, exactly as before. A sharded
- * unit's new holds go to the shard its reference hashes to; a commit, release
- * or cancel goes to the warehouse's object and to every shard that may hold
- * the reference (one per shard count the unit has had), and their answers are
- * merged. The shard counts come from the availability snapshot (the read cache),
- * read once per ROUTING_TTL_MS per warehouse, or at once after a write through
- * this isolate invalidated it; a commit that finds its hold nowhere asks again
- * with a fresh snapshot.
+ * unit's new holds go to the shard its reference hashes to. A commit, release
+ * or cancel goes where the order's units at this warehouse can be held: the
+ * warehouse's object only if one of them is sold there, each sharded one's
+ * shard for every count it has had; so a window of orders only on a sharded
+ * unit never reaches its pool. A caller that knows only the reference (the
+ * reconciler) asks the warehouse's object and every shard that may hold it.
+ * The shard counts come from the availability snapshot (the read cache), read
+ * once per ROUTING_TTL_MS per warehouse, or at once after a write through this
+ * isolate invalidated it. When the answers do not account for the order
+ * (nobody knew it, or a sharded unit's shards did not), a commit or cancel
+ * looks again: a fresh snapshot's shards and the warehouse's object, which
+ * holds what was reserved under an out-of-date count.
  */
 import type { Env } from "../env";
 import { isFresh, type AvailabilityCache } from "./cache";
-import { availabilityClock, cacheOf, warehouseStub, type WarehouseStub } from "./client";
+import { availabilityClock, cacheOf, warehouseStub } from "./client";
 import { sumDemand } from "./demand";
 import { shardName, shardOf, shardsHolding } from "./shardNames";
 import type { CancelHoldResult, CommitResult, Level, Line, ReleaseResult, ReserveResult, Shortage, Unit } from "./types";
@@ -75,12 +80,63 @@ export async function shardedUnits(env: Env, warehouseId: string, fresh = false)
 	return (await routingOf(env, warehouseId, fresh)).sharded;
 }
 
-/** The warehouse's object and every shard object that may hold `ref`. */
-function holders(env: Env, warehouseId: string, ref: string, sharded: ShardedUnit[]): WarehouseStub[] {
-	const names = new Set<string>();
-	for (const u of sharded) for (const k of shardsHolding(ref, u.generations)) names.add(shardName(warehouseId, u, k));
-	return [warehouseStub(env, warehouseId), ...[...names].map((n) => warehouseStub(env, n))];
+/** An object that may hold `ref` at the warehouse, and the sharded units (keys) it stands for; none for the warehouse's own object. */
+export interface Target {
+	name: string;
+	units: string[];
 }
+
+/**
+ * Pure: the objects a commit, release or cancel of `ref` goes to first. With
+ * the units the order has at this warehouse, the warehouse's own object only
+ * when one of them is sold there (not sharded, or folded back to one shard),
+ * and each sharded one's shard for every count it has had. Without them (a
+ * caller that knows only the reference), the warehouse's object and every
+ * sharded unit's shards.
+ */
+export function targetsOf(warehouseId: string, ref: string, units: readonly Unit[] | undefined, sharded: readonly ShardedUnit[]): Target[] {
+	const byKey = new Map(sharded.map((u) => [unitKey(u), u]));
+	const wanted = units ? [...new Set(units.map(unitKey))] : [...byKey.keys()];
+	const atMain = !units || wanted.some((k) => (byKey.get(k)?.shards ?? 1) <= 1);
+	const out = new Map<string, Target>(atMain ? [[warehouseId, { name: warehouseId, units: [] }]] : []);
+	for (const k of wanted) {
+		const u = byKey.get(k);
+		if (!u) continue;
+		for (const s of shardsHolding(ref, u.generations)) {
+			const name = shardName(warehouseId, u, s);
+			const t = out.get(name) ?? { name, units: [] };
+			t.units.push(k);
+			out.set(name, t);
+		}
+	}
+	return [...out.values()];
+}
+
+/**
+ * Pure: whether the answers account for the order at this warehouse. Not when
+ * no object knew it, nor when a sharded unit's shards all did not and the
+ * warehouse's object was not asked: that unit's hold may be at the warehouse's
+ * object (reserved under an out-of-date shard count, which sells from the
+ * pool) or at a shard of a count this snapshot did not show.
+ */
+export function accountedFor(warehouseId: string, targets: readonly Target[], knew: readonly boolean[]): boolean {
+	if (!knew.some(Boolean)) return false;
+	if (targets.some((t) => t.name === warehouseId)) return true;
+	const known = new Set(targets.flatMap((t, i) => (knew[i] ? t.units : [])));
+	return targets.every((t) => t.units.every((k) => known.has(k)));
+}
+
+/** The second look, for answers that did not account for the order: a fresh snapshot's objects and the warehouse's own, those not asked yet. */
+async function secondLook(env: Env, warehouseId: string, ref: string, units: readonly Unit[] | undefined, asked: readonly Target[]): Promise<Target[]> {
+	const fresh = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId, true));
+	const seen = new Set(asked.map((t) => t.name));
+	return [{ name: warehouseId, units: [] }, ...fresh].filter((t) => !seen.has(t.name) && seen.add(t.name));
+}
+
+const commitKnew = (r: CommitResult) => r.ok || r.reason !== "unknown_hold";
+const releaseKnew = (r: ReleaseResult) => !r.ok || !r.unknown;
+/** A cancel that found nothing new (a tombstone, or an expired hold closed) does not show where the order was held. */
+const cancelKnew = (r: CancelHoldResult) => r.outcome !== "nothing" || r.replayed;
 
 export async function reserve(env: Env, warehouseId: string, ref: string, lines: Line[], ttlMs: number): Promise<ReserveResult> {
 	const demand = sumDemand(lines);
@@ -130,46 +186,72 @@ export function mergeCommits(results: CommitResult[]): CommitResult {
 	return { ok: true, replayed: ok.every((r) => r.replayed), late: ok.some((r) => r.late) };
 }
 
-export async function commit(env: Env, warehouseId: string, ref: string, actor = "checkout"): Promise<CommitResult> {
-	for (const fresh of [false, true]) {
-		const sharded = await shardedUnits(env, warehouseId, fresh);
-		const merged = mergeCommits(await Promise.all(holders(env, warehouseId, ref, sharded).map((s) => s.commit(ref, { actor }))));
-		if (merged.ok || merged.reason !== "unknown_hold" || fresh) return merged;
-	}
-	throw new Error("unreachable");
+/** `units`: the order's units at this warehouse, when the caller knows them (the routing then skips objects that cannot hold them). */
+export async function commit(env: Env, warehouseId: string, ref: string, actor = "checkout", units?: readonly Unit[]): Promise<CommitResult> {
+	const targets = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
+	const results = await Promise.all(targets.map((t) => warehouseStub(env, t.name).commit(ref, { actor })));
+	return commitAgain(env, warehouseId, ref, actor, units, targets, results);
 }
 
-/** Many decided orders at once: one commitMany at the warehouse's object and one at each shard that may hold some of them. */
-export async function commitMany(env: Env, warehouseId: string, refs: string[], actor = "checkout"): Promise<Record<string, CommitResult>> {
+/** The answers merged, after a second look when they do not account for the order. */
+async function commitAgain(env: Env, warehouseId: string, ref: string, actor: string, units: readonly Unit[] | undefined, asked: Target[], results: CommitResult[]): Promise<CommitResult> {
+	if (accountedFor(warehouseId, asked, results.map(commitKnew))) return mergeCommits(results);
+	const more = await secondLook(env, warehouseId, ref, units, asked);
+	return mergeCommits([...results, ...(await Promise.all(more.map((t) => warehouseStub(env, t.name).commit(ref, { actor }))))]);
+}
+
+/**
+ * Many decided orders at once: one commitMany at each object that may hold
+ * some of them (`unitsOf`: each order's units at this warehouse, where known).
+ */
+export async function commitMany(
+	env: Env,
+	warehouseId: string,
+	refs: string[],
+	actor = "checkout",
+	unitsOf?: ReadonlyMap<string, readonly Unit[]>,
+): Promise<Record<string, CommitResult>> {
 	const sharded = await shardedUnits(env, warehouseId);
 	if (sharded.length === 0) return warehouseStub(env, warehouseId).commitMany(refs, { actor });
-	const byObject = new Map<string, string[]>([[warehouseId, refs]]);
-	for (const ref of refs) {
-		for (const u of sharded) {
-			for (const k of shardsHolding(ref, u.generations)) {
-				const name = shardName(warehouseId, u, k);
-				byObject.set(name, [...(byObject.get(name) ?? []), ref]);
-			}
-		}
-	}
-	const answers = await Promise.all([...byObject].map(([name, rs]) => warehouseStub(env, name).commitMany(rs, { actor })));
+	const targets = new Map(refs.map((ref) => [ref, targetsOf(warehouseId, ref, unitsOf?.get(ref), sharded)]));
+	const byObject = new Map<string, string[]>();
+	for (const [ref, ts] of targets) for (const t of ts) byObject.set(t.name, [...(byObject.get(t.name) ?? []), ref]);
+	const names = [...byObject.keys()];
+	const answers = await Promise.all(names.map((n) => warehouseStub(env, n).commitMany(byObject.get(n)!, { actor })));
+	const at = new Map(names.map((n, i) => [n, answers[i]!]));
 	const out: Record<string, CommitResult> = {};
-	for (const ref of refs) out[ref] = mergeCommits(answers.flatMap((a) => (ref in a ? [a[ref]!] : [])));
-	// A hold no object knew may be at a shard this snapshot did not show yet: those few go one by one, fresh.
-	for (const ref of refs) if (!out[ref]!.ok && (out[ref] as { reason: string }).reason === "unknown_hold") out[ref] = await commit(env, warehouseId, ref, actor);
+	// The few orders the answers do not account for get a second look one by one (a fresh snapshot, the warehouse's object).
+	await Promise.all(
+		refs.map(async (ref) => {
+			const ts = targets.get(ref)!;
+			const results = ts.map((t) => at.get(t.name)![ref] ?? ({ ok: false, reason: "unknown_hold" } as const));
+			out[ref] = await commitAgain(env, warehouseId, ref, actor, unitsOf?.get(ref), ts, results);
+		}),
+	);
 	return out;
 }
 
-export async function release(env: Env, warehouseId: string, ref: string, actor = "checkout"): Promise<ReleaseResult> {
-	const sharded = await shardedUnits(env, warehouseId);
-	const results = await Promise.all(holders(env, warehouseId, ref, sharded).map((s) => s.release(ref, { actor })));
-	return results.find((r) => !r.ok) ?? results.find((r) => r.ok && r.state === "released" && !r.replayed) ?? results[0]!;
+/** Frees the order's holds at every object that may hold them, and at the warehouse's object when those had never seen it. */
+export async function release(env: Env, warehouseId: string, ref: string, actor = "checkout", units?: readonly Unit[]): Promise<ReleaseResult> {
+	const asked = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
+	const call = (t: Target) => warehouseStub(env, t.name).release(ref, { actor });
+	let results = await Promise.all(asked.map(call));
+	if (!asked.some((t) => t.name === warehouseId) && !accountedFor(warehouseId, asked, results.map(releaseKnew))) {
+		results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
+	}
+	const known = results.filter(releaseKnew);
+	return known.find((r) => !r.ok) ?? known.find((r) => r.ok && !r.replayed) ?? known[0] ?? results[0]!;
 }
 
-/** Undoes the order's holds at the warehouse and at every shard that may hold it; their lines together. */
-export async function cancelHold(env: Env, warehouseId: string, ref: string, actor: string, note?: string): Promise<CancelHoldResult> {
-	const sharded = await shardedUnits(env, warehouseId);
-	const results = await Promise.all(holders(env, warehouseId, ref, sharded).map((s) => s.cancelHold(ref, { actor, note })));
+/** Undoes the order's holds at every object that may hold them, and at the warehouse's object when those did not know them; their lines together. */
+export async function cancelHold(env: Env, warehouseId: string, ref: string, actor: string, note?: string, units?: readonly Unit[]): Promise<CancelHoldResult> {
+	const asked = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
+	const call = (t: Target) => warehouseStub(env, t.name).cancelHold(ref, { actor, note });
+	let results = await Promise.all(asked.map(call));
+	// Only a cancel that skipped the warehouse's object looks again (finding nothing there is an answer, as it was).
+	if (!asked.some((t) => t.name === warehouseId) && !accountedFor(warehouseId, asked, results.map(cancelKnew))) {
+		results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
+	}
 	const outcome = results.some((r) => r.outcome === "restocked") ? "restocked" : results.some((r) => r.outcome === "released") ? "released" : "nothing";
 	return { ok: true, outcome, replayed: results.every((r) => r.replayed), lines: results.flatMap((r) => r.lines) };
 }

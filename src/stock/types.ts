@@ -59,7 +59,8 @@ export type CommitResult =
 	| { ok: false; reason: "hold_released" };
 
 export type ReleaseResult =
-	| { ok: true; state: "released" | "expired"; replayed: boolean }
+	/** `unknown`: the object had never seen the reference (it keeps a tombstone), so the hold, if any, is elsewhere. */
+	| { ok: true; state: "released" | "expired"; replayed: boolean; unknown?: true }
 	| { ok: false; reason: "hold_committed" };
 
 /** What undoing an order's hold did: nothing was taken, the hold was released, or committed units were put back. */

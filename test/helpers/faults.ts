@@ -115,18 +115,18 @@ export function faultyWarehouses(real: WarehousePort, f: WarehouseFaults = {}): 
 				if (matches(f.reserveLandsThenThrowsAt, id, ref)) throw new InjectedFault(`reserve answer lost at ${id}`);
 				return r;
 			}),
-		commit: (id, ref) =>
+		commit: (id, ref, units) =>
 			track("commit", id, ref, async () => {
 				if (f.beforeCommit) await f.beforeCommit(id, ref);
 				if (matches(f.failCommitAt, id, ref)) throw new InjectedFault(`commit at ${id}`);
-				return real.commit(id, ref);
+				return real.commit(id, ref, units);
 			}),
-		release: (id, ref) =>
+		release: (id, ref, units) =>
 			track("release", id, ref, async () => {
 				if (matches(f.failReleaseAt, id, ref)) throw new InjectedFault(`release at ${id}`);
-				return real.release(id, ref);
+				return real.release(id, ref, units);
 			}),
-		cancelHold: (id, ref) => track("cancelHold", id, ref, () => real.cancelHold(id, ref)),
+		cancelHold: (id, ref, units) => track("cancelHold", id, ref, () => real.cancelHold(id, ref, units)),
 	};
 }
 

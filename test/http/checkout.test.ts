@@ -576,3 +576,45 @@ describe("POST /api/fulfillment/check", () => {
 		expectError(await call("POST", "/api/fulfillment/check", { body: { items: [{ product_id: "p", size: "M", quantity: 1 }] } }), 401, "UNAUTHORIZED");
 	});
 });
+
+describe("place-order with a sharded unit", () => {
+	/** The calls the warehouse's own object (a sharded unit's pool) served that commit or undo an order. */
+	async function holdCallsAt(warehouseId: string): Promise<number> {
+		const c = (await env.WAREHOUSE.getByName(warehouseId).requestCounts()) as Record<string, number>;
+		return (c.commit ?? 0) + (c.commitMany ?? 0) + (c.release ?? 0) + (c.cancelHold ?? 0);
+	}
+
+	it("an order only on the sharded unit is committed and cancelled at its shard, never at the warehouse's object; a mixed order reaches both", async () => {
+		const auth = await admin();
+		const shop = await makeShop({ products: 2, warehouses: [{ postal_code: "10001", region: "NY", stock: {} }] });
+		const [wh] = shop.warehouses as [string];
+		const [hot, plain] = shop.products as [string, string];
+		const put = await call("PUT", `/admin/warehouses/${wh}/stock`, {
+			auth,
+			body: { items: [{ product_id: hot, size: "M", on_hand: 10, shards: 4 }, { product_id: plain, size: "M", on_hand: 10 }] },
+		});
+		expect(put.status, JSON.stringify(put.body)).toBe(200);
+		const before = await holdCallsAt(wh);
+
+		const buyer = await customer([{ product_id: hot, size: "M", quantity: 2 }]);
+		const placed = await placeOrder(buyer.auth);
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+		const orderId = placed.body.order_id as string;
+		expect(await outboxOf(orderId), "committed").toEqual([]);
+		const cancelled = await call("POST", `/orders/${orderId}/cancel`, { auth: buyer.auth, body: {} });
+		expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+		expect(await holdCallsAt(wh), "no commit or cancel reached the warehouse's object").toBe(before);
+
+		const mixed = await customer([
+			{ product_id: hot, size: "M", quantity: 1 },
+			{ product_id: plain, size: "M", quantity: 3 },
+		]);
+		expect((await placeOrder(mixed.auth)).status).toBe(201);
+		expect(await holdCallsAt(wh), "the plain unit's commit reached the warehouse's object").toBe(before + 1);
+		await eventually(async () => {
+			const rows = (await call("GET", `/admin/warehouses/${wh}/stock`, { auth })).body.items as Array<{ product_id: string; on_hand: number; reserved: number }>;
+			expect(rows.find((r) => r.product_id === hot)).toMatchObject({ on_hand: 9, reserved: 0 });
+			expect(rows.find((r) => r.product_id === plain)).toMatchObject({ on_hand: 7, reserved: 0 });
+		});
+	});
+});

@@ -101,7 +101,7 @@ class Model {
 		const hold = this.holds.get(ref);
 		if (!hold) {
 			this.holds.set(ref, { state: "released", lines: [], expires_at: 0 });
-			return { ok: true, state: "released", replayed: false };
+			return { ok: true, state: "released", replayed: false, unknown: true };
 		}
 		if (hold.state === "committed") return { ok: false, reason: "hold_committed" };
 		if (hold.state === "released") return { ok: true, state: "released", replayed: true };

@@ -8,9 +8,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import * as quota from "../../src/stock/object/quota";
 import { shardName } from "../../src/stock/shardNames";
 import type { Unit } from "../../src/stock/types";
-import { freshName, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, unit, useClock, type WarehouseStub } from "../helpers/stock";
+import { freshName, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, TestClock, unit, useClock, type WarehouseStub } from "../helpers/stock";
 
 const TTL = 60_000;
 
@@ -378,5 +379,171 @@ describe("shards of a unit", () => {
 		expect(asks).toBeGreaterThan(0);
 		expect(asks).toBeLessThanOrEqual(5);
 		await audited([s.main, s.shard(0)]);
+	});
+});
+
+/** Time that does not pass: a crowd arriving at one instant. */
+class FrozenClock extends TestClock {
+	private readonly at = Date.now();
+	override now(): number {
+		return this.at;
+	}
+}
+
+const NOTHING = { free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0 };
+
+async function asksAt(s: Sharded): Promise<number> {
+	return (await s.main.requestCounts()).ask ?? 0;
+}
+
+/** Sells every unit at shard 0, then has every shard refused once: each then holds the sold-out declaration. */
+async function soldOutEverywhere(s: Sharded, slots: number, total: number): Promise<string> {
+	const all = ref("all");
+	expect((await s.shard(0).reserve(all, [line(s.u, total)], TTL)).ok).toBe(true);
+	for (let k = 0; k < slots; k++) expect(await s.shard(k).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+	return all;
+}
+
+describe("a sharded unit's sold-out declaration", () => {
+	it("after the sell-out a shard told the unit is sold out refuses by itself: one ask per shard, not one per refusal", async () => {
+		const s = await sharded(6, 3);
+		await soldOutEverywhere(s, 3, 6);
+		const before = await asksAt(s);
+		for (let i = 0; i < 10; i++) {
+			for (let k = 0; k < 3; k++) expect(await s.shard(k).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		}
+		expect(await asksAt(s)).toBe(before);
+		await audited([s.main, s.shard(0), s.shard(1), s.shard(2)]);
+	});
+
+	it("no declaration while a shard still holds units: a request larger than what is left is refused without one", async () => {
+		const s = await sharded(4, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		// One unit is left (at shard 0 or the pool): a request for 2 is refused, a request for 1 is then served.
+		expect(await s.shard(1).reserve(ref("o"), [line(s.u, 2)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		expect(await s.main.ask(1, s.u, 2, NOTHING)).toEqual({ kind: "refuse" });
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+	});
+
+	it("units released at one shard: the declaration is revoked at every shard before they reach the pool, and another shard sells them", async () => {
+		const s = await sharded(4, 2);
+		const all = await soldOutEverywhere(s, 2, 4);
+		expect((await s.shard(0).release(all)).ok).toBe(true);
+		expect((await freeEverywhere(s, 2)).pool).toBe(4);
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		expect(await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it.each([
+		["a restock at the pool", async (s: Sharded) => void (await s.main.restock(ref("r"), [line(s.u, 2)]))],
+		["a level set", async (s: Sharded) => void (await s.main.setSharded(ref("set"), { ...s.u, on_hand: 6, shards: 3 }))],
+		["a positive adjustment", async (s: Sharded) => void (await s.main.adjust(ref("a"), s.u, 2, "correction"))],
+		[
+			"an expiry at a shard",
+			async (s: Sharded) => {
+				const clock = await useClock(s.shard(0));
+				clock.advance(TTL + 1_000);
+				expect(await runDurableObjectAlarm(s.shard(0))).toBe(true);
+			},
+		],
+		["a cancel at a shard", async (s: Sharded, all: string) => void (await s.shard(0).cancelHold(all))],
+	])("%s while the unit is declared sold out: every shard told sells again", async (_, bringBack: (s: Sharded, all: string) => Promise<void>) => {
+		const s = await sharded(4, 3);
+		const all = await soldOutEverywhere(s, 3, 4);
+		await bringBack(s, all);
+		for (const k of [2, 1]) expect((await s.shard(k).reserve(ref("o"), [line(s.u, 1)], TTL)).ok, `shard ${k} sells`).toBe(true);
+		await audited([s.main, s.shard(0), s.shard(1), s.shard(2)]);
+	});
+
+	it("a declaration heard after its revocation (an ask's answer arriving late) stays dead: the shard asks and is served", async () => {
+		const s = await sharded(2, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 2)], TTL)).ok).toBe(true);
+		// Shard 1 asks with nothing anywhere: the answer declares the unit sold out...
+		const answer = await s.main.ask(1, s.u, 1, NOTHING);
+		expect(answer).toMatchObject({ kind: "refuse", sold_out: expect.any(Number) });
+		const epoch = (answer as { sold_out: number }).sold_out;
+		// ...units come back at the pool, which revokes the declaration at shard 1 first...
+		await s.main.restock(ref("r"), [line(s.u, 3)]);
+		// ...and only then does the answer reach shard 1.
+		await runInDurableObject(s.shard(1), (_, state) => state.storage.transactionSync(() => quota.hearSoldOut(state.storage.sql, s.u, epoch)));
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		// The next sell-out declares anew (a newer epoch), which shard 1 holds.
+		const before = await asksAt(s);
+		expect(await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false });
+		expect(await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false });
+		expect((await asksAt(s)) - before).toBe(1);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("a grant ends a declaration the shard holds (the pool had units)", async () => {
+		const s = await sharded(2, 2);
+		const all = await soldOutEverywhere(s, 2, 2);
+		expect((await s.shard(0).release(all)).ok).toBe(true);
+		const epoch = (await s.main.ask(1, s.u, 1, NOTHING)) as { kind: string; grants?: Array<{ grant_id: string; units: number }> };
+		expect(epoch.kind).toBe("grant");
+		// The grant reaches shard 1 while it still believes an old declaration: it sells what it was granted.
+		await runInDurableObject(s.shard(1), (_, state) => state.storage.transactionSync(() => quota.hearSoldOut(state.storage.sql, s.u, 1_000)));
+		const g = epoch.grants![0]!;
+		expect(await s.shard(1).receiveGrant(g.grant_id, s.u, g.units)).toEqual({ applied: true });
+		expect((await s.shard(1).reserve(ref("o"), [line(s.u, g.units)], TTL)).ok).toBe(true);
+	});
+});
+
+describe("grants of a sharded unit", () => {
+	it("a grant covers the shard's recent demand (one second of it), not the smallest grant", async () => {
+		const s = await sharded(1000, 2);
+		await useClock(s.shard(0), new FrozenClock());
+		for (let i = 0; i < 50; i++) expect((await s.shard(0).reserve(ref("o"), [line(s.u, 1)], TTL)).ok).toBe(true);
+		// Asked at the 1st, 9th, 18th and 36th buyer of one instant: each grant is the demand seen so far (8 at least).
+		const grants = (await ledgerOf(s.main)).filter((e) => e.reason === "grant_out").map((e) => -e.on_hand_delta);
+		expect(grants).toEqual([8, 9, 18, 36]);
+		await audited([s.main, s.shard(0)]);
+	});
+
+	it("grants known applied are dropped at the pool (an ask never sums a sale's history), and one delivered again is still a no-op", async () => {
+		const s = await sharded(400, 2);
+		for (let i = 0; i < 40; i++) expect((await s.shard(i % 2).reserve(ref("o"), [line(s.u, 8)], TTL)).ok).toBe(true);
+		const out = (await ledgerOf(s.main)).filter((e) => e.reason === "grant_out");
+		expect(out.length).toBeGreaterThan(4);
+		const kept = await runInDurableObject(s.main, (_, state) => Number(state.storage.sql.exec(`SELECT COUNT(*) AS n FROM grants`).one().n));
+		expect(kept).toBeLessThanOrEqual(2);
+		// The oldest grant, long dropped at the pool, redelivered: the shard applied it once.
+		const first = out[0]!;
+		const to = (await ledgerOf(s.shard(0))).some((e) => e.ref === first.ref) ? 0 : 1;
+		expect(await s.shard(to).receiveGrant(first.ref, s.u, -first.on_hand_delta)).toEqual({ applied: false });
+		// The pool's bound on each shard is still exact: every free unit is found (the last 80 sold from everywhere).
+		const f = await freeEverywhere(s, 2);
+		expect(f.on_hand).toBe(400);
+		expect(f.pool + f.shards[0]! + f.shards[1]!).toBe(80);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 80)], TTL)).ok).toBe(true);
+		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it("a pool that kept every grant (before the running total) counts them once on upgrade and drops the applied ones", async () => {
+		const s = await sharded(100, 2);
+		expect((await s.shard(0).reserve(ref("o"), [line(s.u, 3)], TTL)).ok).toBe(true);
+		const granted = -(await ledgerOf(s.main)).filter((e) => e.reason === "grant_out").reduce((a, e) => a + e.on_hand_delta, 0);
+		// The pool as it was stored before: no running total, every grant kept (this one applied, one more not yet).
+		await runInDurableObject(s.main, (_, state) =>
+			state.storage.transactionSync(() => {
+				const sql = state.storage.sql;
+				sql.exec(`ALTER TABLE shard_reports DROP COLUMN granted_out`);
+				sql.exec(`DELETE FROM grants`);
+				sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, delivered, at) VALUES ('old-applied', ?, ?, 0, ?, 1, 0)`, s.u.product_id, s.u.size, granted);
+				sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, delivered, at) VALUES ('old-pending', ?, ?, 1, 5, 0, 0)`, s.u.product_id, s.u.size);
+			}),
+		);
+		const main = await restartWarehouse(s.name);
+		const books = await runInDurableObject(main, (_, state) => ({
+			out: state.storage.sql.exec(`SELECT shard, granted_out FROM shard_reports WHERE product_id = ? ORDER BY shard`, s.u.product_id).toArray(),
+			kept: state.storage.sql.exec(`SELECT grant_id FROM grants`).toArray(),
+		}));
+		expect(books.out).toEqual([
+			{ shard: 0, granted_out: granted },
+			{ shard: 1, granted_out: 5 },
+		]);
+		expect(books.kept).toEqual([{ grant_id: "old-pending" }]);
 	});
 });

@@ -178,7 +178,7 @@ describe("reserve", () => {
 	it("refuses a reference released earlier (the tombstone): hold_closed, nothing held", async () => {
 		const { stub, u } = await stocked(5);
 		const r = ref("order");
-		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
+		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false, unknown: true });
 		const rows = await ledgerCount(stub);
 		const res = await stub.reserve(r, [line(u, 1)], LONG_TTL);
 		expect(res).toEqual({ ok: false, reason: "hold_closed", state: "released" });
@@ -311,7 +311,7 @@ describe("release", () => {
 		const { stub, u } = await stocked(5);
 		const r = ref("order");
 		const rows = await ledgerCount(stub);
-		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false });
+		expect(await stub.release(r)).toEqual({ ok: true, state: "released", replayed: false, unknown: true });
 		expect(await stub.hold(r)).toMatchObject({ ref: r, state: "released", lines: [] });
 		expect(await levelOf(stub, u)).toMatchObject({ on_hand: 5, reserved: 0 });
 		expect(await ledgerCount(stub)).toBe(rows);

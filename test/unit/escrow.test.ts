@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import {
 	afterReturn,
 	decideAsk,
+	demandAt,
 	grantSize,
 	initialSplit,
 	onGiveBack,
+	observeDemand,
 	onRequest,
 	upkeep,
 	type Ask,
@@ -30,6 +32,32 @@ describe("grantSize", () => {
 		[5000, 100],
 	])("a shard selling %d a second is granted %d", (rate, units) => {
 		expect(grantSize(rate, CFG)).toBe(units);
+	});
+});
+
+describe("observeDemand", () => {
+	it("a steady stream of r units a second reads r, and a grant sized on it covers one horizon of it", () => {
+		let d = null as ReturnType<typeof observeDemand> | null;
+		// 50 units a second, one every 20 ms, for 5 horizons.
+		for (let t = 0; t <= 5_000; t += 20) d = observeDemand(d, 1, t, CFG);
+		expect(demandAt(d, 5_000, CFG)).toBeGreaterThan(48);
+		expect(demandAt(d, 5_000, CFG)).toBeLessThan(52);
+		expect(grantSize(demandAt(d, 5_000, CFG), CFG)).toBeGreaterThanOrEqual(49);
+	});
+
+	it("a crowd at one instant reads its size; a shard gone quiet decays to the smallest grant", () => {
+		let d = null as ReturnType<typeof observeDemand> | null;
+		for (let i = 0; i < 30; i++) d = observeDemand(d, 1, 1_000, CFG);
+		expect(demandAt(d, 1_000, CFG)).toBeCloseTo(30);
+		expect(demandAt(d, 11_000, CFG)).toBeLessThan(0.01);
+		expect(grantSize(demandAt(d, 11_000, CFG), CFG)).toBe(CFG.minGrant);
+	});
+
+	it("nothing observed reads zero; an observation out of order never moves time back", () => {
+		expect(demandAt(null, 5, CFG)).toBe(0);
+		const d = observeDemand(observeDemand(null, 2, 1_000, CFG), 2, 900, CFG);
+		expect(d.at).toBe(1_000);
+		expect(d.ratePerS).toBeCloseTo(4);
 	});
 });
 

@@ -90,10 +90,10 @@ describe("the answers a decision gives", () => {
 		expect(commitAnswer(transition(hold("expired"), { kind: "commit", levels: plenty }, NOW))).toEqual({ ok: true, replayed: false, late: true });
 	});
 
-	it("release: released (freshly or replayed), or refused once committed", () => {
+	it("release: released (freshly or replayed; a reference never seen, as unknown), or refused once committed", () => {
 		expect(releaseAnswer(transition(hold("held"), { kind: "release" }, NOW))).toEqual({ ok: true, state: "released", replayed: false });
 		expect(releaseAnswer(transition(hold("expired"), { kind: "release" }, NOW))).toEqual({ ok: true, state: "released", replayed: false });
-		expect(releaseAnswer(transition(undefined, { kind: "release" }, NOW))).toEqual({ ok: true, state: "released", replayed: false });
+		expect(releaseAnswer(transition(undefined, { kind: "release" }, NOW))).toEqual({ ok: true, state: "released", replayed: false, unknown: true });
 		expect(releaseAnswer(transition(hold("released"), { kind: "release" }, NOW))).toEqual({ ok: true, state: "released", replayed: true });
 		expect(releaseAnswer(transition(hold("committed"), { kind: "release" }, NOW))).toEqual({ ok: false, reason: "hold_committed" });
 	});

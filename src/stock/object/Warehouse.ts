@@ -73,6 +73,13 @@ export interface OpOptions {
 
 const RESOLVE_BATCH = 100;
 
+/**
+ * Writes that may bring units back to a pool (raise its free stock): at the
+ * warehouse's object they revoke a sold-out declaration first (./shardLink.ts
+ * returningUnits). The others only take units, or move none.
+ */
+const RETURNS_UNITS: ReadonlySet<string> = new Set(["release", "cancelHold", "restock", "restore", "setLevels", "adjust", "transferCancel", "receiveTransfer", "giveIn"]);
+
 
 export class WarehouseObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -152,7 +159,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			const unit = this.role.unit;
 			const demand = sumDemand(lines);
 			if (demand.length !== 1 || demand[0]!.product_id !== unit.product_id || demand[0]!.size !== unit.size) throw new TypeError("reserve: a shard holds one unit only");
-			return this.link.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor));
+			return this.link.granted(this.role, "reserve", (tx) => holds.reserve(tx, ref, demand, ttlMs, actor), demand[0]!.quantity);
 		}
 		return this.link.gathered("reserve", (tx) => holds.reserve(tx, ref, lines, ttlMs, actor));
 	}
@@ -252,11 +259,19 @@ export class WarehouseObject extends DurableObject<Env> {
 	 * decides again; refuses only when, at that instant, the pool and every
 	 * shard together hold less than `quantity`.
 	 */
-	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted = quantity): Promise<AskAnswer> {
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted = quantity, ratePerS = 0): Promise<AskAnswer> {
 		this.assertWarehouse("ask");
 		if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError("ask: quantity must be positive");
 		if (!Number.isSafeInteger(wanted) || wanted < 0) throw new TypeError("ask: wanted must be a whole number");
-		return this.link.ask(shard, unit, quantity, report, wanted);
+		if (!Number.isFinite(ratePerS) || ratePerS < 0) throw new TypeError("ask: ratePerS must be a finite rate, at least 0");
+		return this.link.ask(shard, unit, quantity, report, wanted, ratePerS);
+	}
+
+	/** At a shard: the coordinator revokes the unit's sold-out declarations up to `epoch` (before units come back to its pool). */
+	async revokeSoldOut(unit: Unit, epoch: number): Promise<void> {
+		this.assertShard("revokeSoldOut", unit);
+		if (!Number.isSafeInteger(epoch) || epoch <= 0) throw new TypeError("revokeSoldOut: epoch must be positive");
+		if (this.role.kind === "shard") this.link.revoke(this.role, epoch);
 	}
 
 	/** At the warehouse: every shard of the unit gives its free units back to the pool (before a new count or level is set). */
@@ -406,7 +421,9 @@ export class WarehouseObject extends DurableObject<Env> {
 			const refs = store.dueHolds(this.sql, now, RESOLVE_BATCH);
 			if (refs.length === 0) break;
 			const decided = await this.orders.decided(refs);
-			const { result } = this.transact(kind, now, (tx) => holds.resolveDue(tx, refs, (ref) => decided.has(ref)));
+			// Expired holds bring units back: at the warehouse's object, a sold-out declaration is revoked first.
+			const resolve = async () => this.transact(kind, now, (tx) => holds.resolveDue(tx, refs, (ref) => decided.has(ref)));
+			const { result } = this.role.kind === "warehouse" ? await this.link.returningUnits(resolve) : await resolve();
 			total.committed += result.committed;
 			total.expired += result.expired;
 			if (refs.length < RESOLVE_BATCH) break;
@@ -421,9 +438,12 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	/** Every write: one transaction at the clock's time, then the alarm (no later than a new hold's expiry) and the events. */
 	private async mutate<T>(kind: string, write: (tx: Tx) => T): Promise<T> {
-		const { result, outcome } = this.transact(kind, this.clock.now(), write);
-		await this.settle(outcome, false);
-		return result;
+		const run = async () => {
+			const { result, outcome } = this.transact(kind, this.clock.now(), write);
+			await this.settle(outcome, false);
+			return result;
+		};
+		return this.role.kind === "warehouse" && RETURNS_UNITS.has(kind) ? this.link.returningUnits(run) : run();
 	}
 
 	/** One transaction, counted as a write when it changed a row. */

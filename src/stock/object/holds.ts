@@ -135,8 +135,9 @@ export function releaseAnswer(d: HoldDecision): ReleaseResult {
 	switch (d.kind) {
 		case "free":
 		case "close":
-		case "tombstone":
 			return { ok: true, state: "released", replayed: false };
+		case "tombstone":
+			return { ok: true, state: "released", replayed: false, unknown: true };
 		case "answer":
 			return { ok: true, state: "released", replayed: true };
 		case "refuse":

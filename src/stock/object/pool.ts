@@ -28,7 +28,18 @@ export type AskStep =
 	| { kind: "reclaim"; from: number; units: number; reclaim_id: string }
 	/** Decide again (units are on their way back to the pool). */
 	| { kind: "retry" }
-	| { kind: "refuse" };
+	/** `sold_out`: the epoch of the unit's sold-out declaration, for the asker to refuse by itself until it is revoked. */
+	| { kind: "refuse"; sold_out?: number };
+
+/** What a shard's ask carries besides its report. */
+export interface AskDemand {
+	/** Units every request short at the shard wants (a grant covers them if the pool's fair share allows). */
+	wanted: number;
+	/** Units asked a second at the shard, recently (../escrow.ts observeDemand): a grant covers one horizon of it. */
+	ratePerS: number;
+	/** False while units are coming back to the pool: no declaration is made or handed out then. */
+	mayDeclare: boolean;
+}
 
 /** How many shard slots a unit's books span: the widest count it has had. */
 export function width(c: store.ShardConfig | undefined): number {
@@ -52,11 +63,13 @@ export function recordReport(tx: Tx, unit: Unit, shard: number, r: store.ShardRe
 }
 
 /**
- * One step of answering a shard that lacks units for a request of `quantity`;
- * `wanted`: the units every request short at that shard wants (a grant covers
- * them if the pool's fair share allows).
+ * One step of answering a shard that lacks units for a request of `quantity`.
+ * A refusal when the pool and every shard (the asker too) are at zero declares
+ * the unit sold out, or hands out the declaration already made: the asker then
+ * refuses by itself until it is revoked (./shardLink.ts revokes it at every
+ * shard told before units come back to the pool).
  */
-export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport, wanted = 0): AskStep {
+export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: store.ShardReport, demand: AskDemand): AskStep {
 	const c = store.shardConfig(tx.sql, unit);
 	hearing(tx, unit, () => recordReport(tx, unit, shard, r));
 	const upper = upperBounds(tx.sql, unit, Math.max(width(c), shard + 1));
@@ -66,7 +79,8 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 	// Grants on their way to the asker cover it: it gets them in this answer too (an answer lost is no wait for the alarm).
 	if (need <= 0) return { kind: "grant", grants: store.pendingGrantsTo(tx.sql, unit, shard) };
 	const pool = store.getLevel(tx.sql, unit).available;
-	const d = decideAsk({ pool, reported: upper, returning: 0, soldOut: false }, { shard, free, need, want: Math.max(need, grantSize(0, cfg), wanted - free) }, cfg);
+	const want = Math.max(need, grantSize(demand.ratePerS, cfg), demand.wanted - free);
+	const d = decideAsk({ pool, reported: upper, returning: 0, soldOut: false }, { shard, free, need, want }, cfg);
 	switch (d.kind) {
 		case "grant": {
 			const grantId = `grant-${crypto.randomUUID()}`;
@@ -79,9 +93,32 @@ export function decide(tx: Tx, unit: Unit, shard: number, quantity: number, r: s
 		case "wait":
 			return { kind: "retry" };
 		case "none":
-		case "refuse":
 			return { kind: "refuse" };
+		case "refuse": {
+			const epoch = d.soldOut && demand.mayDeclare ? declare(tx.sql, unit, shard) : null;
+			return epoch === null ? { kind: "refuse" } : { kind: "refuse", sold_out: epoch };
+		}
 	}
+}
+
+/** The unit's live declaration (a new one if none), noting the shard told of it; its epoch. */
+function declare(sql: SqlStorage, unit: Unit, shard: number): number {
+	const s = store.soldOut(sql, unit);
+	const epoch = s.declared > s.revoked ? s.declared : Math.max(s.declared, s.revoked) + 1;
+	store.raiseSoldOut(sql, unit, epoch, 0);
+	store.tellSoldOut(sql, unit, shard);
+	return epoch;
+}
+
+/** Units declared sold out here, each with the shards told and the epoch to revoke. */
+export function declarations(sql: SqlStorage): Array<{ unit: Unit; epoch: number; told: number[] }> {
+	return store.liveSoldOut(sql).map(({ epoch, ...unit }) => ({ unit, epoch, told: store.toldSoldOut(sql, unit) }));
+}
+
+/** Every shard told of the declaration has dropped it: it is revoked here too. */
+export function revoked(sql: SqlStorage, unit: Unit, epoch: number): void {
+	store.raiseSoldOut(sql, unit, 0, epoch);
+	store.forgetToldSoldOut(sql, unit);
 }
 
 /** The unit's on hand as the pool knows it: its own row plus what the shards hold (last reports and grants on their way). */

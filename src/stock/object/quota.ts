@@ -6,6 +6,12 @@
  * expiry, a cancel) are given back to the pool at once, so a shard's free stock
  * only ever grows by grants the coordinator made, and the coordinator's view of
  * it is never below the truth.
+ *
+ * A shard told the unit is sold out (the coordinator found the pool and every
+ * shard at zero) refuses by itself, without asking, until the declaration is
+ * revoked: the coordinator revokes it before any unit comes back to the pool,
+ * and a grant ends it too (the pool had units). Declarations and revocations
+ * carry an epoch, so one heard late never undoes a newer one.
  */
 import type { Unit } from "../types";
 import * as store from "./store";
@@ -23,7 +29,25 @@ export function applyGrant(tx: Tx, grantId: string, unit: Unit, units: number): 
 	tx.apply([{ unit, on_hand_delta: units, reserved_delta: 0, reason: "grant_in", ref: grantId, actor: "coordinator", at: tx.now }]);
 	const q = store.quota(tx.sql, unit);
 	store.setQuota(tx.sql, unit, q.allowance + units, q.granted_in + units);
+	const s = store.soldOut(tx.sql, unit);
+	if (s.declared > s.revoked) store.raiseSoldOut(tx.sql, unit, 0, s.declared);
 	return true;
+}
+
+/** Whether this shard holds a live sold-out declaration for the unit. */
+export function soldOut(sql: SqlStorage, unit: Unit): boolean {
+	const s = store.soldOut(sql, unit);
+	return s.declared > s.revoked;
+}
+
+/** The coordinator's declaration heard (a stale one, already revoked, stays dead). */
+export function hearSoldOut(sql: SqlStorage, unit: Unit, epoch: number): void {
+	store.raiseSoldOut(sql, unit, epoch, 0);
+}
+
+/** The coordinator revokes every declaration up to `epoch` (one not heard yet is dead on arrival). */
+export function hearRevoked(sql: SqlStorage, unit: Unit, epoch: number): void {
+	store.raiseSoldOut(sql, unit, 0, epoch);
 }
 
 function giveBack(tx: Tx, unit: Unit, units: number, giveId: string, note: string): store.GiveBack {

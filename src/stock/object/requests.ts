@@ -44,6 +44,7 @@ const COUNTED = [
 	"shardConfigs",
 	"receiveGrant",
 	"reclaim",
+	"revokeSoldOut",
 	"availability",
 	"stockView",
 	"snapshot",

@@ -5,9 +5,12 @@
  * sharded unit from the pool only after its shards could not cover the write;
  * at a shard, asking the pool before a write is refused for want of units.
  * Both ends resend what the other may not have (grants, give-backs) until it
- * is known applied. The writes themselves are ./pool.ts and ./quota.ts.
+ * is known applied. A unit's sold-out declaration is revoked at the shards
+ * told of it before units come back to its pool. The writes themselves are
+ * ./pool.ts and ./quota.ts.
  */
 import { log } from "../../shared/log";
+import { DEFAULT_ESCROW, demandAt, observeDemand, type Demand } from "../escrow";
 import { shardName, type ObjectRole } from "../shardNames";
 import type { Shortage, Unit } from "../types";
 import type { WarehouseObject } from "./Warehouse";
@@ -23,8 +26,8 @@ const RECLAIM_ROUNDS = 16;
 /** A grant or give-back not known delivered is sent again after this long (the alarm). */
 export const DELIVERY_RETRY_MS = 2_000;
 
-/** A coordinator's answer to a shard that lacks units. */
-export type AskAnswer = { kind: "grant"; grants: pool.GrantNote[] } | { kind: "retry" } | { kind: "refuse" };
+/** A coordinator's answer to a shard that lacks units (`sold_out`: the epoch of the unit's sold-out declaration). */
+export type AskAnswer = { kind: "grant"; grants: pool.GrantNote[] } | { kind: "retry" } | { kind: "refuse"; sold_out?: number };
 
 export type ShardRole = Extract<ObjectRole, { kind: "shard" }>;
 
@@ -53,6 +56,10 @@ export class ShardLink {
 	private asking: Promise<unknown> | null = null;
 	/** At a shard: units that requests short right now want (what a grant should cover). */
 	private wanted = 0;
+	/** At a shard: units asked a second here, recently (a grant covers one horizon of it). In memory: a restart starts from none. */
+	private demand: Demand | null = null;
+	/** At the warehouse: writes running that may bring units back to a pool; no sold-out declaration is made meanwhile. */
+	private returning = 0;
 
 	constructor(private readonly host: LinkHost) {}
 
@@ -94,7 +101,8 @@ export class ShardLink {
 	 * try again (a crowd arriving at a dry shard costs the pool one ask, not one
 	 * each); only a request's own ask can refuse it.
 	 */
-	async granted<R extends { ok: boolean }>(role: ShardRole, kind: string, write: (tx: Tx) => R): Promise<R> {
+	async granted<R extends { ok: boolean }>(role: ShardRole, kind: string, write: (tx: Tx) => R, units = 0): Promise<R> {
+		if (units > 0) this.demand = observeDemand(this.demand, units, this.host.now(), DEFAULT_ESCROW);
 		let counted = 0;
 		try {
 			return await this.grantedLoop(role, kind, write, (units) => {
@@ -122,8 +130,11 @@ export class ShardLink {
 				await this.asking.catch(() => undefined);
 				continue;
 			}
+			// Told the unit is sold out (and not told otherwise since): a refusal here is true, no ask needed.
+			if (quota.soldOut(this.host.sql, role.unit)) return result;
 			if (asked++ >= ASK_ROUNDS) throw new Error(`${kind}: the shard could not settle with its coordinator`);
-			const pending = this.host.object(role.warehouseId).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.host.sql, role.unit), this.wanted);
+			const rate = demandAt(this.demand, this.host.now(), DEFAULT_ESCROW);
+			const pending = this.host.object(role.warehouseId).ask(role.shard, role.unit, shortages[0]!.requested, quota.report(this.host.sql, role.unit), this.wanted, rate);
 			this.asking = pending;
 			let answer: AskAnswer;
 			try {
@@ -131,15 +142,44 @@ export class ShardLink {
 			} finally {
 				if (this.asking === pending) this.asking = null;
 			}
-			if (answer.kind === "refuse") return result;
+			if (answer.kind === "refuse") {
+				const epoch = answer.sold_out;
+				if (epoch !== undefined) this.host.transactionSync(() => quota.hearSoldOut(this.host.sql, role.unit, epoch));
+				return result;
+			}
 			if (answer.kind === "grant") grants = answer.grants;
 		}
 	}
 
+	/** At a shard: the coordinator revokes the unit's sold-out declarations up to `epoch`. */
+	revoke(role: ShardRole, epoch: number): void {
+		this.host.transactionSync(() => quota.hearRevoked(this.host.sql, role.unit, epoch));
+	}
+
+	/**
+	 * At the warehouse: runs a write that may bring units back to a pool (a
+	 * release, an expiry, a restock, a level set, a give-back...). A unit
+	 * declared sold out has its declaration revoked at every shard told of it
+	 * first, so no shard refuses by itself once the units are there; no new
+	 * declaration is made until the write is done.
+	 */
+	async returningUnits<T>(write: () => Promise<T>): Promise<T> {
+		this.returning++;
+		try {
+			for (const d of pool.declarations(this.host.sql)) {
+				await Promise.all(d.told.map((k) => this.host.object(shardName(this.warehouseId, d.unit, k)).revokeSoldOut(d.unit, d.epoch)));
+				this.host.transactionSync(() => pool.revoked(this.host.sql, d.unit, d.epoch));
+			}
+			return await write();
+		} finally {
+			this.returning--;
+		}
+	}
+
 	/** At the warehouse: answers a shard that lacks units for a request of `quantity` (./pool.ts decide, reclaiming as it says). */
-	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted: number): Promise<AskAnswer> {
+	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted: number, ratePerS: number): Promise<AskAnswer> {
 		for (let round = 0; round < RECLAIM_ROUNDS; round++) {
-			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report, wanted));
+			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report, { wanted, ratePerS, mayDeclare: this.returning === 0 }));
 			if (step.kind === "grant") await this.host.armBy(this.host.now() + DELIVERY_RETRY_MS);
 			if (step.kind !== "reclaim") return step;
 			await this.reclaimFrom(unit, step.from, step.reclaim_id, step.units);

@@ -112,19 +112,50 @@ const SCHEMA = [
 		granted_in INTEGER NOT NULL,
 		PRIMARY KEY (product_id, size)
 	)`,
+	// A sharded unit's sold-out declarations by epoch: at the pool, the last one made and the last one revoked;
+	// at a shard, the newest of each it heard. A declaration is live while declared > revoked.
+	`CREATE TABLE IF NOT EXISTS sold_out (
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		declared INTEGER NOT NULL DEFAULT 0,
+		revoked INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (product_id, size)
+	)`,
+	// At the pool: the shards told of the live declaration (revoked there before units come back).
+	`CREATE TABLE IF NOT EXISTS sold_out_told (
+		product_id TEXT NOT NULL,
+		size TEXT NOT NULL,
+		shard INTEGER NOT NULL,
+		PRIMARY KEY (product_id, size, shard)
+	)`,
 ];
 
 /** Columns added after a table was first created (CREATE TABLE IF NOT EXISTS leaves an old table as it is). */
-const ADDED_COLUMNS: Array<{ table: string; column: string; ddl: string }> = [
+const ADDED_COLUMNS: Array<{ table: string; column: string; ddl: string; backfill?: string[] }> = [
 	{ table: "stock", column: "safety_stock", ddl: `ALTER TABLE stock ADD COLUMN safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0)` },
 	{ table: "shard_reports", column: "version", ddl: `ALTER TABLE shard_reports ADD COLUMN version INTEGER NOT NULL DEFAULT 0` },
+	{
+		table: "shard_reports",
+		column: "granted_out",
+		ddl: `ALTER TABLE shard_reports ADD COLUMN granted_out INTEGER NOT NULL DEFAULT 0`,
+		// The running total starts from the grants kept so far; delivered ones are then dropped.
+		backfill: [
+			`INSERT INTO shard_reports (product_id, size, shard, free, on_hand, reserved, granted_in, version)
+			 SELECT DISTINCT product_id, size, shard, 0, 0, 0, 0, 0 FROM grants WHERE true ON CONFLICT DO NOTHING`,
+			`UPDATE shard_reports SET granted_out = (SELECT COALESCE(SUM(g.units), 0) FROM grants g
+			   WHERE g.product_id = shard_reports.product_id AND g.size = shard_reports.size AND g.shard = shard_reports.shard)`,
+			`DELETE FROM grants WHERE delivered = 1`,
+		],
+	},
 ];
 
 export function migrate(sql: SqlStorage): void {
 	for (const stmt of SCHEMA) sql.exec(stmt);
 	for (const c of ADDED_COLUMNS) {
 		const has = sql.exec(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).toArray().length > 0;
-		if (!has) sql.exec(c.ddl);
+		if (has) continue;
+		sql.exec(c.ddl);
+		for (const stmt of c.backfill ?? []) sql.exec(stmt);
 	}
 	sql.exec(`INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(SCHEMA_VERSION));
 }
@@ -591,22 +622,38 @@ export function setReport(sql: SqlStorage, unit: Unit, shard: number, r: ShardRe
 	);
 }
 
-/** Per shard of the unit: its last report (zeros before the first) and the units granted to it, ever. */
+/** Per shard of the unit: its last report (zeros before the first) and the units granted to it, ever (a running total: one row per shard). */
 export function shardBooks(sql: SqlStorage, unit: Unit, count: number): Array<ShardReport & { granted_out: number }> {
 	const books = Array.from({ length: count }, () => ({ free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0, granted_out: 0 }));
-	for (const r of sql.exec(`SELECT shard, free, on_hand, reserved, granted_in, version FROM shard_reports WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()) {
+	for (const r of sql
+		.exec(`SELECT shard, free, on_hand, reserved, granted_in, version, granted_out FROM shard_reports WHERE product_id = ? AND size = ?`, unit.product_id, unit.size)
+		.toArray()) {
 		const b = books[Number(r.shard)];
-		if (b) Object.assign(b, { free: Number(r.free), on_hand: Number(r.on_hand), reserved: Number(r.reserved), granted_in: Number(r.granted_in), version: Number(r.version) });
-	}
-	for (const r of sql.exec(`SELECT shard, SUM(units) AS n FROM grants WHERE product_id = ? AND size = ? GROUP BY shard`, unit.product_id, unit.size).toArray()) {
-		const b = books[Number(r.shard)];
-		if (b) b.granted_out = Number(r.n);
+		if (b) {
+			Object.assign(b, {
+				free: Number(r.free),
+				on_hand: Number(r.on_hand),
+				reserved: Number(r.reserved),
+				granted_in: Number(r.granted_in),
+				version: Number(r.version),
+				granted_out: Number(r.granted_out),
+			});
+		}
 	}
 	return books;
 }
 
+/** A grant to a shard: kept until known applied there (for redelivery), and added to the shard's running total. */
 export function insertGrant(sql: SqlStorage, grantId: string, unit: Unit, shard: number, units: number, now: number): void {
 	sql.exec(`INSERT INTO grants (grant_id, product_id, size, shard, units, at) VALUES (?, ?, ?, ?, ?, ?)`, grantId, unit.product_id, unit.size, shard, units, now);
+	sql.exec(
+		`INSERT INTO shard_reports (product_id, size, shard, free, on_hand, reserved, granted_in, version, granted_out) VALUES (?, ?, ?, 0, 0, 0, 0, 0, ?)
+		 ON CONFLICT (product_id, size, shard) DO UPDATE SET granted_out = shard_reports.granted_out + excluded.granted_out`,
+		unit.product_id,
+		unit.size,
+		shard,
+		units,
+	);
 }
 
 export interface Grant extends Unit {
@@ -630,13 +677,60 @@ export function pendingGrantsTo(sql: SqlStorage, unit: Unit, shard: number): Arr
 		.map((r) => ({ grant_id: String(r.grant_id), units: Number(r.units) }));
 }
 
+/**
+ * A grant known applied is dropped: the shard's running total keeps its units,
+ * and the shard's own record of the grant id (applied_ops) makes a late
+ * redelivery a no-op. Only grants not known applied stay, so asks never scan a
+ * sale's history.
+ */
 export function markGrantDelivered(sql: SqlStorage, grantId: string): void {
-	sql.exec(`UPDATE grants SET delivered = 1 WHERE grant_id = ?`, grantId);
+	sql.exec(`DELETE FROM grants WHERE grant_id = ?`, grantId);
 }
 
 /** Every grant to the shard is known applied there once its applied total reaches what was granted. */
 export function markGrantsDelivered(sql: SqlStorage, unit: Unit, shard: number): void {
-	sql.exec(`UPDATE grants SET delivered = 1 WHERE product_id = ? AND size = ? AND shard = ? AND delivered = 0`, unit.product_id, unit.size, shard);
+	sql.exec(`DELETE FROM grants WHERE product_id = ? AND size = ? AND shard = ? AND delivered = 0`, unit.product_id, unit.size, shard);
+}
+
+/** A unit's sold-out epochs (see the sold_out table): zeros before the first declaration. */
+export function soldOut(sql: SqlStorage, unit: Unit): { declared: number; revoked: number } {
+	const r = sql.exec(`SELECT declared, revoked FROM sold_out WHERE product_id = ? AND size = ?`, unit.product_id, unit.size).toArray()[0];
+	return r ? { declared: Number(r.declared), revoked: Number(r.revoked) } : { declared: 0, revoked: 0 };
+}
+
+/** Raises a unit's declared and revoked epochs to at least the ones given (never lowers either). */
+export function raiseSoldOut(sql: SqlStorage, unit: Unit, declared: number, revoked: number): void {
+	sql.exec(
+		`INSERT INTO sold_out (product_id, size, declared, revoked) VALUES (?, ?, ?, ?)
+		 ON CONFLICT (product_id, size) DO UPDATE SET declared = MAX(sold_out.declared, excluded.declared), revoked = MAX(sold_out.revoked, excluded.revoked)`,
+		unit.product_id,
+		unit.size,
+		declared,
+		revoked,
+	);
+}
+
+/** Units whose declaration is live here, with its epoch. */
+export function liveSoldOut(sql: SqlStorage): Array<Unit & { epoch: number }> {
+	return sql
+		.exec(`SELECT product_id, size, declared FROM sold_out WHERE declared > revoked`)
+		.toArray()
+		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), epoch: Number(r.declared) }));
+}
+
+export function tellSoldOut(sql: SqlStorage, unit: Unit, shard: number): void {
+	sql.exec(`INSERT INTO sold_out_told (product_id, size, shard) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, unit.product_id, unit.size, shard);
+}
+
+export function toldSoldOut(sql: SqlStorage, unit: Unit): number[] {
+	return sql
+		.exec(`SELECT shard FROM sold_out_told WHERE product_id = ? AND size = ? ORDER BY shard`, unit.product_id, unit.size)
+		.toArray()
+		.map((r) => Number(r.shard));
+}
+
+export function forgetToldSoldOut(sql: SqlStorage, unit: Unit): void {
+	sql.exec(`DELETE FROM sold_out_told WHERE product_id = ? AND size = ?`, unit.product_id, unit.size);
 }
 
 export function quota(sql: SqlStorage, unit: Unit): { allowance: number; granted_in: number } {
