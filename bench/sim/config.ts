@@ -69,9 +69,9 @@ export interface SimConfig {
 	isolates: number;
 	/**
 	 * A window's commitMany for a warehouse with a sharded unit also goes to the
-	 * warehouse's own object, the pool, with every reference of the window (what
-	 * src/stock/sharded.ts does), besides the shards holding them. Off: a hold
-	 * is committed where it lives, the design's intent.
+	 * warehouse's own object, the pool, with every reference of the window,
+	 * besides the shards holding them (a routing that ignores the order's units).
+	 * Off, as src/stock/sharded.ts routes: a hold is committed where it lives.
 	 */
 	shardedCommitsAtPool: boolean;
 	/** Gathered commits: one window per isolate, flushed after windowMs or at commitMax orders. */
