@@ -112,8 +112,12 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 		const check = await checkInvariants(s.sg, s.api, s.admin, s.book);
 		const history = await checkStorm(s.api, s.admin, s.recorder);
 		s.clock.lap("check_ms");
-		const db = await s.sg.db();
-		const hoarderOrders = (await db.prepare(`SELECT status, COUNT(*) AS n FROM orders WHERE user_id LIKE 'hd-hoarder-%' GROUP BY status`).all<{ status: string; n: number }>()).results;
+		// Summed over the order shards, where each hoarder's orders live.
+		const hoarderCounts = new Map<string, number>();
+		for (const r of await s.sg.orderRows<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM orders WHERE user_id LIKE 'hd-hoarder-%' GROUP BY status`)) {
+			hoarderCounts.set(r.status, (hoarderCounts.get(r.status) ?? 0) + Number(r.n));
+		}
+		const hoarderOrders = [...hoarderCounts].map(([status, n]) => ({ status, n }));
 		const hoardedBy = new Set([...s.book.placed.values()].filter((p) => p.user.startsWith("hd-hoarder-")).map((p) => p.user));
 		report("sharded-hoarders", {
 			shards: SHARDS,
@@ -174,7 +178,6 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 		const check = await checkInvariants(s.sg, s.api, s.admin, s.book);
 		const history = await checkStorm(s.api, s.admin, s.recorder);
 		s.clock.lap("check_ms");
-		const db = await s.sg.db();
 		const reasons = await ledgerReasons(s.api, s.admin, s.warehouse);
 		report("sharded-cancels", {
 			shards: SHARDS,
@@ -191,7 +194,8 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 		});
 		expect(cancels).toBeGreaterThan(0);
 		expect(s.tally.unexpected("cancel", [200]), JSON.stringify(s.tally.samples)).toEqual({});
-		expect(Number((await db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE status = 'cancelled'`).first<{ n: number }>())?.n)).toBe(cancels);
+		const cancelled = await s.sg.orderRows<{ n: number }>(`SELECT COUNT(*) AS n FROM orders WHERE status = 'cancelled'`);
+		expect(cancelled.reduce((sum, r) => sum + Number(r.n), 0)).toBe(cancels);
 		expectSoldOut(s.tally, s.book, check, history, units);
 	});
 
@@ -304,7 +308,7 @@ describe(`sharded storms: one hot unit over ${SHARDS} objects (seed ${SEED})`, (
 		const history = await checkStorm(api, admin, recorder);
 		clock.lap("check_ms");
 		const statuses = new Map(
-			(await (await second.sg.db()).prepare(`SELECT order_id, status FROM orders`).all<{ order_id: string; status: string }>()).results.map((o) => [o.order_id, o.status]),
+			(await second.sg.orderRows<{ order_id: string; status: string }>(`SELECT order_id, status FROM orders`)).map((o) => [o.order_id, o.status]),
 		);
 		const lost = [...book.placed.keys()].filter((id) => statuses.get(id) !== "pending");
 		report("sharded-restart", {
