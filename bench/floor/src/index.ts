@@ -48,7 +48,7 @@ const STOCKED_SHARD_UNITS = 100_000;
  * and sold (granted_in at least all the pool ever granted), so each ask needs a
  * fresh grant and none is left waiting in the pool for the alarm to deliver.
  */
-const SOLD_REPORT = { free: 0, on_hand: 0, reserved: 0, granted_in: LOADED };
+const SOLD_REPORT = { free: 0, on_hand: 0, reserved: 0, granted_in: LOADED, version: 0 };
 /** The shard an `rpc-grant` or `rpc-give-back` names, or a lane-less `rpc-reserve-dry` goes to: each call the next. */
 let nextSlot = 0;
 const slot = (): number => nextSlot++ % MAX_SHARDS;
@@ -298,7 +298,7 @@ async function setUpSharded(env: Env, w: string, shards: number, stock: boolean)
 	const pool = env.WAREHOUSE.getByName(w);
 	const r = await pool.setSharded(`floor-setup-${crypto.randomUUID()}`, { ...UNIT, on_hand: LOADED, shards }, { actor: "floor" });
 	if (!r.ok || !stock) return { ok: r.ok, shards, stocked: 0 };
-	const a = await pool.ask(0, UNIT, STOCKED_SHARD_UNITS, { free: 0, on_hand: 0, reserved: 0, granted_in: 0 }, STOCKED_SHARD_UNITS);
+	const a = await pool.ask(0, UNIT, STOCKED_SHARD_UNITS, { free: 0, on_hand: 0, reserved: 0, granted_in: 0, version: 0 }, STOCKED_SHARD_UNITS);
 	if (a.kind !== "grant") throw new Error(`set-up ask not granted: ${JSON.stringify(a)}`);
 	const shard = env.WAREHOUSE.getByName(shardName(w, UNIT, 0));
 	for (const g of a.grants) await shard.receiveGrant(g.grant_id, UNIT, g.units);
