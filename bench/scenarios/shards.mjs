@@ -4,7 +4,8 @@
 // order, as the database itself reported it (every D1 result's meta.duration,
 // summed per binding by the Worker with D1_STATS on), and its statements per
 // order: on 2 shared cores throughput cannot show scale-out, a database's own
-// busy time can. Counted: the place-order requests and the work they leave
+// busy time can. Miniflare reports whole milliseconds (each statement 0 or
+// 1), so a sum estimates busy time over thousands of statements only. Counted: the place-order requests and the work they leave
 // running (gathered commits, outbox clean-up, events); not the carts, built
 // before (the shop's set-up and the buyers' carts are outside the window).
 import { log, elapsed } from "../lib/options.mjs";
