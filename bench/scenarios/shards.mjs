@@ -5,9 +5,10 @@
 // summed per binding by the Worker with D1_STATS on), and its statements per
 // order: on 2 shared cores throughput cannot show scale-out, a database's own
 // busy time can. Miniflare reports whole milliseconds (each statement 0 or
-// 1), so a sum estimates busy time over thousands of statements only. Counted: the place-order requests and the work they leave
-// running (gathered commits, outbox clean-up, events); not the carts, built
-// before (the shop's set-up and the buyers' carts are outside the window).
+// 1), so a sum estimates busy time over thousands of statements only.
+// Counted: the place-order requests and the work they leave running (gathered
+// commits, outbox clean-up, events); not the shop's set-up nor the buyers'
+// carts, built before.
 import { log, elapsed } from "../lib/options.mjs";
 import { placeOrders, settle } from "../lib/measure.mjs";
 import { mergeLoads, outcome, verify } from "../lib/outcome.mjs";

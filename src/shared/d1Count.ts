@@ -79,7 +79,8 @@ export function countedD1(db: D1Database): D1Database {
  * (each result's `meta.duration`), summed per isolate. Only the bench turns it
  * on (`D1_STATS = "on"` in its env file, never in wrangler.toml): it reads these
  * totals from the `[http]` lines (`d1_db`) to measure each database's busy time
- * per order. `first()` and `raw()` return no meta: under stats `first()` runs as
+ * per order (locally Miniflare reports whole milliseconds: a sum estimates
+ * busy time over many statements). `first()` and `raw()` return no meta: under stats `first()` runs as
  * `all()` (what D1 does under it), and a `raw()` is counted as untimed.
  */
 export type DbStats = Record<string, { statements: number; ms: number; untimed: number }>;

@@ -1,5 +1,7 @@
 // The shards bench scenario's pure parts: the single-database config and each
 // database's share of the work per order.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { busiestShare, perOrder, withoutOrderShards } from "../../bench/lib/shards.mjs";
 
@@ -27,6 +29,16 @@ describe("withoutOrderShards", () => {
 		expect(out).toContain('binding = "DB"');
 		expect(out).not.toContain("ORDERS_");
 		expect(out).toContain('[[queues.producers]]\nbinding = "EVENTS"');
+	});
+
+	it("leaves the shipped wrangler.toml with DB alone and every other table", () => {
+		const shipped = readFileSync(join(import.meta.dirname, "..", "..", "wrangler.toml"), "utf8");
+		const out = withoutOrderShards(shipped);
+		expect(shipped).toMatch(/binding = "ORDERS_3"/);
+		expect(out).not.toMatch(/binding = "ORDERS_\d+"/);
+		expect(out.match(/^\[\[d1_databases\]\]/gm)).toHaveLength(1);
+		expect(out).toContain('binding = "DB"');
+		expect(out.match(/^\[+[^\]]+\]+$/gm)!.length).toBe(shipped.match(/^\[+[^\]]+\]+$/gm)!.length - 4);
 	});
 
 	it("drops a shard that is the file's last table", () => {
