@@ -6,11 +6,13 @@ export interface DbWork {
 }
 export type DbTotals = Record<string, DbWork>;
 export declare const MAX_BUSIEST_SHARE: number;
+export declare const MIN_TIMED_MS: number;
 export declare function withoutOrderShards(text: string): string;
 export declare function perOrder(before: DbTotals | null | undefined, after: DbTotals | null | undefined, orders: number): DbTotals;
 export declare function busiestShare(
 	single: DbTotals,
 	sharded: DbTotals,
+	singleMsTotal?: number,
 ): {
 	single_db: DbWork;
 	db: DbWork;
@@ -19,6 +21,7 @@ export declare function busiestShare(
 	busiest_database: string | null;
 	share: number | null;
 	share_by_statements: number | null;
+	basis: "busy ms" | "statements";
 	max_share: number;
 	met: boolean;
 };

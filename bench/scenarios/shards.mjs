@@ -59,9 +59,10 @@ export async function shardsScenario(sc, systems, allSystems, ctx) {
 		log(`  ${sys.name.padEnd(16)} N=${sys.shards}: sold ${o.sold}/${o.buyers}, 5xx ${o["5xx"]}, oversold ${o.oversold}; per order (database-reported busy ms / statements): ${shown}  [${elapsed()}]`);
 	}
 	const [one, four] = systems.map((s) => results[s.name].per_order);
-	const share = busiestShare(one, four);
+	const single = results[systems[0].name];
+	const share = busiestShare(one, four, (one.DB?.ms ?? 0) * single.sold);
 	log(
-		`  busiest database at N=4: ${share.busiest_database} ${four[share.busiest_database]?.ms} ms per order against ${share.single_db.ms} ms at N=1 (share ${share.share}, by statements ${share.share_by_statements}; must be <= ${share.max_share}: ${share.met ? "met" : "MISSED"}); DB ${share.db.ms} ms, busiest shard ${share.busiest_shard} ${share.busiest_shard_per_order?.ms} ms`,
+		`  busiest database at N=4: ${share.busiest_database} ${four[share.busiest_database]?.ms} ms per order against ${share.single_db.ms} ms at N=1 (share ${share.share}, by statements ${share.share_by_statements}; judged by ${share.basis}, must be <= ${share.max_share}: ${share.met ? "met" : "MISSED"}); DB ${share.db.ms} ms, busiest shard ${share.busiest_shard} ${share.busiest_shard_per_order?.ms} ms`,
 	);
 	return { results, share };
 }

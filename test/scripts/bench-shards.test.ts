@@ -72,6 +72,7 @@ describe("busiestShare", () => {
 		expect(r.share_by_statements).toBe(0.3);
 		expect(r.db).toEqual(sharded.DB);
 		expect(r.met).toBe(true);
+		expect(r.basis).toBe("busy ms");
 	});
 
 	it("reports a miss when DB stays the busiest database above the bound", () => {
@@ -81,6 +82,18 @@ describe("busiestShare", () => {
 		expect(r.busiest_shard).toBe("ORDERS_0");
 		expect(r.share).toBe(0.45);
 		expect(r.met).toBe(false);
+	});
+
+	it("judges by statements when too few milliseconds were timed for the busy-time share to mean anything", () => {
+		const sharded = { DB: { statements: 0.1, ms: 0, untimed: 0 }, ORDERS_0: { statements: 2, ms: 0.9, untimed: 0 } };
+		const timed = busiestShare(single, sharded, 10_000);
+		expect(timed.basis).toBe("busy ms");
+		expect(timed.share).toBe(0.45);
+		expect(timed.met).toBe(false);
+		const few = busiestShare(single, sharded, 10);
+		expect(few.basis).toBe("statements");
+		expect(few.share_by_statements).toBe(0.25);
+		expect(few.met).toBe(true);
 	});
 
 	it("needs the single database's figure", () => {
