@@ -1,6 +1,6 @@
 // npm run bench [-- options]
 //   --quick                 reduced sizes, stockgate and the plain baseline only, stampede without its browsing pass (CI smoke, about a minute)
-//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor, reads, stampede
+//   --scenarios=a,b         a subset of last-units, flash-sale, catalog, fan-out, floor, reads, stampede, shards (shards: not in --quick unless named)
 //   --out=path              where to write the JSON (default bench/results/latest.json)
 //   --keep-state            keep the temporary state directories (their path is printed)
 //   --self-test             add a baseline without its compare-and-set guard, to show oversells get caught
@@ -28,7 +28,7 @@ import { performance } from "node:perf_hooks";
 import { mintToken } from "../scripts/lib/tokens.mjs";
 import { forkHost, killHosts } from "./lib/hosts.mjs";
 import { setRuntimes } from "./lib/measure.mjs";
-import { args, KEEP_STATE, log, NOLOCK, option, OUT, PROBE, PROFILE, QUICK, QUICK_ALWAYS, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SELF_TEST, SIZE, STAMPEDE_SYSTEMS, WITH_ASSETS } from "./lib/options.mjs";
+import { args, KEEP_STATE, log, NOLOCK, option, OUT, PROBE, PROFILE, QUICK, QUICK_ALWAYS, QUICK_BUDGET_MS, RUN_SYSTEMS, runStarted, SELECTED, SELF_TEST, shardSystems, SIZE, STAMPEDE_SYSTEMS, WITH_ASSETS } from "./lib/options.mjs";
 import { machine, memoryOf, root } from "./lib/proc.mjs";
 import { ratios, renderScenario, targets } from "./lib/report.mjs";
 import { catalog, fanOut, flashSale, floor, lastUnits, reads, stampede } from "./lib/workloads.mjs";
@@ -37,6 +37,7 @@ import { startSystem } from "./lib/systems.mjs";
 import { contentionScenario } from "./scenarios/contention.mjs";
 import { floorScenario } from "./scenarios/floor.mjs";
 import { readsScenario } from "./scenarios/reads.mjs";
+import { shardsScenario } from "./scenarios/shards.mjs";
 import { stampedeScenario } from "./scenarios/stampede.mjs";
 
 async function main() {
@@ -69,6 +70,13 @@ async function main() {
 		const vars = { PAYMENT_WINDOW_SECONDS: String(SIZE.stampede.windowSeconds), ...s.vars };
 		writeFileSync(s.envFile, secrets + Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
 	}
+	// shards: stockgate at N = 1 and N = 4, with per-database D1 totals on (D1_STATS) in their env files.
+	const shardSystemsWanted = SELECTED.includes("shards") ? shardSystems() : [];
+	for (const s of shardSystemsWanted) {
+		s.envFile = join(tmp, `${s.name}.env`);
+		writeFileSync(s.envFile, secrets + Object.entries(s.vars).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+	}
+	const extraSystems = [...stampedeSystems, ...shardSystemsWanted];
 	// The baseline and the probe run on stockgate's compatibility date and flags.
 	const compat = join(root, "wrangler.toml");
 	const cleanup = () => {
@@ -90,11 +98,11 @@ async function main() {
 	if (PROFILE) log("--profile: the inspector is on and the CPU profiler samples every 200 us: timings of this run are not comparable to a plain run.");
 	const report = { date, command, mode: QUICK ? "quick" : "full", profiled: PROFILE, machine: { ...info, load_average_at_start: loadavg() }, runtime: {}, scenarios: {}, state_dir: KEEP_STATE ? tmp : null };
 	try {
-		log(`starting ${[...RUN_SYSTEMS, ...stampedeSystems].map((s) => s.name).join(", ")}${wantProbe ? ", floor-probe" : ""} on workerd (fresh state under ${tmp})...`);
+		log(`starting ${[...RUN_SYSTEMS, ...extraSystems].map((s) => s.name).join(", ")}${wantProbe ? ", floor-probe" : ""} on workerd (fresh state under ${tmp})...`);
 		if (!WITH_ASSETS && !option("stockgate-config")) log("stockgate runs without its [assets] table (wrangler.bench.toml): the pages' local router is not the Worker's CPU in production; --with-assets includes it");
 		host = forkHost("workers");
 		const starting = RUN_SYSTEMS.map((s) => startSystem(host, s, tmp, envFile, s.name === "stockgate" ? undefined : compat));
-		const extraStarting = stampedeSystems.map((s) => startSystem(host, s, tmp, s.envFile));
+		const extraStarting = extraSystems.map((s) => startSystem(host, s, tmp, s.envFile));
 		const probeStarting = wantProbe
 			? startSystem(host, PROBE, tmp, envFile, compat).catch((err) => {
 					log(`  floor-probe did not start: ${String(err.message).split("\n")[0]} (primitives will be n/a)`);
@@ -123,6 +131,7 @@ async function main() {
 			floor: () => floor(SIZE.floor),
 			reads: () => reads(SIZE.reads),
 			stampede: () => stampede(SIZE.stampede, "b"),
+			shards: () => ({ ...catalog(SIZE.catalog), name: "shards" }),
 		};
 		for (const name of SELECTED) {
 			const sc = builders[name]();
@@ -134,7 +143,7 @@ async function main() {
 			log(`\n${name}: ${sc.description} (load average ${loadavg().map((v) => v.toFixed(1)).join(" ")})`);
 			if (name === "stampede") {
 				// stockgate's own instances, the baseline, and with --self-test the unguarded baseline.
-				const against = [...extra, ...systems.filter((s) => s.name === "baseline" || (SELF_TEST && s.name === NOLOCK.name))];
+				const against = [...extra.filter((s) => !s.shards), ...systems.filter((s) => s.name === "baseline" || (SELF_TEST && s.name === NOLOCK.name))];
 				const { passes, summary, sharded } = await stampedeScenario(SIZE.stampede, against, [...systems, ...extra], ctx);
 				report.scenarios[name] = { description: sc.description, passes, summary, sharded };
 				if (sharded) {
@@ -147,6 +156,11 @@ async function main() {
 				for (const [label, r] of Object.entries(summary)) {
 					if (label.startsWith("stockgate") && (r.oversold > 0 || r["5xx"] > 0 || r.lost_sales_after_window > 0 || r.false_409 > 0 || !r.units_sold_equals_stock)) exitCode = 1;
 				}
+			} else if (name === "shards") {
+				const at = extra.filter((s) => s.shards);
+				const { results, share } = await shardsScenario(sc, at, [...systems, ...extra], ctx);
+				report.scenarios[name] = { description: `${sc.description}; stockgate at N = 1 and N = 4`, concurrency: sc.concurrency, results, share };
+				for (const r of Object.values(results)) if (r.oversold > 0 || r["5xx"] > 0) exitCode = 1;
 			} else if (name === "reads") {
 				const results = await readsScenario(sc, systems, ctx);
 				report.scenarios[name] = { description: sc.description, concurrency: sc.concurrency, results };

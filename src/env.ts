@@ -41,6 +41,8 @@ export interface Env {
 	WEBHOOK_RETENTION_DAYS?: string;
 	/** The shard count customers are being moved from after N grew (1: an upgrade from one database); unset once they all have (src/ops/rehome.ts). */
 	ORDER_SHARDS_MOVING_FROM?: string;
+	/** "on" only in the bench's env files: per-database D1 statements and reported durations in each `[http]` line (src/shared/d1Count.ts). */
+	D1_STATS?: string;
 }
 
 type StockgateEnv = Env;

@@ -43,6 +43,8 @@ function logSink() {
 				r.warehouse_rpcs += f.warehouse_rpcs ?? 0;
 				r.d1_queries += f.d1_queries ?? 0;
 			}
+			// With D1_STATS on: the isolate's per-database totals so far (cumulative: the latest line holds them all).
+			if (f?.d1_db) logs.d1_db = f.d1_db;
 		}
 		if ((entry?.level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 20) logs.errors.push(message.slice(0, 500));
 	};
@@ -186,7 +188,7 @@ const handlers = {
 	writes,
 	logs: async ({ name }) => {
 		const logs = workers.get(name).logs;
-		const out = { counts: logs.counts, errors: logs.errors, rpcs: logs.rpcs };
+		const out = { counts: logs.counts, errors: logs.errors, rpcs: logs.rpcs, d1_db: logs.d1_db ?? null };
 		logs.counts = {};
 		logs.errors = [];
 		logs.rpcs = {};

@@ -37,6 +37,7 @@ export function ratios(results) {
 export function renderScenario(name, entry) {
 	const lines = [`### ${name}`, "", entry.description, ""];
 	if (entry.skipped) return [...lines, `skipped: ${entry.skipped}`, ""].join("\n");
+	if (name === "shards") return renderShards(lines, entry);
 	if (name === "floor") {
 		const rows = Object.entries(entry.results).map(([system, r]) => ({
 			system,
@@ -136,6 +137,27 @@ export function renderScenario(name, entry) {
 }
 
 const fixed = (d) => (v) => (v === null || v === undefined ? null : v.toFixed(d));
+
+function renderShards(lines, entry) {
+	const rows = Object.values(entry.results).flatMap((r) =>
+		Object.entries(r.per_order).map(([db, d]) => ({ n: r.shards, db, ms: d.ms, statements: d.statements, sold: `${r.sold}/${r.buyers}` })),
+	);
+	lines.push(
+		table(
+			[
+				{ key: "n", title: "N" },
+				{ key: "db", title: "database", align: "left" },
+				{ key: (r) => fixed(3)(r.ms), title: "busy ms per order (meta.duration)" },
+				{ key: (r) => fixed(2)(r.statements), title: "statements per order" },
+				{ key: "sold", title: "sold" },
+			],
+			rows,
+		),
+	);
+	const s = entry.share;
+	lines.push("", `busiest database at N=4: ${s.busiest_database}, share ${s.share} of the single database's busy ms per order (by statements ${s.share_by_statements}; judged by ${s.basis}, bound ${s.max_share}: ${s.met ? "met" : "missed"})`);
+	return [...lines, ""].join("\n");
+}
 
 function renderStampede(lines, entry) {
 	const rows = Object.entries(entry.summary).map(([system, r]) => ({ system, ...r }));
@@ -257,6 +279,15 @@ export function targets(scenarios) {
 	if (ca?.stockgate && ca.baseline) {
 		const x = ratio(ca.stockgate.orders_per_s, ca.baseline.orders_per_s);
 		out.push({ target: "catalog: stockgate throughput >= 1.5x the baseline's", measured: `x${x}`, met: x !== null && x >= 1.5 ? "yes" : "no" });
+	}
+	const shardShare = scenarios.shards?.share;
+	if (shardShare) {
+		const sh = shardShare;
+		out.push({
+			target: "shards: at N=4 the busiest database's busy ms per order <= 0.35 of one database's",
+			measured: `${sh.busiest_database} x${sh.share} (by statements x${sh.share_by_statements}; judged by ${sh.basis})`,
+			met: sh.met ? "yes" : "no",
+		});
 	}
 	const st = scenarios.stampede?.summary?.stockgate;
 	if (st) {

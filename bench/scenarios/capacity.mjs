@@ -38,6 +38,10 @@ const BURSTS = {
 	"d1-batch": ["d1-batch", "wh-cap"],
 	"d1-cas": ["d1-cas", "wh-cap"],
 	"d1-order-batch": ["d1-order-batch", "wh-cap"],
+	// one order shard (ORDERS_0): checkout's context read, decision batch and a gathered clean-up there
+	"d1-read-shard": ["d1-read-shard", "wh-cap"],
+	"d1-batch-shard": ["d1-batch-shard", "wh-cap"],
+	"d1-write-shard": ["d1-write-shard", "wh-cap"],
 };
 
 /** A unit over the most shard objects (64): probe name -> [op, warehouse, callers one after another (0: all at once)]. */

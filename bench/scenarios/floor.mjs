@@ -10,17 +10,18 @@ import { capacityOf } from "./capacity.mjs";
  * What one place-order is built from, on its critical path, counted from the code
  * for an order from one warehouse without an Idempotency-Key (docs/BENCHMARKS.md,
  * "floor"). Update it when the place-order path changes.
- * stockgate (counted at the place-order shortcut commit, src/checkout/routes.ts,
- *   placeOrder.ts, cart/load.ts): token check; one D1 batch reading cart, lines,
- *   products and warehouses; the floor's buyer lives in the one warehouse's postal
- *   area, so the shortcut reserves there directly (no availability RPC); reserve +
- *   commit RPCs; the decision D1 batch (outbox clean-up and event publishing run
- *   after the answer).
+ * stockgate (src/checkout/routes.ts, placeOrder.ts, cart/load.ts): token check;
+ *   the context read at the customer's order shard (cart and lines, one
+ *   statement; products and warehouses from the catalog snapshot, no D1 in
+ *   steady state); the floor's buyer lives in the one warehouse's postal area, so
+ *   the shortcut reserves there directly (no availability RPC); reserve + commit
+ *   RPCs; the decision D1 batch at the shard (outbox clean-up and event
+ *   publishing run after the answer).
  * baseline (bench/baseline/src/place.ts): token check; cart, lines and stock
  *   reads; one compare-and-set UPDATE; the order batch.
  */
 export const PRIMITIVES = {
-	stockgate: { jwt: 1, "d1-read-batch": 1, "rpc-hold": 1, "d1-batch": 1 },
+	stockgate: { jwt: 1, "d1-read-shard": 1, "rpc-hold": 1, "d1-batch-shard": 1 },
 	baseline: { jwt: 1, d1: 3, "d1-write": 1, "d1-batch": 1 },
 };
 
@@ -83,6 +84,8 @@ export async function probePrimitives(probe, ctx) {
 		"d1-write": ["d1-write", "wh-floor"],
 		"d1-read-batch": ["d1-read-batch", "wh-floor"],
 		"d1-batch": ["d1-batch", "wh-floor"],
+		"d1-read-shard": ["d1-read-shard", "wh-floor"],
+		"d1-batch-shard": ["d1-batch-shard", "wh-floor"],
 		rpc: ["rpc", "wh-floor"],
 		"rpc-reserve": ["rpc-reserve", "wh-floor"],
 		"rpc-hold": ["rpc-hold", "wh-floor-hold"],

@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { authenticate, type User } from "./auth";
 import { allowedOrigins, preflight, withCors } from "./cors";
 import { ApiError, fail, toErrorResponse } from "./errors";
+import { d1Stats, d1StatsOn } from "../shared/d1Count";
 import { log, requestCounters, withRequestContext } from "../shared/log";
 import type { Reply, RouteDef } from "./route";
 import { readJsonBody, validate } from "./validate";
@@ -132,6 +133,8 @@ export function createApp(routes: RouteDef[]): App {
 					status: response.status,
 					ms: Date.now() - started,
 					...requestCounters(),
+					// The bench's per-database busy time (isolate totals so far): off unless D1_STATS is "on".
+					...(d1StatsOn(env) ? { d1_db: d1Stats() } : {}),
 				});
 				return response;
 			});

@@ -5,11 +5,12 @@
  */
 import type { Env } from "../env";
 import { d1OrderLookup } from "../orders/lookup";
+import { withD1Stats } from "../shared/d1Count";
 import { WarehouseObject } from "./object/Warehouse";
 import { systemClock } from "./object/ports";
 
 export class Warehouse extends WarehouseObject {
 	constructor(ctx: DurableObjectState, env: Env) {
-		super(ctx, env, { orders: d1OrderLookup(env), clock: systemClock });
+		super(ctx, env, { orders: d1OrderLookup(withD1Stats(env)), clock: systemClock });
 	}
 }

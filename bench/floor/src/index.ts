@@ -21,6 +21,11 @@
  * caller i on shard i: a dry shard asks once for every request waiting there,
  * so only one caller per shard keeps each reserve on the dry path.
  * `/floor/requests?w=` answers an object's request counts.
+ *
+ * Order shards: `ORDERS_0` is one shard's database; `d1-read-shard`,
+ * `d1-batch-shard` and `d1-write-shard` are checkout's per-order statements
+ * there (its context read, its decision batch, a gathered commit's clean-up),
+ * next to the same at DB.
  */
 import { jwtVerify } from "jose";
 import { placementStmts } from "../../../src/orders/placement";
@@ -32,6 +37,8 @@ export { Warehouse } from "../../../src/index";
 
 interface Env {
 	DB: D1Database;
+	/** One order shard (its own database, migrated like DB): the per-order costs where a customer's orders live. */
+	ORDERS_0: D1Database;
 	WAREHOUSE: DurableObjectNamespace<WarehouseClass>;
 	JWT_SECRET: string;
 }
@@ -102,6 +109,26 @@ async function setupTables(db: D1Database): Promise<void> {
 		db.prepare(
 			`INSERT OR IGNORE INTO floor_warehouses VALUES ('wh-a', 'A', '10001', 'NY', 'US', 1), ('wh-b', 'B', '60601', 'IL', 'US', 1), ('wh-c', 'C', '94103', 'CA', 'US', 1), ('wh-d', 'D', '73301', 'TX', 'US', 1)`,
 		),
+	]);
+}
+
+/** The shard's active cart of FLOOR_USER with two lines, for `d1-read-shard` (checkout's context read). */
+async function setupShard(db: D1Database): Promise<void> {
+	const at = new Date().toISOString();
+	await db.batch([
+		db.prepare(`INSERT OR IGNORE INTO carts (cart_id, user_id, status, address, created_at, updated_at) VALUES ('cart-floor', ?, 'active', ?, ?, ?)`).bind(FLOOR_USER, ORDER_ADDRESS, at, at),
+		db.prepare(`INSERT OR IGNORE INTO cart_items (cart_id, product_id, size, quantity, added_at) VALUES ('cart-floor', 'floor-p', 'M', 1, ?), ('cart-floor', 'floor-q', 'ONE', 2, ?)`).bind(at, at),
+	]);
+}
+
+/** Checkout's decision batch on stockgate's own tables of `db`: a fresh buyer's cart (one statement more: the decision needs an active cart at the version read), then the decision. */
+function decisionBatch(db: D1Database): Promise<D1Result[]> {
+	const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+	const at = new Date().toISOString();
+	const order = floorOrder(id, at);
+	return db.batch([
+		db.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(order.cart_id, order.user_id, at, at),
+		...placementStmts(db, { order, cartVersion: 0, warehouseIds: ["wh-floor"], limits: new Map() }),
 	]);
 }
 
@@ -233,18 +260,25 @@ const ops: Record<string, Op> = {
 				.bind(FLOOR_USER),
 		]);
 	},
-	// Checkout's decision itself (src/orders/placement.ts), on stockgate's own tables: a fresh buyer's cart (the
-	// probe's one statement more: each decision needs an active cart at the version read), then the decision's statements.
-	"d1-batch": async (env) => {
-		const db = env.DB;
-		const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
-		const at = new Date().toISOString();
-		const order = floorOrder(id, at);
-		return db.batch([
-			db.prepare(`INSERT INTO carts (cart_id, user_id, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`).bind(order.cart_id, order.user_id, at, at),
-			...placementStmts(db, { order, cartVersion: 0, warehouseIds: ["wh-floor"], limits: new Map() }),
-		]);
-	},
+	// Checkout's decision itself (src/orders/placement.ts), at DB (the single-database layout) and at an order shard.
+	"d1-batch": async (env) => decisionBatch(env.DB),
+	"d1-batch-shard": async (env) => decisionBatch(env.ORDERS_0),
+	// Checkout's context read at the customer's shard (src/cart/load.ts): the active cart with a row per line, one statement.
+	"d1-read-shard": async (env) =>
+		env.ORDERS_0.prepare(
+			`SELECT c.cart_id, c.user_id, c.status, c.address, c.version, c.created_at, c.updated_at,
+			        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity
+			 FROM carts c LEFT JOIN cart_items i ON i.cart_id = c.cart_id
+			 WHERE c.user_id = ?1 AND c.status = 'active'
+			 ORDER BY i.added_at, i.product_id, i.size`,
+		)
+			.bind(FLOOR_USER)
+			.all(),
+	// A gathered commit's clean-up at the shard (src/orders/queries.ts): the order's outbox rows deleted.
+	"d1-write-shard": async (env) =>
+		env.ORDERS_0.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
+			.bind(`ord_${crypto.randomUUID()}`, JSON.stringify(["wh-floor"]))
+			.run(),
 };
 
 /** Reserves `count` holds at `w` (one unit each, or a catalog order's two), untimed, in bursts of 100; answers their refs. */
@@ -314,6 +348,7 @@ export default {
 			if (url.pathname === "/health") return json({ ok: true });
 			if (url.pathname === "/floor/setup") {
 				await setupTables(env.DB);
+				await setupShard(env.ORDERS_0);
 				const units = url.searchParams.get("catalog") === "1" ? Array.from({ length: CATALOG_UNITS }, (_, i) => catalogUnit(i)) : [UNIT];
 				const shards = Number(url.searchParams.get("shards") ?? "1") || 1;
 				if (shards > 1) return json(await setUpSharded(env, w, shards, url.searchParams.get("stock") === "1"));
