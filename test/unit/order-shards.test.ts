@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { fnv1a32, newOrderId, orderDb, orderShards, shardIndexOf, shardOfOrderId } from "../../src/orders/shards";
+import { fmix32, fnv1a32, newOrderId, orderDb, orderShards, shardIndexOf, shardOfOrderId } from "../../src/orders/shards";
 
 describe("order shards", () => {
 	it("counts the ORDERS_i bindings: the suite runs with at least two shards", () => {
@@ -13,10 +13,19 @@ describe("order shards", () => {
 		expect(orderShards(single)).toEqual([env.DB]);
 	});
 
-	it("hashes with FNV-1a 32 (published test vectors), so every runtime places a customer alike", () => {
+	it("hashes with FNV-1a 32 (published test vectors) and MurmurHash3's finalizer, so every runtime places a customer alike", () => {
 		expect(fnv1a32("")).toBe(0x811c9dc5);
 		expect(fnv1a32("a")).toBe(0xe40c292c);
 		expect(fnv1a32("foobar")).toBe(0xbf9cf968);
+		expect(fmix32(0)).toBe(0);
+		expect(fmix32(1)).toBe(0x514e28b7);
+	});
+
+	it("spreads subs that differ only in a byte's high bits (FNV-1a alone, mod 4, would put them all on one shard)", () => {
+		// 0x41, 0x45, 0x49, ...: the same two low bits in every character.
+		const subs = Array.from({ length: 16 }, (_, i) => `user-${String.fromCharCode(0x41 + 4 * i)}`);
+		expect(new Set(subs.map((s) => fnv1a32(s) % 4)).size).toBe(1);
+		expect(new Set(subs.map((s) => shardIndexOf(s, 4))).size).toBe(4);
 	});
 
 	it("places customers stably and spreads them over the shards", () => {
