@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import { mergePages, type SortKey } from "./merge";
 import { ordersAfter, type Page } from "./queries";
-import { customerDb, orderShards } from "./shards";
+import { orderShards } from "./shards";
 
 async function merged(dbs: D1Database[], filter: { userId?: string; status?: string }, cursor: SortKey | null, limit: number): Promise<Page> {
 	const pages = await Promise.all(dbs.map((db) => ordersAfter(db, filter, cursor, limit + 1)));
@@ -19,11 +19,11 @@ export function listAllOrders(env: Env, filter: { status?: string }, cursor: Sor
 }
 
 /**
- * A customer's own orders: their shard, and shard 0, where the orders of the
- * single-database layout stay (ids without a shard number).
+ * A customer's own orders: every shard. Orders never move, and a customer's
+ * shard changes when N grows (src/ops/rehome.ts), so their earlier orders may
+ * sit in any shard they once hashed to, or in shard 0 (ids without a shard
+ * number). The shards are read in parallel, each by its user_id index.
  */
 export function listCustomerOrders(env: Env, userId: string, cursor: SortKey | null, limit: number): Promise<Page> {
-	const own = customerDb(env, userId).db;
-	const legacy = orderShards(env)[0]!;
-	return merged(own === legacy ? [own] : [own, legacy], { userId }, cursor, limit);
+	return merged(orderShards(env), { userId }, cursor, limit);
 }

@@ -150,11 +150,16 @@ describe("the admin order list over the shards", () => {
 });
 
 describe("orders from the single-database layout", () => {
-	/** An order as the old layout wrote it, id without a shard number, copied into ORDERS_0 (as the upgrade does). */
-	async function oldOrder(userId: string, productId: string): Promise<OrderRecord> {
+	/**
+	 * An order written before the customer's shard changed: by default as the old
+	 * layout wrote it (id without a shard number, in ORDERS_0, as the upgrade keeps
+	 * it), or in another shard, with an id naming it (placed before N grew).
+	 */
+	async function oldOrder(userId: string, productId: string, shard?: number): Promise<OrderRecord> {
 		const at = new Date(Date.now() - 60_000).toISOString();
+		const hex = crypto.randomUUID().replaceAll("-", "");
 		const order: OrderRecord = {
-			order_id: `ord_${crypto.randomUUID().replaceAll("-", "")}`,
+			order_id: shard === undefined ? `ord_${hex}` : `ord_${shard}_${hex}`,
 			user_id: userId,
 			cart_id: null,
 			status: "pending",
@@ -175,10 +180,20 @@ describe("orders from the single-database layout", () => {
 			created_at: at,
 			updated_at: at,
 		};
-		const [db] = allShards() as [D1Database];
+		const db = allShards()[shard ?? 0]!;
 		await db.batch([insertOrderStmt(db, order), historyStmt(db, placedHistory(order))]);
 		return order;
 	}
+
+	it("a customer's own list also finds orders in a shard they hashed to before N grew", async () => {
+		const shop = await makeShop({ sizes: ["M"], warehouses: [] });
+		const sub = subOnShard(2);
+		const before = await oldOrder(sub, shop.products[0]!, 1);
+		const older = await oldOrder(sub, shop.products[0]!);
+		const own = await call("GET", "/orders", { auth: await token(sub) });
+		expect(own.status, JSON.stringify(own.body)).toBe(200);
+		expect(own.body.orders.map((o: { order_id: string }) => o.order_id).sort()).toEqual([before.order_id, older.order_id].sort());
+	});
 
 	it("still resolve from ORDERS_0: read and listed by their owner (whose shard is another), listed for admins, paid by the webhook", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [] });
