@@ -7,6 +7,9 @@ import { CATALOG_TTL_MS } from "../../src/catalog/snapshot";
 import { AVAILABILITY_TTL_MS } from "../../src/stock/cache";
 import { DEFAULT_ESCROW, type EscrowConfig } from "../../src/stock/escrow";
 
+/** The escrow policy the shard objects run: DEFAULT_ESCROW's grants, but no ask at a low-water mark and no idle give-back. */
+export const PRODUCT_ESCROW: Omit<EscrowConfig, "shards"> = { ...DEFAULT_ESCROW, lowWater: -1, idleMs: Number.POSITIVE_INFINITY };
+
 export interface Faults {
 	/** Restart of the hot unit's busiest object (its first shard, or the warehouse object when S = 1). */
 	restart: { atS: number; downMs: number } | null;
@@ -171,7 +174,8 @@ export const DEFAULTS: SimConfig = {
 	d1MaxQueue: 1000,
 	queueMsgsPerS: 5000,
 	sharedCore: false,
-	escrow: DEFAULT_ESCROW,
+	// As the shard objects behave: they ask only when dry and keep idle quota (no ask ahead, no idle give-back).
+	escrow: PRODUCT_ESCROW,
 	faults: { restart: { atS: 30, downMs: 200 }, isolateLost: { atS: 20 } },
 };
 
