@@ -11,6 +11,7 @@
 import { checkHistory, formatViolation, type History } from "../checker/check.ts";
 import { DEFAULT_SLACK } from "../checker/timeline.ts";
 import type { LedgerRow, ObjectRef, Op, OrderRecord, Product, StockRow } from "../checker/history.ts";
+import { ledgerRows } from "../../bench/lib/hot.mjs";
 import { Api, type Answer, type CallOptions } from "./client.ts";
 
 /** The token's subject, read without verifying it (the recorder minted it). */
@@ -72,30 +73,13 @@ export class Recorder {
 	}
 }
 
-/** The shard a ledger entry or stock item names (none: the warehouse's own object). */
-function objectOf(warehouse_id: string, item: { shard?: number | string | null }): ObjectRef {
-	if (item.shard === undefined || item.shard === null) return { warehouse_id };
-	return { warehouse_id, shard: typeof item.shard === "number" ? item.shard : "pool" };
-}
-
+/** Every ledger entry of a warehouse, shards included, as the checker's rows (bench/lib/hot.mjs maps them for the stampede too). */
 async function ledgerOf(api: Api, admin: string, warehouseId: string): Promise<LedgerRow[]> {
 	const out: LedgerRow[] = [];
 	let after = 0;
 	for (;;) {
 		const page = await api.must("GET", `/admin/warehouses/${encodeURIComponent(warehouseId)}/ledger?after=${after}&limit=500`, { token: admin });
-		for (const e of page.entries) {
-			out.push({
-				object: objectOf(warehouseId, e),
-				seq: e.seq,
-				at: Date.parse(e.at),
-				product_id: e.product_id,
-				size: e.size,
-				on_hand_delta: e.on_hand_delta,
-				reserved_delta: e.reserved_delta,
-				reason: e.reason,
-				ref: e.ref,
-			});
-		}
+		out.push(...ledgerRows(warehouseId, page.entries));
 		if (page.next_after === null) return out;
 		after = page.next_after;
 	}
