@@ -7,14 +7,16 @@
  *     (CART_CHANGED), by the named CHECKs on carts.checkout_refusal (migration
  *     0017); first, so a cart that moved is refused before a limit is judged;
  *  2. the order row (the unique live order per cart refuses a second one);
- *  3. its first history row;
- *  4. its units added to the customer's purchase counters (refused past a
+ *  3. its units added to the customer's purchase counters (refused past a
  *     limit by the counters' CHECK `purchase_limit`);
- *  5. a `commit` outbox row per warehouse;
- *  6. its "placed" event (sequence 1);
+ *  4. a `commit` outbox row per warehouse;
+ *  5. its "placed" event (sequence 1);
  *  then the caller's own statements (the idempotent answer).
- * Six statements, one per table; any refusal writes nothing. Changes write the
- * same kinds of rows with the same builders (./rows.ts, ../limits, ../events).
+ * Five statements, one per table; any refusal writes nothing. The order's first
+ * history row is not written: the view `order_history` (migration 0021)
+ * derives it from the order row, as `placedHistory` describes it. Changes
+ * write their history rows, outbox rows and events with the same builders
+ * (./rows.ts, ../limits, ../events).
  */
 import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged } from "../events/types";
@@ -22,9 +24,9 @@ import { countersStmt, type Limits } from "../limits/queries";
 import { UNGATED } from "../shared/gate";
 import { toMajor } from "../shared/money";
 import type { OrderRecord } from "./queries";
-import { historyStmt, outboxStmt, type HistoryRow } from "./rows";
+import { outboxStmt, type HistoryRow } from "./rows";
 
-/** The reason on a new order's history row and on its "placed" event. */
+/** The reason on a new order's history row (the view `order_history` spells it in SQL) and on its "placed" event. */
 export const PLACED_REASON = "order placed";
 
 export function placedEventId(orderId: string): string {
@@ -52,6 +54,10 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
 	};
 }
 
+/**
+ * An order's first history row, as the view `order_history` derives it from the
+ * order row (and as earlier versions stored it): the decision writes no row.
+ */
 export function placedHistory(order: OrderRecord): HistoryRow {
 	return { order_id: order.order_id, old_status: null, new_status: order.status, changed_by: order.user_id, reason: PLACED_REASON, created_at: order.created_at };
 }
@@ -115,7 +121,6 @@ export function placementStmts(db: D1Database, p: Placement, extra: readonly D1P
 	return [
 		completeCartStmt(db, order.cart_id, p.cartVersion, at),
 		insertOrderStmt(db, order),
-		historyStmt(db, placedHistory(order)),
 		countersStmt(db, order, "add", UNGATED, p.limits),
 		outboxStmt(db, order.order_id, p.warehouseIds, "commit", at),
 		eventStmt(db, placedEvent(order)),

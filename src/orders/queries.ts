@@ -119,9 +119,10 @@ export async function orderStatuses(db: D1Database, orderIds: string[]): Promise
 	return new Map(results.map((r) => [String(r.order_id), r.status as OrderStatus]));
 }
 
+/** The order's history: its placement (derived from the order row), then its changes (the view `order_history`, migration 0021). */
 export async function getHistory(db: D1Database, orderId: string): Promise<HistoryEntry[]> {
 	const { results } = await db
-		.prepare(`SELECT old_status, new_status, changed_by, reason, created_at FROM order_status_history WHERE order_id = ? ORDER BY history_id`)
+		.prepare(`SELECT old_status, new_status, changed_by, reason, created_at FROM order_history WHERE order_id = ? ORDER BY position`)
 		.bind(orderId)
 		.all<Row>();
 	return results.map((r) => ({

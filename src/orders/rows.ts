@@ -1,8 +1,9 @@
 /**
- * The rows every order write brings with it, one builder each: its history
- * row and its warehouse outbox rows. The placement (./placement.ts) and every
- * change (./changes.ts) build them here; each statement is gated, so a change
- * that lost its race writes none of them.
+ * The rows order writes bring with them, one builder each: a history row and
+ * warehouse outbox rows. Every change (./changes.ts) builds both here, the
+ * placement (./placement.ts) only its outbox rows (its history row is derived
+ * from the order row); each statement is gated, so a change that lost its race
+ * writes none of them.
  */
 import { UNGATED, type Gate } from "../shared/gate";
 import type { OutboxAction } from "./queries";

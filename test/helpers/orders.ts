@@ -74,7 +74,7 @@ export async function advance(orderId: string, target: "paid" | "processing" | "
 
 export async function historyOf(orderId: string): Promise<HistoryRow[]> {
 	const { results } = await dbOfOrder(orderId).prepare(
-		`SELECT old_status, new_status, changed_by, reason, created_at FROM order_status_history WHERE order_id = ? ORDER BY history_id`,
+		`SELECT old_status, new_status, changed_by, reason, created_at FROM order_history WHERE order_id = ? ORDER BY position`,
 	)
 		.bind(orderId)
 		.all<HistoryRow>();

@@ -77,8 +77,8 @@ describe("placing an order: stock taken, cart completed, order row written, the 
 		const rows = await orderRows(sub);
 		expect(rows).toHaveLength(1);
 		expect(rows[0]!.order_id).toBe(r.body.order_id);
-		// The decision's history row, and no outbox work left behind.
-		const history = await dbOfOrder(r.body.order_id).prepare(`SELECT old_status, new_status, reason FROM order_status_history WHERE order_id = ?`).bind(r.body.order_id).all();
+		// The order's history (its first row read from the order), and no outbox work left behind.
+		const history = await dbOfOrder(r.body.order_id).prepare(`SELECT old_status, new_status, reason FROM order_history WHERE order_id = ?`).bind(r.body.order_id).all();
 		expect(history.results).toEqual([{ old_status: null, new_status: "pending", reason: "order placed" }]);
 		// Confirmed commits' outbox rows are cleared after the answer (gathered with other requests' for a moment).
 		await eventually(async () => expect(await outboxOf(r.body.order_id)).toEqual([]), { timeoutMs: 5_000 });

@@ -1,8 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../../src/orders/cursor";
+import { insertOrderStmt, placedHistory } from "../../src/orders/placement";
+import { getOrder } from "../../src/orders/queries";
+import { historyStmt } from "../../src/orders/rows";
+import { newOrderId, shardOfOrderId } from "../../src/orders/shards";
 import { token } from "../helpers/auth";
 import { call, uid } from "../helpers/http";
 import { customerWithOrder, orderAgain, setStatus, tokenWithEmail, type Item } from "../helpers/orders";
+import { dbOfOrder } from "../helpers/shards";
 import { makeShop, type Shop } from "../helpers/shop";
 
 let shop: Shop;
@@ -139,6 +144,22 @@ describe("GET /orders/:order_id", () => {
 		]);
 		for (const h of r.body.history) expect(Number.isNaN(Date.parse(h.created_at))).toBe(false);
 		expect(r.body.history[1].created_at >= r.body.history[0].created_at).toBe(true);
+	});
+
+	it("shows one placement row for an order whose placement row is stored, as earlier versions wrote it with the order", async () => {
+		const c = await customerWithOrder(items);
+		const db = dbOfOrder(c.order.order_id);
+		const placed = (await getOrder(db, c.order.order_id))!;
+		const order = { ...placed, order_id: newOrderId(shardOfOrderId(placed.order_id)), cart_id: null };
+		await db.batch([insertOrderStmt(db, order), historyStmt(db, placedHistory(order))]);
+		const placement = { old_status: null, new_status: "pending", changed_by: c.sub, reason: "order placed", created_at: order.created_at };
+
+		const before = await call("GET", `/orders/${order.order_id}`, { auth: c.auth });
+		expect(before.status, JSON.stringify(before.body)).toBe(200);
+		expect(before.body.history).toEqual([placement]);
+		expect((await setStatus(order.order_id, "paid", { reason: "paid at the counter" })).status).toBe(200);
+		const after = await call("GET", `/orders/${order.order_id}`, { auth: c.auth });
+		expect(after.body.history).toEqual([placement, { old_status: "pending", new_status: "paid", changed_by: "admin-1", reason: "paid at the counter", created_at: expect.any(String) }]);
 	});
 
 	it("another user's order is 404 NOT_FOUND, like an unknown one", async () => {

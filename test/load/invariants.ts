@@ -243,8 +243,8 @@ export async function checkInvariants(sg: Stockgate, api: Api, admin: string, bo
 	}
 
 	// Histories: one unbroken chain from null to the order's status.
-	// Each order's rows are all in its shard: a shard's order is the order's.
-	const history = await sg.orderRows<{ order_id: string; old_status: string | null; new_status: string }>(`SELECT order_id, old_status, new_status FROM order_status_history ORDER BY history_id`);
+	// Each order's rows are all in its shard, ordered by the view's position.
+	const history = await sg.orderRows<{ order_id: string; old_status: string | null; new_status: string }>(`SELECT order_id, old_status, new_status FROM order_history ORDER BY order_id, position`);
 	const chains = new Map<string, Array<{ old_status: string | null; new_status: string }>>();
 	for (const h of history) (chains.get(h.order_id) ?? chains.set(h.order_id, []).get(h.order_id)!).push(h);
 	for (const o of orders) {

@@ -195,7 +195,7 @@ describe(`load storms (seed ${SEED})`, () => {
 
 		const orders = new Map((await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`)).map((o) => [o.order_id, o]));
 		const reached = new Set(
-			(await sg.orderRows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_status_history`)).map((h) => h.k),
+			(await sg.orderRows<{ k: string }>(`SELECT order_id || '>' || new_status AS k FROM order_history`)).map((h) => h.k),
 		);
 		const paid = new Set((await sg.orderRows<{ order_id: string }>(`SELECT order_id FROM payment_events WHERE type = 'payment.succeeded'`)).map((p) => p.order_id));
 		const wrong: string[] = [];
@@ -259,7 +259,7 @@ describe(`load storms (seed ${SEED})`, () => {
 
 		const orders = await sg.orderRows<{ order_id: string; status: string; payment_status: string }>(`SELECT order_id, status, payment_status FROM orders`);
 		const paidRows = new Map(
-			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_status_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
+			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM order_history WHERE new_status = 'paid' AND old_status IS NOT 'paid' GROUP BY order_id`)).map((h) => [h.order_id, h.n]),
 		);
 		const events = new Map(
 			(await sg.orderRows<{ order_id: string; n: number }>(`SELECT order_id, COUNT(*) AS n FROM payment_events GROUP BY order_id`)).map((p) => [p.order_id, p.n]),

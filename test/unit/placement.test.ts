@@ -51,20 +51,21 @@ const ORDER: OrderRecord = {
 
 describe("the decision's statements", () => {
 	const stmts = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: ["wh-a", "wh-b"], limits: new Map([["tee", 4]]) }) as unknown as Recorded[];
+	/** The statement writing `table`, whatever its place in the batch. */
+	const writing = (table: string) => stmts.find((s) => new RegExp(`^(UPDATE|INSERT INTO) ${table} `).test(s.sql))!;
 
-	it("are six, one per table, the cart guard first and the caller's own last", () => {
+	it("are five, one per table, the cart guard first and the caller's own last: no history row (the view order_history derives the first from the order)", () => {
 		expect(stmts.map((s) => s.sql.match(/^(UPDATE|INSERT INTO) (\w+)/)!.slice(1).join(" "))).toEqual([
 			"UPDATE carts",
 			"INSERT INTO orders",
-			"INSERT INTO order_status_history",
 			"INSERT INTO customer_product_units",
 			"INSERT INTO outbox",
 			"INSERT INTO event_outbox",
 		]);
 		const extra = { sql: "extra", binds: [] };
 		const withExtra = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: [], limits: new Map() }, [extra as unknown as D1PreparedStatement]);
-		expect(withExtra).toHaveLength(7);
-		expect(withExtra[6]).toBe(extra);
+		expect(withExtra).toHaveLength(6);
+		expect(withExtra[5]).toBe(extra);
 	});
 
 	it("completes the cart only at the version read: any other sets a refusal code its CHECK forbids", () => {
@@ -73,21 +74,20 @@ describe("the decision's statements", () => {
 		expect(cart!.binds).toEqual([ORDER.created_at, 7, "cart-1"]);
 	});
 
-	it("writes the placed history row and event with the same reason, the event numbered 1", () => {
-		expect(stmts[2]!.binds).toEqual(["ord_1", null, "pending", "user-1", PLACED_REASON, ORDER.created_at]);
-		const event = JSON.parse(String(stmts[5]!.binds[1]));
+	it("writes the placed event with the placement's reason, numbered 1", () => {
+		const event = JSON.parse(String(writing("event_outbox").binds[1]));
 		expect(event).toEqual(JSON.parse(JSON.stringify(placedEvent(ORDER))));
 		expect(event).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending" });
 	});
 
 	it("counts a kit line as the kit and as its components, each capped by the pricing catalog's limit, and promises a commit at every warehouse", () => {
-		expect(JSON.parse(String(stmts[3]!.binds[1]))).toEqual([
+		expect(JSON.parse(String(writing("customer_product_units").binds[1]))).toEqual([
 			["tee", 3, 4],
 			["kit", 1, null],
 			["cap", 2, null],
 		]);
-		expect(JSON.parse(String(stmts[4]!.binds[4]))).toEqual(["wh-a", "wh-b"]);
-		expect(stmts[4]!.binds[1]).toBe("commit");
+		expect(JSON.parse(String(writing("outbox").binds[4]))).toEqual(["wh-a", "wh-b"]);
+		expect(writing("outbox").binds[1]).toBe("commit");
 	});
 });
 
