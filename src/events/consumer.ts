@@ -19,32 +19,54 @@ import type { Env } from "../env";
 import { log } from "../shared/log";
 import { attemptAll, storeMessages } from "../webhooks/delivery";
 import type { Job } from "../webhooks/queries";
-import { advanceDelivered, deliveredSeqs, park, takeNext } from "./delivered";
+import { advanceDeliveredStmt, cursorsOf, deliveredSeqs, deliveredSeqsStmt, park, takeNextStmt, takenEvents, type CursorRow } from "./delivered";
 import { emailFor } from "./email";
 import { isSequenced, planOrder, type SequencedEvent } from "./sequence";
 import { eventDb, namesItsShard, orderIdOf } from "./stores";
 import type { StockgateEvent } from "./types";
 
-/** Which of these event ids were delivered before: one read for the whole batch. */
-async function processedAmong(db: D1Database, ids: string[]): Promise<Set<string>> {
-	if (ids.length === 0) return new Set();
-	const { results } = await db
-		.prepare(`SELECT event_id FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`)
-		.bind(JSON.stringify(ids))
-		.all<{ event_id: string }>();
-	return new Set(results.map((r) => r.event_id));
+/**
+ * What the batch's records say before anything is delivered, in one D1 call:
+ * which of these event ids were delivered before, and the last sequence
+ * delivered for each of these orders.
+ */
+async function readBefore(db: D1Database, eventIds: string[], orderIds: string[]): Promise<{ done: Set<string>; cursors: Map<string, number> }> {
+	const stmts = [
+		db.prepare(`SELECT event_id FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(eventIds)),
+		...(orderIds.length > 0 ? [deliveredSeqsStmt(db, orderIds)] : []),
+	];
+	const [done, cursors] = await db.batch<Record<string, unknown>>(stmts);
+	return {
+		done: new Set((done?.results ?? []).map((r) => String(r.event_id))),
+		cursors: cursorsOf((cursors?.results ?? []) as CursorRow[]),
+	};
 }
 
-/** Records a batch's delivered events in one statement. */
-async function markProcessed(db: D1Database, events: StockgateEvent[], at: string): Promise<void> {
-	await db
+/** Records delivered events (a later copy is then acked undelivered). */
+function markProcessedStmt(db: D1Database, events: StockgateEvent[], at: string): D1PreparedStatement {
+	return db
 		.prepare(
 			`INSERT INTO processed_events (event_id, type, processed_at)
 			 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?) WHERE true
 			 ON CONFLICT DO NOTHING`,
 		)
-		.bind(at, JSON.stringify(events.map((e) => [e.event_id, e.type])))
-		.run();
+		.bind(at, JSON.stringify(events.map((e) => [e.event_id, e.type])));
+}
+
+/**
+ * After a round of deliveries, in one D1 call (one transaction): its events
+ * recorded as delivered, the orders' cursors advanced, then the parked events
+ * that now come next for the orders in `check` taken (the next round).
+ */
+async function closeRound(db: D1Database, delivered: StockgateEvent[], upTo: Map<string, number>, check: string[]): Promise<SequencedEvent[]> {
+	const stmts = [
+		...(delivered.length > 0 ? [markProcessedStmt(db, delivered, new Date().toISOString())] : []),
+		...(upTo.size > 0 ? [advanceDeliveredStmt(db, upTo)] : []),
+		...(check.length > 0 ? [takeNextStmt(db, check)] : []),
+	];
+	if (stmts.length === 0) return [];
+	const results = await db.batch<{ payload: string }>(stmts);
+	return check.length > 0 ? takenEvents(results[results.length - 1]?.results ?? []) : [];
 }
 
 /** What delivering one event did, for the batch's summary line. */
@@ -137,9 +159,11 @@ export async function consume(batch: MessageBatch<StockgateEvent>, env: Env): Pr
 
 /** Delivers one database's events of the batch; returns their webhook messages' first attempts. */
 async function consumeIn(env: Env, db: D1Database, messages: Array<Message<StockgateEvent>>, tally: Tally): Promise<Job[]> {
-	const done = await processedAmong(
+	const sequencedOrders = [...new Set(messages.map((m) => m.body).filter(isSequenced).map((e) => e.order_id))];
+	const { done, cursors } = await readBefore(
 		db,
 		messages.map((m) => m.body.event_id),
+		sequencedOrders,
 	);
 	const seenHere = new Set<string>();
 	const plain: Item[] = [];
@@ -157,7 +181,6 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 	}
 
 	// An order's events are delivered in sequence: one ahead of a missing earlier one is parked until that one was delivered.
-	const cursors = await deliveredSeqs(db, [...byOrder.keys()]);
 	// An order from the single-database layout may have its cursor in DB still: read there (DB is not written) until its shard has one.
 	const legacy = [...byOrder.keys()].filter((id) => !cursors.has(id) && !namesItsShard(id));
 	if (legacy.length > 0 && db !== env.DB) for (const [id, seq] of await deliveredSeqs(env.DB, legacy)) cursors.set(id, seq);
@@ -177,7 +200,7 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 	for (const p of parked) p.msg.ack();
 	tally.parked += parked.length;
 
-	const delivered: StockgateEvent[] = [];
+	let deliveredCount = 0;
 	const webhookJobs: Job[] = [];
 	const reparked: SequencedEvent[] = [];
 	let round: Item[] = [...plain, ...ordered];
@@ -188,6 +211,7 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 		webhookJobs.push(...(await storeMessages(env, round.map((i) => i.event), Date.now())));
 		const blocked = new Set<string>();
 		const upTo = new Map<string, number>();
+		const delivered: StockgateEvent[] = [];
 		for (const item of round) {
 			const e = item.event;
 			const giveBack = (attempts: number) => {
@@ -222,16 +246,13 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 				giveBack(item.msg?.attempts ?? 1);
 			}
 		}
-		await advanceDelivered(db, upTo);
 		for (const id of blocked) check.delete(id);
-		round = (await takeNext(db, [...check])).map((event) => ({ event }));
+		// Should this write fail, the round's events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
+		round = (await closeRound(db, delivered, upTo, [...check])).map((event) => ({ event }));
+		deliveredCount += delivered.length;
 		check = new Set();
 	}
 	await park(db, reparked, new Date().toISOString());
-	if (delivered.length > 0) {
-		// Should this write fail, the events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
-		await markProcessed(db, delivered, new Date().toISOString());
-	}
-	tally.delivered += delivered.length;
+	tally.delivered += deliveredCount;
 	return webhookJobs;
 }

@@ -8,24 +8,28 @@ import type { SequencedEvent } from "./sequence";
 /** The last delivered sequence of each of these orders (absent: none yet). */
 export async function deliveredSeqs(db: D1Database, orderIds: string[]): Promise<Map<string, number>> {
 	if (orderIds.length === 0) return new Map();
-	const { results } = await db
-		.prepare(`SELECT order_id, delivered_seq FROM order_event_cursor WHERE order_id IN (SELECT value FROM json_each(?))`)
-		.bind(JSON.stringify(orderIds))
-		.all<{ order_id: string; delivered_seq: number }>();
-	return new Map(results.map((r) => [r.order_id, Number(r.delivered_seq)]));
+	return cursorsOf((await deliveredSeqsStmt(db, orderIds).all<CursorRow>()).results);
+}
+
+export type CursorRow = { order_id: string; delivered_seq: number };
+
+export function deliveredSeqsStmt(db: D1Database, orderIds: string[]): D1PreparedStatement {
+	return db.prepare(`SELECT order_id, delivered_seq FROM order_event_cursor WHERE order_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(orderIds));
+}
+
+export function cursorsOf(rows: readonly CursorRow[]): Map<string, number> {
+	return new Map(rows.map((r) => [r.order_id, Number(r.delivered_seq)]));
 }
 
 /** Records what was delivered; a cursor never moves back (a concurrent consumer may have gone further). */
-export async function advanceDelivered(db: D1Database, upTo: Map<string, number>): Promise<void> {
-	if (upTo.size === 0) return;
-	await db
+export function advanceDeliveredStmt(db: D1Database, upTo: Map<string, number>): D1PreparedStatement {
+	return db
 		.prepare(
 			`INSERT INTO order_event_cursor (order_id, delivered_seq)
 			 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true
 			 ON CONFLICT (order_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
 		)
-		.bind(JSON.stringify([...upTo]))
-		.run();
+		.bind(JSON.stringify([...upTo]));
 }
 
 /** Keeps events until their predecessor has been delivered (a second copy of one adds nothing). */
@@ -46,18 +50,19 @@ export async function park(db: D1Database, events: SequencedEvent[], at: string)
  * order's last delivered sequence as stored now (the caller's own reading may be
  * stale). Deleting is the claim, so of two consumers only one gets each event.
  */
-export async function takeNext(db: D1Database, orderIds: string[]): Promise<SequencedEvent[]> {
-	if (orderIds.length === 0) return [];
-	const { results } = await db
+export function takeNextStmt(db: D1Database, orderIds: string[]): D1PreparedStatement {
+	return db
 		.prepare(
 			`DELETE FROM order_event_parked
 			 WHERE (order_id, sequence) IN (
 			   SELECT ids.value, COALESCE(c.delivered_seq, 0) + 1 FROM json_each(?) ids LEFT JOIN order_event_cursor c ON c.order_id = ids.value)
 			 RETURNING payload`,
 		)
-		.bind(JSON.stringify(orderIds))
-		.all<{ payload: string }>();
-	return results.map((r) => JSON.parse(r.payload) as SequencedEvent);
+		.bind(JSON.stringify(orderIds));
+}
+
+export function takenEvents(rows: ReadonlyArray<{ payload: string }>): SequencedEvent[] {
+	return rows.map((r) => JSON.parse(r.payload) as SequencedEvent);
 }
 
 /**

@@ -273,6 +273,66 @@ describe("shop-wide writes per event", () => {
 	});
 });
 
+describe("D1 calls per queue batch", () => {
+	/** `db` with its calls counted: a batch, or one statement run alone, is one call. */
+	function callCounted(db: D1Database) {
+		let calls = 0;
+		const stmt = (s: D1PreparedStatement): D1PreparedStatement =>
+			new Proxy(s, {
+				get(target, prop) {
+					const value = Reflect.get(target, prop);
+					if (typeof value !== "function") return value;
+					if (prop === "bind") return (...args: unknown[]) => stmt(target.bind(...args));
+					if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") calls++;
+					return value.bind(target);
+				},
+			});
+		const raw = new WeakMap<object, D1PreparedStatement>();
+		const handle = new Proxy(db, {
+			get(target, prop) {
+				const value = Reflect.get(target, prop);
+				if (typeof value !== "function") return value;
+				if (prop === "prepare")
+					return (sql: string) => {
+						const real = target.prepare(sql);
+						const wrapped = stmt(real);
+						raw.set(wrapped, real);
+						return wrapped;
+					};
+				if (prop === "batch") {
+					return (stmts: D1PreparedStatement[]) => {
+						calls++;
+						return target.batch(stmts.map((s) => raw.get(s) ?? s));
+					};
+				}
+				return value.bind(target);
+			},
+		});
+		return { handle, calls: () => calls };
+	}
+
+	it("a batch of order events costs their shard two calls when none is parked and no endpoint listens: one read before delivering, one write after", async () => {
+		await env.DB.prepare(`UPDATE webhook_endpoints SET active = 0`).run();
+		forgetEndpoints();
+		const shard = allShards()[0]!;
+		const counted = callCounted(shard);
+		const shardName = Object.keys(env).find((k) => (env as unknown as Record<string, unknown>)[k] === shard)!;
+		const e = { ...env, [shardName]: counted.handle } as Env;
+		// Placed, then paid, for 30 orders on that shard, in sequence within the batch.
+		const events = Array.from({ length: 30 }, () => orderEvents(0, ["paid"])).flat();
+		await consumeBatch(events, e);
+		expect(counted.calls()).toBe(2);
+		const cursors = await count(shard, `SELECT COUNT(*) AS c FROM order_event_cursor WHERE order_id IN (SELECT value FROM json_each(?)) AND delivered_seq = 2`, JSON.stringify([...new Set(events.map((x) => x.order_id))]));
+		expect(cursors).toBe(30);
+		expect(await count(shard, `SELECT COUNT(*) AS c FROM processed_events WHERE event_id IN (SELECT value FROM json_each(?))`, JSON.stringify(events.map((x) => x.event_id)))).toBe(60);
+
+		// The same events again are duplicates: one read, nothing written.
+		const again = callCounted(shard);
+		await consumeBatch(events, { ...env, [shardName]: again.handle } as Env);
+		expect(again.calls()).toBe(1);
+	});
+});
+
 describe("the endpoints' copy", () => {
 	it("an endpoint change made elsewhere applies within ENDPOINT_CACHE_MS; one made through this isolate's admin API at once", async () => {
 		const t0 = Date.now();
