@@ -11,12 +11,15 @@
  *  4. its units added to the customer's purchase counters (refused past a
  *     limit by the counters' CHECK `purchase_limit`);
  *  5. a `commit` outbox row per warehouse;
- *  6. its "placed" event (sequence 1);
  *  then the caller's own statements (the idempotent answer).
- * Six statements, one per table; any refusal writes nothing. Changes write the
+ * Five statements, one per table; any refusal writes nothing. Changes write the
  * same kinds of rows with the same builders (./rows.ts, ../limits, ../events).
+ *
+ * The order's "placed" event (sequence 1) is no row of its own: the order row
+ * says it is still to be sent (`announce_pending` = 1) and `placedEvent`
+ * builds it from the row, which the event outbox reads as one of its rows
+ * (../events/outbox.ts).
  */
-import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged } from "../events/types";
 import { countersStmt, type Limits } from "../limits/queries";
 import { UNGATED } from "../shared/gate";
@@ -31,8 +34,19 @@ export function placedEventId(orderId: string): string {
 	return `evt_placed_${orderId}`;
 }
 
-/** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
-export function placedEvent(order: OrderRecord): OrderStatusChanged {
+/** What every order is when it is placed (../checkout/decide.ts builds it so), and so what its "placed" event says. */
+export const PLACED_STATE = { status: "pending", payment_status: "pending" } as const;
+
+/** What a "placed" event is built from: fields of the order row that never change after its creation. */
+export type PlacedFacts = Pick<OrderRecord, "order_id" | "user_id" | "customer_email" | "total" | "currency" | "created_at">;
+
+/**
+ * The event of an order's creation: its id is derived from the order, so a
+ * replayed decision cannot duplicate it. It says the order as placed
+ * (PLACED_STATE), never its status now: the outbox builds it from the row
+ * while the order may already have moved on.
+ */
+export function placedEvent(order: PlacedFacts): OrderStatusChanged {
 	return {
 		event_id: placedEventId(order.order_id),
 		type: "order.status_changed",
@@ -41,8 +55,8 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
 		user_id: order.user_id,
 		customer_email: order.customer_email,
 		old_status: null,
-		new_status: order.status,
-		payment_status: order.payment_status,
+		new_status: PLACED_STATE.status,
+		payment_status: PLACED_STATE.payment_status,
 		tracking_number: null,
 		total: toMajor(order.total),
 		currency: order.currency,
@@ -81,8 +95,8 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 	return db
 		.prepare(
 			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
-			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, event_seq, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, event_seq, created_at, updated_at, announce_pending)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		)
 		.bind(
 			o.order_id,
@@ -118,7 +132,6 @@ export function placementStmts(db: D1Database, p: Placement, extra: readonly D1P
 		historyStmt(db, placedHistory(order)),
 		countersStmt(db, order, "add", UNGATED, p.limits),
 		outboxStmt(db, order.order_id, p.warehouseIds, "commit", at),
-		eventStmt(db, placedEvent(order)),
 		...extra,
 	];
 }

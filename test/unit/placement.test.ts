@@ -52,19 +52,23 @@ const ORDER: OrderRecord = {
 describe("the decision's statements", () => {
 	const stmts = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: ["wh-a", "wh-b"], limits: new Map([["tee", 4]]) }) as unknown as Recorded[];
 
-	it("are six, one per table, the cart guard first and the caller's own last", () => {
+	it("are five, one per table, the cart guard first and the caller's own last", () => {
 		expect(stmts.map((s) => s.sql.match(/^(UPDATE|INSERT INTO) (\w+)/)!.slice(1).join(" "))).toEqual([
 			"UPDATE carts",
 			"INSERT INTO orders",
 			"INSERT INTO order_status_history",
 			"INSERT INTO customer_product_units",
 			"INSERT INTO outbox",
-			"INSERT INTO event_outbox",
 		]);
 		const extra = { sql: "extra", binds: [] };
 		const withExtra = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: [], limits: new Map() }, [extra as unknown as D1PreparedStatement]);
-		expect(withExtra).toHaveLength(7);
-		expect(withExtra[6]).toBe(extra);
+		expect(withExtra).toHaveLength(6);
+		expect(withExtra[5]).toBe(extra);
+	});
+
+	it("insert the order with its placed event pending, and no event row", () => {
+		expect(stmts[1]!.sql).toMatch(/announce_pending\) VALUES \((\?, ){20}1\)$/);
+		expect(stmts.some((s) => s.sql.includes("event_outbox"))).toBe(false);
 	});
 
 	it("completes the cart only at the version read: any other sets a refusal code its CHECK forbids", () => {
@@ -73,11 +77,9 @@ describe("the decision's statements", () => {
 		expect(cart!.binds).toEqual([ORDER.created_at, 7, "cart-1"]);
 	});
 
-	it("writes the placed history row and event with the same reason, the event numbered 1", () => {
+	it("writes the placed history row with the reason its placed event gives, the event numbered 1", () => {
 		expect(stmts[2]!.binds).toEqual(["ord_1", null, "pending", "user-1", PLACED_REASON, ORDER.created_at]);
-		const event = JSON.parse(String(stmts[5]!.binds[1]));
-		expect(event).toEqual(JSON.parse(JSON.stringify(placedEvent(ORDER))));
-		expect(event).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending" });
+		expect(placedEvent(ORDER)).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending", payment_status: "pending" });
 	});
 
 	it("counts a kit line as the kit and as its components, each capped by the pricing catalog's limit, and promises a commit at every warehouse", () => {
@@ -88,6 +90,30 @@ describe("the decision's statements", () => {
 		]);
 		expect(JSON.parse(String(stmts[4]!.binds[4]))).toEqual(["wh-a", "wh-b"]);
 		expect(stmts[4]!.binds[1]).toBe("commit");
+	});
+});
+
+describe("the placed event", () => {
+	it("says the order as placed, whatever its status now: the outbox builds it from the row later", () => {
+		const placed = placedEvent(ORDER);
+		expect(placedEvent({ ...ORDER, status: "cancelled", payment_status: "refunded", event_seq: 3, updated_at: "2026-01-02T00:00:00.000Z" })).toEqual(placed);
+		expect(placed).toEqual({
+			event_id: "evt_placed_ord_1",
+			type: "order.status_changed",
+			occurred_at: ORDER.created_at,
+			order_id: "ord_1",
+			user_id: "user-1",
+			customer_email: null,
+			old_status: null,
+			new_status: "pending",
+			payment_status: "pending",
+			tracking_number: null,
+			total: 59.4,
+			currency: "USD",
+			changed_by: "user-1",
+			reason: PLACED_REASON,
+			sequence: 1,
+		});
 	});
 });
 
