@@ -13,6 +13,7 @@ import type { OrderStatusChanged } from "../../src/events/types";
 import { insertOrderStmt, placedEvent, placedEventId } from "../../src/orders/placement";
 import type { OrderRecord } from "../../src/orders/queries";
 import { outboxStmt } from "../../src/orders/rows";
+import { cancelUnfulfillable } from "../../src/orders/service";
 import { newOrderId } from "../../src/orders/shards";
 import { checkoutDeps, checkoutInput, quickCustomer, settle } from "../helpers/faults";
 import { call, uid } from "../helpers/http";
@@ -106,43 +107,53 @@ describe("the reconciler's re-send of a pending placed event", () => {
 	});
 });
 
-describe("an order placed before placed events were derived from the order row", () => {
-	/** An order as the decision wrote it then: the flag 0 and its placed event an event_outbox row; its commit still outstanding when `commitPending`. */
-	async function oldStyleOrder(at: number, commitPending: boolean) {
-		const orderId = newOrderId(1);
-		const created = new Date(at).toISOString();
-		const order: OrderRecord = {
-			order_id: orderId,
-			user_id: uid("user-old"),
-			cart_id: null,
-			status: "pending",
-			payment_status: "pending",
-			products: [{ product_id: "p-old", size: "M", name: "Old", quantity: 1, unit_price_cents: 1000, allocations: [{ warehouse_id: "wh-old", quantity: 1 }] }],
-			address: { name: "A", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" },
-			delivery_mode: "standard",
-			delivery_tier: "tier_1",
-			subtotal: 1000,
-			delivery_cost: 500,
-			tax: 100,
-			total: 1600,
-			currency: "USD",
-			estimated_delivery_date: "2026-01-05",
-			tracking_number: null,
-			customer_email: null,
-			event_seq: 1,
-			created_at: created,
-			updated_at: created,
-		};
-		const db = dbOfOrder(orderId);
-		await db.batch([
-			insertOrderStmt(db, order),
-			db.prepare(`UPDATE orders SET announce_pending = 0 WHERE order_id = ?`).bind(orderId),
-			eventStmt(db, placedEvent(order)),
-			...(commitPending ? [outboxStmt(db, orderId, ["wh-old"], "commit", created)] : []),
-		]);
-		return order;
-	}
+/**
+ * An order written straight to its shard, its commit still outstanding when
+ * `commitPending`, and its placed event: `flag` pending on the order row (as
+ * the decision writes it now), `row` an event_outbox row with the flag 0 (as
+ * the decision wrote it before), `sent` already handed to the queue.
+ */
+async function handMadeOrder(placed: "flag" | "row" | "sent", at: number, commitPending: boolean) {
+	const orderId = newOrderId(1);
+	const created = new Date(at).toISOString();
+	const order: OrderRecord = {
+		order_id: orderId,
+		user_id: uid("user-old"),
+		cart_id: uid("cart-old"),
+		status: "pending",
+		payment_status: "pending",
+		products: [{ product_id: "p-old", size: "M", name: "Old", quantity: 1, unit_price_cents: 1000, allocations: [{ warehouse_id: "wh-old", quantity: 1 }] }],
+		address: { name: "A", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" },
+		delivery_mode: "standard",
+		delivery_tier: "tier_1",
+		subtotal: 1000,
+		delivery_cost: 500,
+		tax: 100,
+		total: 1600,
+		currency: "USD",
+		estimated_delivery_date: "2026-01-05",
+		tracking_number: null,
+		customer_email: null,
+		event_seq: 1,
+		created_at: created,
+		updated_at: created,
+	};
+	const db = dbOfOrder(orderId);
+	await db.batch([
+		insertOrderStmt(db, order),
+		...(placed === "flag" ? [] : [db.prepare(`UPDATE orders SET announce_pending = 0 WHERE order_id = ?`).bind(orderId)]),
+		...(placed === "row" ? [eventStmt(db, placedEvent(order))] : []),
+		...(commitPending ? [outboxStmt(db, orderId, ["wh-old"], "commit", created)] : []),
+	]);
+	return order;
+}
 
+/** Drops the warehouse work a hand-made order left (its warehouse does not exist), so no later reconciler run tries it. */
+async function dropWarehouseWork(orderId: string) {
+	await dbOfOrder(orderId).prepare(`DELETE FROM outbox WHERE order_id = ?`).bind(orderId).run();
+}
+
+describe("an order placed before placed events were derived from the order row", () => {
 	/** The order's next status event, as a change writes it (its row in the outbox, the order's sequence moved on). */
 	async function laterEvent(order: OrderRecord, at: number): Promise<OrderStatusChanged> {
 		const event: OrderStatusChanged = {
@@ -163,7 +174,7 @@ describe("an order placed before placed events were derived from the order row",
 
 	it("is announced by the reconciler from its event row, in sequence with a later event, after its commit is confirmed", async () => {
 		const t0 = Date.now() - 120_000;
-		const order = await oldStyleOrder(t0, true);
+		const order = await handMadeOrder("row", t0, true);
 		const later = await laterEvent(order, t0 + 1_000);
 		const id = order.order_id;
 		expect(await eventOutboxOf(id)).toEqual([placedEventId(id), later.event_id]);
@@ -179,5 +190,28 @@ describe("an order placed before placed events were derived from the order row",
 		expect(events.forOrder(id)[0]).toEqual(placedEvent(order));
 		expect(await eventOutboxOf(id)).toEqual([]);
 		expect(await announcePending(id)).toBe(0);
+	});
+});
+
+describe("a decided order cancelled as unfulfillable", () => {
+	it.each(["flag", "row"] as const)("is never announced while its placed event is unsent (placed event as %s): neither event reaches the queue, nothing is left to send", async (placed) => {
+		const order = await handMadeOrder(placed, Date.now() - 120_000, true);
+		const id = order.order_id;
+		expect(await cancelUnfulfillable(env, order, "reservation expired")).toBe(true);
+		expect(await eventOutboxOf(id)).toEqual([]);
+		expect(await announcePending(id)).toBe(0);
+		await flushOutbox(env, FAR_LATER());
+		expect(events.forOrder(id)).toEqual([]);
+		await dropWarehouseWork(id);
+	});
+
+	it("is announced as cancelled when its placed event had already gone out", async () => {
+		const order = await handMadeOrder("sent", Date.now() - 120_000, true);
+		const id = order.order_id;
+		expect(await cancelUnfulfillable(env, order, "reservation expired")).toBe(true);
+		expect(sentSequences(id).map(([, sequence]) => sequence)).toEqual([2]);
+		expect(events.forOrder(id)[0]).toMatchObject({ new_status: "cancelled" });
+		expect(await eventOutboxOf(id)).toEqual([]);
+		await dropWarehouseWork(id);
 	});
 });
