@@ -96,7 +96,8 @@ describe("the decision's statements", () => {
 describe("the placed event", () => {
 	it("says the order as placed, whatever its status now: the outbox builds it from the row later", () => {
 		const placed = placedEvent(ORDER);
-		expect(placedEvent({ ...ORDER, status: "cancelled", payment_status: "refunded", event_seq: 3, updated_at: "2026-01-02T00:00:00.000Z" })).toEqual(placed);
+		const movedOn: OrderRecord = { ...ORDER, status: "cancelled", payment_status: "refunded", event_seq: 3, updated_at: "2026-01-02T00:00:00.000Z" };
+		expect(placedEvent(movedOn)).toEqual(placed);
 		expect(placed).toEqual({
 			event_id: "evt_placed_ord_1",
 			type: "order.status_changed",
