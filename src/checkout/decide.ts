@@ -7,6 +7,7 @@
  */
 import { attribute, kitInfo } from "../catalog/kits";
 import { countedUnits, excesses, type LimitExcess } from "../limits/rules";
+import { PLACED_STATE } from "../orders/placement";
 import type { OrderRecord } from "../orders/queries";
 import { log } from "../shared/log";
 import type { StoredAnswer } from "./idempotency";
@@ -41,8 +42,7 @@ export function buildOrder(input: PlaceOrderInput, config: Pick<PlaceOrderDeps, 
 		order_id: reserved.orderId,
 		user_id: input.userId,
 		cart_id: input.cartId,
-		status: "pending",
-		payment_status: "pending",
+		...PLACED_STATE,
 		products,
 		address: input.address,
 		delivery_mode: input.mode,

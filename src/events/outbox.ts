@@ -13,11 +13,18 @@
  * is still in the outbox, and goes out with it once it is released. Events are
  * deleted only after the queue took them, so "gone from the outbox" means
  * "handed to the queue".
+ *
+ * An order's "placed" event is not a row: the decision marks its order row
+ * (`announce_pending` = 1) and the event is built from that row
+ * (../orders/placement.ts `placedEvent`). Every read of the outbox counts it
+ * as a row, and sending it clears the flag as sending a row deletes the row.
+ * Orders placed before that have their placed event as a row, read as any.
  */
 import type { Env } from "../env";
 import { log } from "../shared/log";
 import { Coalescer, coalescerPer, type WaitUntil } from "../shared/coalescer";
 import { UNGATED, type Gate } from "../shared/gate";
+import { placedEvent, placedEventId } from "../orders/placement";
 import { isSequenced, releasable, type OutboxEntry } from "./sequence";
 import { byDatabase, eventDatabases, eventDb, orderIdOf } from "./stores";
 import type { StockgateEvent } from "./types";
@@ -34,10 +41,12 @@ export function eventStmt(db: D1Database, event: StockgateEvent, gate: Gate = UN
 		.bind(event.event_id, JSON.stringify(event), event.occurred_at, ...gate.binds);
 }
 
-/** An event to hand to the queue, with the database whose outbox holds it. */
+/** An event to hand to the queue, with the database whose outbox holds it: as an event_outbox row, or as its order row's flag. */
 interface Outgoing {
 	db: D1Database;
 	event: StockgateEvent;
+	/** The order row's pending "placed" event, not an event_outbox row. */
+	fromOrder?: true;
 }
 
 /** Sends events to the queue, in order, and clears them from their outboxes; failures stay for the reconciler. */
@@ -48,13 +57,22 @@ async function sendNow(env: Env, out: Outgoing[]): Promise<void> {
 	}
 }
 
-/** Deletes sent events from each outbox that held them: one statement per database. */
+/** Clears sent events from each outbox that held them: their rows deleted and their orders' flags cleared, one step per database. */
 async function clearSent(out: Outgoing[]): Promise<void> {
-	await Promise.all(
-		[...byDatabase(out, (o) => o.db)].map(([db, sent]) =>
-			db.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(sent.map((o) => o.event.event_id))).run(),
-		),
-	);
+	await Promise.all([...byDatabase(out, (o) => o.db)].map(([db, sent]) => clearSentIn(db, sent)));
+}
+
+async function clearSentIn(db: D1Database, sent: Outgoing[]): Promise<void> {
+	const rows = sent.filter((o) => !o.fromOrder).map((o) => o.event.event_id);
+	const orders = sent.filter((o) => o.fromOrder).map((o) => orderIdOf(o.event)!);
+	const stmts = [
+		...(rows.length > 0 ? [db.prepare(`DELETE FROM event_outbox WHERE event_id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(rows))] : []),
+		...(orders.length > 0
+			? [db.prepare(`UPDATE orders SET announce_pending = 0 WHERE order_id IN (SELECT value FROM json_each(?)) AND announce_pending = 1`).bind(JSON.stringify(orders))]
+			: []),
+	];
+	if (stmts.length === 1) await stmts[0]!.run();
+	else if (stmts.length > 1) await db.batch(stmts);
 }
 
 /** True when the queue took the chunk. */
@@ -80,9 +98,10 @@ async function sendChunk(env: Env, out: Outgoing[]): Promise<boolean> {
 
 /**
  * The events of these orders that may go to the queue now, read from the
- * outbox, in send order. An order's "placed" event is held while the order
- * still has a commit to confirm: should its stock turn out to be gone, the
- * order is cancelled unannounced (src/orders/unfulfillable.ts). Events in
+ * outbox (its rows, and each order row's pending "placed" event), in send
+ * order: one query per database. An order's "placed" event is held while the
+ * order still has a commit to confirm: should its stock turn out to be gone,
+ * the order is cancelled unannounced (src/orders/unfulfillable.ts). Events in
  * `confirmed` are not held: their publisher saw the commits confirmed (the
  * outbox rows saying so may still be waiting to be cleared).
  */
@@ -90,20 +109,44 @@ async function releasedOf(db: D1Database, orderIds: string[], confirmed: Readonl
 	if (orderIds.length === 0) return [];
 	const { results } = await db
 		.prepare(
-			`SELECT e.event_id, e.payload, e.order_id, e.sequence,
-			        (e.sequence = 1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = e.order_id AND o.action = 'commit')) AS held
-			 FROM event_outbox e WHERE e.order_id IN (SELECT value FROM json_each(?)) AND e.sequence IS NOT NULL`,
+			`SELECT e.event_id, e.order_id, e.sequence, e.payload, NULL AS user_id, NULL AS customer_email, NULL AS total, NULL AS currency, NULL AS created_at,
+			        (e.sequence = 1 AND EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = e.order_id AND c.action = 'commit')) AS held
+			 FROM event_outbox e WHERE e.order_id IN (SELECT value FROM json_each(?1)) AND e.sequence IS NOT NULL
+			 UNION ALL
+			 SELECT NULL, o.order_id, 1, NULL, o.user_id, o.customer_email, o.total, o.currency, o.created_at,
+			        EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = o.order_id AND c.action = 'commit')
+			 FROM orders o WHERE o.order_id IN (SELECT value FROM json_each(?1)) AND o.announce_pending = 1`,
 		)
 		.bind(JSON.stringify(orderIds))
-		.all<{ event_id: string; payload: string; order_id: string; sequence: number; held: number }>();
-	// The row's own event_id tells a confirmed event: each payload is parsed once, and only if it goes.
-	const entries = results.map((r): OutboxEntry & { payload: string } => ({
-		order_id: r.order_id,
-		sequence: Number(r.sequence),
-		held: Number(r.held) === 1 && !confirmed.has(r.event_id),
-		payload: r.payload,
-	}));
-	return releasable(entries).map((e) => ({ db, event: JSON.parse(e.payload) as StockgateEvent }));
+		.all<OutboxRead>();
+	// The event id tells a confirmed event: each payload is parsed (each placed event built) once, and only if it goes.
+	const entries = results.map(
+		(r): OutboxEntry & { read: OutboxRead } => ({
+			order_id: r.order_id,
+			sequence: Number(r.sequence),
+			held: Number(r.held) === 1 && !confirmed.has(r.event_id ?? placedEventId(r.order_id)),
+			read: r,
+		}),
+	);
+	return releasable(entries).map(({ read }) => (read.payload === null ? { db, event: placedOfRow(read), fromOrder: true } : { db, event: JSON.parse(read.payload) as StockgateEvent }));
+}
+
+/** One of an order's events as `releasedOf` reads it: an event_outbox row (payload) or an order row whose placed event is pending (payload NULL). */
+interface OutboxRead {
+	event_id: string | null;
+	order_id: string;
+	sequence: number;
+	payload: string | null;
+	user_id: string | null;
+	customer_email: string | null;
+	total: number | null;
+	currency: string | null;
+	created_at: string | null;
+	held: number;
+}
+
+function placedOfRow(r: OutboxRead): StockgateEvent {
+	return placedEvent({ order_id: r.order_id, user_id: String(r.user_id), customer_email: r.customer_email, total: Number(r.total), currency: String(r.currency), created_at: String(r.created_at) });
 }
 
 /** Each event with the database whose outbox holds it; one naming a shard this Worker lacks is logged and left. */
@@ -171,8 +214,9 @@ export function publishSoon(env: Env, events: StockgateEvent[], waitUntil: WaitU
  * at most `limit` per database (older than `olderThan`, so in-flight requests
  * finish their own); an order's events in sequence, as `publish` does. An
  * order's "placed" event waits while the order still has a commit to confirm
- * (and an event written before sequences existed, with the id
- * evt_placed_<order>, likewise). Returns how many rows were read.
+ * (pending on its order row, a row of sequence 1, or a row written before
+ * sequences existed with the id evt_placed_<order>). Returns how many were
+ * read.
  */
 export async function flushOutbox(env: Env, olderThan: string, limit = 100): Promise<number> {
 	const counts = await Promise.all((await eventDatabases(env)).map((db) => flushOne(env, db, olderThan, limit)));
@@ -180,20 +224,24 @@ export async function flushOutbox(env: Env, olderThan: string, limit = 100): Pro
 }
 
 async function flushOne(env: Env, db: D1Database, olderThan: string, limit: number): Promise<number> {
+	// Event rows, and orders whose placed event is pending and whose commits are all confirmed, oldest first.
 	const { results } = await db
 		.prepare(
-			`SELECT payload FROM event_outbox e WHERE created_at <= ?
+			`SELECT payload, NULL AS placed_order, created_at FROM event_outbox e WHERE created_at <= ?1
 			   AND NOT (e.sequence IS NULL AND substr(e.event_id, 1, 11) = 'evt_placed_'
-			            AND EXISTS (SELECT 1 FROM outbox o WHERE o.order_id = substr(e.event_id, 12) AND o.action = 'commit'))
-			 ORDER BY created_at LIMIT ?`,
+			            AND EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = substr(e.event_id, 12) AND c.action = 'commit'))
+			 UNION ALL
+			 SELECT NULL, o.order_id, o.created_at FROM orders o WHERE o.announce_pending = 1 AND o.created_at <= ?1
+			   AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = o.order_id AND c.action = 'commit')
+			 ORDER BY created_at LIMIT ?2`,
 		)
 		.bind(olderThan, limit)
-		.all<{ payload: string }>();
-	const events = results.map((r) => JSON.parse(r.payload) as StockgateEvent);
+		.all<{ payload: string | null; placed_order: string | null }>();
+	const events = results.flatMap((r) => (r.payload === null ? [] : [JSON.parse(r.payload) as StockgateEvent]));
 	// The rows are cleared from the database they were read from, whatever the event names.
 	const plain = events.filter((e) => !isSequenced(e)).map((event) => ({ db, event }));
 	// Not as `publish` does: nothing here vouches for an order's commits.
-	const orderIds = [...new Set(events.filter(isSequenced).map((e) => e.order_id))];
+	const orderIds = [...new Set([...events.filter(isSequenced).map((e) => e.order_id), ...results.flatMap((r) => (r.placed_order === null ? [] : [r.placed_order]))])];
 	await sendNow(env, [...plain, ...(await releasedOf(db, orderIds))]);
-	return events.length;
+	return results.length;
 }

@@ -10,15 +10,18 @@
  *  3. its units added to the customer's purchase counters (refused past a
  *     limit by the counters' CHECK `purchase_limit`);
  *  4. a `commit` outbox row per warehouse;
- *  5. its "placed" event (sequence 1);
  *  then the caller's own statements (the idempotent answer).
- * Five statements, one per table; any refusal writes nothing. The order's first
- * history row is not written: the view `order_history` (migration 0021)
- * derives it from the order row, as `placedHistory` describes it. Changes
- * write their history rows, outbox rows and events with the same builders
+ * Four statements, one per table; any refusal writes nothing. Changes write
+ * their history rows, outbox rows and events with the same builders
  * (./rows.ts, ../limits, ../events).
+ *
+ * Two facts of a placement are no rows of their own, as the order row
+ * determines them: its first history row (the view `order_history`, migration
+ * 0021, derives it, as `placedHistory` describes it) and its "placed" event
+ * (sequence 1: the order row says it is still to be sent, `announce_pending`
+ * = 1, and `placedEvent` builds it from the row, which the event outbox reads
+ * as one of its rows, ../events/outbox.ts).
  */
-import { eventStmt } from "../events/outbox";
 import type { OrderStatusChanged } from "../events/types";
 import { countersStmt, type Limits } from "../limits/queries";
 import { UNGATED } from "../shared/gate";
@@ -33,8 +36,19 @@ export function placedEventId(orderId: string): string {
 	return `evt_placed_${orderId}`;
 }
 
-/** The event of an order's creation: its id is derived from the order, so a replayed decision cannot duplicate it. */
-export function placedEvent(order: OrderRecord): OrderStatusChanged {
+/** What every order is when it is placed (../checkout/decide.ts builds it so), and so what its "placed" event says. */
+export const PLACED_STATE = { status: "pending", payment_status: "pending" } as const;
+
+/** What a "placed" event is built from: fields of the order row that never change after its creation. */
+export type PlacedFacts = Pick<OrderRecord, "order_id" | "user_id" | "customer_email" | "total" | "currency" | "created_at">;
+
+/**
+ * The event of an order's creation: its id is derived from the order, so a
+ * replayed decision cannot duplicate it. It says the order as placed
+ * (PLACED_STATE), never its status now: the outbox builds it from the row
+ * while the order may already have moved on.
+ */
+export function placedEvent(order: PlacedFacts): OrderStatusChanged {
 	return {
 		event_id: placedEventId(order.order_id),
 		type: "order.status_changed",
@@ -43,8 +57,8 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
 		user_id: order.user_id,
 		customer_email: order.customer_email,
 		old_status: null,
-		new_status: order.status,
-		payment_status: order.payment_status,
+		new_status: PLACED_STATE.status,
+		payment_status: PLACED_STATE.payment_status,
 		tracking_number: null,
 		total: toMajor(order.total),
 		currency: order.currency,
@@ -58,8 +72,8 @@ export function placedEvent(order: OrderRecord): OrderStatusChanged {
  * An order's first history row, as the view `order_history` derives it from the
  * order row (and as earlier versions stored it): the decision writes no row.
  */
-export function placedHistory(order: OrderRecord): HistoryRow {
-	return { order_id: order.order_id, old_status: null, new_status: order.status, changed_by: order.user_id, reason: PLACED_REASON, created_at: order.created_at };
+export function placedHistory(order: PlacedFacts): HistoryRow {
+	return { order_id: order.order_id, old_status: null, new_status: PLACED_STATE.status, changed_by: order.user_id, reason: PLACED_REASON, created_at: order.created_at };
 }
 
 export interface Placement {
@@ -87,8 +101,8 @@ export function insertOrderStmt(db: D1Database, o: OrderRecord): D1PreparedState
 	return db
 		.prepare(
 			`INSERT INTO orders (order_id, user_id, cart_id, products, address, delivery_mode, delivery_tier, subtotal, delivery_cost, tax, total, currency,
-			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, event_seq, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			   status, payment_status, estimated_delivery_date, tracking_number, customer_email, event_seq, created_at, updated_at, announce_pending)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		)
 		.bind(
 			o.order_id,
@@ -123,7 +137,6 @@ export function placementStmts(db: D1Database, p: Placement, extra: readonly D1P
 		insertOrderStmt(db, order),
 		countersStmt(db, order, "add", UNGATED, p.limits),
 		outboxStmt(db, order.order_id, p.warehouseIds, "commit", at),
-		eventStmt(db, placedEvent(order)),
 		...extra,
 	];
 }

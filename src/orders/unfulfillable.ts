@@ -12,9 +12,10 @@
  *   which then only refuses further new lines).
  * - The order is never announced. Its "placed" event is held back until its
  *   commits are confirmed (src/events/outbox.ts), so while it is still in the
- *   outbox nobody was told: it is deleted together with the cancellation's
- *   status event. If it had already gone out (the buyer saw a 201), the
- *   cancellation is announced as usual.
+ *   outbox (pending on the order row, or a row for an order placed before
+ *   that) nobody was told: it is withdrawn (the flag cleared, the row deleted)
+ *   together with the cancellation's status event. If it had already gone out
+ *   (the buyer saw a 201), the cancellation is announced as usual.
  */
 import { placedEventId } from "./placement";
 import type { OrderRecord } from "./queries";
@@ -39,17 +40,20 @@ export function unfulfillableStmts(db: D1Database, order: OrderRecord, changeId:
 				 ON CONFLICT (cart_id, product_id, size) DO UPDATE SET quantity = MAX(quantity, excluded.quantity)`,
 			)
 			.bind(...binds),
+		// Before the flag is cleared: the placed event still unsent is what the condition reads.
 		db
 			.prepare(
 				`DELETE FROM event_outbox
 				 WHERE json_extract(payload, '$.order_id') = ?4 AND json_extract(payload, '$.type') = 'order.status_changed'
-				   AND EXISTS (SELECT 1 FROM event_outbox WHERE event_id = ?6) AND ${WON}`,
+				   AND (EXISTS (SELECT 1 FROM event_outbox WHERE event_id = ?6) OR EXISTS (SELECT 1 FROM orders WHERE order_id = ?4 AND announce_pending = 1))
+				   AND ${WON}`,
 			)
 			.bind(...binds, placedEventId(order.order_id)),
+		db.prepare(`UPDATE orders SET announce_pending = 0 WHERE order_id = ?4 AND announce_pending = 1 AND ${WON}`).bind(...binds),
 	];
 }
 
-/** Which of these events are still in the outbox (the others were withdrawn with their order). */
+/** Which of these event rows are still in the outbox (the others were withdrawn with their order): for a change's own events, never a placed one. */
 export async function stillQueued(db: D1Database, eventIds: string[]): Promise<Set<string>> {
 	if (eventIds.length === 0) return new Set();
 	const { results } = await db

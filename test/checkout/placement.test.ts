@@ -35,7 +35,8 @@ async function rowsOf(orderId: string, userId: string) {
 		history: await count(`SELECT COUNT(*) AS n FROM order_history WHERE order_id = ?`, orderId),
 		storedHistory: await count(`SELECT COUNT(*) AS n FROM order_status_history WHERE order_id = ?`, orderId),
 		outbox: await count(`SELECT COUNT(*) AS n FROM outbox WHERE order_id = ?`, orderId),
-		events: await count(`SELECT COUNT(*) AS n FROM event_outbox WHERE event_id = ?`, `evt_placed_${orderId}`),
+		events: await count(`SELECT COUNT(*) AS n FROM event_outbox WHERE order_id = ?`, orderId),
+		announcePending: await count(`SELECT COALESCE(SUM(announce_pending), 0) AS n FROM orders WHERE order_id = ?`, orderId),
 		units: await count(`SELECT COALESCE(SUM(units), 0) AS n FROM customer_product_units WHERE user_id = ?`, userId),
 	};
 }
@@ -53,12 +54,12 @@ describe("the schema after the migrations", () => {
 });
 
 describe("the decision batch", () => {
-	it("writes the order, counters, commit outbox row and placed event, and completes the cart: no history row, the order's first is read from the order", async () => {
+	it("writes the order, counters and commit outbox row, and completes the cart: no history row nor event row (the order's first history row is derived from it, its placed event pending on it)", async () => {
 		const shop = await makeShop({ sizes: ["M"], warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": 5 } }] });
 		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 2 }]);
 		const { input, placement } = await decisionFor(user);
 		expect(await orderStore(env).decide(placement)).toBe("ok");
-		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 1, history: 1, outbox: 1, storedHistory: 0, events: 1, units: 2 });
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 1, history: 1, outbox: 1, storedHistory: 0, events: 0, announcePending: 1, units: 2 });
 		const cart = await dbOfCustomer(user).prepare(`SELECT status, checkout_refusal FROM carts WHERE cart_id = ?`).bind(input.cartId).first();
 		expect(cart).toEqual({ status: "completed", checkout_refusal: null });
 	});
@@ -69,7 +70,7 @@ describe("the decision batch", () => {
 		const { input, placement } = await decisionFor(user);
 		expect(await setLine(dbOfCustomer(user), input.cartId, { product_id: shop.products[0]!, size: "M", quantity: 3 }, MAX_CART_LINES, new Date().toISOString(), await lineLimits(env.DB, shop.products[0]!))).toBeNull();
 		expect(await orderStore(env).decide(placement)).toBe("cart_changed");
-		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, units: 0 });
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, announcePending: 0, units: 0 });
 		expect((await dbOfCustomer(user).prepare(`SELECT status FROM carts WHERE cart_id = ?`).bind(input.cartId).first())?.status).toBe("active");
 	});
 
@@ -80,7 +81,7 @@ describe("the decision batch", () => {
 		const second = await decisionFor(user);
 		expect(await orderStore(env).decide(first.placement)).toBe("ok");
 		expect(await orderStore(env).decide(second.placement)).toBe("cart_taken");
-		expect(await rowsOf(second.placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, units: 1 });
+		expect(await rowsOf(second.placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, announcePending: 0, units: 1 });
 	});
 
 	it("throws, writing nothing, for an order id that names another shard than its customer's (later look-ups go by the id)", async () => {
@@ -90,7 +91,7 @@ describe("the decision batch", () => {
 		const elsewhere = (customerDb(env, user).index + 1) % allShards().length;
 		const misplaced = { ...placement, order: { ...placement.order, order_id: newOrderId(elsewhere) } };
 		await expect(orderStore(env).decide(misplaced)).rejects.toThrow(/does not name its customer's shard/);
-		expect(await rowsOf(misplaced.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, units: 0 });
+		expect(await rowsOf(misplaced.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, announcePending: 0, units: 0 });
 	});
 
 	it("is refused whole past a purchase limit, counted by the counters' CHECK with the limit of the catalog that priced the order", async () => {
@@ -101,7 +102,7 @@ describe("the decision batch", () => {
 		const { placement } = await decisionFor(user, new Map([[product, 2]]));
 		await dbOfCustomer(user).prepare(`INSERT INTO customer_product_units (user_id, product_id, units, cap) VALUES (?, ?, 1, 2)`).bind(user, product).run();
 		expect(await orderStore(env).decide(placement)).toBe("purchase_limit");
-		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, units: 1 });
+		expect(await rowsOf(placement.order.order_id, user)).toEqual({ orders: 0, history: 0, outbox: 0, storedHistory: 0, events: 0, announcePending: 0, units: 1 });
 	});
 });
 

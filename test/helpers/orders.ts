@@ -9,6 +9,7 @@ import { SignJWT } from "jose";
 import { expect, vi } from "vitest";
 import { listWarehouses } from "../../src/catalog/queries";
 import type { StockgateEvent } from "../../src/events/types";
+import { placedEventId } from "../../src/orders/placement";
 import { signPayload } from "../../src/payments/signature";
 import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
@@ -214,10 +215,21 @@ export function recordEvents(): EventRecorder {
 	return recorder;
 }
 
-/** The ids of the events of `orderId` still in the gateway's event outbox (not yet handed to the queue), oldest first. */
+/**
+ * The ids of the events of `orderId` still in the gateway's event outbox (not
+ * yet handed to the queue), in send order: its rows, and its "placed" event
+ * while the order row says that one is pending.
+ */
 export async function eventOutboxOf(orderId: string): Promise<string[]> {
-	const { results } = await dbOfOrder(orderId).prepare(`SELECT event_id FROM event_outbox WHERE order_id = ? ORDER BY created_at, event_id`).bind(orderId).all<{ event_id: string }>();
-	return results.map((r) => r.event_id);
+	const { results } = await dbOfOrder(orderId)
+		.prepare(
+			`SELECT event_id, sequence, created_at FROM event_outbox WHERE order_id = ?1
+			 UNION ALL SELECT NULL, 1, created_at FROM orders WHERE order_id = ?1 AND announce_pending = 1
+			 ORDER BY sequence, created_at, event_id`,
+		)
+		.bind(orderId)
+		.all<{ event_id: string | null }>();
+	return results.map((r) => r.event_id ?? placedEventId(orderId));
 }
 
 /** Waits until the gateway's event outbox holds nothing for `orderId` (everything of it was handed to the queue). */

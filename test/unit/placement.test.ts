@@ -54,18 +54,22 @@ describe("the decision's statements", () => {
 	/** The statement writing `table`, whatever its place in the batch. */
 	const writing = (table: string) => stmts.find((s) => new RegExp(`^(UPDATE|INSERT INTO) ${table} `).test(s.sql))!;
 
-	it("are five, one per table, the cart guard first and the caller's own last: no history row (the view order_history derives the first from the order)", () => {
+	it("are four, one per table, the cart guard first and the caller's own last: no history row nor event row (the order row determines both)", () => {
 		expect(stmts.map((s) => s.sql.match(/^(UPDATE|INSERT INTO) (\w+)/)!.slice(1).join(" "))).toEqual([
 			"UPDATE carts",
 			"INSERT INTO orders",
 			"INSERT INTO customer_product_units",
 			"INSERT INTO outbox",
-			"INSERT INTO event_outbox",
 		]);
 		const extra = { sql: "extra", binds: [] };
 		const withExtra = placementStmts(recordingDb(), { order: ORDER, cartVersion: 7, warehouseIds: [], limits: new Map() }, [extra as unknown as D1PreparedStatement]);
-		expect(withExtra).toHaveLength(6);
-		expect(withExtra[5]).toBe(extra);
+		expect(withExtra).toHaveLength(5);
+		expect(withExtra[4]).toBe(extra);
+	});
+
+	it("insert the order with its placed event pending, and no event row", () => {
+		expect(writing("orders").sql).toMatch(/announce_pending\) VALUES \((\?, ){20}1\)$/);
+		expect(stmts.some((s) => s.sql.includes("event_outbox"))).toBe(false);
 	});
 
 	it("completes the cart only at the version read: any other sets a refusal code its CHECK forbids", () => {
@@ -74,10 +78,8 @@ describe("the decision's statements", () => {
 		expect(cart!.binds).toEqual([ORDER.created_at, 7, "cart-1"]);
 	});
 
-	it("writes the placed event with the placement's reason, numbered 1", () => {
-		const event = JSON.parse(String(writing("event_outbox").binds[1]));
-		expect(event).toEqual(JSON.parse(JSON.stringify(placedEvent(ORDER))));
-		expect(event).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending" });
+	it("builds the placed event from the order as placed: the placement's reason, numbered 1, pending whatever the order's status now", () => {
+		expect(placedEvent(ORDER)).toMatchObject({ event_id: "evt_placed_ord_1", reason: PLACED_REASON, sequence: 1, old_status: null, new_status: "pending", payment_status: "pending" });
 	});
 
 	it("counts a kit line as the kit and as its components, each capped by the pricing catalog's limit, and promises a commit at every warehouse", () => {
@@ -88,6 +90,31 @@ describe("the decision's statements", () => {
 		]);
 		expect(JSON.parse(String(writing("outbox").binds[4]))).toEqual(["wh-a", "wh-b"]);
 		expect(writing("outbox").binds[1]).toBe("commit");
+	});
+});
+
+describe("the placed event", () => {
+	it("says the order as placed, whatever its status now: the outbox builds it from the row later", () => {
+		const placed = placedEvent(ORDER);
+		const movedOn: OrderRecord = { ...ORDER, status: "cancelled", payment_status: "refunded", event_seq: 3, updated_at: "2026-01-02T00:00:00.000Z" };
+		expect(placedEvent(movedOn)).toEqual(placed);
+		expect(placed).toEqual({
+			event_id: "evt_placed_ord_1",
+			type: "order.status_changed",
+			occurred_at: ORDER.created_at,
+			order_id: "ord_1",
+			user_id: "user-1",
+			customer_email: null,
+			old_status: null,
+			new_status: "pending",
+			payment_status: "pending",
+			tracking_number: null,
+			total: 59.4,
+			currency: "USD",
+			changed_by: "user-1",
+			reason: PLACED_REASON,
+			sequence: 1,
+		});
 	});
 });
 
