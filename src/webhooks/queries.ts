@@ -29,24 +29,16 @@ export interface ClaimedMessage {
 	event_id: string;
 	event_type: WebhookEventType;
 	payload: string;
-	order_id: string | null;
-	sequence: number | null;
-	attempts: number;
-}
-
-/** A message to attempt, with the database that holds it, where it goes and the key it is signed with. */
-export interface Job {
-	db: D1Database;
-	message_id: string;
-	webhook_id: string;
-	event_id: string;
-	event_type: WebhookEventType;
-	payload: string;
 	/** An order event's order and sequence: attempted only after the earlier ones of its order to this endpoint. */
 	order_id: string | null;
 	sequence: number | null;
 	/** Attempts made before this one. */
 	attempts: number;
+}
+
+/** A message to attempt, with the database that holds it, where it goes and the key it is signed with. */
+export interface Job extends ClaimedMessage {
+	db: D1Database;
 	url: string;
 	secret: string;
 }
