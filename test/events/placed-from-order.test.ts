@@ -17,7 +17,7 @@ import { cancelUnfulfillable } from "../../src/orders/service";
 import { newOrderId } from "../../src/orders/shards";
 import { checkoutDeps, checkoutInput, quickCustomer, settle } from "../helpers/faults";
 import { call, uid } from "../helpers/http";
-import { customerWithOrder, eventOutboxOf, eventsFlushed, recordEvents, tokenWithEmail } from "../helpers/orders";
+import { customerWithOrder, eventOutboxOf, eventsFlushed, orderRecord, recordEvents, tokenWithEmail } from "../helpers/orders";
 import { dbOfOrder } from "../helpers/shards";
 import { makeShop } from "../helpers/shop";
 import { eventually } from "../helpers/time";
@@ -36,6 +36,16 @@ async function oneWarehouseShop(units: number) {
 	return makeShop({ warehouses: [{ postal_code: "10001", region: "NY", stock: { "0/M": units } }] });
 }
 
+/** An order answered before its commits, which never run here (the isolate "died" after the answer): its commit outbox row stays. */
+async function answeredBeforeCommits() {
+	const shop = await oneWarehouseShop(5);
+	const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
+	const r = await placeOrder(await checkoutInput(user), checkoutDeps({ defer: () => {}, commitLater: () => {} }));
+	if (!r.ok) throw new Error(JSON.stringify(r));
+	expect(r.pendingCommits).toHaveLength(1);
+	return { shop, user, id: r.order.order_id };
+}
+
 describe("a placed order's announcement", () => {
 	it("is sent once, as evt_placed_<id> with sequence 1, and then the order row no longer says it is pending", async () => {
 		const shop = await oneWarehouseShop(5);
@@ -51,13 +61,7 @@ describe("a placed order's announcement", () => {
 	});
 
 	it("is not overtaken by a cancellation made while the order's commits are still pending: the queue gets 1, then 2", async () => {
-		const shop = await oneWarehouseShop(5);
-		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
-		// Answered before its commits, which never run here (the gathered commit is dropped).
-		const r = await placeOrder(await checkoutInput(user), checkoutDeps({ defer: () => {}, commitLater: () => {} }));
-		if (!r.ok) throw new Error(JSON.stringify(r));
-		const id = r.order.order_id;
-		expect(r.pendingCommits).toHaveLength(1);
+		const { shop, user, id } = await answeredBeforeCommits();
 		expect(await eventOutboxOf(id)).toEqual([placedEventId(id)]);
 		const cancelled = await call("POST", `/orders/${id}/cancel`, { auth: await tokenWithEmail(user), body: {} });
 		expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
@@ -91,13 +95,8 @@ describe("the reconciler's re-send of a pending placed event", () => {
 	});
 
 	it("holds one back while the order's commits are unconfirmed, and sends it once the reconciler confirmed them", async () => {
-		const shop = await oneWarehouseShop(5);
-		const user = await quickCustomer([{ product_id: shop.products[0]!, size: "M", quantity: 1 }]);
-		// The isolate died after the answer: neither the commits nor the announcement ran.
-		const r = await placeOrder(await checkoutInput(user), checkoutDeps({ defer: () => {}, commitLater: () => {} }));
-		if (!r.ok) throw new Error(JSON.stringify(r));
-		const id = r.order.order_id;
-		expect(r.pendingCommits).toHaveLength(1);
+		// Neither the commits nor the announcement ran.
+		const { shop, id } = await answeredBeforeCommits();
 		await flushOutbox(env, FAR_LATER());
 		expect(sentSequences(id)).toEqual([]);
 		expect(await announcePending(id)).toBe(1);
@@ -116,28 +115,13 @@ describe("the reconciler's re-send of a pending placed event", () => {
 async function handMadeOrder(placed: "flag" | "row" | "sent", at: number, commitPending: boolean) {
 	const orderId = newOrderId(1);
 	const created = new Date(at).toISOString();
-	const order: OrderRecord = {
+	const order = orderRecord({
 		order_id: orderId,
 		user_id: uid("user-old"),
 		cart_id: uid("cart-old"),
-		status: "pending",
-		payment_status: "pending",
 		products: [{ product_id: "p-old", size: "M", name: "Old", quantity: 1, unit_price_cents: 1000, allocations: [{ warehouse_id: "wh-old", quantity: 1 }] }],
-		address: { name: "A", line1: "1 Main St", city: "New York", region: "NY", postal_code: "10001", country: "US" },
-		delivery_mode: "standard",
-		delivery_tier: "tier_1",
-		subtotal: 1000,
-		delivery_cost: 500,
-		tax: 100,
-		total: 1600,
-		currency: "USD",
-		estimated_delivery_date: "2026-01-05",
-		tracking_number: null,
-		customer_email: null,
-		event_seq: 1,
 		created_at: created,
-		updated_at: created,
-	};
+	});
 	const db = dbOfOrder(orderId);
 	await db.batch([
 		insertOrderStmt(db, order),

@@ -10,6 +10,7 @@ import { expect, vi } from "vitest";
 import { listWarehouses } from "../../src/catalog/queries";
 import type { StockgateEvent } from "../../src/events/types";
 import { placedEventId } from "../../src/orders/placement";
+import type { OrderRecord } from "../../src/orders/queries";
 import { signPayload } from "../../src/payments/signature";
 import { committedIfPlaced } from "./commits";
 import { admin, call, uid, type Call } from "./http";
@@ -18,6 +19,34 @@ import { dbOfOrder } from "./shards";
 import { eventually } from "./time";
 
 export type Item = { product_id: string; size: string; quantity: number };
+
+/**
+ * An order row as the decision writes it, for tests that store one by hand
+ * (an order from an earlier version, or one whose warehouse work is staged):
+ * one unit of `p-old` at 10.00, shipped standard, pending, unless overridden.
+ */
+export function orderRecord(o: Pick<OrderRecord, "order_id" | "user_id" | "created_at"> & Partial<OrderRecord>): OrderRecord {
+	return {
+		cart_id: null,
+		status: "pending",
+		payment_status: "pending",
+		products: [{ product_id: "p-old", size: "M", name: "Old", quantity: 1, unit_price_cents: 1000, allocations: [] }],
+		address: ADDRESS as OrderRecord["address"],
+		delivery_mode: "standard",
+		delivery_tier: "tier_1",
+		subtotal: 1000,
+		delivery_cost: 500,
+		tax: 100,
+		total: 1600,
+		currency: "USD",
+		estimated_delivery_date: "2026-01-05",
+		tracking_number: null,
+		customer_email: null,
+		event_seq: 1,
+		updated_at: o.created_at,
+		...o,
+	};
+}
 
 export interface HistoryRow {
 	old_status: string | null;

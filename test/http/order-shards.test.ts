@@ -11,7 +11,7 @@ import { historyStmt } from "../../src/orders/rows";
 import { shardOfOrderId } from "../../src/orders/shards";
 import { token } from "../helpers/auth";
 import { admin, call, uid } from "../helpers/http";
-import { orderState, paymentEvent, refundEvent, refundRows, webhook } from "../helpers/orders";
+import { orderRecord, orderState, paymentEvent, refundEvent, refundRows, webhook } from "../helpers/orders";
 import { newerFirst } from "../../src/orders/merge";
 import { allRows, allShards, dbOfOrder, subOnShard } from "../helpers/shards";
 import { ADDRESS, expectInvariants, makeShop, onHand, placeOrder } from "../helpers/shop";
@@ -158,28 +158,12 @@ describe("orders from the single-database layout", () => {
 	async function oldOrder(userId: string, productId: string, shard?: number): Promise<OrderRecord> {
 		const at = new Date(Date.now() - 60_000).toISOString();
 		const hex = crypto.randomUUID().replaceAll("-", "");
-		const order: OrderRecord = {
+		const order = orderRecord({
 			order_id: shard === undefined ? `ord_${hex}` : `ord_${shard}_${hex}`,
 			user_id: userId,
-			cart_id: null,
-			status: "pending",
-			payment_status: "pending",
 			products: [{ product_id: productId, size: "M", name: "Old", quantity: 1, unit_price_cents: 1000, allocations: [] }],
-			address: ADDRESS as OrderRecord["address"],
-			delivery_mode: "standard",
-			delivery_tier: "tier_1",
-			subtotal: 1000,
-			delivery_cost: 500,
-			tax: 100,
-			total: 1600,
-			currency: "USD",
-			estimated_delivery_date: "2026-01-05",
-			tracking_number: null,
-			customer_email: null,
-			event_seq: 1,
 			created_at: at,
-			updated_at: at,
-		};
+		});
 		const db = allShards()[shard ?? 0]!;
 		await db.batch([insertOrderStmt(db, order), historyStmt(db, placedHistory(order))]);
 		return order;
