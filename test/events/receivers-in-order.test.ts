@@ -4,17 +4,15 @@
  * before an earlier one of its order, and a webhook endpoint never gets a
  * later event of an order while an earlier one is pending retry there.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { LAST_ATTEMPT } from "../../src/events/consumer";
-import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
-import worker from "../../src/index";
-import { newOrderId } from "../../src/orders/shards";
+import type { OrderStatusChanged } from "../../src/events/types";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { uid } from "../helpers/http";
+import { deliverBatch, orderStatusEvents } from "../helpers/queue";
 import { dbOfOrder } from "../helpers/shards";
 import { messagesOf, register, scriptedReceiver } from "../helpers/webhooks";
 
@@ -35,81 +33,43 @@ function withMailer(fail: (subject: string) => boolean = () => false) {
 	return { sent, env: { ...env, MAILER: mailer } as unknown as Env };
 }
 
-/** An order's status events, numbered as the gateway numbers them: placed (1), then each change; the order is on `shard`. */
-function orderEvents(path: string[], shard = 1): OrderStatusChanged[] {
-	const order_id = newOrderId(shard);
-	let previous: string | null = null;
-	return ["pending", ...path].map((status, i) => {
-		const e: OrderStatusChanged = {
-			event_id: i === 0 ? `evt_placed_${order_id}` : uid("evt_test"),
-			type: "order.status_changed",
-			occurred_at: new Date(Date.now() + i).toISOString(),
-			order_id,
-			user_id: "user-1",
-			customer_email: "ada@example.com",
-			old_status: previous,
-			new_status: status,
-			payment_status: status === "cancelled" ? "pending" : i > 0 ? "paid" : "pending",
-			tracking_number: status === "shipped" ? "1Z-ORDER" : null,
-			total: 10,
-			currency: "USD",
-			changed_by: "admin-1",
-			reason: null,
-			sequence: i + 1,
-		};
-		previous = status;
-		return e;
-	});
-}
-
-async function consume(bodies: StockgateEvent[], e: Env, attempts = 1) {
-	const batch = createMessageBatch<StockgateEvent>(
-		"order-events",
-		bodies.map((body) => ({ id: uid("qmsg"), timestamp: new Date(), attempts, body })),
-	);
-	const ctx = createExecutionContext();
-	await (worker.queue as ExportedHandlerQueueHandler<Env, StockgateEvent>)(batch, e, ctx);
-	const result = await getQueueResult(batch, ctx);
-	return { ids: batch.messages.map((m) => m.id), result };
-}
-
 describe("the queue consumer delivers an order's events in sequence", () => {
 	it("parks an event that arrives before its predecessor, acks it, and mails it right after the predecessor", async () => {
 		const m = withMailer();
-		const [placed, paid, processing, shipped] = orderEvents(["paid", "processing", "shipped"]) as [OrderStatusChanged, OrderStatusChanged, OrderStatusChanged, OrderStatusChanged];
-		const early = await consume([shipped, processing], m.env);
+		const [placed, paid, processing, shipped] = orderStatusEvents(["paid", "processing", "shipped"]) as [OrderStatusChanged, OrderStatusChanged, OrderStatusChanged, OrderStatusChanged];
+		const early = await deliverBatch([shipped, processing], m.env);
 		expect([...early.result.explicitAcks].sort()).toEqual([...early.ids].sort());
 		expect(m.sent).toEqual([]);
-		const late = await consume([paid, placed], m.env);
+		const late = await deliverBatch([paid, placed], m.env);
 		expect(late.result.retryMessages).toEqual([]);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} has shipped`]);
 		// A redelivered early event is a duplicate now.
-		await consume([shipped], m.env, 2);
+		await deliverBatch([shipped], m.env, 2);
 		expect(m.sent).toHaveLength(2);
 	});
 
 	it("a failed mail holds back the later events of its order in the batch; the retry delivers them in order", async () => {
 		let relayDown = true;
 		const m = withMailer(() => relayDown);
-		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
-		const first = await consume([placed, cancelled], m.env);
+		const [placed, cancelled] = orderStatusEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const first = await deliverBatch([placed, cancelled], m.env);
 		expect(first.result.explicitAcks).toEqual([]);
 		expect([...first.result.retryMessages.map((r) => r.msgId)].sort()).toEqual([...first.ids].sort());
 		expect(m.sent).toEqual([]);
 		relayDown = false;
 		// The queue hands the retries back in the other order.
-		await consume([cancelled], m.env, 2);
+		await deliverBatch([cancelled], m.env, 2);
 		expect(m.sent).toEqual([]);
-		await consume([placed], m.env, 2);
+		await deliverBatch([placed], m.env, 2);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} cancelled`]);
 	});
 
 	it("an event whose mail still fails on its last attempt is given up (an error line), and its order's later events go on", async () => {
-		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const [placed, cancelled] = orderStatusEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
 		const m = withMailer((subject) => subject.endsWith("received"));
-		const early = await consume([cancelled], m.env);
+		const early = await deliverBatch([cancelled], m.env);
 		expect(early.result.explicitAcks).toEqual(early.ids);
-		const last = await consume([placed], m.env, LAST_ATTEMPT);
+		const last = await deliverBatch([placed], m.env, LAST_ATTEMPT);
 		expect(last.result.explicitAcks).toEqual(last.ids);
 		expect(last.result.retryMessages).toEqual([]);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} cancelled`]);
@@ -119,17 +79,17 @@ describe("the queue consumer delivers an order's events in sequence", () => {
 describe("an order from the single-database layout", () => {
 	it("goes on from the cursor DB kept for it: its next event is delivered, not parked, and its cursor continues in its shard", async () => {
 		const m = withMailer();
-		const [, paid, processing, shipped] = orderEvents(["paid", "processing", "shipped"]);
+		const [, paid, processing, shipped] = orderStatusEvents(["paid", "processing", "shipped"]);
 		const legacyId = uid("ord").replaceAll("-", "");
 		const legacy = [paid!, processing!, shipped!].map((e) => ({ ...e, order_id: legacyId }));
 		await env.DB.prepare(`INSERT INTO order_event_cursor (order_id, delivered_seq) VALUES (?, 2)`).bind(legacyId).run();
-		await consume([legacy[2]!, legacy[1]!], m.env);
+		await deliverBatch([legacy[2]!, legacy[1]!], m.env);
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${legacyId} has shipped`]);
 		// Its shard (0, as for every id without a shard number) keeps its cursor from now on.
 		const cursor = await dbOfOrder(legacyId).prepare(`SELECT delivered_seq FROM order_event_cursor WHERE order_id = ?`).bind(legacyId).first<{ delivered_seq: number }>();
 		expect(cursor!.delivered_seq).toBe(4);
 		// A redelivered earlier event is a duplicate.
-		await consume([legacy[0]!], m.env, 2);
+		await deliverBatch([legacy[0]!], m.env, 2);
 		expect(m.sent).toHaveLength(1);
 	});
 });
@@ -142,7 +102,7 @@ describe("a webhook endpoint gets an order's events in sequence", () => {
 		const url = `https://hooks.test/${uid("in")}`;
 		const ep = await register(url, ["order.placed", "order.cancelled"]);
 		receiver.listen(url, ep.secret, ["fail", "ok"]);
-		const [placed, cancelled] = orderEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
+		const [placed, cancelled] = orderStatusEvents(["cancelled"]) as [OrderStatusChanged, OrderStatusChanged];
 		const t0 = Date.now();
 		await attemptAll(env, await storeMessages(env, [placed, cancelled], t0), t0, { send });
 		const types = () => receiver.seen(url).map((s) => (JSON.parse(s.body) as { type: string }).type);

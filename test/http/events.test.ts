@@ -1,11 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import type { OrderStatusChanged, StockgateEvent, StockLow } from "../../src/events/types";
-import worker from "../../src/index";
 import { outboxOf } from "../helpers/commits";
 import { admin, call, uid } from "../helpers/http";
+import { deliverBatch } from "../helpers/queue";
 import { advance, customerWithOrder, eventsFlushed, expectSettled, orderAgain, recordEvents, setStatus, tokenWithEmail } from "../helpers/orders";
 import { allShards } from "../helpers/shards";
 import { ADDRESS, makeShop, onHand, type Shop } from "../helpers/shop";
@@ -257,17 +256,6 @@ function statusEvent(over: Partial<OrderStatusChanged> = {}): OrderStatusChanged
 	};
 }
 
-async function deliver(bodies: unknown[], e: Env, attempts = 1) {
-	const batch = createMessageBatch<StockgateEvent>(
-		"order-events",
-		bodies.map((body, i) => ({ id: `msg-${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body: body as StockgateEvent })),
-	);
-	const ctx = createExecutionContext();
-	await (worker.queue as ExportedHandlerQueueHandler<Env, StockgateEvent>)(batch, e, ctx);
-	const result = await getQueueResult(batch, ctx);
-	return { ids: batch.messages.map((m) => m.id), result };
-}
-
 async function processedRows(eventId: string) {
 	return processedIn(`SELECT event_id, type FROM processed_events WHERE event_id = ?`, eventId);
 }
@@ -276,7 +264,7 @@ describe("the order-events consumer", () => {
 	it("delivers the same event twice in one batch once; both messages are acked; processed_events has one row", async () => {
 		const m = withMailer();
 		const e = statusEvent();
-		const { ids, result } = await deliver([e, e], m.env);
+		const { ids, result } = await deliverBatch([e, e], m.env);
 		expect(result.retryMessages).toEqual([]);
 		expect([...result.explicitAcks].sort()).toEqual([...ids].sort());
 		expect(m.sent).toHaveLength(1);
@@ -288,9 +276,9 @@ describe("the order-events consumer", () => {
 	it("de-duplicates across batches: a redelivered event is acked without being delivered again", async () => {
 		const m = withMailer();
 		const e = statusEvent({ old_status: "pending", new_status: "cancelled", tracking_number: null, payment_status: "refund_pending", reason: "out of stock" });
-		const first = await deliver([e], m.env);
+		const first = await deliverBatch([e], m.env);
 		expect(first.result.explicitAcks).toEqual(first.ids);
-		const second = await deliver([e], m.env, 2);
+		const second = await deliverBatch([e], m.env, 2);
 		expect(second.result.explicitAcks).toEqual(second.ids);
 		expect(second.result.retryMessages).toEqual([]);
 		expect(m.sent).toHaveLength(1);
@@ -303,7 +291,7 @@ describe("the order-events consumer", () => {
 		const m = withMailer();
 		const a = statusEvent();
 		const b = statusEvent({ old_status: null, new_status: "pending", tracking_number: null, payment_status: "pending" });
-		const { ids, result } = await deliver([a, b], m.env);
+		const { ids, result } = await deliverBatch([a, b], m.env);
 		expect([...result.explicitAcks].sort()).toEqual([...ids].sort());
 		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${a.order_id} has shipped`, `Order ${b.order_id} received`]);
 	});
@@ -313,7 +301,7 @@ describe("the order-events consumer", () => {
 		const m = withMailer({ fail: () => failing });
 		const e = statusEvent();
 		const ok = statusEvent();
-		const first = await deliver([e], m.env);
+		const first = await deliverBatch([e], m.env);
 		expect(first.result.explicitAcks).toEqual([]);
 		expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(first.ids);
 		expect(m.sent).toEqual([]);
@@ -322,12 +310,12 @@ describe("the order-events consumer", () => {
 		// Only the failing message is retried; others in the batch are acked.
 		let mixedCalls = 0;
 		const mixed = withMailer({ fail: () => mixedCalls++ === 0 });
-		const both = await deliver([statusEvent(), ok], mixed.env);
+		const both = await deliverBatch([statusEvent(), ok], mixed.env);
 		expect(both.result.retryMessages.map((r) => r.msgId)).toEqual([both.ids[0]]);
 		expect(both.result.explicitAcks).toEqual([both.ids[1]]);
 
 		failing = false;
-		const retry = await deliver([e], m.env, 2);
+		const retry = await deliverBatch([e], m.env, 2);
 		expect(retry.result.explicitAcks).toEqual(retry.ids);
 		expect(retry.result.retryMessages).toEqual([]);
 		expect(m.sent).toHaveLength(1);
@@ -339,7 +327,7 @@ describe("the order-events consumer", () => {
 		const paid = statusEvent({ old_status: "pending", new_status: "paid", tracking_number: null });
 		const refund: StockgateEvent = { event_id: uid("evt_test"), type: "payment.refund_requested", occurred_at: new Date().toISOString(), order_id: "ord_x", payment_event_id: "pay_x", amount: 10, currency: "USD", reason: "double_charge" };
 		const low: StockgateEvent = { event_id: uid("evt_test"), type: "stock.low", occurred_at: new Date().toISOString(), warehouse_id: "wh-x", product_id: "p-x", size: "M", on_hand: 1, threshold: 2 };
-		const { ids, result } = await deliver([paid, refund, low, { nonsense: true }, null], m.env);
+		const { ids, result } = await deliverBatch([paid, refund, low, { nonsense: true }, null], m.env);
 		expect([...result.explicitAcks].sort()).toEqual([...ids].sort());
 		expect(result.retryMessages).toEqual([]);
 		expect(m.sent).toEqual([]);
@@ -349,7 +337,7 @@ describe("the order-events consumer", () => {
 	it("without a send_email binding, emails are logged and the event is still processed once", async () => {
 		const e = statusEvent();
 		const noMailer = { ...env, MAILER: undefined } as unknown as Env;
-		const first = await deliver([e, e], noMailer);
+		const first = await deliverBatch([e, e], noMailer);
 		expect([...first.result.explicitAcks].sort()).toEqual([...first.ids].sort());
 		expect(await processedRows(e.event_id)).toHaveLength(1);
 	});
@@ -363,7 +351,7 @@ describe("the order-events consumer", () => {
 		const [placed] = statusEvents(r.body.order_id);
 		// Whatever the local queue already delivered, delivering the published message again sends nothing more.
 		await consumed([placed!.event_id]);
-		const again = await deliver([placed], m.env, 2);
+		const again = await deliverBatch([placed], m.env, 2);
 		expect(again.result.explicitAcks).toEqual(again.ids);
 		expect(m.sent).toEqual([]);
 	});

@@ -4,15 +4,12 @@
  * which checks every signature with its own node:crypto implementation of the
  * Standard Webhooks spec. Needs WEBHOOK_ALLOW_HTTP_LOCALHOST=true (vitest.config.ts).
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
-import type { Env } from "../../src/env";
-import type { StockgateEvent } from "../../src/events/types";
-import worker from "../../src/index";
 import { attemptAll, deliverDue, storeMessages } from "../../src/webhooks/delivery";
 import { RETRY_DELAYS_MS } from "../../src/webhooks/schedule";
 import { admin, call, uid } from "../helpers/http";
+import { deliverBatch } from "../helpers/queue";
 import { advance, customerWithOrder } from "../helpers/orders";
 import { makeShop, type Shop } from "../helpers/shop";
 import { deliveriesOf, messagesOf, register, transferEvent } from "../helpers/webhooks";
@@ -39,17 +36,6 @@ async function inbox(events: string[], script: Array<"ok" | "fail" | "hang"> = [
 		ep,
 		received: async (): Promise<Received[]> => ((await (await fetch(`${base}/_inbox/${name}`)).json()) as { received: Received[] }).received,
 	};
-}
-
-/** Hands events to the Worker's queue handler as the queue would. */
-async function consumeBatch(events: StockgateEvent[]) {
-	const batch = createMessageBatch<StockgateEvent>(
-		"order-events",
-		events.map((body) => ({ id: uid("qmsg"), timestamp: new Date(), attempts: 1, body })),
-	);
-	const ctx = createExecutionContext();
-	await (worker.queue as ExportedHandlerQueueHandler<Env, StockgateEvent>)(batch, env, ctx);
-	return getQueueResult(batch, ctx);
 }
 
 let shop: Shop;
@@ -141,14 +127,14 @@ describe("webhooks over a real socket", () => {
 	it("a redelivered queue message adds no second webhook-id: a failing receiver gets the same id again on retry", async () => {
 		const { ep, received } = await inbox(["transfer.updated"], ["fail", "ok"]);
 		const event = transferEvent();
-		const first = await consumeBatch([event]);
-		expect(first.retryMessages).toEqual([]);
+		const first = await deliverBatch([event]);
+		expect(first.result.retryMessages).toEqual([]);
 		expect((await received()).map((r) => r.answer)).toEqual(["fail"]);
 		// The queue delivers it again, as if the consumer had died before recording it as processed.
 		await env.DB.prepare(`DELETE FROM processed_events WHERE event_id = ?`).bind(event.event_id).run();
-		await consumeBatch([event]);
+		await deliverBatch([event]);
 		// And once more, this time recognised as a duplicate.
-		await consumeBatch([event]);
+		await deliverBatch([event]);
 		expect(await received()).toHaveLength(1);
 		expect(await messagesOf(ep.webhook_id)).toHaveLength(1);
 

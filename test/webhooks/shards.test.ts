@@ -5,61 +5,22 @@
  * database; the shop-wide writes of a batch do not grow with its events; the
  * endpoints are read through a copy at most seconds old.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { Env } from "../../src/env";
-import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
-import worker from "../../src/index";
+import type { StockgateEvent } from "../../src/events/types";
 import { prune } from "../../src/ops/prune";
 import { newOrderId } from "../../src/orders/shards";
 import { countedD1, d1Queries } from "../../src/shared/d1Count";
 import { DUE_CAPS, deliverDue } from "../../src/webhooks/delivery";
 import { activeEndpoints, ENDPOINT_CACHE_MS, forgetEndpoints } from "../../src/webhooks/endpoints";
 import { admin, call, uid } from "../helpers/http";
+import { deliverBatch, orderStatusEvents } from "../helpers/queue";
 import { allShards, dbOfOrder } from "../helpers/shards";
 import { messagesOf, register, scriptedReceiver, transferEvent } from "../helpers/webhooks";
 
 const base = inject("webhookReceiver");
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** An order on `shard` and its status events, numbered as the gateway numbers them. */
-function orderEvents(shard: number, path: string[]): OrderStatusChanged[] {
-	const order_id = newOrderId(shard);
-	let previous: string | null = null;
-	return ["pending", ...path].map((status, i) => {
-		const e: OrderStatusChanged = {
-			event_id: uid("evt_sh"),
-			type: "order.status_changed",
-			occurred_at: new Date(Date.now() + i).toISOString(),
-			order_id,
-			user_id: `user-${shard}`,
-			customer_email: null,
-			old_status: previous,
-			new_status: status,
-			payment_status: i > 0 ? "paid" : "pending",
-			tracking_number: status === "shipped" ? "1Z-SHARD" : null,
-			total: 10,
-			currency: "USD",
-			changed_by: "admin-1",
-			reason: null,
-			sequence: i + 1,
-		};
-		previous = status;
-		return e;
-	});
-}
-
-/** Hands events to the Worker's queue handler as the queue would. */
-async function consumeBatch(events: StockgateEvent[], e: Env = env) {
-	const batch = createMessageBatch<StockgateEvent>(
-		"order-events",
-		events.map((body) => ({ id: uid("qmsg"), timestamp: new Date(), attempts: 1, body })),
-	);
-	const ctx = createExecutionContext();
-	await (worker.queue as ExportedHandlerQueueHandler<Env, StockgateEvent>)(batch, e, ctx);
-	return getQueueResult(batch, ctx);
-}
 
 interface Received {
 	body: string;
@@ -85,10 +46,10 @@ async function count(db: D1Database, sql: string, ...params: unknown[]): Promise
 describe("an order's events live in its shard", () => {
 	it("events of orders on every shard reach one endpoint, each order's in its sequence, though the queue hands them over shuffled", async () => {
 		const { ep, received } = await inbox(["order.placed", "order.paid", "order.shipped"]);
-		const orders = allShards().map((_, shard) => orderEvents(shard, ["paid", "processing", "shipped"]));
+		const orders = allShards().map((_, shard) => orderStatusEvents(["paid", "processing", "shipped"], { shard: shard, email: null }));
 		// Later events first, and every order's events split over two batches: the consumer parks what comes early.
-		await consumeBatch(orders.flatMap((o) => [o[3]!, o[1]!]));
-		await consumeBatch(orders.flatMap((o) => [o[2]!, o[0]!]));
+		await deliverBatch(orders.flatMap((o) => [o[3]!, o[1]!]));
+		await deliverBatch(orders.flatMap((o) => [o[2]!, o[0]!]));
 
 		const got = (await received()).map((r) => {
 			expect(r.verified).toBe(true);
@@ -248,7 +209,7 @@ describe("shop-wide writes per event", () => {
 			const per: number[] = [];
 			for (const b of batches) {
 				const before = d1Queries();
-				await consumeBatch(b, counted);
+				await deliverBatch(b, counted);
 				per.push(d1Queries() - before);
 			}
 			return per;
@@ -264,7 +225,7 @@ describe("shop-wide writes per event", () => {
 		expect(await count(env.DB, `SELECT COUNT(*) AS c FROM webhook_deliveries WHERE webhook_id = ?`, ep.webhook_id)).toBe(250);
 
 		// Order events, 250 placed events of orders on every shard: DB is not written; the endpoints' copy is read at most once a batch.
-		const placed = Array.from({ length: 250 }, (_, i) => orderEvents(i % allShards().length, [])[0]!);
+		const placed = Array.from({ length: 250 }, (_, i) => orderStatusEvents([], { shard: i % allShards().length, email: null })[0]!);
 		forgetEndpoints();
 		const onOrders = await statementsOf([placed.slice(0, 100), placed.slice(100, 200), placed.slice(200)]);
 		expect(onOrders.every((n) => n <= 1)).toBe(true);
@@ -319,8 +280,8 @@ describe("D1 calls per queue batch", () => {
 		const shardName = Object.keys(env).find((k) => (env as unknown as Record<string, unknown>)[k] === shard)!;
 		const e = { ...env, [shardName]: counted.handle } as Env;
 		// Placed, then paid, for 30 orders on that shard, in sequence within the batch.
-		const events = Array.from({ length: 30 }, () => orderEvents(0, ["paid"])).flat();
-		await consumeBatch(events, e);
+		const events = Array.from({ length: 30 }, () => orderStatusEvents(["paid"], { shard: 0, email: null })).flat();
+		await deliverBatch(events, e);
 		expect(counted.calls()).toBe(2);
 		const cursors = await count(shard, `SELECT COUNT(*) AS c FROM order_event_cursor WHERE order_id IN (SELECT value FROM json_each(?)) AND delivered_seq = 2`, JSON.stringify([...new Set(events.map((x) => x.order_id))]));
 		expect(cursors).toBe(30);
@@ -328,7 +289,7 @@ describe("D1 calls per queue batch", () => {
 
 		// The same events again are duplicates: one read, nothing written.
 		const again = callCounted(shard);
-		await consumeBatch(events, { ...env, [shardName]: again.handle } as Env);
+		await deliverBatch(events, { ...env, [shardName]: again.handle } as Env);
 		expect(again.calls()).toBe(1);
 	});
 });
