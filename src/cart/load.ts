@@ -48,8 +48,9 @@ type Row = Record<string, unknown>;
  * with the active warehouses from that same snapshot. Does not create a cart
  * (an absent cart is simply empty).
  */
-export async function loadCheckoutContext(shard: D1Database, catalogDb: D1Database, userId: string, catalog: Catalog): Promise<CheckoutContext> {
-	const { results } = await shard
+/** The context read: the customer's active cart with a row per line, one statement at the customer's shard. */
+export function contextReadStmt(shard: D1Database, userId: string): D1PreparedStatement {
+	return shard
 		.prepare(
 			`SELECT c.cart_id, c.user_id, c.status, c.address, c.version, c.created_at, c.updated_at,
 			        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity
@@ -57,8 +58,11 @@ export async function loadCheckoutContext(shard: D1Database, catalogDb: D1Databa
 			 WHERE c.user_id = ?1 AND c.status = 'active'
 			 ORDER BY i.added_at, i.product_id, i.size`,
 		)
-		.bind(userId)
-		.all<Row>();
+		.bind(userId);
+}
+
+export async function loadCheckoutContext(shard: D1Database, catalogDb: D1Database, userId: string, catalog: Catalog): Promise<CheckoutContext> {
+	const { results } = await contextReadStmt(shard, userId).all<Row>();
 	const first = results[0];
 	if (!first) return { cart: null, lines: [], warehouses: [], limits: new Map() };
 	const rows = results

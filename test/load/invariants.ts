@@ -17,6 +17,7 @@
  *   order, and its cart is still active with its lines;
  * - every order's status history is one unbroken chain to its status.
  */
+import type { LedgerEntry } from "../../bench/lib/hot.mjs";
 import type { Stockgate } from "./harness.ts";
 import type { Api } from "./client.ts";
 import { unitKey, type Book } from "./shop.ts";
@@ -28,15 +29,6 @@ interface Item {
 	reserved: number;
 }
 
-interface Entry {
-	seq: number;
-	product_id: string;
-	size: string;
-	on_hand_delta: number;
-	reserved_delta: number;
-	reason: string;
-	ref: string;
-}
 
 interface OrderRow {
 	order_id: string;
@@ -104,12 +96,12 @@ export async function settle(sg: Stockgate): Promise<number> {
 	return runs;
 }
 
-async function ledgerOf(api: Api, admin: string, warehouseId: string): Promise<Entry[]> {
-	const out: Entry[] = [];
+async function ledgerOf(api: Api, admin: string, warehouseId: string): Promise<LedgerEntry[]> {
+	const out: LedgerEntry[] = [];
 	let after = 0;
 	for (;;) {
 		const page = await api.must("GET", `/admin/warehouses/${warehouseId}/ledger?after=${after}&limit=500`, { token: admin });
-		out.push(...(page.entries as Entry[]));
+		out.push(...(page.entries as LedgerEntry[]));
 		if (page.next_after === null) return out;
 		after = page.next_after;
 	}

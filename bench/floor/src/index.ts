@@ -28,6 +28,7 @@
  * next to the same at DB.
  */
 import { jwtVerify } from "jose";
+import { contextReadStmt } from "../../../src/cart/load";
 import { placementStmts } from "../../../src/orders/placement";
 import type { OrderRecord } from "../../../src/orders/queries";
 import type { Warehouse as WarehouseClass } from "../../../src/stock/binding";
@@ -264,16 +265,7 @@ const ops: Record<string, Op> = {
 	"d1-batch": async (env) => decisionBatch(env.DB),
 	"d1-batch-shard": async (env) => decisionBatch(env.ORDERS_0),
 	// Checkout's context read at the customer's shard (src/cart/load.ts): the active cart with a row per line, one statement.
-	"d1-read-shard": async (env) =>
-		env.ORDERS_0.prepare(
-			`SELECT c.cart_id, c.user_id, c.status, c.address, c.version, c.created_at, c.updated_at,
-			        i.product_id AS line_product_id, i.size AS line_size, i.quantity AS line_quantity
-			 FROM carts c LEFT JOIN cart_items i ON i.cart_id = c.cart_id
-			 WHERE c.user_id = ?1 AND c.status = 'active'
-			 ORDER BY i.added_at, i.product_id, i.size`,
-		)
-			.bind(FLOOR_USER)
-			.all(),
+	"d1-read-shard": async (env) => contextReadStmt(env.ORDERS_0, FLOOR_USER).all(),
 	// A gathered commit's clean-up at the shard (src/orders/queries.ts): the order's outbox rows deleted.
 	"d1-write-shard": async (env) =>
 		env.ORDERS_0.prepare(`DELETE FROM outbox WHERE order_id = ? AND action = 'commit' AND warehouse_id IN (SELECT value FROM json_each(?))`)
