@@ -231,11 +231,17 @@ export async function flushOutbox(env: Env, olderThan: string, limit = 100): Pro
 
 async function flushOne(env: Env, db: D1Database, olderThan: string, limit: number): Promise<number> {
 	// Event rows, and orders whose placed event is pending and whose commits are all confirmed, oldest first.
+	// Rows held behind an unconfirmed placed event are left out: read, they would fill the limit and send nothing.
 	const { results } = await db
 		.prepare(
 			`SELECT payload, NULL AS placed_order, created_at FROM event_outbox e WHERE created_at <= ?1
 			   AND NOT (e.sequence IS NULL AND substr(e.event_id, 1, 11) = 'evt_placed_'
 			            AND EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = substr(e.event_id, 12) AND c.action = 'commit'))
+			   AND NOT (e.sequence IS NOT NULL
+			            AND EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = e.order_id AND c.action = 'commit')
+			            AND (e.sequence = 1
+			                 OR EXISTS (SELECT 1 FROM orders o WHERE o.order_id = e.order_id AND o.announce_pending = 1)
+			                 OR EXISTS (SELECT 1 FROM event_outbox p WHERE p.order_id = e.order_id AND p.sequence = 1)))
 			 UNION ALL
 			 SELECT NULL, o.order_id, o.created_at FROM orders o WHERE o.announce_pending = 1 AND o.created_at <= ?1
 			   AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.order_id = o.order_id AND c.action = 'commit')

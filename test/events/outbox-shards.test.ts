@@ -10,9 +10,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { flushOutbox, publish } from "../../src/events/outbox";
 import type { OrderStatusChanged, StockgateEvent } from "../../src/events/types";
+import { insertOrderStmt } from "../../src/orders/placement";
 import { newOrderId } from "../../src/orders/shards";
 import { uid } from "../helpers/http";
-import { recordEvents } from "../helpers/orders";
+import { orderRecord, recordEvents } from "../helpers/orders";
 import { allShards, dbOfOrder } from "../helpers/shards";
 import { transferEvent } from "../helpers/webhooks";
 
@@ -65,7 +66,8 @@ describe("the relay reads DB and every shard", () => {
 		await dbOfOrder(held).prepare(`INSERT INTO outbox (order_id, warehouse_id, action, created_at, next_attempt_at) VALUES (?, 'wh-ob', 'commit', ?, ?)`).bind(held, iso(t0), iso(t0)).run();
 
 		const read = await flushOutbox(env, iso(Date.now()));
-		expect(read).toBeGreaterThanOrEqual(5);
+		// The held order's two rows are not read: only what may go.
+		expect(read).toBeGreaterThanOrEqual(3);
 		const sentNow = [transfer.event_id, ...freeEvents.map((e) => e.event_id)];
 		expect(sentIds(sentNow).sort()).toEqual([...sentNow].sort());
 		// The free order's events went in sequence, in one send.
@@ -95,5 +97,37 @@ describe("the relay reads DB and every shard", () => {
 		await publish(env, [paid]);
 		expect(sentIds([placed.event_id, paid.event_id])).toEqual([placed.event_id, paid.event_id]);
 		expect(await outboxIds(dbOfOrder(orderId), [placed.event_id, paid.event_id])).toEqual([]);
+	});
+
+	it("a shard's held events, more than the run's limit and older, do not keep a newer sendable event waiting", async () => {
+		const t0 = Date.UTC(2001, 0, 1);
+		const db = allShards()[2]!;
+		const commitPending = (orderId: string) =>
+			db.prepare(`INSERT INTO outbox (order_id, warehouse_id, action, created_at, next_attempt_at) VALUES (?, 'wh-ob', 'commit', ?, ?)`).bind(orderId, iso(t0), iso(t0)).run();
+		// Placed as a row of sequence 1, with a later event behind it; its commit unconfirmed.
+		const rowHeld = newOrderId(2);
+		const rowHeldEvents = [statusEvent(rowHeld, 1, "pending", t0), statusEvent(rowHeld, 2, "paid", t0 + 1)];
+		// Placed pending on its order row, with a later event behind it; its commit unconfirmed.
+		const flagHeld = newOrderId(2);
+		await db.batch([insertOrderStmt(db, orderRecord({ order_id: flagHeld, user_id: "user-ob", created_at: iso(t0) }))]);
+		const flagHeldEvents = [statusEvent(flagHeld, 2, "paid", t0 + 2), statusEvent(flagHeld, 3, "cancelled", t0 + 3)];
+		for (const e of [...rowHeldEvents, ...flagHeldEvents]) await inOutbox(db, e, Date.parse(e.occurred_at));
+		await commitPending(rowHeld);
+		await commitPending(flagHeld);
+		// Newer, and free to go.
+		const free = newOrderId(2);
+		const freeEvents = [statusEvent(free, 1, "pending", t0 + 10), statusEvent(free, 2, "paid", t0 + 11)];
+		for (const e of freeEvents) await inOutbox(db, e, Date.parse(e.occurred_at));
+
+		await flushOutbox(env, iso(Date.now()), 2);
+		expect(sentIds(freeEvents.map((e) => e.event_id))).toEqual(freeEvents.map((e) => e.event_id));
+		const heldIds = [...rowHeldEvents, ...flagHeldEvents].map((e) => e.event_id);
+		expect(sentIds(heldIds)).toEqual([]);
+		expect(await outboxIds(db, heldIds)).toEqual([...heldIds].sort());
+
+		// Nothing of these orders is left for later runs.
+		await db.prepare(`DELETE FROM outbox WHERE order_id IN (?, ?)`).bind(rowHeld, flagHeld).run();
+		await db.prepare(`DELETE FROM event_outbox WHERE order_id IN (?, ?)`).bind(rowHeld, flagHeld).run();
+		await db.prepare(`DELETE FROM orders WHERE order_id = ?`).bind(flagHeld).run();
 	});
 });
