@@ -206,51 +206,63 @@ async function consumeIn(env: Env, db: D1Database, messages: Array<Message<Stock
 	let round: Item[] = [...plain, ...ordered];
 	// Orders whose parked successors may be due: those delivered to, and those that parked (another consumer may have caught up).
 	let check = new Set(parked.map((p) => p.event.order_id));
-	while (round.length > 0) {
-		// Stored before anything is mailed, in sequence (storing again adds nothing); first attempts come last.
-		webhookJobs.push(...(await storeMessages(env, round.map((i) => i.event), Date.now())));
-		const blocked = new Set<string>();
-		const upTo = new Map<string, number>();
-		const delivered: StockgateEvent[] = [];
-		for (const item of round) {
-			const e = item.event;
-			const giveBack = (attempts: number) => {
-				if (item.msg) item.msg.retry({ delaySeconds: Math.min(300, 10 * attempts) });
-				else if (isSequenced(e)) reparked.push(e);
-			};
-			if (isSequenced(e) && blocked.has(e.order_id)) {
-				// An earlier event of its order failed just now: this one waits for it.
-				giveBack(item.msg?.attempts ?? 1);
-				continue;
-			}
-			try {
-				const outcome = await deliver(env, e);
-				tally.outcomes[outcome] = (tally.outcomes[outcome] ?? 0) + 1;
-				delivered.push(e);
-				item.msg?.ack();
-				if (isSequenced(e)) {
-					upTo.set(e.order_id, e.sequence);
-					check.add(e.order_id);
-				}
-			} catch (err) {
-				if (isSequenced(e) && item.msg && item.msg.attempts >= LAST_ATTEMPT) {
-					log.error("event_given_up", { event_id: e.event_id, order_id: e.order_id, sequence: e.sequence, error: String(err), attempts: item.msg.attempts }, "[events]");
-					item.msg.ack();
-					upTo.set(e.order_id, e.sequence);
-					check.add(e.order_id);
+	try {
+		// A batch that only parked still claims once: its orders' predecessors may have been delivered meanwhile.
+		while (round.length > 0 || check.size > 0) {
+			// Stored before anything is mailed, in sequence (storing again adds nothing); first attempts come last.
+			webhookJobs.push(...(await storeMessages(env, round.map((i) => i.event), Date.now())));
+			const blocked = new Set<string>();
+			const upTo = new Map<string, number>();
+			const delivered: StockgateEvent[] = [];
+			for (const item of round) {
+				const e = item.event;
+				const giveBack = (attempts: number) => {
+					if (item.msg) item.msg.retry({ delaySeconds: Math.min(300, 10 * attempts) });
+					else if (isSequenced(e)) reparked.push(e);
+				};
+				if (isSequenced(e) && blocked.has(e.order_id)) {
+					// An earlier event of its order failed just now: this one waits for it.
+					giveBack(item.msg?.attempts ?? 1);
 					continue;
 				}
-				tally.retried++;
-				log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: item.msg?.attempts ?? null });
-				if (isSequenced(e)) blocked.add(e.order_id);
-				giveBack(item.msg?.attempts ?? 1);
+				try {
+					const outcome = await deliver(env, e);
+					tally.outcomes[outcome] = (tally.outcomes[outcome] ?? 0) + 1;
+					delivered.push(e);
+					item.msg?.ack();
+					if (isSequenced(e)) {
+						upTo.set(e.order_id, e.sequence);
+						check.add(e.order_id);
+					}
+				} catch (err) {
+					if (isSequenced(e) && item.msg && item.msg.attempts >= LAST_ATTEMPT) {
+						log.error("event_given_up", { event_id: e.event_id, order_id: e.order_id, sequence: e.sequence, error: String(err), attempts: item.msg.attempts }, "[events]");
+						item.msg.ack();
+						upTo.set(e.order_id, e.sequence);
+						check.add(e.order_id);
+						continue;
+					}
+					tally.retried++;
+					log.warn("[events]", "delivery_failed", { event_id: e.event_id, error: String(err), attempts: item.msg?.attempts ?? null });
+					if (isSequenced(e)) blocked.add(e.order_id);
+					giveBack(item.msg?.attempts ?? 1);
+				}
 			}
+			for (const id of blocked) check.delete(id);
+			// Should this write fail, the round's events stay delivered and acked (those taken from parked are parked again, below); a later duplicate could be delivered again (at-least-once).
+			round = (await closeRound(db, delivered, upTo, [...check])).map((event) => ({ event }));
+			deliveredCount += delivered.length;
+			check = new Set();
 		}
-		for (const id of blocked) check.delete(id);
-		// Should this write fail, the round's events stay delivered and acked; a later duplicate could be delivered again (at-least-once).
-		round = (await closeRound(db, delivered, upTo, [...check])).map((event) => ({ event }));
-		deliveredCount += delivered.length;
-		check = new Set();
+	} catch (err) {
+		// Events taken from order_event_parked are nowhere else: those of the round in hand, and those given back, are parked
+		// again before the batch fails, else their order's later events wait forever. One already delivered goes back too:
+		// its delivery was not recorded and the order's cursor waits on it (delivered again: at-least-once).
+		const taken = round.flatMap((i) => (!i.msg && isSequenced(i.event) ? [i.event] : []));
+		await park(db, [...taken, ...reparked], new Date().toISOString()).catch((parkErr: unknown) =>
+			log.error("parked_events_lost", { events: [...taken, ...reparked].map((e) => e.event_id), error: String(parkErr) }, "[events]"),
+		);
+		throw err;
 	}
 	await park(db, reparked, new Date().toISOString());
 	tally.delivered += deliveredCount;

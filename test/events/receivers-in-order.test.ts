@@ -76,6 +76,70 @@ describe("the queue consumer delivers an order's events in sequence", () => {
 	});
 });
 
+/**
+ * `db` with its `n`-th batch that claims parked events (DELETE ... RETURNING
+ * from order_event_parked) failing once, as a D1 error would, without running.
+ */
+function failingClaim(db: D1Database, n: number): D1Database {
+	const claims = new WeakSet<D1PreparedStatement>();
+	let seen = 0;
+	return new Proxy(db, {
+		get(target, prop) {
+			const value = Reflect.get(target, prop);
+			if (typeof value !== "function") return value;
+			if (prop === "prepare")
+				return (sql: string) => {
+					const stmt = target.prepare(sql);
+					if (!sql.includes("DELETE FROM order_event_parked")) return stmt;
+					// bind returns a new statement: mark that one too.
+					return new Proxy(stmt, {
+						get(s, p) {
+							const v = Reflect.get(s, p);
+							if (p !== "bind") return typeof v === "function" ? v.bind(s) : v;
+							return (...args: unknown[]) => {
+								const bound = s.bind(...args);
+								claims.add(bound);
+								return bound;
+							};
+						},
+					});
+				};
+			if (prop === "batch")
+				return (stmts: D1PreparedStatement[]) => {
+					if (stmts.some((x) => claims.has(x)) && ++seen === n) return Promise.reject(new Error("D1_ERROR: injected fault on the claim"));
+					return target.batch(stmts);
+				};
+			return value.bind(target);
+		},
+	});
+}
+
+describe("parked events the consumer took", () => {
+	it("are parked again when a later step of the batch fails, and a later batch of the order delivers them in sequence", async () => {
+		const m = withMailer();
+		const [placed, paid, shipped, delivered] = orderStatusEvents(["paid", "shipped", "delivered"]) as [OrderStatusChanged, OrderStatusChanged, OrderStatusChanged, OrderStatusChanged];
+		const db = dbOfOrder(placed.order_id);
+		const shardName = Object.keys(env).find((k) => (env as unknown as Record<string, unknown>)[k] === db)!;
+		const parkedSeqs = async () =>
+			(await db.prepare(`SELECT sequence FROM order_event_parked WHERE order_id = ? ORDER BY sequence`).bind(placed.order_id).all<{ sequence: number }>()).results.map((r) => r.sequence);
+
+		await deliverBatch([shipped, paid], m.env);
+		expect(await parkedSeqs()).toEqual([2, 3]);
+		// Placed is delivered and "paid" taken after it; recording "paid" (and taking "shipped") then fails.
+		const faulty = { ...m.env, [shardName]: failingClaim(db, 2) } as Env;
+		await expect(deliverBatch([placed], faulty)).rejects.toThrow("injected fault");
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`]);
+		expect(await parkedSeqs()).toEqual([2, 3]);
+
+		// The order's next event takes them out in sequence.
+		await deliverBatch([delivered], m.env);
+		expect(m.sent.map((s) => s.subject)).toEqual([`Order ${placed.order_id} received`, `Order ${placed.order_id} has shipped`]);
+		expect(await parkedSeqs()).toEqual([]);
+		const cursor = await db.prepare(`SELECT delivered_seq FROM order_event_cursor WHERE order_id = ?`).bind(placed.order_id).first<{ delivered_seq: number }>();
+		expect(cursor!.delivered_seq).toBe(4);
+	});
+});
+
 describe("an order from the single-database layout", () => {
 	it("goes on from the cursor DB kept for it: its next event is delivered, not parked, and its cursor continues in its shard", async () => {
 		const m = withMailer();
