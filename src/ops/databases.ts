@@ -16,12 +16,16 @@ export function distinctDatabases(env: Env): Promise<D1Database[]> {
 	const hit = memo.get(env);
 	if (hit) return hit;
 	const read = identify(env);
-	memo.set(env, read.then((r) => r.dbs));
+	const dbs = read.then((r) => r.dbs);
+	memo.set(env, dbs);
 	// A list with an unread database is not remembered: the next call asks again.
-	void read.then((r) => {
-		if (!r.complete) memo.delete(env);
-	});
-	return read.then((r) => r.dbs);
+	void read.then(
+		(r) => {
+			if (!r.complete) memo.delete(env);
+		},
+		() => memo.delete(env),
+	);
+	return dbs;
 }
 
 /**
