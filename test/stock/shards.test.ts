@@ -479,6 +479,8 @@ describe("a sharded unit's sold-out declaration", () => {
 
 	it.each([
 		["a restock", async (main: WarehouseStub, y: Unit) => expect((await main.restock(ref("r"), [line(y, 2)])).ok).toBe(true)],
+		["a level set", async (main: WarehouseStub, y: Unit) => expect((await main.setLevels(ref("set"), [{ ...y, on_hand: 9 }])).ok).toBe(true)],
+		["a positive adjustment", async (main: WarehouseStub, y: Unit) => expect((await main.adjust(ref("a"), y, 2, "correction")).ok).toBe(true)],
 		[
 			"a release",
 			async (main: WarehouseStub, y: Unit) => {

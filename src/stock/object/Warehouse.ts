@@ -224,7 +224,7 @@ export class WarehouseObject extends DurableObject<Env> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
 		// Units taken from a sharded unit come from its pool: its shards' free units are gathered there first.
 		if (delta < 0 && this.role.kind === "warehouse" && !store.applied(this.sql, "adjust", ref)) await this.link.gather(unit);
-		const r = await this.returning("adjust", [unit], (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		const r = await this.returning("adjust", delta > 0 ? [unit] : [], (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
 		return r.ok ? { ...r, level: pool.summed(this.sql, [r.level])[0]! } : r;
 	}
 
