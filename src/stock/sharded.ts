@@ -11,9 +11,13 @@
  * The shard counts come from the availability snapshot (the read cache), read
  * once per ROUTING_TTL_MS per warehouse, or at once after a write through this
  * isolate invalidated it. When the answers do not account for the order
- * (nobody knew it, or a sharded unit's shards did not), a commit or cancel
- * looks again: a fresh snapshot's shards and the warehouse's object, which
- * holds what was reserved under an out-of-date count.
+ * (nobody knew it, or a sharded unit's shards did not), a commit, release or
+ * cancel looks again: a fresh snapshot's shards and the warehouse's object,
+ * which holds what was reserved under an out-of-date count. A release or
+ * cancel that reached the warehouse's object looks again too when a sharded
+ * unit's shards did not know the order (or, for a cancel, when the lines
+ * found lack one of its units): off the hot path, a count changed elsewhere
+ * must not leave a hold behind.
  */
 import type { Env } from "../env";
 import { isFresh, type AvailabilityCache } from "./cache";
@@ -121,9 +125,19 @@ export function targetsOf(warehouseId: string, ref: string, units: readonly Unit
  */
 export function accountedFor(warehouseId: string, targets: readonly Target[], knew: readonly boolean[]): boolean {
 	if (!knew.some(Boolean)) return false;
-	if (targets.some((t) => t.name === warehouseId)) return true;
+	return targets.some((t) => t.name === warehouseId) || shardsKnew(targets, knew);
+}
+
+/** Pure: whether every sharded unit the targets stand for was known at one of its shards. */
+export function shardsKnew(targets: readonly Target[], knew: readonly boolean[]): boolean {
 	const known = new Set(targets.flatMap((t, i) => (knew[i] ? t.units : [])));
 	return targets.every((t) => t.units.every((k) => known.has(k)));
+}
+
+/** Pure: whether the lines found lack one of the order's units (its hold may be at a shard of a count the snapshot did not show). */
+export function linesLack(units: readonly Unit[], lines: readonly Line[]): boolean {
+	const found = new Set(lines.map(unitKey));
+	return units.some((u) => !found.has(unitKey(u)));
 }
 
 /** The second look, for answers that did not account for the order: a fresh snapshot's objects and the warehouse's own, those not asked yet. */
@@ -236,9 +250,10 @@ export async function release(env: Env, warehouseId: string, ref: string, actor 
 	const asked = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
 	const call = (t: Target) => warehouseStub(env, t.name).release(ref, { actor });
 	let results = await Promise.all(asked.map(call));
-	if (!asked.some((t) => t.name === warehouseId) && !accountedFor(warehouseId, asked, results.map(releaseKnew))) {
-		results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
-	}
+	const knew = results.map(releaseKnew);
+	// The warehouse's object knowing the order (for its own units) says nothing of a sharded unit's hold: its shards must have.
+	const again = asked.some((t) => t.name === warehouseId) ? units !== undefined && !shardsKnew(asked, knew) : !accountedFor(warehouseId, asked, knew);
+	if (again) results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
 	const known = results.filter(releaseKnew);
 	return known.find((r) => !r.ok) ?? known.find((r) => r.ok && !r.replayed) ?? known[0] ?? results[0]!;
 }
@@ -248,10 +263,12 @@ export async function cancelHold(env: Env, warehouseId: string, ref: string, act
 	const asked = targetsOf(warehouseId, ref, units, await shardedUnits(env, warehouseId));
 	const call = (t: Target) => warehouseStub(env, t.name).cancelHold(ref, { actor, note });
 	let results = await Promise.all(asked.map(call));
-	// Only a cancel that skipped the warehouse's object looks again (finding nothing there is an answer, as it was).
-	if (!asked.some((t) => t.name === warehouseId) && !accountedFor(warehouseId, asked, results.map(cancelKnew))) {
-		results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
-	}
+	// With the warehouse's object asked, finding nothing there is an answer, but lines lacking one of the order's units
+	// are not: that unit's hold (committed units to put back) may be at a shard of a count this snapshot did not show.
+	const again = asked.some((t) => t.name === warehouseId)
+		? units !== undefined && linesLack(units, results.flatMap((r) => r.lines))
+		: !accountedFor(warehouseId, asked, results.map(cancelKnew));
+	if (again) results = [...results, ...(await Promise.all((await secondLook(env, warehouseId, ref, units, asked)).map(call)))];
 	const outcome = results.some((r) => r.outcome === "restocked") ? "restocked" : results.some((r) => r.outcome === "released") ? "released" : "nothing";
 	return { ok: true, outcome, replayed: results.every((r) => r.replayed), lines: results.flatMap((r) => r.lines) };
 }

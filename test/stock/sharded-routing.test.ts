@@ -11,7 +11,8 @@ import type { Env } from "../../src/env";
 import * as sharded from "../../src/stock/sharded";
 import { shardName, shardOf } from "../../src/stock/shardNames";
 import type { Line, Unit } from "../../src/stock/types";
-import { freshName, levelOf, line, ref, unit, type WarehouseStub } from "../helpers/stock";
+import { availabilityClock } from "../../src/stock/client";
+import { freshName, ledgerOf, levelOf, line, ref, unit, type WarehouseStub } from "../helpers/stock";
 
 const env = testEnv as unknown as Env;
 const TTL = 60_000;
@@ -128,6 +129,42 @@ describe("a sharded unit's commits, releases and cancels go only where the order
 		expect(await sharded.cancelHold(env, s.name, restocked, "checkout", undefined, [s.hot])).toMatchObject({ outcome: "restocked", lines: [line(s.hot, 1)] });
 	});
 
+	it("a mixed order whose sharded unit is held at a shard of a count changed elsewhere is still cancelled and released in full", async () => {
+		const s = await setup();
+		const start = availabilityClock.now();
+		availabilityClock.now = () => start;
+		try {
+			// This isolate reads the routing (S shards); another isolate then reshards the unit, which this one does not hear of.
+			expect((await sharded.shardedUnits(env, s.name)).map((u) => u.generations)).toEqual([[1, S]]);
+			expect((await s.main.setSharded(ref("set"), { ...s.hot, on_hand: 100, shards: 2 * S })).ok).toBe(true);
+			// Orders placed through the other isolate: the sharded unit held at its shard under the new count, the plain one at the warehouse's object.
+			const placed = async (): Promise<{ r: string; at: WarehouseStub }> => {
+				let r = ref("order");
+				while (shardOf(r, 2 * S) === shardOf(r, S)) r = ref("order");
+				const at = testEnv.WAREHOUSE.getByName(shardName(s.name, s.hot, shardOf(r, 2 * S)));
+				expect((await at.reserve(r, [line(s.hot, 2)], TTL)).ok).toBe(true);
+				expect((await s.main.reserve(r, [line(s.plain, 1)], TTL)).ok).toBe(true);
+				return { r, at };
+			};
+			const units = [s.hot, s.plain];
+
+			const committed = await placed();
+			expect((await committed.at.commit(committed.r)).ok).toBe(true);
+			expect((await s.main.commit(committed.r)).ok).toBe(true);
+			const c = await sharded.cancelHold(env, s.name, committed.r, "admin", undefined, units);
+			expect(c).toMatchObject({ outcome: "restocked" });
+			expect([...c.lines].sort((a, b) => a.product_id.localeCompare(b.product_id))).toEqual([line(s.hot, 2), line(s.plain, 1)].sort((a, b) => a.product_id.localeCompare(b.product_id)));
+			expect((await ledgerOf(committed.at, committed.r)).filter((e) => e.reason === "restock")).toHaveLength(1);
+
+			const held = await placed();
+			expect(await sharded.release(env, s.name, held.r, "checkout", units)).toMatchObject({ ok: true, state: "released" });
+			expect(await held.at.hold(held.r)).toMatchObject({ state: "released" });
+			expect(await s.main.hold(held.r)).toMatchObject({ state: "released" });
+		} finally {
+			availabilityClock.now = () => Date.now();
+		}
+	});
+
 	it("without the order's units (the reconciler's rows) a commit and a cancel still reach the warehouse's object and the shards", async () => {
 		const s = await setup();
 		const atShard = await reserved(s, [line(s.hot, 1), line(s.plain, 1)]);
@@ -163,5 +200,16 @@ describe("targetsOf", () => {
 		expect(sharded.accountedFor("w", ts, ts.map(() => false))).toBe(false);
 		const mixed = sharded.targetsOf("w", "a", [{ product_id: "hot", size: "M" }, { product_id: "plain", size: "M" }], [hot]);
 		expect(sharded.accountedFor("w", mixed, mixed.map((t) => t.name === "w"))).toBe(true);
+	});
+	it("with the warehouse's object asked, a sharded unit none of whose shards knew the order is still unaccounted for at its shards", () => {
+		const mixed = sharded.targetsOf("w", "a", [{ product_id: "hot", size: "M" }, { product_id: "plain", size: "M" }], [hot]);
+		expect(sharded.shardsKnew(mixed, mixed.map((t) => t.name === "w"))).toBe(false);
+		expect(sharded.shardsKnew(mixed, mixed.map(() => true))).toBe(true);
+	});
+	it("a cancel's lines lack a unit of the order when none of its lines is that unit's", () => {
+		const hotU = { product_id: "hot", size: "M" };
+		const plainU = { product_id: "plain", size: "M" };
+		expect(sharded.linesLack([hotU, plainU], [{ ...plainU, quantity: 1 }])).toBe(true);
+		expect(sharded.linesLack([hotU, plainU], [{ ...plainU, quantity: 1 }, { ...hotU, quantity: 2 }])).toBe(false);
 	});
 });

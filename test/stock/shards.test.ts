@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import * as quota from "../../src/stock/object/quota";
 import { shardName } from "../../src/stock/shardNames";
 import type { Unit } from "../../src/stock/types";
-import { freshName, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, TestClock, unit, useClock, type WarehouseStub } from "../helpers/stock";
+import { freshName, levelOf, line, mulberry32, randInt, ledgerOf, ref, restartWarehouse, TestClock, unit, useClock, type WarehouseStub } from "../helpers/stock";
 
 const TTL = 60_000;
 
@@ -475,6 +475,57 @@ describe("a sharded unit's sold-out declaration", () => {
 		expect(await s.shard(1).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false });
 		expect((await asksAt(s)) - before).toBe(1);
 		await audited([s.main, s.shard(0), s.shard(1)]);
+	});
+
+	it.each([
+		["a restock", async (main: WarehouseStub, y: Unit) => expect((await main.restock(ref("r"), [line(y, 2)])).ok).toBe(true)],
+		["a level set", async (main: WarehouseStub, y: Unit) => expect((await main.setLevels(ref("set"), [{ ...y, on_hand: 9 }])).ok).toBe(true)],
+		["a positive adjustment", async (main: WarehouseStub, y: Unit) => expect((await main.adjust(ref("a"), y, 2, "correction")).ok).toBe(true)],
+		[
+			"a release",
+			async (main: WarehouseStub, y: Unit) => {
+				const r = ref("y");
+				expect((await main.reserve(r, [line(y, 1)], TTL)).ok).toBe(true);
+				expect((await main.release(r)).ok).toBe(true);
+			},
+		],
+		[
+			"a cancel",
+			async (main: WarehouseStub, y: Unit) => {
+				const r = ref("y");
+				expect((await main.reserve(r, [line(y, 1)], TTL)).ok).toBe(true);
+				expect((await main.cancelHold(r)).ok).toBe(true);
+			},
+		],
+		[
+			"an expiry",
+			async (main: WarehouseStub, y: Unit) => {
+				const r = ref("y");
+				expect((await main.reserve(r, [line(y, 1)], TTL)).ok).toBe(true);
+				const clock = await useClock(main);
+				clock.advance(TTL + 1_000);
+				expect(await runDurableObjectAlarm(main)).toBe(true);
+				expect((await main.hold(r))?.state).toBe("expired");
+			},
+		],
+	])("%s of another unit at the warehouse leaves the declaration alone, even with a shard that cannot hear a revocation", async (_, bringBackOther: (main: WarehouseStub, y: Unit) => Promise<void>) => {
+		const s = await sharded(3, 3);
+		const y = unit();
+		expect((await s.main.setLevels(ref("set"), [{ ...y, on_hand: 5 }])).ok).toBe(true);
+		await soldOutEverywhere(s, 3, 3);
+		// Shard 2 fails any revocation (an overloaded object): a write that does not concern the unit never reaches it.
+		await runInDurableObject(s.shard(2), (_, state) =>
+			state.storage.sql.exec(`CREATE TRIGGER no_revoke BEFORE UPDATE OF revoked ON sold_out WHEN NEW.revoked > OLD.revoked BEGIN SELECT RAISE(ABORT, 'overloaded'); END`),
+		);
+		await bringBackOther(s.main, y);
+		expect((await levelOf(s.main, y)).reserved).toBe(0);
+		const before = await asksAt(s);
+		for (let k = 0; k < 3; k++) {
+			expect(await runInDurableObject(s.shard(k), (_, state) => quota.soldOut(state.storage.sql, s.u)), `shard ${k} still holds the declaration`).toBe(true);
+			expect(await s.shard(k).reserve(ref("o"), [line(s.u, 1)], TTL)).toMatchObject({ ok: false, reason: "insufficient_stock" });
+		}
+		expect(await asksAt(s)).toBe(before);
+		await audited([s.main, s.shard(0), s.shard(1), s.shard(2)]);
 	});
 
 	it("a grant ends a declaration the shard holds (the pool had units)", async () => {

@@ -75,7 +75,8 @@ const RESOLVE_BATCH = 100;
 
 /**
  * Writes that may bring units back to a pool (raise its free stock): at the
- * warehouse's object they revoke a sold-out declaration first (./shardLink.ts
+ * warehouse's object they go through `returning`, naming the units they may
+ * bring back, whose sold-out declarations are revoked first (./shardLink.ts
  * returningUnits). The others only take units, or move none.
  */
 const RETURNS_UNITS: ReadonlySet<string> = new Set(["release", "cancelHold", "restock", "restore", "setLevels", "adjust", "transferCancel", "receiveTransfer", "giveIn"]);
@@ -119,6 +120,7 @@ export class WarehouseObject extends DurableObject<Env> {
 			role: this.role,
 			now: () => this.clock.now(),
 			mutate: (kind, write) => this.mutate(kind, write),
+			returning: (kind, units, write) => this.returning(kind, units, write),
 			transactionSync: (fn) => ctx.storage.transactionSync(fn),
 			armBy: (at) => this.alarmSlot.armBy(at),
 			object: (name) => this.env.WAREHOUSE.getByName(name),
@@ -183,12 +185,12 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	async release(ref: string, opts: OpOptions = {}): Promise<ReleaseResult> {
-		return this.mutate("release", (tx) => holds.release(tx, ref, opts.actor ?? "checkout"));
+		return this.returning("release", this.heldUnits(ref), (tx) => holds.release(tx, ref, opts.actor ?? "checkout"));
 	}
 
 	/** Undoes whatever an order holds here, atomically and once (./reservations.ts cancel). */
 	async cancelHold(ref: string, opts: OpOptions = {}): Promise<CancelHoldResult> {
-		return this.mutate("cancelHold", (tx) => holds.cancel(tx, ref, opts.actor ?? "checkout", opts.note));
+		return this.returning("cancelHold", this.heldUnits(ref), (tx) => holds.cancel(tx, ref, opts.actor ?? "checkout", opts.note));
 	}
 
 	// ---- order-driven and admin stock changes ----------------------------------------------
@@ -196,12 +198,12 @@ export class WarehouseObject extends DurableObject<Env> {
 	/** Puts back the units of a cancelled order, once per reference. */
 	async restock(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restock");
-		return this.mutate("restock", (tx) => moves.addOnce(tx, "restock", ref, lines, by(opts)));
+		return this.returning("restock", lines, (tx) => moves.addOnce(tx, "restock", ref, lines, by(opts)));
 	}
 
 	async restore(ref: string, lines: Line[], opts: OpOptions = {}): Promise<ApplyResult> {
 		assertLines(lines, "restore");
-		return pool.summedIn(this.sql, await this.mutate("restore", (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
+		return pool.summedIn(this.sql, await this.returning("restore", lines, (tx) => moves.addOnce(tx, "restore", ref, lines, by(opts))));
 	}
 
 	async deduct(ref: string, lines: Line[], opts: OpOptions = {}): Promise<DeductResult> {
@@ -215,14 +217,14 @@ export class WarehouseObject extends DurableObject<Env> {
 			if (!Number.isSafeInteger(i.on_hand) || i.on_hand < 0) throw new TypeError(`setLevels: invalid on_hand ${JSON.stringify(i)}`);
 			if (i.safety_stock !== undefined && (!Number.isSafeInteger(i.safety_stock) || i.safety_stock < 0)) throw new TypeError(`setLevels: invalid safety_stock ${JSON.stringify(i)}`);
 		}
-		return this.mutate("setLevels", (tx) => moves.setLevels(tx, ref, items, by(opts)));
+		return this.returning("setLevels", items, (tx) => moves.setLevels(tx, ref, items, by(opts)));
 	}
 
 	async adjust(ref: string, unit: Unit, delta: number, reason: AdjustReason, opts: OpOptions = {}): Promise<AdjustResult> {
 		if (!Number.isSafeInteger(delta) || delta === 0) throw new TypeError("adjust: delta must be a non-zero integer");
 		// Units taken from a sharded unit come from its pool: its shards' free units are gathered there first.
 		if (delta < 0 && this.role.kind === "warehouse" && !store.applied(this.sql, "adjust", ref)) await this.link.gather(unit);
-		const r = await this.mutate("adjust", (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
+		const r = await this.returning("adjust", delta > 0 ? [unit] : [], (tx) => moves.adjust(tx, ref, unit, delta, reason, by(opts)));
 		return r.ok ? { ...r, level: pool.summed(this.sql, [r.level])[0]! } : r;
 	}
 
@@ -234,7 +236,7 @@ export class WarehouseObject extends DurableObject<Env> {
 	}
 
 	async transferCancel(transferId: string, opts: OpOptions = {}): Promise<TransferCancelResult> {
-		return this.mutate("transferCancel", (tx) => transfers.transferCancel(tx, transferId, by(opts).actor));
+		return this.returning("transferCancel", store.ledgerLines(this.sql, transferId, "transfer_out"), (tx) => transfers.transferCancel(tx, transferId, by(opts).actor));
 	}
 
 	async expectIncoming(transferId: string, fromWarehouseId: string, lines: Line[]): Promise<IncomingResult> {
@@ -244,7 +246,7 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	async receiveTransfer(transferId: string, lines: Line[], opts: OpOptions = {}): Promise<TransferInResult> {
 		assertLines(lines, "receiveTransfer");
-		return this.mutate("receiveTransfer", (tx) => transfers.receiveTransfer(tx, transferId, lines, by(opts).actor));
+		return this.returning("receiveTransfer", lines, (tx) => transfers.receiveTransfer(tx, transferId, lines, by(opts).actor));
 	}
 
 	async cancelIncoming(transferId: string): Promise<TransferInResult> {
@@ -286,7 +288,7 @@ export class WarehouseObject extends DurableObject<Env> {
 		this.assertWarehouse("setSharded");
 		if (!Number.isSafeInteger(item.on_hand) || item.on_hand < 0) throw new TypeError("setSharded: invalid on_hand");
 		if (store.shardConfig(this.sql, item)) await this.gather(item);
-		const r = await this.mutate("setLevels", (tx) => pool.setSharded(tx, ref, item, by(opts)));
+		const r = await this.returning("setLevels", [item], (tx) => pool.setSharded(tx, ref, item, by(opts)));
 		return r.ok ? { ok: true, replayed: r.replayed, levels: [pool.summedLevel(this.sql, store.getLevel(this.sql, item))] } : r;
 	}
 
@@ -421,9 +423,9 @@ export class WarehouseObject extends DurableObject<Env> {
 			const refs = store.dueHolds(this.sql, now, RESOLVE_BATCH);
 			if (refs.length === 0) break;
 			const decided = await this.orders.decided(refs);
-			// Expired holds bring units back: at the warehouse's object, a sold-out declaration is revoked first.
-			const resolve = async () => this.transact(kind, now, (tx) => holds.resolveDue(tx, refs, (ref) => decided.has(ref)));
-			const { result } = this.role.kind === "warehouse" ? await this.link.returningUnits(resolve) : await resolve();
+			// Expired holds bring their units back: at the warehouse's object, those units' sold-out declarations are revoked first.
+			const resolve = () => this.transact(kind, now, (tx) => holds.resolveDue(tx, refs, (ref) => decided.has(ref)));
+			const { result } = this.role.kind === "warehouse" ? await this.link.returningUnits([...store.holdLinesOf(this.sql, refs).values()].flat(), resolve) : resolve();
 			total.committed += result.committed;
 			total.expired += result.expired;
 			if (refs.length < RESOLVE_BATCH) break;
@@ -438,12 +440,27 @@ export class WarehouseObject extends DurableObject<Env> {
 
 	/** Every write: one transaction at the clock's time, then the alarm (no later than a new hold's expiry) and the events. */
 	private async mutate<T>(kind: string, write: (tx: Tx) => T): Promise<T> {
-		const run = async () => {
-			const { result, outcome } = this.transact(kind, this.clock.now(), write);
-			await this.settle(outcome, false);
-			return result;
-		};
-		return this.role.kind === "warehouse" && RETURNS_UNITS.has(kind) ? this.link.returningUnits(run) : run();
+		if (this.role.kind === "warehouse" && RETURNS_UNITS.has(kind)) throw new Error(`${kind}: a write that may bring units back names them (returning)`);
+		const { result, outcome } = this.transact(kind, this.clock.now(), write);
+		await this.settle(outcome, false);
+		return result;
+	}
+
+	/**
+	 * A write that may bring back units of `units`: at the warehouse's object,
+	 * their sold-out declarations are revoked at the shards told before the
+	 * transaction (./shardLink.ts returningUnits); the alarm and events follow.
+	 */
+	private async returning<T>(kind: string, units: readonly Unit[], write: (tx: Tx) => T): Promise<T> {
+		const run = () => this.transact(kind, this.clock.now(), write);
+		const { result, outcome } = this.role.kind === "warehouse" ? await this.link.returningUnits(units, run) : run();
+		await this.settle(outcome, false);
+		return result;
+	}
+
+	/** The units a hold here holds (read before a write that may free them; a hold's lines never change). */
+	private heldUnits(ref: string): Line[] {
+		return this.role.kind === "warehouse" ? store.holdLines(this.sql, ref) : [];
 	}
 
 	/** One transaction, counted as a write when it changed a row. */

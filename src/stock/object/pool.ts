@@ -110,9 +110,12 @@ function declare(sql: SqlStorage, unit: Unit, shard: number): number {
 	return epoch;
 }
 
-/** Units declared sold out here, each with the shards told and the epoch to revoke. */
-export function declarations(sql: SqlStorage): Array<{ unit: Unit; epoch: number; told: number[] }> {
-	return store.liveSoldOut(sql).map(({ epoch, ...unit }) => ({ unit, epoch, told: store.toldSoldOut(sql, unit) }));
+/** Those of `units` declared sold out here, each with the shards told and the epoch to revoke. */
+export function declarationsOf(sql: SqlStorage, units: readonly Unit[]): Array<{ unit: Unit; epoch: number; told: number[] }> {
+	return units.flatMap((unit) => {
+		const s = store.soldOut(sql, unit);
+		return s.declared > s.revoked ? [{ unit: { product_id: unit.product_id, size: unit.size }, epoch: s.declared, told: store.toldSoldOut(sql, unit) }] : [];
+	});
 }
 
 /** Every shard told of the declaration has dropped it: it is revoked here too. */

@@ -12,7 +12,7 @@
 import { log } from "../../shared/log";
 import { DEFAULT_ESCROW, demandAt, observeDemand, type Demand } from "../escrow";
 import { shardName, type ObjectRole } from "../shardNames";
-import type { Shortage, Unit } from "../types";
+import { unitKey, type Shortage, type Unit } from "../types";
 import type { WarehouseObject } from "./Warehouse";
 import * as pool from "./pool";
 import * as quota from "./quota";
@@ -38,6 +38,8 @@ export interface LinkHost {
 	now(): number;
 	/** One write through the object's `mutate` (transaction, alarm, events). */
 	mutate<T>(kind: string, write: (tx: Tx) => T): Promise<T>;
+	/** The same, for a write that may bring back units of `units` (./shardLink.ts returningUnits first). */
+	returning<T>(kind: string, units: readonly Unit[], write: (tx: Tx) => T): Promise<T>;
 	/** A bookkeeping write outside `mutate` (no stock moves). */
 	transactionSync<T>(fn: () => T): T;
 	armBy(at: number): Promise<void>;
@@ -58,8 +60,8 @@ export class ShardLink {
 	private wanted = 0;
 	/** At a shard: units asked a second here, recently (a grant covers one horizon of it). In memory: a restart starts from none. */
 	private demand: Demand | null = null;
-	/** At the warehouse: writes running that may bring units back to a pool; no sold-out declaration is made meanwhile. */
-	private returning = 0;
+	/** At the warehouse: per unit key, writes running that may bring its units back to its pool; no sold-out declaration of it is made meanwhile. */
+	private readonly returning = new Map<string, number>();
 
 	constructor(private readonly host: LinkHost) {}
 
@@ -157,29 +159,37 @@ export class ShardLink {
 	}
 
 	/**
-	 * At the warehouse: runs a write that may bring units back to a pool (a
-	 * release, an expiry, a restock, a level set, a give-back...). A unit
-	 * declared sold out has its declaration revoked at every shard told of it
-	 * first, so no shard refuses by itself once the units are there; no new
-	 * declaration is made until the write is done.
+	 * At the warehouse: runs a write that may bring back units of `units` (a
+	 * release, an expiry, a restock, a level set, a give-back...). Each of those
+	 * units declared sold out has its declaration revoked at every shard told of
+	 * it first, so no shard refuses by itself once the units are there; no new
+	 * declaration of them is made until the write is done. Other units'
+	 * declarations are left alone: the write cannot bring them back. `write` is
+	 * the transaction alone (synchronous), so the guard spans the revocations
+	 * and the write, not what is sent after it.
 	 */
-	async returningUnits<T>(write: () => Promise<T>): Promise<T> {
-		this.returning++;
+	async returningUnits<T>(units: readonly Unit[], write: () => T): Promise<T> {
+		const keys = new Map(units.map((u) => [unitKey(u), u]));
+		for (const k of keys.keys()) this.returning.set(k, (this.returning.get(k) ?? 0) + 1);
 		try {
-			for (const d of pool.declarations(this.host.sql)) {
+			for (const d of pool.declarationsOf(this.host.sql, [...keys.values()])) {
 				await Promise.all(d.told.map((k) => this.host.object(shardName(this.warehouseId, d.unit, k)).revokeSoldOut(d.unit, d.epoch)));
 				this.host.transactionSync(() => pool.revoked(this.host.sql, d.unit, d.epoch));
 			}
-			return await write();
+			return write();
 		} finally {
-			this.returning--;
+			for (const k of keys.keys()) {
+				const n = this.returning.get(k)! - 1;
+				if (n === 0) this.returning.delete(k);
+				else this.returning.set(k, n);
+			}
 		}
 	}
 
 	/** At the warehouse: answers a shard that lacks units for a request of `quantity` (./pool.ts decide, reclaiming as it says). */
 	async ask(shard: number, unit: Unit, quantity: number, report: store.ShardReport, wanted: number, ratePerS: number): Promise<AskAnswer> {
 		for (let round = 0; round < RECLAIM_ROUNDS; round++) {
-			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report, { wanted, ratePerS, mayDeclare: this.returning === 0 }));
+			const step = await this.host.mutate("ask", (tx) => pool.decide(tx, unit, shard, quantity, report, { wanted, ratePerS, mayDeclare: !this.returning.has(unitKey(unit)) }));
 			if (step.kind === "grant") await this.host.armBy(this.host.now() + DELIVERY_RETRY_MS);
 			if (step.kind !== "reclaim") return step;
 			await this.reclaimFrom(unit, step.from, step.reclaim_id, step.units);
@@ -190,7 +200,7 @@ export class ShardLink {
 	/** At the warehouse: takes back up to `units` free units of the unit from one shard, applying what it gave (and any give-back it had pending). */
 	private async reclaimFrom(unit: Unit, from: number, reclaimId: string, units: number): Promise<void> {
 		const answer = await this.host.object(shardName(this.warehouseId, unit, from)).reclaim(reclaimId, unit, units);
-		await this.host.mutate("giveIn", (tx) =>
+		await this.host.returning("giveIn", [unit], (tx) =>
 			pool.hearing(tx, unit, () => {
 				for (const g of answer.gives) pool.applyGiveBack(tx, from, g);
 				pool.recordReport(tx, unit, from, answer.report);
@@ -200,7 +210,7 @@ export class ShardLink {
 
 	/** At the warehouse: give-backs a shard delivered join the pool once each, with the shard's levels when it sent them. */
 	async receive(shard: number, gives: store.GiveBack[], report: store.ShardReport | undefined): Promise<string[]> {
-		await this.host.mutate("giveIn", (tx) => {
+		await this.host.returning("giveIn", gives, (tx) => {
 			if (gives.length === 0) return;
 			pool.hearing(tx, gives[0]!, () => {
 				for (const g of gives) pool.applyGiveBack(tx, shard, g);

@@ -710,14 +710,6 @@ export function raiseSoldOut(sql: SqlStorage, unit: Unit, declared: number, revo
 	);
 }
 
-/** Units whose declaration is live here, with its epoch. */
-export function liveSoldOut(sql: SqlStorage): Array<Unit & { epoch: number }> {
-	return sql
-		.exec(`SELECT product_id, size, declared FROM sold_out WHERE declared > revoked`)
-		.toArray()
-		.map((r) => ({ product_id: String(r.product_id), size: String(r.size), epoch: Number(r.declared) }));
-}
-
 export function tellSoldOut(sql: SqlStorage, unit: Unit, shard: number): void {
 	sql.exec(`INSERT INTO sold_out_told (product_id, size, shard) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, unit.product_id, unit.size, shard);
 }
