@@ -18,7 +18,8 @@
  *     completed first is not active, so it is neither claimed nor copied;
  *  2. writes them in the new shard in one batch: the cart (or, when the
  *     customer already has an active cart there, its lines merged into that
- *     one), the keys (kept when already there), and the counters recounted as
+ *     one), the keys (kept when already there, but for a copy still running
+ *     whose request answered since: it takes the answer), and the counters recounted as
  *     the live units of the customer's orders in EVERY shard: the other
  *     shards' read just before, the new shard's inside the statement, so a
  *     checkout racing it in the new shard is counted exactly once;
@@ -71,9 +72,24 @@ async function snapshot(db: D1Database, sub: string, nowMs: number): Promise<Sna
 	};
 }
 
-function insertRow(db: D1Database, table: string, row: Row): D1PreparedStatement {
-	const cols = Object.keys(row);
-	return db.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).bind(...cols.map((c) => row[c] ?? null));
+/**
+ * An idempotency key copied to the new shard. A key already there stays as it
+ * is, except an earlier copy of this same claim (same request, same claim
+ * time) still 'running' whose request has since answered in the old shard:
+ * that copy takes the answer, so a retry replays it instead of waiting out
+ * the running key and checking out again.
+ */
+function copyKeyStmt(db: D1Database, key: Row): D1PreparedStatement {
+	const cols = Object.keys(key);
+	return db
+		.prepare(
+			`INSERT INTO idempotency_keys (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
+			 ON CONFLICT (user_id, idem_key) DO UPDATE SET state = excluded.state, status_code = excluded.status_code,
+			   response_body = excluded.response_body, order_id = excluded.order_id, updated_at = excluded.updated_at
+			 WHERE idempotency_keys.state = 'running' AND excluded.state = 'done'
+			   AND idempotency_keys.request_hash = excluded.request_hash AND idempotency_keys.created_at = excluded.created_at`,
+		)
+		.bind(...cols.map((c) => key[c] ?? null));
 }
 
 /**
@@ -117,7 +133,7 @@ function writeStmts(db: D1Database, sub: string, s: Snapshot, elsewhere: Array<[
 				.bind(nowIso, sub, cart.cart_id, cart.cart_id),
 		);
 	}
-	for (const key of s.keys) stmts.push(insertRow(db, "idempotency_keys", key));
+	for (const key of s.keys) stmts.push(copyKeyStmt(db, key));
 	if (elsewhere) stmts.push(recountStmt(db, sub, elsewhere));
 	return stmts;
 }

@@ -219,6 +219,53 @@ describe("a move racing a checkout of the previous version", () => {
 	});
 });
 
+describe("an idempotency key in flight while its customer moves", () => {
+	it("a key copied while its checkout was running learns the answer at the next move, and a retry replays the 201", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("inflight", 2, N);
+		const { auth, orderId } = await legacyCustomer(sub, p, q, 1);
+		const key = `key-${sub}`;
+		const done = (await env.DB.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first<Record<string, unknown>>())!;
+		// As it was while the previous version's checkout ran: claimed, no answer yet.
+		await env.DB.prepare(`UPDATE idempotency_keys SET state = 'running', status_code = NULL, response_body = NULL WHERE user_id = ? AND idem_key = ?`).bind(sub, key).run();
+		const finishing = pausedBeforeWrite(2, async () => {
+			await env.DB.prepare(`UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, updated_at = ? WHERE user_id = ? AND idem_key = ?`)
+				.bind(done.status_code, done.response_body, done.updated_at, sub, key)
+				.run();
+		});
+		const target = orderShards(upgraded)[2]!;
+		const stateIn = async (db: D1Database) => db.prepare(`SELECT state, status_code, response_body FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first();
+
+		await homeCustomer(finishing, sub, Date.now());
+		expect(await stateIn(target)).toMatchObject({ state: "running" });
+		expect(await stateIn(env.DB)).toMatchObject({ state: "done" });
+
+		expect(await homeCustomer(upgraded, sub, Date.now())).toMatchObject({ kind: "moved", keys: 1 });
+		expect(await stateIn(target)).toEqual({ state: "done", status_code: done.status_code, response_body: done.response_body });
+		expect(await stateIn(env.DB)).toBeNull();
+		const retry = await callWith(upgraded, "POST", "/cart/place-order", { auth, body: {}, headers: { "Idempotency-Key": key } });
+		expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+		expect(retry.body.order_id).toBe(orderId);
+	});
+
+	it("a key the new shard claimed itself is not overwritten by the old shard's answer", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("ownkey", 1, N);
+		await legacyCustomer(sub, p, q, 1);
+		const key = `key-${sub}`;
+		const target = orderShards(upgraded)[1]!;
+		// The same key claimed in the new shard by a request of its own (a later claim), still running: its request writes its answer.
+		const row = (await env.DB.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first<Record<string, unknown>>())!;
+		const later = new Date(Date.parse(String(row.created_at)) + 1000).toISOString();
+		const own = { ...row, state: "running", status_code: null, response_body: null, order_id: null, created_at: later, updated_at: later };
+		const cols = Object.keys(own);
+		await target.prepare(`INSERT INTO idempotency_keys (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...cols.map((c) => (own as Record<string, unknown>)[c] ?? null)).run();
+
+		await homeCustomer(upgraded, sub, Date.now());
+		expect(await target.prepare(`SELECT state, response_body FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first()).toEqual({ state: "running", response_body: null });
+	});
+});
+
 /** A counter row left in shard 0 (what a request of the previous version, still serving during a deploy, would write). */
 async function legacyCounter(sub: string, p: string) {
 	await env.DB.prepare(`INSERT INTO customer_product_units (user_id, product_id, units) VALUES (?, ?, 1)`).bind(sub, p).run();
