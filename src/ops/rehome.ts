@@ -11,14 +11,20 @@
  * request they make (src/http/app.ts) moves them if they have rows left in the
  * old shard, and the reconciler's pass moves the others, a bounded number per
  * run. Each move:
- *  1. reads the customer's rows in the old shard in one batch (one snapshot);
+ *  1. claims the customer's active cart in the old shard (status 'moved': a
+ *     checkout of it there, by a Worker of the previous version during the
+ *     rollout, is refused as CART_TAKEN) and reads their rows there, claimed
+ *     carts included, in one batch (one snapshot); a cart that checkout
+ *     completed first is not active, so it is neither claimed nor copied;
  *  2. writes them in the new shard in one batch: the cart (or, when the
  *     customer already has an active cart there, its lines merged into that
- *     one), the keys (kept when already there), and the counters recounted as
+ *     one), the keys (kept when already there, but for a copy still running
+ *     whose request answered since: it takes the answer), and the counters recounted as
  *     the live units of the customer's orders in EVERY shard: the other
  *     shards' read just before, the new shard's inside the statement, so a
  *     checkout racing it in the new shard is counted exactly once;
- *  3. deletes from the old shard what it read, each row only if unchanged.
+ *  3. deletes from the old shard what it read: the claimed carts, and every
+ *     other row only if unchanged.
  * Every step is safe to repeat: a move that stops midway is finished by the
  * next one, and a row changed meanwhile stays for the next move. Nothing is
  * added twice: the counters are recounted from orders, never incremented.
@@ -43,30 +49,47 @@ export function rehomeFrom(env: Env): number | undefined {
 }
 
 interface Snapshot {
-	cart: Row | undefined;
+	/** The customer's claimed carts, oldest first: the one just claimed, and any a move that stopped midway claimed before. */
+	carts: Row[];
 	items: Row[];
 	keys: Row[];
 	counters: Array<{ product_id: string; units: number }>;
 }
 
 async function snapshot(db: D1Database, sub: string, nowMs: number): Promise<Snapshot> {
-	const [carts, items, keys, counters] = await db.batch<Row>([
-		db.prepare(`SELECT * FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub),
-		db.prepare(`SELECT i.* FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id WHERE c.user_id = ? AND c.status = 'active'`).bind(sub),
+	const [, carts, items, keys, counters] = await db.batch<Row>([
+		db.prepare(`UPDATE carts SET status = 'moved' WHERE user_id = ? AND status = 'active'`).bind(sub),
+		db.prepare(`SELECT * FROM carts WHERE user_id = ? AND status = 'moved' ORDER BY created_at, cart_id`).bind(sub),
+		db.prepare(`SELECT i.* FROM cart_items i JOIN carts c ON c.cart_id = i.cart_id WHERE c.user_id = ? AND c.status = 'moved'`).bind(sub),
 		db.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND updated_at >= ?`).bind(sub, keysSince(nowMs)),
 		db.prepare(`SELECT product_id, units FROM customer_product_units WHERE user_id = ?`).bind(sub),
 	]);
 	return {
-		cart: carts!.results[0],
+		carts: carts!.results,
 		items: items!.results,
 		keys: keys!.results,
 		counters: counters!.results.map((r) => ({ product_id: String(r.product_id), units: Number(r.units) })),
 	};
 }
 
-function insertRow(db: D1Database, table: string, row: Row): D1PreparedStatement {
-	const cols = Object.keys(row);
-	return db.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`).bind(...cols.map((c) => row[c] ?? null));
+/**
+ * An idempotency key copied to the new shard. A key already there stays as it
+ * is, except an earlier copy of this same claim (same request, same claim
+ * time) still 'running' whose request has since answered in the old shard:
+ * that copy takes the answer, so a retry replays it instead of waiting out
+ * the running key and checking out again.
+ */
+function copyKeyStmt(db: D1Database, key: Row): D1PreparedStatement {
+	const cols = Object.keys(key);
+	return db
+		.prepare(
+			`INSERT INTO idempotency_keys (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})
+			 ON CONFLICT (user_id, idem_key) DO UPDATE SET state = excluded.state, status_code = excluded.status_code,
+			   response_body = excluded.response_body, order_id = excluded.order_id, updated_at = excluded.updated_at
+			 WHERE idempotency_keys.state = 'running' AND excluded.state = 'done'
+			   AND idempotency_keys.request_hash = excluded.request_hash AND idempotency_keys.created_at = excluded.created_at`,
+		)
+		.bind(...cols.map((c) => key[c] ?? null));
 }
 
 /**
@@ -77,9 +100,11 @@ function insertRow(db: D1Database, table: string, row: Row): D1PreparedStatement
  */
 function writeStmts(db: D1Database, sub: string, s: Snapshot, elsewhere: Array<[string, number]> | undefined, nowIso: string): D1PreparedStatement[] {
 	const stmts: D1PreparedStatement[] = [];
-	if (s.cart) {
-		const cart = s.cart;
-		const cols = Object.keys(cart);
+	for (const cart of s.carts) {
+		const copy: Row = { ...cart, status: "active" };
+		const cols = Object.keys(copy);
+		// A copy that an earlier, unfinished move already wrote (and the customer may have ordered since) gets nothing again.
+		const notCopied = `NOT EXISTS (SELECT 1 FROM carts WHERE cart_id = ? AND status <> 'active')`;
 		// The cart itself only when the customer has no active cart there yet (one active cart per customer).
 		stmts.push(
 			db
@@ -87,24 +112,28 @@ function writeStmts(db: D1Database, sub: string, s: Snapshot, elsewhere: Array<[
 					`INSERT INTO carts (${cols.join(", ")}) SELECT ${cols.map(() => "?").join(", ")}
 					 WHERE NOT EXISTS (SELECT 1 FROM carts WHERE user_id = ? AND status = 'active') ON CONFLICT DO NOTHING`,
 				)
-				.bind(...cols.map((c) => cart[c] ?? null), sub),
+				.bind(...cols.map((c) => copy[c] ?? null), sub),
 		);
 		// Its lines into whichever cart is active there now; a line already there keeps its quantity.
-		for (const item of s.items) {
+		for (const item of s.items.filter((i) => i.cart_id === cart.cart_id)) {
 			const itemCols = Object.keys(item).filter((c) => c !== "cart_id");
 			stmts.push(
 				db
 					.prepare(
 						`INSERT INTO cart_items (cart_id, ${itemCols.join(", ")})
-						 SELECT cart_id, ${itemCols.map(() => "?").join(", ")} FROM carts WHERE user_id = ? AND status = 'active' ON CONFLICT DO NOTHING`,
+						 SELECT cart_id, ${itemCols.map(() => "?").join(", ")} FROM carts WHERE user_id = ? AND status = 'active' AND ${notCopied} ON CONFLICT DO NOTHING`,
 					)
-					.bind(...itemCols.map((c) => item[c] ?? null), sub),
+					.bind(...itemCols.map((c) => item[c] ?? null), sub, cart.cart_id),
 			);
 		}
 		// A merge into another cart moves that cart on: a checkout that read it before is refused (CART_CHANGED).
-		stmts.push(db.prepare(`UPDATE carts SET version = version + 1, updated_at = ? WHERE user_id = ? AND status = 'active' AND cart_id <> ?`).bind(nowIso, sub, cart.cart_id));
+		stmts.push(
+			db
+				.prepare(`UPDATE carts SET version = version + 1, updated_at = ? WHERE user_id = ? AND status = 'active' AND cart_id <> ? AND ${notCopied}`)
+				.bind(nowIso, sub, cart.cart_id, cart.cart_id),
+		);
 	}
-	for (const key of s.keys) stmts.push(insertRow(db, "idempotency_keys", key));
+	for (const key of s.keys) stmts.push(copyKeyStmt(db, key));
 	if (elsewhere) stmts.push(recountStmt(db, sub, elsewhere));
 	return stmts;
 }
@@ -138,11 +167,11 @@ export function recountStmt(db: D1Database, sub: string, elsewhere: Array<[strin
 /** What was read, deleted from the old shard: each row only if it is as it was read (a changed one waits for the next move). */
 function deleteStmts(db: D1Database, sub: string, s: Snapshot): D1PreparedStatement[] {
 	const stmts: D1PreparedStatement[] = [];
-	if (s.cart) {
-		const cartId = s.cart.cart_id;
+	// A claimed cart no longer changes (every cart writer needs it active): it goes whole.
+	for (const cart of s.carts) {
 		stmts.push(
-			db.prepare(`DELETE FROM cart_items WHERE cart_id = ?1 AND EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'active' AND version = ?2)`).bind(cartId, s.cart.version),
-			db.prepare(`DELETE FROM carts WHERE cart_id = ? AND status = 'active' AND NOT EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ?)`).bind(cartId, cartId),
+			db.prepare(`DELETE FROM cart_items WHERE cart_id = ?1 AND EXISTS (SELECT 1 FROM carts WHERE cart_id = ?1 AND status = 'moved')`).bind(cart.cart_id),
+			db.prepare(`DELETE FROM carts WHERE cart_id = ? AND status = 'moved'`).bind(cart.cart_id),
 		);
 	}
 	for (const k of s.keys) {
@@ -168,12 +197,12 @@ export async function moveCustomer(env: Env, sub: string, move: Move, nowMs: num
 	const target = shards[move.to];
 	if (!source || !target) throw new RangeError(`no shard ${move.from} or ${move.to} among ${shards.length}`);
 	const s = await snapshot(source, sub, nowMs);
-	if (!s.cart && s.keys.length === 0 && s.counters.length === 0) return { kind: "nothing_left" };
+	if (s.carts.length === 0 && s.keys.length === 0 && s.counters.length === 0) return { kind: "nothing_left" };
 	const elsewhere = s.counters.length > 0 ? await liveUnitsElsewhere(shards, sub, move.to) : undefined;
 	await target.batch(writeStmts(target, sub, s, elsewhere, new Date(nowMs).toISOString()));
 	await source.batch(deleteStmts(source, sub, s));
-	log.info("[rehome]", "customer_moved", { user_id: sub, from: move.from, to: move.to, cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length });
-	return { kind: "moved", cart: s.cart !== undefined, keys: s.keys.length, counters: s.counters.length, to: move.to };
+	log.info("[rehome]", "customer_moved", { user_id: sub, from: move.from, to: move.to, cart: s.carts.length > 0, keys: s.keys.length, counters: s.counters.length });
+	return { kind: "moved", cart: s.carts.length > 0, keys: s.keys.length, counters: s.counters.length, to: move.to };
 }
 
 /**
@@ -211,7 +240,7 @@ export async function homeCustomer(env: Env, sub: string, nowMs: number): Promis
 async function customersAfter(db: D1Database, after: string, since: string, limit: number): Promise<string[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT user_id FROM (SELECT user_id FROM carts WHERE status = 'active' AND user_id > ?1 ORDER BY user_id LIMIT ?3)
+			`SELECT user_id FROM (SELECT user_id FROM carts WHERE status IN ('active', 'moved') AND user_id > ?1 ORDER BY user_id LIMIT ?3)
 			 UNION SELECT user_id FROM (SELECT DISTINCT user_id FROM customer_product_units WHERE user_id > ?1 ORDER BY user_id LIMIT ?3)
 			 UNION SELECT user_id FROM (SELECT DISTINCT user_id FROM idempotency_keys WHERE user_id > ?1 AND updated_at >= ?2 ORDER BY user_id LIMIT ?3)
 			 ORDER BY user_id LIMIT ?3`,

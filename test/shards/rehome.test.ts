@@ -6,6 +6,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { orderShards } from "../../src/orders/shards";
+import type { Env } from "../../src/env";
+import { completeCartStmt } from "../../src/orders/placement";
 import { homeCustomer, MOVES_PER_RUN, recountCustomer, rehomePass } from "../../src/ops/rehome";
 import { token } from "../helpers/auth";
 import { admin } from "../helpers/http";
@@ -132,6 +134,135 @@ describe("moving a customer out of shard 0", () => {
 		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
 		await recountCustomer(upgraded, sub);
 		expect((await rowsOf(target, sub)).counters).toEqual([{ product_id: p, units: 0 }]);
+	});
+});
+
+/**
+ * The upgraded bindings with shard `index` running `beforeWrite` before the
+ * first batch written to it: what happens between the move's read in shard 0
+ * and its write in the customer's new shard.
+ */
+function pausedBeforeWrite(index: number, beforeWrite: () => Promise<void>): Env {
+	const db = orderShards(upgraded)[index]!;
+	let paused = false;
+	const batch = async (stmts: D1PreparedStatement[]) => {
+		if (!paused) {
+			paused = true;
+			await beforeWrite();
+		}
+		return db.batch(stmts);
+	};
+	const shard = new Proxy(db, { get: (target, prop) => (prop === "batch" ? batch : Reflect.get(target, prop, target)) });
+	return { ...upgraded, [`ORDERS_${index}`]: shard } as Env;
+}
+
+/** A customer's live orders in every shard. */
+async function liveOrders(sub: string) {
+	const all = await Promise.all(
+		orderShards(upgraded).map(async (db) => (await db.prepare(`SELECT order_id, cart_id FROM orders WHERE user_id = ? AND status <> 'cancelled'`).bind(sub).all()).results),
+	);
+	return all.flat();
+}
+
+describe("a move racing a checkout of the previous version", () => {
+	it("a cart being moved cannot also be checked out in shard 0: the customer orders it once, in the new shard", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("racer", 1, N);
+		const { auth, orderId } = await legacyCustomer(sub, p, q, 1);
+		expect((await callWith(single, "PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
+		const cart = (await env.DB.prepare(`SELECT cart_id, version FROM carts WHERE user_id = ? AND status = 'active'`).bind(sub).first<{ cart_id: string; version: number }>())!;
+		let decision: unknown;
+		let oldCheckout: Record<string, unknown> = {};
+		const racing = pausedBeforeWrite(1, async () => {
+			// The previous version checks the cart out; and its decision for a checkout that read the cart before the move.
+			const r = await callWith(single, "POST", "/cart/place-order", { auth, body: {} });
+			oldCheckout = { status: r.status, code: r.body.code };
+			decision = await completeCartStmt(env.DB, cart.cart_id, cart.version, new Date().toISOString())
+				.run()
+				.catch((err: unknown) => err);
+		});
+
+		await homeCustomer(racing, sub, Date.now());
+		const placed = await callWith(upgraded, "POST", "/cart/place-order", { auth, body: {} });
+		expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+		const again = await callWith(upgraded, "POST", "/cart/place-order", { auth, body: {} });
+		expect(again.status).not.toBe(201);
+
+		const orders = await liveOrders(sub);
+		expect(orders).toHaveLength(2);
+		expect(orders.map((o) => o.order_id)).toContain(orderId);
+		expect(new Set(orders.map((o) => o.cart_id)).size).toBe(2);
+		expect(oldCheckout.status).not.toBe(201);
+		expect(String(decision)).toContain("CART_TAKEN");
+		expect(await rowsOf(env.DB, sub)).toMatchObject({ carts: [], items: [] });
+		expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM carts WHERE user_id = ? AND status = 'moved'`).bind(sub).first("n")).toBe(0);
+	});
+
+	it("a move that stops after claiming the cart is finished by the next one", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("halted", 3, N);
+		const { auth } = await legacyCustomer(sub, p, q, 1);
+		expect((await callWith(single, "PUT", "/cart/address", { auth, body: ADDRESS })).status).toBe(200);
+		const before = await rowsOf(env.DB, sub);
+		const failing = pausedBeforeWrite(3, async () => {
+			throw new Error("the new shard is unreachable");
+		});
+		await expect(homeCustomer(failing, sub, Date.now())).rejects.toThrow("unreachable");
+		// Claimed in shard 0: the previous version can neither show it nor order it.
+		expect((await callWith(single, "POST", "/cart/place-order", { auth, body: {} })).status).not.toBe(201);
+
+		expect(await homeCustomer(upgraded, sub, Date.now())).toMatchObject({ kind: "moved", cart: true });
+		const moved = await rowsOf(orderShards(upgraded)[3]!, sub);
+		expect(moved.carts).toEqual(before.carts);
+		expect(moved.items).toEqual(before.items);
+		expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM carts WHERE user_id = ? AND status <> 'completed'`).bind(sub).first("n")).toBe(0);
+	});
+});
+
+describe("an idempotency key in flight while its customer moves", () => {
+	it("a key copied while its checkout was running learns the answer at the next move, and a retry replays the 201", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("inflight", 2, N);
+		const { auth, orderId } = await legacyCustomer(sub, p, q, 1);
+		const key = `key-${sub}`;
+		const done = (await env.DB.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first<Record<string, unknown>>())!;
+		// As it was while the previous version's checkout ran: claimed, no answer yet.
+		await env.DB.prepare(`UPDATE idempotency_keys SET state = 'running', status_code = NULL, response_body = NULL WHERE user_id = ? AND idem_key = ?`).bind(sub, key).run();
+		const finishing = pausedBeforeWrite(2, async () => {
+			await env.DB.prepare(`UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, updated_at = ? WHERE user_id = ? AND idem_key = ?`)
+				.bind(done.status_code, done.response_body, done.updated_at, sub, key)
+				.run();
+		});
+		const target = orderShards(upgraded)[2]!;
+		const stateIn = async (db: D1Database) => db.prepare(`SELECT state, status_code, response_body FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first();
+
+		await homeCustomer(finishing, sub, Date.now());
+		expect(await stateIn(target)).toMatchObject({ state: "running" });
+		expect(await stateIn(env.DB)).toMatchObject({ state: "done" });
+
+		expect(await homeCustomer(upgraded, sub, Date.now())).toMatchObject({ kind: "moved", keys: 1 });
+		expect(await stateIn(target)).toEqual({ state: "done", status_code: done.status_code, response_body: done.response_body });
+		expect(await stateIn(env.DB)).toBeNull();
+		const retry = await callWith(upgraded, "POST", "/cart/place-order", { auth, body: {}, headers: { "Idempotency-Key": key } });
+		expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+		expect(retry.body.order_id).toBe(orderId);
+	});
+
+	it("a key the new shard claimed itself is not overwritten by the old shard's answer", async () => {
+		const { p, q } = await limitedShop();
+		const sub = subInShard("ownkey", 1, N);
+		await legacyCustomer(sub, p, q, 1);
+		const key = `key-${sub}`;
+		const target = orderShards(upgraded)[1]!;
+		// The same key claimed in the new shard by a request of its own (a later claim), still running: its request writes its answer.
+		const row = (await env.DB.prepare(`SELECT * FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first<Record<string, unknown>>())!;
+		const later = new Date(Date.parse(String(row.created_at)) + 1000).toISOString();
+		const own = { ...row, state: "running", status_code: null, response_body: null, order_id: null, created_at: later, updated_at: later };
+		const cols = Object.keys(own);
+		await target.prepare(`INSERT INTO idempotency_keys (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...cols.map((c) => (own as Record<string, unknown>)[c] ?? null)).run();
+
+		await homeCustomer(upgraded, sub, Date.now());
+		expect(await target.prepare(`SELECT state, response_body FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`).bind(sub, key).first()).toEqual({ state: "running", response_body: null });
 	});
 });
 
